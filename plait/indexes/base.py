@@ -1,0 +1,107 @@
+"""The contract every index honours (exact, PLAID, sharded).
+
+An index maps string document ids to token-embedding matrices and answers MaxSim top-k queries.
+All implementations share this protocol and one conformance test (``tests/indexes/test_contract.py``).
+
+Conventions
+-----------
+* ``documents_embeddings``: a sequence of 2-D float arrays/tensors, one ``(n_tokens, dim)`` per document.
+* ``queries_embeddings``: a sequence of 2-D arrays ``(n_query_tokens, dim)`` or a 3-D array.
+* ``search`` returns one :class:`SearchResult` per query, best first. When fewer than ``k`` documents
+  exist (or pass the ``subset`` filter), the result is simply shorter; there are no sentinel ids.
+* ``subset`` restricts search to the given ids, exactly: either one list of ids applied to every
+  query, or one list per query. Unknown ids in a subset are ignored.
+* Writes (``add_documents`` / ``remove_documents``) are committed atomically before they return.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol, Union, runtime_checkable
+
+import numpy as np
+
+ArrayLike = Any  # numpy array or torch tensor
+Subset = Union[Sequence[str], Sequence[Sequence[str]]]
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """Ranked hits for one query: ``ids[i]`` has score ``scores[i]``; scores descend."""
+
+    ids: list[str]
+    scores: np.ndarray = field(repr=False)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def to_dicts(self) -> list[dict[str, Any]]:
+        """PyLate's result shape: ``[{"id": ..., "score": ...}, ...]``."""
+        return [{"id": i, "score": float(s)} for i, s in zip(self.ids, self.scores)]
+
+
+class IndexInputError(ValueError):
+    """Base class of index errors that users can act on (bad ids, bad shapes, ...)."""
+
+
+class DuplicateIdError(IndexInputError):
+    """An id is added twice (within one call, or again without ``replace=True``)."""
+
+
+class UnknownIdError(IndexInputError, KeyError):
+    """An id that the index does not hold."""
+
+    def __str__(self) -> str:  # KeyError quotes its message; keep it readable
+        return str(self.args[0]) if self.args else ""
+
+
+class CorruptIndexError(RuntimeError):
+    """An index file is missing, truncated or fails its checksum. The message names the file."""
+
+
+class IndexLockedError(RuntimeError):
+    """Another process holds this index's writer lock."""
+
+
+@runtime_checkable
+class Index(Protocol):
+    """What retrievers, the CLI and the server rely on."""
+
+    @property
+    def dim(self) -> int | None:
+        """Embedding dimension, or ``None`` while the index is empty and has never seen data."""
+
+    @property
+    def documents_ids(self) -> list[str]:
+        """Ids of the live documents, in insertion order."""
+
+    def __len__(self) -> int:
+        """Number of live documents."""
+
+    def __contains__(self, document_id: object) -> bool: ...
+
+    def add_documents(
+        self,
+        documents_ids: Sequence[str],
+        documents_embeddings: Sequence[ArrayLike],
+        *,
+        replace: bool = False,
+    ) -> None:
+        """Add documents. An existing id raises :class:`DuplicateIdError` unless ``replace``."""
+
+    def remove_documents(self, documents_ids: Sequence[str]) -> None:
+        """Remove documents; unknown ids raise :class:`UnknownIdError` (nothing is removed)."""
+
+    def search(
+        self,
+        queries_embeddings: Sequence[ArrayLike] | ArrayLike,
+        k: int = 10,
+        *,
+        subset: Subset | None = None,
+        params: Any = None,
+    ) -> list[SearchResult]:
+        """Top-``k`` documents per query by MaxSim (exact or approximate)."""
+
+    def get_documents_embeddings(self, documents_ids: Sequence[str]) -> list[np.ndarray]:
+        """Stored (possibly decompressed) embeddings of the given documents, float32."""
