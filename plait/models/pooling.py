@@ -1,0 +1,40 @@
+"""Token pooling: merge similar document token embeddings to cut index size (PyLate's ``pool_factor``).
+
+Per document, the first ``protected_tokens`` rows (``[CLS]``) are kept as they are. The remaining
+``n`` rows are clustered with Ward hierarchical clustering on cosine distances (``1 - q . d``),
+cut into ``max(n // pool_factor, 1)`` clusters, and each cluster is replaced by the mean of its rows,
+in cluster-label order. Means are not re-normalised (as in PyLate 1.6).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.cluster.hierarchy import fcluster, linkage
+from scipy.spatial.distance import squareform
+
+
+def pool_embeddings(
+    embeddings: np.ndarray, pool_factor: int, protected_tokens: int = 1
+) -> np.ndarray:
+    """Pool one document's ``(n_tokens, dim)`` embeddings; returns about ``n / pool_factor`` rows.
+
+    Example:
+        >>> rows = np.eye(4, dtype=np.float32)[[0, 1, 1, 2, 2]]
+        >>> pool_embeddings(rows, pool_factor=2).shape
+        (3, 4)
+    """
+    if pool_factor < 1:
+        raise ValueError(f"pool_factor must be >= 1, got {pool_factor}")
+    if protected_tokens < 0:
+        raise ValueError(f"protected_tokens must be >= 0, got {protected_tokens}")
+    protected, rest = embeddings[:protected_tokens], embeddings[protected_tokens:]
+    n_rows = rest.shape[0]
+    if pool_factor == 1 or n_rows <= 1:
+        return embeddings
+    distances = 1.0 - rest.astype(np.float64) @ rest.astype(np.float64).T
+    np.fill_diagonal(distances, 0.0)
+    distances = np.clip((distances + distances.T) / 2, 0.0, None)
+    tree = linkage(squareform(distances, checks=False), method="ward")
+    labels = fcluster(tree, t=max(n_rows // pool_factor, 1), criterion="maxclust")
+    means = [rest[labels == label].mean(axis=0) for label in np.unique(labels)]
+    return np.concatenate([protected, np.stack(means).astype(embeddings.dtype)], axis=0)
