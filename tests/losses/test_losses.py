@@ -1,0 +1,248 @@
+"""Losses against hand-computed values (plain loops), gradient equality, and optimisation."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from plait import losses
+from plait.models import ColBERT
+
+QUERIES = ["what do cats eat?", "how fast is a cheetah", "why is the sky blue"]
+POSITIVES = [
+    "Cats eat meat, fish and dry food.",
+    "A cheetah runs up to 110 km/h!",
+    "Rayleigh scattering.",
+]
+NEGATIVES = ["Dogs bark at night.", "Turtles are slow.", "The sea is deep, and salty."]
+NEGATIVES_2 = ["Paris is in France.", "Bread needs flour", "Blue whales are big"]
+
+
+@pytest.fixture
+def model(tiny_model_path):
+    """A fresh copy per test (training mutates it), in eval mode (no dropout)."""
+    m = ColBERT(str(tiny_model_path), device="cpu")
+    m.eval()
+    return m
+
+
+def features(model, *columns):
+    return [model.tokenize(list(columns[0]), is_query=True)] + [
+        model.tokenize(list(column), is_query=False) for column in columns[1:]
+    ]
+
+
+def loop_maxsim(q, q_keep, d, d_keep):
+    """Sum over kept query tokens of the max dot product over kept document tokens."""
+    total = 0.0
+    for i in range(q.shape[0]):
+        if not q_keep[i]:
+            continue
+        best = None
+        for j in range(d.shape[0]):
+            if d_keep[j]:
+                value = float(torch.dot(q[i], d[j]))
+                best = value if best is None else max(best, value)
+        total += 0.0 if best is None else best
+    return total
+
+
+def embeddings_and_masks(model, feats):
+    with torch.no_grad():
+        embs = [model(dict(f))["token_embeddings"] for f in feats]
+    q_keep = (
+        torch.ones_like(feats[0]["attention_mask"], dtype=torch.bool)
+        if model.do_query_expansion
+        else feats[0]["attention_mask"].bool()
+    )
+    d_keeps = [f["attention_mask"].bool() & model.skiplist_mask(f["input_ids"]) for f in feats[1:]]
+    return embs, q_keep, d_keeps
+
+
+def expected_contrastive(model, feats, temperature=1.0):
+    embs, q_keep, d_keeps = embeddings_and_masks(model, feats)
+    n = embs[0].shape[0]
+    total = 0.0
+    for i in range(n):
+        logits = []
+        for column, keep in zip(embs[1:], d_keeps, strict=True):
+            for j in range(column.shape[0]):
+                logits.append(loop_maxsim(embs[0][i], q_keep[i], column[j], keep[j]) / temperature)
+        top = max(logits)
+        log_z = top + math.log(sum(math.exp(v - top) for v in logits))
+        total += log_z - logits[i]  # the positive of query i is document i of the first column
+    return total / n
+
+
+@pytest.mark.parametrize("temperature", [1.0, 0.05])
+def test_contrastive_matches_hand_computed(model, temperature):
+    feats = features(model, QUERIES, POSITIVES, NEGATIVES, NEGATIVES_2)
+    loss = losses.Contrastive(model=model, temperature=temperature)
+    with torch.no_grad():
+        value = loss(feats, None).item()
+    assert value == pytest.approx(expected_contrastive(model, feats, temperature), rel=1e-5)
+
+
+def test_contrastive_without_query_expansion_masks_query_padding(tiny_model_path):
+    model = ColBERT(str(tiny_model_path), device="cpu", do_query_expansion=False)
+    model.eval()
+    feats = features(model, QUERIES, POSITIVES)
+    assert not feats[0]["attention_mask"].all()  # queries of different lengths are padded
+    with torch.no_grad():
+        value = losses.Contrastive(model=model)(feats).item()
+    assert value == pytest.approx(expected_contrastive(model, feats), rel=1e-5)
+
+
+def test_contrastive_sum_is_mean_times_batch(model):
+    feats = features(model, QUERIES, POSITIVES, NEGATIVES)
+    with torch.no_grad():
+        mean = losses.Contrastive(model=model)(feats).item()
+        total = losses.Contrastive(model=model, size_average=False)(feats).item()
+    assert total == pytest.approx(mean * len(QUERIES), rel=1e-5)
+
+
+def test_contrastive_rejects_bad_input(model):
+    loss = losses.Contrastive(model=model)
+    with pytest.raises(ValueError, match="at least 1 document column"):
+        loss(features(model, QUERIES))
+    with pytest.raises(ValueError, match="one document per query"):
+        loss(features(model, QUERIES, POSITIVES[:2]))
+    with pytest.raises(ValueError, match="temperature"):
+        losses.Contrastive(model=model, temperature=0.0)
+
+
+def expected_distillation(model, feats, teacher, normalize=True):
+    embs, q_keep, d_keeps = embeddings_and_masks(model, feats)
+    n, ways = teacher.shape
+    total = 0.0
+    for i in range(n):
+        student = [
+            loop_maxsim(embs[0][i], q_keep[i], embs[1][i * ways + j], d_keeps[0][i * ways + j])
+            for j in range(ways)
+        ]
+        if normalize:
+            low, high = min(student), max(student)
+            student = [(s - low) / (high - low + 1e-8) for s in student]
+        t = teacher[i].tolist()
+        p_t = [math.exp(v) / sum(math.exp(u) for u in t) for v in t]
+        p_s = [math.exp(v) / sum(math.exp(u) for u in student) for v in student]
+        total += sum(a * (math.log(a) - math.log(b)) for a, b in zip(p_t, p_s, strict=True))
+    return total / n
+
+
+@pytest.mark.parametrize("normalize", [True, False])
+def test_distillation_matches_hand_computed(model, normalize):
+    documents = [
+        POSITIVES[0],
+        NEGATIVES[0],
+        NEGATIVES_2[0],
+        POSITIVES[1],
+        NEGATIVES[1],
+        NEGATIVES_2[1],
+    ]
+    feats = features(model, QUERIES[:2], documents)
+    teacher = torch.tensor([[3.0, 1.0, -2.0], [0.5, 2.5, 0.0]])
+    loss = losses.Distillation(model=model, normalize_scores=normalize)
+    with torch.no_grad():
+        value = loss(feats, teacher).item()
+    assert value == pytest.approx(expected_distillation(model, feats, teacher, normalize), rel=1e-5)
+
+
+def test_distillation_rejects_mismatched_scores(model):
+    feats = features(model, QUERIES[:2], POSITIVES[:2] + NEGATIVES[:2])
+    loss = losses.Distillation(model=model)
+    with pytest.raises(ValueError, match="expected 6"):
+        loss(feats, torch.ones(2, 3))
+    with pytest.raises(ValueError, match="teacher scores must have shape"):
+        loss(feats, torch.ones(3, 2))
+    with pytest.raises(ValueError, match="teacher scores"):
+        loss(feats, None)
+
+
+def _grads(model):
+    return {
+        name: p.grad.detach().clone() for name, p in model.named_parameters() if p.grad is not None
+    }
+
+
+@pytest.mark.parametrize("mini_batch_size", [1, 2, 8])
+def test_cached_contrastive_gives_contrastive_loss_and_gradients(model, mini_batch_size):
+    feats = features(model, QUERIES, POSITIVES, NEGATIVES)
+    model.zero_grad()
+    reference = losses.Contrastive(model=model, temperature=0.5)(feats)
+    reference.backward()
+    expected = _grads(model)
+    model.zero_grad()
+    cached = losses.CachedContrastive(model=model, mini_batch_size=mini_batch_size, temperature=0.5)
+    value = cached(feats)
+    value.backward()
+    got = _grads(model)
+    assert value.item() == pytest.approx(reference.item(), rel=1e-5)
+    assert expected.keys() == got.keys() and len(got) > 0
+    for name in expected:
+        torch.testing.assert_close(got[name], expected[name], rtol=1e-4, atol=1e-6, msg=name)
+
+
+def test_cached_contrastive_replays_dropout(model):
+    """In train mode (dropout on) the cached second pass replays the first pass's random state."""
+    model.train()
+    feats = features(model, QUERIES, POSITIVES, NEGATIVES)
+    torch.manual_seed(7)
+    model.zero_grad()
+    reference = losses.Contrastive(model=model)(feats)
+    reference.backward()
+    expected = _grads(model)
+    torch.manual_seed(7)
+    model.zero_grad()
+    value = losses.CachedContrastive(model=model, mini_batch_size=len(QUERIES))(feats)
+    value.backward()
+    assert value.item() == pytest.approx(reference.item(), rel=1e-5)
+    for name, grad in _grads(model).items():
+        torch.testing.assert_close(grad, expected[name], rtol=1e-4, atol=1e-6, msg=name)
+
+
+def test_cached_contrastive_without_grad_returns_loss(model):
+    feats = features(model, QUERIES, POSITIVES)
+    with torch.no_grad():
+        value = losses.CachedContrastive(model=model, mini_batch_size=2)(feats)
+        reference = losses.Contrastive(model=model)(feats)
+    assert value.item() == pytest.approx(reference.item(), rel=1e-5)
+
+
+@pytest.mark.parametrize("name", ["contrastive", "cached", "distillation"])
+def test_a_few_steps_lower_the_loss(model, name):
+    torch.manual_seed(0)
+    if name == "distillation":
+        documents = [
+            POSITIVES[0],
+            NEGATIVES[0],
+            POSITIVES[1],
+            NEGATIVES[1],
+            POSITIVES[2],
+            NEGATIVES[2],
+        ]
+        feats = features(model, QUERIES, documents)
+        labels = torch.tensor([[2.0, -1.0], [2.0, -1.0], [2.0, -1.0]])
+        # with two candidates, min-max normalised scores are always (0, 1): no gradient
+        loss = losses.Distillation(model=model, normalize_scores=False)
+    else:
+        feats = features(model, QUERIES, POSITIVES, NEGATIVES)
+        labels = None
+        loss = (
+            losses.Contrastive(model=model)
+            if name == "contrastive"
+            else losses.CachedContrastive(model=model, mini_batch_size=2)
+        )
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    values = []
+    for _ in range(8):
+        optimizer.zero_grad()
+        value = loss(feats, labels)
+        value.backward()
+        optimizer.step()
+        values.append(value.item())
+    with torch.no_grad():
+        final = loss(feats, labels).item()
+    assert final < values[0] * 0.9, values + [final]
