@@ -1,0 +1,195 @@
+"""Building blocks of PLAID writes: input checks, codec training, encoding, segment batching.
+
+Everything here works in bounded memory: tokens are encoded in chunks of ``CHUNK_TOKENS``, and the
+only full-size arrays are the outputs (2-4 bytes of code + ``dim * nbits / 8`` bytes per token).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from plait.indexes.base import IndexInputError
+from plait.indexes.plaid.centroids import (
+    CentroidQuantizer,
+    default_n_centroids,
+    sample_documents_count,
+)
+from plait.indexes.plaid.codec import ResidualCodec
+from plait.indexes.plaid.ivf import MAX_SEGMENT_DOCS
+from plait.indexes.plaid.store import Segment
+
+logger = logging.getLogger(__name__)
+
+CHUNK_TOKENS = 1 << 15
+CODEC_SAMPLE_TOKENS = 1 << 16
+
+
+def as_matrix(x: Any, what: str, dim: int | None) -> np.ndarray:
+    """A float32 ``(n, dim)`` array from a numpy array / torch tensor / nested list, or a clear error."""
+    if hasattr(x, "detach"):
+        x = x.detach().cpu().float().numpy()
+    try:
+        arr = np.asarray(x, dtype=np.float32)
+    except (TypeError, ValueError) as e:
+        raise IndexInputError(f"{what} is not a numeric array: {e}") from None
+    if arr.ndim != 2:
+        raise IndexInputError(f"{what} must be a 2-D (n_tokens, dim) array, got shape {arr.shape}")
+    if dim is not None and arr.shape[1] != dim:
+        raise IndexInputError(f"{what} has dimension {arr.shape[1]}, the index holds {dim}")
+    if not np.isfinite(arr).all():
+        raise IndexInputError(f"{what} contains NaN or infinite values")
+    return arr
+
+
+def check_ids(ids: Sequence[str]) -> list[str]:
+    if isinstance(ids, str):
+        raise IndexInputError("documents_ids must be a sequence of string ids, not one string")
+    out = list(ids)
+    for i in out:
+        if not isinstance(i, str):
+            raise IndexInputError(f"document ids must be strings, got {type(i).__name__} {i!r}")
+    return out
+
+
+@dataclass
+class Encoded:
+    """Encoded documents, document-major: ``codes[t]``, ``residuals[t]``, one ``doclens`` per doc."""
+
+    codes: np.ndarray
+    residuals: np.ndarray
+    doclens: np.ndarray
+    residual_norm: float = 0.0  # mean L2 norm of the raw residuals of these tokens
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def train_codec(
+    docs: Sequence[np.ndarray],
+    *,
+    nbits: int,
+    n_centroids: int | None,
+    niters: int,
+    max_points_per_centroid: int,
+    n_sample_docs: int | None,
+    seed: int,
+) -> tuple[CentroidQuantizer, ResidualCodec, dict[str, float]]:
+    """Train centroids on a document sample (PLAID's size rule) and the residual codec."""
+    t0 = time.perf_counter()
+    rng = np.random.default_rng(seed)
+    n_sample = min(len(docs), n_sample_docs or sample_documents_count(len(docs)))
+    picked = np.sort(rng.choice(len(docs), n_sample, replace=False))
+    sample = np.concatenate([docs[i] for i in picked if len(docs[i])])
+    total_tokens = sum(len(d) for d in docs)
+    k = n_centroids or default_n_centroids(total_tokens)
+    k = int(min(k, len(sample)))
+    quantizer = CentroidQuantizer.train(
+        sample, k, niters=niters, max_points_per_centroid=max_points_per_centroid, seed=seed
+    )
+    t1 = time.perf_counter()
+    held = sample[rng.choice(len(sample), min(len(sample), CODEC_SAMPLE_TOKENS), replace=False)]
+    residuals = held - quantizer.centroids[quantizer.assign(held)]
+    codec = ResidualCodec.train(residuals, nbits)
+    stats = {
+        "n_centroids": quantizer.n_centroids,
+        "train_tokens": int(len(sample)),
+        "train_residual_norm": float(np.linalg.norm(residuals, axis=1).mean()),
+        "kmeans_s": t1 - t0,
+        "codec_s": time.perf_counter() - t1,
+    }
+    logger.info("PLAID codec trained: %d centroids on %d tokens", quantizer.n_centroids, len(sample))
+    return quantizer, codec, stats
+
+
+def _token_chunks(docs: Sequence[np.ndarray]) -> Iterator[np.ndarray]:
+    """Concatenated tokens of consecutive documents, about ``CHUNK_TOKENS`` at a time."""
+    buf: list[np.ndarray] = []
+    size = 0
+    for d in docs:
+        buf.append(d)
+        size += len(d)
+        if size >= CHUNK_TOKENS:
+            yield np.concatenate(buf)
+            buf, size = [], 0
+    if buf and size:
+        yield np.concatenate(buf)
+
+
+def encode_documents(
+    docs: Sequence[np.ndarray], quantizer: CentroidQuantizer, codec: ResidualCodec
+) -> Encoded:
+    """Assign every token to its centroid and pack its residual."""
+    doclens = np.array([len(d) for d in docs], dtype=np.int64)
+    n_tokens = int(doclens.sum())
+    codes = np.empty(n_tokens, dtype=np.int32)
+    packed = np.empty((n_tokens, codec.bytes_per_token), dtype=np.uint8)
+    assign_s = pack_s = 0.0
+    norm_sum = 0.0
+    pos = 0
+    for chunk in _token_chunks(docs):
+        t0 = time.perf_counter()
+        c = quantizer.assign(chunk)
+        t1 = time.perf_counter()
+        residuals = chunk - quantizer.centroids[c]
+        norm_sum += float(np.linalg.norm(residuals, axis=1).sum())
+        codes[pos : pos + len(chunk)] = c
+        packed[pos : pos + len(chunk)] = codec.encode(residuals)
+        pack_s += time.perf_counter() - t1
+        assign_s += t1 - t0
+        pos += len(chunk)
+    return Encoded(
+        codes,
+        packed,
+        doclens,
+        residual_norm=norm_sum / max(n_tokens, 1),
+        timings={"assign_s": assign_s, "pack_s": pack_s},
+    )
+
+
+def split_for_segments(n_docs: int, max_docs: int = MAX_SEGMENT_DOCS) -> list[tuple[int, int]]:
+    """``[start, stop)`` document ranges of at most ``max_docs`` each."""
+    return [(s, min(s + max_docs, n_docs)) for s in range(0, n_docs, max_docs)]
+
+
+def slice_encoded(enc: Encoded, start: int, stop: int) -> Encoded:
+    offsets = np.r_[0, np.cumsum(enc.doclens)]
+    t0, t1 = int(offsets[start]), int(offsets[stop])
+    return Encoded(enc.codes[t0:t1], enc.residuals[t0:t1], enc.doclens[start:stop])
+
+
+def live_batches(
+    segments: Sequence[Segment], max_docs: int = MAX_SEGMENT_DOCS
+) -> Iterator[tuple[list[str], Encoded]]:
+    """Live documents of ``segments`` in order, re-batched into groups of at most ``max_docs``,
+    copying their codes and packed residuals as they are (no re-encoding)."""
+    ids: list[str] = []
+    parts: list[tuple[Segment, np.ndarray]] = []
+    count = 0
+
+    def flush() -> tuple[list[str], Encoded]:
+        codes, residuals, lens = [], [], []
+        for seg, local in parts:
+            rows = seg.rows(local)
+            codes.append(np.asarray(seg.codes[rows], dtype=np.int32))
+            residuals.append(np.asarray(seg.residuals[rows]))
+            lens.append(seg.doclens[local])
+        return ids, Encoded(np.concatenate(codes), np.concatenate(residuals), np.concatenate(lens))
+
+    for seg in segments:
+        live = np.flatnonzero(~seg.deleted)
+        while live.size:
+            take = live[: max_docs - count]
+            live = live[len(take) :]
+            parts.append((seg, take))
+            ids.extend(seg.ids[i] for i in take)
+            count += len(take)
+            if count == max_docs:
+                yield flush()
+                ids, parts, count = [], [], 0
+    if count:
+        yield flush()
+

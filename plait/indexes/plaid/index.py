@@ -1,0 +1,468 @@
+"""``plait.indexes.PLAID``: a compressed, persistent, incremental late-interaction index.
+
+Parts (faiss ``IndexIVF`` style): a :class:`~.centroids.CentroidQuantizer` (k-means), a
+:class:`~.codec.ResidualCodec` (bit-packed residuals), per-segment :class:`~.ivf.InvertedLists`, and
+crash-safe storage (:mod:`.store` on :class:`plait.indexes.storage.IndexFolder`). Search runs PLAID's
+stages (:mod:`.search`) with knobs from :class:`~.search.PLAIDSearchParams`.
+
+The first ``add_documents`` trains the codec on (a sample of) its batch; later adds assign new tokens
+to the existing centroids. When new data no longer fits (its mean residual norm exceeds the training
+one by ``codec_drift_threshold``), a warning is logged, :attr:`PLAID.stats` says so, and
+:meth:`PLAID.retrain` re-trains from the stored vectors.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from plait.indexes.base import (
+    ArrayLike,
+    CorruptIndexError,
+    DuplicateIdError,
+    IndexInputError,
+    SearchResult,
+    Subset,
+    UnknownIdError,
+)
+from plait.indexes.plaid import build
+from plait.indexes.plaid.centroids import CentroidQuantizer
+from plait.indexes.plaid.codec import ResidualCodec, check_nbits
+from plait.indexes.plaid.search import PLAIDSearchParams, decompress, search_one
+from plait.indexes.plaid.store import (
+    FORMAT,
+    VERSION,
+    Segment,
+    read_codec,
+    read_segment,
+    write_codec,
+    write_segment,
+    write_tombstones,
+)
+from plait.indexes.storage import IndexFolder, check_name
+
+logger = logging.getLogger(__name__)
+
+_IGNORED_PYLATE_ARGS = ("use_fast", "device", "show_progress", "batch_size", "embedding_size")
+
+
+class PLAID:
+    """PLAID index stored in ``<index_folder>/<index_name>``.
+
+    Parameters: ``nbits`` (1, 2, 4 or 8 bits per residual dimension), ``kmeans_niters``,
+    ``max_points_per_centroid`` (k-means sample cap), ``n_centroids`` (default: PLAID's rule),
+    ``n_samples_kmeans`` (documents sampled for k-means; default PLAID's ``16 * sqrt(120 * n)``),
+    ``seed``; search defaults ``ncells`` (alias ``n_ivf_probe``), ``centroid_score_threshold``,
+    ``ndocs`` and ``n_full_scores`` (``None`` = chosen from ``k``). ``index_path`` is an alias of
+    ``index_folder``. An existing index is opened (its stored settings win) unless ``override``.
+    PyLate arguments without a meaning here (``use_fast``, ``device``, ``show_progress``,
+    ``batch_size``, ``embedding_size``) are accepted and ignored.
+    """
+
+    def __init__(
+        self,
+        index_folder: str | os.PathLike[str] | None = "indexes",
+        index_name: str = "plaid",
+        override: bool = False,
+        nbits: int = 2,
+        kmeans_niters: int = 4,
+        max_points_per_centroid: int = 256,
+        n_centroids: int | None = None,
+        n_samples_kmeans: int | None = None,
+        seed: int = 0,
+        ncells: int | None = None,
+        n_ivf_probe: int | None = None,
+        centroid_score_threshold: float | None = None,
+        ndocs: int | None = None,
+        n_full_scores: int | None = None,
+        codec_drift_threshold: float = 1.25,
+        index_path: str | os.PathLike[str] | None = None,
+        **pylate_kwargs: Any,
+    ) -> None:
+        unknown = sorted(set(pylate_kwargs) - set(_IGNORED_PYLATE_ARGS))
+        if unknown:
+            raise TypeError(f"PLAID() got unexpected keyword arguments {unknown}")
+        folder = index_path if index_path is not None else index_folder
+        if folder is None:
+            raise ValueError("PLAID needs a folder: pass index_folder= (or index_path=)")
+        check_name(index_name)
+        if n_centroids is not None and n_centroids < 1:
+            raise ValueError(f"n_centroids must be positive, got {n_centroids}")
+        if kmeans_niters < 0 or max_points_per_centroid < 1:
+            raise ValueError("kmeans_niters must be >= 0 and max_points_per_centroid >= 1")
+        self._training = {
+            "nbits": check_nbits(nbits),
+            "niters": int(kmeans_niters),
+            "max_points_per_centroid": int(max_points_per_centroid),
+            "n_centroids": n_centroids,
+            "n_sample_docs": n_samples_kmeans,
+            "seed": int(seed),
+        }
+        self.default_params = PLAIDSearchParams(
+            ncells if ncells is not None else n_ivf_probe, centroid_score_threshold, ndocs, n_full_scores
+        )
+        self.codec_drift_threshold = float(codec_drift_threshold)
+        self.path = os.path.join(os.fspath(folder), index_name)
+        self._folder = IndexFolder(self.path)
+        self.last_build_timings: dict[str, float] = {}
+        if override or not self._folder.exists():
+            with self._folder.writer_lock():
+                self._folder.commit(self._empty_manifest())
+                if override:
+                    self._folder.collect_garbage({"files": {}})
+        self._load()
+
+    # ------------------------------------------------------------------ state
+    def _empty_manifest(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT,
+            "version": VERSION,
+            "generation": 0,
+            "settings": {"dim": None, "nbits": self._training["nbits"], "n_centroids": None},
+            "segments": [],
+            "next_segment": 1,
+            "stats": {},
+            "files": {},
+        }
+
+    def _load(self) -> None:
+        manifest = self._folder.read_manifest()
+        if manifest.get("format") != FORMAT:
+            raise CorruptIndexError(
+                f"{self.path} holds a {manifest.get('format')!r} index, not {FORMAT!r} "
+                "(pass override=True to replace it)"
+            )
+        if manifest.get("version") != VERSION:
+            raise CorruptIndexError(f"{self.path} has format version {manifest.get('version')}, expected {VERSION}")
+        self._manifest = manifest
+        settings = manifest["settings"]
+        self._quantizer: CentroidQuantizer | None = None
+        self._codec: ResidualCodec | None = None
+        if "centroids" in manifest["files"]:
+            self._quantizer, self._codec = read_codec(self._folder, manifest["files"], settings["nbits"])
+        self._segments: list[Segment] = [read_segment(self._folder, manifest, s) for s in manifest["segments"]]
+        self._where: dict[str, tuple[int, int]] = {}
+        for s, seg in enumerate(self._segments):
+            for local in np.flatnonzero(~seg.deleted):
+                self._where[seg.ids[local]] = (s, int(local))
+
+    def _refresh(self) -> None:
+        """Reload if another writer committed since we last read the manifest."""
+        current = self._folder.read_manifest()
+        if current.get("generation") != self._manifest.get("generation"):
+            self._load()
+
+    def _commit(self, manifest: dict[str, Any]) -> None:
+        manifest["generation"] = int(self._manifest.get("generation", 0)) + 1
+        self._folder.commit(manifest)
+        self._load()
+
+    def _next_manifest(self) -> dict[str, Any]:
+        m = {k: v for k, v in self._manifest.items() if k != "previous_files"}
+        m["settings"] = dict(m["settings"])
+        m["segments"] = [dict(s) for s in m["segments"]]
+        m["stats"] = dict(m["stats"])
+        m["files"] = dict(m["files"])
+        return m
+
+    # ------------------------------------------------------------------ properties
+    @property
+    def dim(self) -> int | None:
+        return self._manifest["settings"]["dim"]
+
+    @property
+    def nbits(self) -> int:
+        return int(self._manifest["settings"]["nbits"])
+
+    @property
+    def documents_ids(self) -> list[str]:
+        return [seg.ids[i] for seg in self._segments for i in np.flatnonzero(~seg.deleted)]
+
+    def __len__(self) -> int:
+        return len(self._where)
+
+    def __contains__(self, document_id: object) -> bool:
+        return isinstance(document_id, str) and document_id in self._where
+
+    def __repr__(self) -> str:
+        return f"PLAID(path={self.path!r}, documents={len(self)}, nbits={self.nbits})"
+
+    @property
+    def quantizer(self) -> CentroidQuantizer | None:
+        return self._quantizer
+
+    @property
+    def codec(self) -> ResidualCodec | None:
+        return self._codec
+
+    @property
+    def stats(self) -> dict[str, Any]:
+        """Counts, disk usage and codec fit (``codec_fits`` False means :meth:`retrain` helps)."""
+        n_tokens = sum(int(seg.doclens[~seg.deleted].sum()) for seg in self._segments)
+        stored_tokens = sum(int(seg.doclens.sum()) for seg in self._segments)
+        disk = self._folder.disk_bytes(self._manifest)
+        out = dict(self._manifest["stats"])
+        out.update(
+            documents=len(self),
+            tokens=n_tokens,
+            stored_tokens=stored_tokens,
+            deleted_documents=sum(seg.n_docs - seg.n_live for seg in self._segments),
+            segments=len(self._segments),
+            n_centroids=self._manifest["settings"]["n_centroids"],
+            nbits=self.nbits,
+            disk_bytes=disk,
+            bytes_per_token=disk / stored_tokens if stored_tokens else None,
+        )
+        return out
+
+    def verify(self) -> None:
+        """Check every file's size and CRC-32 and that the segments are consistent."""
+        self._folder.verify(self._manifest)
+        self._load()
+
+    # ------------------------------------------------------------------ writes
+    def add_documents(
+        self,
+        documents_ids: Sequence[str],
+        documents_embeddings: Sequence[ArrayLike],
+        *,
+        replace: bool = False,
+    ) -> None:
+        """Encode and add documents (one committed segment per 65,536 documents).
+
+        An id already present raises :class:`DuplicateIdError` unless ``replace=True`` (the old version
+        is removed in the same commit). The first add on an empty index trains the codec.
+        """
+        ids = build.check_ids(documents_ids)
+        if len(ids) != len(documents_embeddings):
+            raise IndexInputError(
+                f"got {len(ids)} ids but {len(documents_embeddings)} embedding matrices"
+            )
+        if len(set(ids)) != len(ids):
+            dup = next(i for i in ids if ids.count(i) > 1)
+            raise DuplicateIdError(f"document id {dup!r} appears twice in one add_documents call")
+        if not ids:
+            return
+        with self._folder.writer_lock():
+            self._refresh()
+            docs: list[np.ndarray] = []
+            for i, e in zip(ids, documents_embeddings, strict=True):
+                dim = self.dim if self.dim is not None else (docs[0].shape[1] if docs else None)
+                docs.append(build.as_matrix(e, f"embeddings of document {i!r}", dim))
+            existing = [i for i in ids if i in self._where]
+            if existing and not replace:
+                raise DuplicateIdError(
+                    f"document ids already in the index: {existing[:5]} (pass replace=True to overwrite)"
+                )
+            manifest = self._next_manifest()
+            try:
+                if self._quantizer is None:
+                    self._train_into(manifest, docs)
+                self._encode_into(manifest, ids, docs)
+                if existing:
+                    self._tombstone_into(manifest, existing)
+                self._commit(manifest)
+            except BaseException:
+                self._load()  # drop any in-memory state of the failed write
+                raise
+
+    def _train_into(self, manifest: dict[str, Any], docs: list[np.ndarray]) -> None:
+        if not any(len(d) for d in docs):
+            raise IndexInputError("the first documents added to a PLAID index must contain tokens")
+        dim = docs[0].shape[1]
+        nbits = check_nbits(self._training["nbits"], dim)
+        t = self._training
+        quantizer, codec, stats = build.train_codec(
+            docs,
+            nbits=nbits,
+            n_centroids=t["n_centroids"],
+            niters=t["niters"],
+            max_points_per_centroid=t["max_points_per_centroid"],
+            n_sample_docs=t["n_sample_docs"],
+            seed=t["seed"],
+        )
+        manifest["files"].update(write_codec(self._folder, quantizer, codec))
+        manifest["settings"].update(dim=dim, nbits=nbits, n_centroids=quantizer.n_centroids)
+        manifest["stats"].update(stats)
+        self._quantizer, self._codec = quantizer, codec
+        self.last_build_timings = {"kmeans_s": stats["kmeans_s"], "codec_s": stats["codec_s"]}
+
+    def _encode_into(self, manifest: dict[str, Any], ids: list[str], docs: list[np.ndarray]) -> None:
+        assert self._quantizer is not None and self._codec is not None
+        enc = build.encode_documents(docs, self._quantizer, self._codec)
+        timings = {k: v for k, v in self.last_build_timings.items() if k in ("kmeans_s", "codec_s")}
+        timings.update(enc.timings)
+        t0 = time.perf_counter()
+        for start, stop in build.split_for_segments(len(ids)):
+            self._add_segment(manifest, ids[start:stop], build.slice_encoded(enc, start, stop))
+        timings["write_s"] = time.perf_counter() - t0
+        self.last_build_timings = timings
+        trained = manifest["stats"].get("train_residual_norm") or 0.0
+        ratio = enc.residual_norm / trained if trained > 0 else 1.0
+        fits = ratio <= self.codec_drift_threshold
+        manifest["stats"].update(last_add_residual_norm=enc.residual_norm, codec_drift=ratio, codec_fits=fits)
+        if not fits:
+            logger.warning(
+                "PLAID codec no longer fits the added documents (residual norm %.3f vs %.3f when "
+                "trained); call index.retrain() to re-train centroids and codec",
+                enc.residual_norm,
+                trained,
+            )
+
+    def _add_segment(self, manifest: dict[str, Any], ids: list[str], enc: build.Encoded) -> None:
+        name = f"s{int(manifest['next_segment']):06d}"
+        manifest["next_segment"] = int(manifest["next_segment"]) + 1
+        files = write_segment(
+            self._folder, name, ids, enc.doclens, enc.codes, enc.residuals,
+            int(manifest["settings"]["n_centroids"]),
+        )
+        manifest["files"].update(files)
+        manifest["segments"].append({"name": name, "n_docs": len(ids), "n_tokens": int(enc.doclens.sum())})
+
+    def _tombstone_into(self, manifest: dict[str, Any], ids: Sequence[str]) -> None:
+        by_segment: dict[int, list[int]] = {}
+        for i in ids:
+            s, local = self._where[i]
+            by_segment.setdefault(s, []).append(local)
+        for s, locals_ in by_segment.items():
+            seg = self._segments[s]
+            deleted = seg.deleted.copy()
+            deleted[locals_] = True
+            manifest["files"][f"{seg.name}.tombstones"] = write_tombstones(self._folder, seg.name, deleted)
+
+    def remove_documents(self, documents_ids: Sequence[str]) -> None:
+        """Remove documents (a tombstone file; immediately invisible). Unknown ids raise
+        :class:`UnknownIdError` and nothing is removed. Space is reclaimed by :meth:`compact`."""
+        ids = list(dict.fromkeys(build.check_ids(documents_ids)))
+        if not ids:
+            return
+        with self._folder.writer_lock():
+            self._refresh()
+            unknown = [i for i in ids if i not in self._where]
+            if unknown:
+                raise UnknownIdError(f"document ids not in the index: {unknown[:5]}")
+            manifest = self._next_manifest()
+            self._tombstone_into(manifest, ids)
+            self._commit(manifest)
+
+    def compact(self) -> None:
+        """Rewrite the live documents into as few segments as possible, dropping removed ones.
+
+        Codes and packed residuals are copied, not re-encoded, so stored vectors do not change.
+        """
+        with self._folder.writer_lock():
+            self._refresh()
+            manifest = self._next_manifest()
+            manifest["files"] = {k: v for k, v in manifest["files"].items() if "." not in k}
+            manifest["segments"] = []
+            for ids, enc in build.live_batches(self._segments):
+                self._add_segment(manifest, ids, enc)
+            self._commit(manifest)
+
+    def retrain(self, **training: Any) -> None:
+        """Re-train centroids and codec on the stored (decompressed) vectors and re-encode everything.
+
+        Keyword arguments override the constructor's training settings (e.g. ``nbits=4``).
+        """
+        unknown = set(training) - set(self._training)
+        if unknown:
+            raise TypeError(f"retrain() got unexpected keyword arguments {sorted(unknown)}")
+        with self._folder.writer_lock():
+            self._refresh()
+            ids = self.documents_ids
+            docs = self.get_documents_embeddings(ids)
+            saved = dict(self._training)
+            self._training.update(training)
+            try:
+                manifest = self._empty_manifest()
+                manifest["generation"] = self._manifest["generation"]
+                manifest["next_segment"] = self._manifest["next_segment"]
+                self._quantizer = self._codec = None
+                if ids:
+                    self._train_into(manifest, docs)
+                    self._encode_into(manifest, ids, docs)
+                self._commit(manifest)
+            except BaseException:
+                self._load()
+                raise
+            finally:
+                self._training = saved
+
+    # ------------------------------------------------------------------ reads
+    def get_documents_embeddings(self, documents_ids: Sequence[str]) -> list[np.ndarray]:
+        """Decompressed ``(n_tokens, dim)`` float32 embeddings of the given documents."""
+        ids = build.check_ids(documents_ids)
+        unknown = [i for i in ids if i not in self._where]
+        if unknown:
+            raise UnknownIdError(f"document ids not in the index: {unknown[:5]}")
+        out = []
+        for i in ids:
+            s, local = self._where[i]
+            assert self._quantizer is not None and self._codec is not None
+            vectors, _ = decompress(self._segments[s], np.array([local]), self._quantizer, self._codec)
+            out.append(vectors)
+        return out
+
+    def search(
+        self,
+        queries_embeddings: Sequence[ArrayLike] | ArrayLike,
+        k: int = 10,
+        *,
+        subset: Subset | None = None,
+        params: PLAIDSearchParams | None = None,
+    ) -> list[SearchResult]:
+        """Top-``k`` documents per query (fewer when fewer documents exist or pass ``subset``)."""
+        if not isinstance(k, (int, np.integer)) or isinstance(k, bool) or k < 1:
+            raise ValueError(f"k must be a positive integer, got {k!r}")
+        if params is not None and not isinstance(params, PLAIDSearchParams):
+            raise TypeError(f"params must be a PLAIDSearchParams, got {type(params).__name__}")
+        queries = _queries(queries_embeddings, self.dim)
+        subsets = _subsets(subset, len(queries))
+        resolved = (params or PLAIDSearchParams()).resolve(int(k), self.default_params)
+        results = []
+        for qi, query in enumerate(queries):
+            if self._quantizer is None or self._codec is None or not len(self):
+                results.append(SearchResult([], np.zeros(0, dtype=np.float32)))
+                continue
+            allowed = self._allowed(subsets[qi]) if subsets is not None else None
+            hits = search_one(query, self._segments, self._quantizer, self._codec, resolved, int(k), allowed)
+            ids = [self._segments[s].ids[j] for s, j in zip(hits.seg.tolist(), hits.local.tolist(), strict=True)]
+            results.append(SearchResult(ids, hits.score.astype(np.float32)))
+        return results
+
+    def _allowed(self, ids: Sequence[str]) -> list[np.ndarray]:
+        masks = [np.zeros(seg.n_docs, dtype=bool) for seg in self._segments]
+        for i in ids:
+            where = self._where.get(i)
+            if where is not None:
+                masks[where[0]][where[1]] = True
+        return masks
+
+
+def _queries(queries: Any, dim: int | None) -> list[np.ndarray]:
+    if hasattr(queries, "detach"):
+        queries = queries.detach().cpu().float().numpy()
+    if isinstance(queries, np.ndarray):
+        if queries.ndim == 2:
+            queries = [queries]
+        elif queries.ndim != 3:
+            raise IndexInputError(f"queries must be a 3-D array or a list of 2-D arrays, got shape {queries.shape}")
+    return [build.as_matrix(q, f"query {n}", dim) for n, q in enumerate(queries)]
+
+
+def _subsets(subset: Subset | None, n_queries: int) -> list[Sequence[str]] | None:
+    if subset is None:
+        return None
+    if isinstance(subset, str):
+        raise IndexInputError("subset must be a list of ids (or one list per query), not a string")
+    items = list(subset)
+    if all(isinstance(s, str) for s in items):
+        return [items] * n_queries
+    if len(items) != n_queries:
+        raise IndexInputError(f"got {len(items)} subsets for {n_queries} queries")
+    return [build.check_ids(s) for s in items]

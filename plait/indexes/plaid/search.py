@@ -1,0 +1,183 @@
+"""PLAID search over segments: candidates -> pruned centroid scores -> centroid scores -> exact MaxSim.
+
+Stages, per query (each query is processed on its own, so results never depend on the batch size):
+
+1. centroid scores ``S = Q @ C.T``;
+2. candidates: documents listed under the top ``ncells`` centroids of any query token (or, when a
+   ``subset`` no larger than ``ndocs`` is given, exactly the subset);
+3. centroid interaction with pruning (centroids whose best query score is below
+   ``centroid_score_threshold`` are ignored) -> keep the best ``ndocs``;
+4. centroid interaction without pruning -> keep the best ``n_full_scores``;
+5. decompress those documents and compute exact MaxSim -> top ``k``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from plait.indexes.plaid.centroids import CentroidQuantizer
+from plait.indexes.plaid.codec import ResidualCodec
+from plait.indexes.plaid.store import Segment
+from plait.kernels.plaid_interaction import centroid_interaction
+
+
+@dataclass(frozen=True)
+class PLAIDSearchParams:
+    """Per-call search knobs; ``None`` means "chosen from ``k``" as PLAID does.
+
+    ``ncells`` (PyLate: ``n_ivf_probe``): centroids probed per query token.
+    ``centroid_score_threshold``: pruning threshold of stage 3 (``float("-inf")`` disables pruning).
+    ``ndocs``: documents kept after pruned centroid scoring.
+    ``n_full_scores``: documents decompressed and scored exactly (default ``max(k, ndocs // 4)``).
+
+    Defaults: ``k <= 10``: (1, 0.5, 256); ``k <= 100``: (2, 0.45, 1024); else (4, 0.4, max(4k, 4096)).
+    """
+
+    ncells: int | None = None
+    centroid_score_threshold: float | None = None
+    ndocs: int | None = None
+    n_full_scores: int | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("ncells", "ndocs", "n_full_scores"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, (int, np.integer)) or value < 1):
+                raise ValueError(f"PLAIDSearchParams.{name} must be a positive integer, got {value!r}")
+        t = self.centroid_score_threshold
+        if t is not None and (not isinstance(t, (int, float)) or np.isnan(t)):
+            raise ValueError(f"PLAIDSearchParams.centroid_score_threshold must be a number, got {t!r}")
+
+    def resolve(self, k: int, defaults: PLAIDSearchParams | None = None) -> PLAIDSearchParams:
+        """Fill every ``None`` from ``defaults`` (the index's constructor settings), then from ``k``."""
+        if k <= 10:
+            auto = (1, 0.5, 256)
+        elif k <= 100:
+            auto = (2, 0.45, 1024)
+        else:
+            auto = (4, 0.4, max(4 * k, 4096))
+        d = defaults or PLAIDSearchParams()
+        ncells = _first(self.ncells, d.ncells, auto[0])
+        threshold = _first(self.centroid_score_threshold, d.centroid_score_threshold, auto[1])
+        ndocs = max(k, _first(self.ndocs, d.ndocs, auto[2]))
+        n_full = max(k, _first(self.n_full_scores, d.n_full_scores, ndocs // 4))
+        return PLAIDSearchParams(int(ncells), float(threshold), int(ndocs), int(min(n_full, ndocs)))
+
+
+def _first(*values):  # type: ignore[no-untyped-def]
+    return next(v for v in values if v is not None)
+
+
+def top_n(scores: np.ndarray, n: int) -> np.ndarray:
+    """Indices of the ``n`` best scores, best first; ties broken by position (deterministic)."""
+    if len(scores) > n:
+        part = np.argpartition(-scores, n - 1)[:n]
+    else:
+        part = np.arange(len(scores))
+    return part[np.lexsort((part, -scores[part]))]
+
+
+def decompress(
+    segment: Segment, local: np.ndarray, quantizer: CentroidQuantizer, codec: ResidualCodec
+) -> tuple[np.ndarray, np.ndarray]:
+    """Decoded token vectors of documents ``local`` of ``segment`` and their doclens."""
+    lens = segment.doclens[local]
+    rows = segment.rows(local)
+    codes = np.asarray(segment.codes[rows], dtype=np.int64)
+    vectors = quantizer.centroids[codes] + codec.decode(np.asarray(segment.residuals[rows]))
+    return vectors, lens
+
+
+def exact_scores(query: np.ndarray, vectors: np.ndarray, lens: np.ndarray) -> np.ndarray:
+    """MaxSim of ``query`` against documents stored back to back in ``vectors``; empty docs score 0."""
+    out = np.zeros(len(lens), dtype=np.float32)
+    nonempty = lens > 0
+    if vectors.shape[0] == 0:
+        return out
+    sims = query @ vectors.T  # (Lq, T)
+    starts = np.r_[0, np.cumsum(lens)[:-1]][nonempty]
+    out[nonempty] = np.maximum.reduceat(sims, starts, axis=1).sum(axis=0, dtype=np.float32)
+    return out
+
+
+@dataclass
+class Candidates:
+    """Documents as parallel arrays: segment position, local index, score."""
+
+    seg: np.ndarray
+    local: np.ndarray
+    score: np.ndarray
+
+    def take(self, idx: np.ndarray) -> Candidates:
+        return Candidates(self.seg[idx], self.local[idx], self.score[idx])
+
+
+def search_one(
+    query: np.ndarray,
+    segments: list[Segment],
+    quantizer: CentroidQuantizer,
+    codec: ResidualCodec,
+    params: PLAIDSearchParams,
+    k: int,
+    allowed: list[np.ndarray] | None,
+) -> Candidates:
+    """Run the PLAID stages for one query; ``allowed`` is a per-segment bool mask (subset)."""
+    scores = query @ quantizer.centroids.T  # (Lq, K)
+    scores_t = np.ascontiguousarray(scores.T)
+    cand = _candidates(scores, segments, params, allowed)
+    threshold = params.centroid_score_threshold
+    if len(cand.seg) > params.ndocs and threshold is not None and threshold > -np.inf:
+        keep = scores.max(axis=0) >= threshold
+        cand = _interact(cand, segments, scores_t, keep)
+        cand = cand.take(top_n(cand.score, params.ndocs))
+    if len(cand.seg) > params.n_full_scores:
+        cand = _interact(cand, segments, scores_t, np.ones(scores_t.shape[0], dtype=bool))
+        cand = cand.take(top_n(cand.score, params.n_full_scores))
+    final = np.zeros(len(cand.seg), dtype=np.float32)
+    for s in np.unique(cand.seg):
+        where = np.flatnonzero(cand.seg == s)
+        vectors, lens = decompress(segments[s], cand.local[where], quantizer, codec)
+        final[where] = exact_scores(query, vectors, lens)
+    cand = Candidates(cand.seg, cand.local, final)
+    return cand.take(top_n(cand.score, k))
+
+
+def _candidates(
+    scores: np.ndarray,
+    segments: list[Segment],
+    params: PLAIDSearchParams,
+    allowed: list[np.ndarray] | None,
+) -> Candidates:
+    n_allowed = sum(int(a.sum()) for a in allowed) if allowed is not None else -1
+    use_subset = allowed is not None and n_allowed <= params.ndocs
+    if not use_subset:
+        n_cells = min(params.ncells, scores.shape[1])
+        if n_cells >= scores.shape[1]:
+            cells = np.arange(scores.shape[1])
+        else:
+            cells = np.unique(np.argpartition(-scores, n_cells - 1, axis=1)[:, :n_cells])
+    segs, locals_ = [], []
+    for s, segment in enumerate(segments):
+        mask = ~segment.deleted
+        if allowed is not None:
+            mask = mask & allowed[s]
+        local = np.flatnonzero(mask) if use_subset else segment.ivf.probe(cells)
+        if not use_subset:
+            local = local[mask[local]]
+        segs.append(np.full(len(local), s, dtype=np.int64))
+        locals_.append(local.astype(np.int64))
+    seg = np.concatenate(segs) if segs else np.zeros(0, dtype=np.int64)
+    local = np.concatenate(locals_) if locals_ else np.zeros(0, dtype=np.int64)
+    return Candidates(seg, local, np.zeros(len(seg), dtype=np.float32))
+
+
+def _interact(
+    cand: Candidates, segments: list[Segment], scores_t: np.ndarray, keep: np.ndarray
+) -> Candidates:
+    out = np.empty(len(cand.seg), dtype=np.float32)
+    for s in np.unique(cand.seg):
+        where = np.flatnonzero(cand.seg == s)
+        seg = segments[s]
+        out[where] = centroid_interaction(seg.codes, seg.offsets, cand.local[where], scores_t, keep)
+    return Candidates(cand.seg, cand.local, out)

@@ -1,0 +1,155 @@
+"""PLAID on-disk layout on top of :class:`plait.indexes.storage.IndexFolder`.
+
+Manifest ``files`` roles:
+
+* ``centroids`` (float16 or float32 ``(n_centroids, dim)``), ``bucket_cutoffs``, ``bucket_weights``
+  (float32, see :mod:`.codec`): the trained codec, written once per (re)training.
+* per segment ``<seg>`` (named ``s000001``, ``s000002``, ...; at most 65,536 documents each):
+  ``<seg>.codes`` (uint16 below 65,536 centroids, else int32, one per token, document-major),
+  ``<seg>.residuals`` (uint8 ``(n_tokens, dim * nbits / 8)``, bit-packed), ``<seg>.doclens`` (int32),
+  ``<seg>.ivf_offsets`` / ``<seg>.ivf_docs`` (:class:`.ivf.InvertedLists`), ``<seg>.ids`` (JSON list of
+  string ids) and optionally ``<seg>.tombstones`` (uint16/int32 sorted local indices of removed
+  documents; a remove writes a new tombstone file, never edits one).
+
+The manifest's ``segments`` list gives the segment order (= insertion order of documents).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from plait.indexes.base import CorruptIndexError
+from plait.indexes.plaid.centroids import CentroidQuantizer
+from plait.indexes.plaid.codec import ResidualCodec
+from plait.indexes.plaid.ivf import InvertedLists, docs_dtype
+from plait.indexes.storage import IndexFolder
+
+FORMAT = "plait-plaid"
+VERSION = 1
+SEGMENT_ROLES = ("codes", "residuals", "doclens", "ivf_offsets", "ivf_docs", "ids")
+
+
+@dataclass
+class Segment:
+    """An immutable batch of encoded documents plus its (replaceable) tombstones."""
+
+    name: str
+    ids: list[str]
+    doclens: np.ndarray
+    codes: np.ndarray
+    residuals: np.ndarray
+    ivf: InvertedLists
+    deleted: np.ndarray = field(repr=False)  # bool (n_docs,), from the tombstone file
+    offsets: np.ndarray = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.offsets = np.zeros(len(self.doclens) + 1, dtype=np.int64)
+        np.cumsum(self.doclens, out=self.offsets[1:])
+
+    @property
+    def n_docs(self) -> int:
+        return len(self.ids)
+
+    @property
+    def n_live(self) -> int:
+        return self.n_docs - int(self.deleted.sum())
+
+    def rows(self, local: np.ndarray) -> np.ndarray:
+        """Token rows of documents ``local`` (in that order), concatenated."""
+        lens = self.doclens[local]
+        starts = self.offsets[local]
+        shift = starts - np.r_[0, np.cumsum(lens)[:-1]]
+        return np.repeat(shift, lens) + np.arange(int(lens.sum()))
+
+
+def write_codec(folder: IndexFolder, quantizer: CentroidQuantizer, codec: ResidualCodec) -> dict[str, Any]:
+    centroids = quantizer.centroids
+    as_half = centroids.astype(np.float16)
+    stored = as_half if np.array_equal(as_half.astype(np.float32), centroids) else centroids
+    return {
+        "centroids": folder.write_array("centroids", stored),
+        "bucket_cutoffs": folder.write_array("bucket_cutoffs", codec.cutoffs),
+        "bucket_weights": folder.write_array("bucket_weights", codec.weights),
+    }
+
+
+def read_codec(folder: IndexFolder, files: dict[str, Any], nbits: int) -> tuple[CentroidQuantizer, ResidualCodec]:
+    centroids = folder.read_array(files["centroids"], mmap=False).astype(np.float32)
+    cutoffs = folder.read_array(files["bucket_cutoffs"], mmap=False)
+    weights = folder.read_array(files["bucket_weights"], mmap=False)
+    try:
+        return CentroidQuantizer(centroids), ResidualCodec(nbits, cutoffs, weights)
+    except ValueError as e:
+        raise CorruptIndexError(f"codec files in {folder.path} are inconsistent: {e}") from None
+
+
+def write_segment(
+    folder: IndexFolder,
+    name: str,
+    ids: list[str],
+    doclens: np.ndarray,
+    codes: np.ndarray,
+    residuals: np.ndarray,
+    n_centroids: int,
+) -> dict[str, Any]:
+    """Write one segment's files; returns their manifest entries keyed ``<name>.<role>``."""
+    code_dtype = np.uint16 if n_centroids <= 1 << 16 else np.int32
+    codes = np.asarray(codes).astype(code_dtype, copy=False)
+    ivf = InvertedLists.build(codes, doclens, n_centroids)
+    arrays = {
+        "codes": codes,
+        "residuals": residuals,
+        "doclens": np.asarray(doclens, dtype=np.int32),
+        "ivf_offsets": ivf.offsets,
+        "ivf_docs": ivf.docs,
+    }
+    files = {f"{name}.{role}": folder.write_array(f"{name}.{role}", a) for role, a in arrays.items()}
+    files[f"{name}.ids"] = folder.write_json(f"{name}.ids", list(ids))
+    return files
+
+
+def write_tombstones(folder: IndexFolder, name: str, deleted: np.ndarray) -> dict[str, Any]:
+    local = np.flatnonzero(deleted).astype(docs_dtype(len(deleted)))
+    return folder.write_array(f"{name}.tombstones", local)
+
+
+def read_segment(folder: IndexFolder, manifest: dict[str, Any], info: dict[str, Any]) -> Segment:
+    """Open a segment memory-mapped and check that its arrays agree with each other."""
+    name = info["name"]
+    files = manifest["files"]
+    missing = [r for r in SEGMENT_ROLES if f"{name}.{r}" not in files]
+    if missing:
+        raise CorruptIndexError(f"manifest of {folder.path} lacks files {missing} of segment {name}")
+
+    def arr(role: str, mmap: bool = True) -> np.ndarray:
+        return folder.read_array(files[f"{name}.{role}"], mmap=mmap)
+
+    ids = folder.read_json(files[f"{name}.ids"])
+    doclens = arr("doclens", mmap=False).astype(np.int64)
+    codes, residuals = arr("codes"), arr("residuals")
+    ivf = InvertedLists(arr("ivf_offsets", mmap=False).astype(np.int64), arr("ivf_docs"))
+    deleted = np.zeros(len(doclens), dtype=bool)
+    if f"{name}.tombstones" in files:
+        local = arr("tombstones", mmap=False).astype(np.int64)
+        if local.size and (local.min() < 0 or local.max() >= len(doclens)):
+            raise CorruptIndexError(f"tombstones of segment {name} in {folder.path} are out of range")
+        deleted[local] = True
+    n_tokens = int(doclens.sum())
+    problems = [
+        (not isinstance(ids, list) or len(ids) != len(doclens), "ids"),
+        (codes.shape != (n_tokens,), "codes"),
+        (residuals.ndim != 2 or residuals.shape[0] != n_tokens, "residuals"),
+        (ivf.offsets.shape != (manifest["settings"]["n_centroids"] + 1,), "ivf_offsets"),
+        (ivf.offsets[-1] != ivf.docs.shape[0] if ivf.offsets.size else True, "ivf_docs"),
+    ]
+    for bad, role in problems:
+        if bad:
+            entry = files[f"{name}.{role}"]
+            raise CorruptIndexError(
+                f"index file {folder.path / entry['name']} ({role} of segment {name}) does not match "
+                "the rest of the segment"
+            )
+    return Segment(name, ids, doclens, codes, residuals, ivf, deleted)
