@@ -110,13 +110,15 @@ class ColBERT(SentenceTransformer):
                     token=token,
                 )
             )
-            loaded = loading.load_modules(
-                folder,
-                embedding_size=embedding_size,
-                model_kwargs=model_kwargs,
-                processor_kwargs=processor_kwargs,
-                config_kwargs=config_kwargs,
-            )
+            with torch.random.fork_rng(devices=[]):  # any random init is seeded; global RNG kept
+                torch.manual_seed(loading.PROJECTION_SEED)
+                loaded = loading.load_modules(
+                    folder,
+                    embedding_size=embedding_size,
+                    model_kwargs=model_kwargs,
+                    processor_kwargs=processor_kwargs,
+                    config_kwargs=config_kwargs,
+                )
         super().__init__(
             modules=loaded.modules,
             device=device,
@@ -181,7 +183,7 @@ class ColBERT(SentenceTransformer):
         if not missing:
             return
         tokenizer.add_tokens(missing)
-        with torch.random.fork_rng(devices=[]):
+        with torch.random.fork_rng(devices=[]), loading.quiet_transformers():
             torch.manual_seed(loading.PROJECTION_SEED)
             self[0].auto_model.resize_token_embeddings(len(tokenizer))
         logger.info("added marker tokens %s to the vocabulary", missing)
@@ -220,6 +222,23 @@ class ColBERT(SentenceTransformer):
         texts, _ = check_texts(texts)
         ids = self._token_ids(texts, is_query)
         return self._collate(ids, is_query, pad_document)
+
+    def preprocess(  # type: ignore[override]
+        self,
+        inputs: Sequence[str],
+        prompt: str | None = None,
+        task: str | None = None,
+        **kwargs: Any,
+    ) -> dict[str, Tensor]:
+        """sentence-transformers' preprocessing hook (its trainer's default collator calls it per
+        column): ``task="query"``/``"document"`` (or ``is_query=``) tokenises for that role; with no
+        role, documents plus the query encoding under ``"query.*"`` keys, which plait's losses use
+        for the first (query) column. See :func:`plait.training.collator.tokenize_for_trainer`."""
+        from plait.training.collator import tokenize_for_trainer
+
+        return tokenize_for_trainer(
+            self, inputs, prompt=prompt, task=task, is_query=kwargs.get("is_query")
+        )
 
     def _token_ids(self, texts: Sequence[str], is_query: bool) -> list[list[int]]:
         marker = self.query_prefix_id if is_query else self.document_prefix_id
@@ -326,18 +345,18 @@ class ColBERT(SentenceTransformer):
         if show_progress_bar is None:
             show_progress_bar = logger.getEffectiveLevel() <= logging.INFO
         starts = range(0, len(order), batch_size)
-        was_training = self.training
+        modes = [(module, module.training) for module in self.modules()]
         self.eval()
         try:
             with torch.inference_mode():
                 for start in tqdm(starts, desc="Encoding", disable=not show_progress_bar):
                     batch = order[start : start + batch_size]
-                    for index, matrix in zip(
-                        batch, self._encode_batch([ids[i] for i in batch], is_query), strict=True
-                    ):
+                    matrices = self._encode_batch([ids[i] for i in batch], is_query)
+                    for index, matrix in zip(batch, matrices, strict=True):
                         outputs[index] = matrix
         finally:
-            self.train(was_training)
+            for module, training in modes:  # restore exactly (HF models load in eval mode)
+                module.training = training
         return outputs
 
     def _encode_batch(self, ids: list[list[int]], is_query: bool) -> list[Tensor]:

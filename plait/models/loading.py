@@ -180,6 +180,11 @@ def _fit_projection(loaded: LoadedModules, embedding_size: int | None, folder: P
 
 
 def _transformer(folder: Path, subfolder: str = "", **kwargs: Any) -> Transformer:
+    with quiet_transformers():
+        return _load_transformer(folder, subfolder, **kwargs)
+
+
+def _load_transformer(folder: Path, subfolder: str = "", **kwargs: Any) -> Transformer:
     model_kwargs = {"local_files_only": True, **(kwargs.get("model_kwargs") or {})}
     processor_kwargs = {"local_files_only": True, **(kwargs.get("processor_kwargs") or {})}
     config_kwargs = {"local_files_only": True, **(kwargs.get("config_kwargs") or {})}
@@ -245,8 +250,7 @@ SETTING_KEYS = (
 
 def _load_stanford(folder: Path, **kwargs: Any) -> LoadedModules:
     """Load a Stanford ColBERT (colbert-ai ``HF_ColBERT``) checkpoint."""
-    with _quiet_transformers():  # ``linear.weight`` is reported as an unexpected BERT key
-        transformer = _transformer(folder, **kwargs)
+    transformer = _transformer(folder, **kwargs)  # ``linear.weight`` is an unexpected BERT key
     weight = _read_stanford_linear(folder)
     dense = Dense(weight.shape[1], weight.shape[0], init_weight=weight.clone())
     meta_path = folder / "artifact.metadata"
@@ -283,15 +287,20 @@ def _read_stanford_linear(folder: Path) -> torch.Tensor:
 
 
 @contextmanager
-def _quiet_transformers() -> Iterator[None]:
+def quiet_transformers() -> Iterator[None]:
+    """Silence transformers' load reports and weight-loading progress bars for a block."""
     from transformers.utils import logging as hf_logging
 
     previous = hf_logging.get_verbosity()
+    bars = hf_logging.is_progress_bar_enabled()
     hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
     try:
         yield
     finally:
         hf_logging.set_verbosity(previous)
+        if bars:
+            hf_logging.enable_progress_bar()
 
 
 def _read_json(path: Path) -> dict[str, Any]:

@@ -1,0 +1,68 @@
+"""The offline default model: MiniLM weights, seeded 128-d projection, optional packaged delta."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from plait.models import ColBERT, Dense
+from plait.models import default as default_model
+from plait.models.loading import PROJECTION_SEED
+
+TEXTS = ["the patient has no history of cardiac disease", "patients with cardiac conditions"]
+
+
+@pytest.fixture(scope="module")
+def default_pair() -> tuple[ColBERT, ColBERT]:
+    rng_before = torch.random.get_rng_state()
+    first = ColBERT(device="cpu")
+    second = ColBERT(device="cpu")
+    assert torch.equal(torch.random.get_rng_state(), rng_before)  # global RNG untouched
+    return first, second
+
+
+def test_default_model_is_deterministic(default_pair: tuple[ColBERT, ColBERT]) -> None:
+    first, second = default_pair
+    for is_query in (True, False):
+        left = first.encode(TEXTS, is_query=is_query)
+        right = second.encode(TEXTS, is_query=is_query)
+        for a, b in zip(left, right, strict=True):
+            np.testing.assert_array_equal(a, b)
+    assert left[0].shape[1] == 128 and left[0].dtype == np.float32
+
+
+def test_default_projection_is_a_function_of_the_seed(
+    default_pair: tuple[ColBERT, ColBERT],
+) -> None:
+    model = default_pair[0]
+    if (default_model.DELTA_FOLDER / default_model.DELTA_WEIGHTS).is_file():
+        pytest.skip("a packaged delta replaces the seeded projection")
+    expected = Dense.fresh(384, 128, seed=PROJECTION_SEED).linear.weight
+    torch.testing.assert_close(model[1].linear.weight, expected, rtol=0, atol=0)
+
+
+def test_default_model_settings(default_pair: tuple[ColBERT, ColBERT]) -> None:
+    model = default_pair[0]
+    assert model.query_length == 32 and model.document_length == 180
+    assert model.tokenizer.convert_tokens_to_ids("[Q] ") == model.query_prefix_id == 30522
+    assert model.tokenizer.convert_tokens_to_ids("[D] ") == model.document_prefix_id == 30523
+    assert model.encode(["hello"])[0].shape == (32, 128)
+
+
+def test_delta_round_trip(tmp_path: Path, tiny_model_path: Path) -> None:
+    trained = ColBERT(str(tiny_model_path), device="cpu")
+    with torch.no_grad():
+        trained[1].linear.weight.mul_(-2.0)
+        embeddings = trained[0].auto_model.get_input_embeddings().weight
+        embeddings[trained.query_prefix_id] += 1.0
+    default_model.save_delta(trained, ["1.linear.weight"], folder=tmp_path)
+    target = ColBERT(str(tiny_model_path), device="cpu")
+    assert not np.allclose(target.encode(TEXTS)[0], trained.encode(TEXTS)[0])
+    assert default_model.apply_delta(target, folder=tmp_path)
+    for a, b in zip(target.encode(TEXTS), trained.encode(TEXTS), strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert not default_model.apply_delta(target, folder=tmp_path / "absent")
+    assert not default_model.apply_delta(target, explicit_embedding_size=99, folder=tmp_path)
