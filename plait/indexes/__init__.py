@@ -1,0 +1,27 @@
+"""Indexes: the :class:`Index` contract, the exact (exhaustive) index and PLAID.
+
+``Voyager`` is PyLate's name for its exact-ish index; here it is the exact index.
+"""
+
+from plait.indexes.base import (
+    CorruptIndexError,
+    DuplicateIdError,
+    Index,
+    IndexInputError,
+    IndexLockedError,
+    SearchResult,
+    UnknownIdError,
+)
+from plait.indexes.exact import Exact, Voyager
+
+__all__ = [
+    "CorruptIndexError",
+    "DuplicateIdError",
+    "Exact",
+    "Index",
+    "IndexInputError",
+    "IndexLockedError",
+    "SearchResult",
+    "UnknownIdError",
+    "Voyager",
+]

@@ -21,6 +21,7 @@ Conventions: a document with no tokens scores 0 (so does a query with no tokens)
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Any, Literal
 
@@ -158,6 +159,15 @@ def _gather_rows(offsets: np.ndarray, documents: np.ndarray) -> np.ndarray:
     return np.arange(total, dtype=np.int64) + np.repeat(starts - begins, lengths)
 
 
+def _as_tensor(array: np.ndarray) -> torch.Tensor:
+    """Zero-copy tensor view; read-only (memory-mapped) arrays are fine because torch only reads."""
+    if array.flags.writeable:
+        return torch.from_numpy(array)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return torch.from_numpy(array)
+
+
 def resolve_backend(backend: Backend) -> str:
     """``"auto"`` picks numba when it imports, else numpy."""
     if backend == "auto":
@@ -215,7 +225,7 @@ def maxsim_scores(
             buffer = np.empty((n, len(q_flat)), np.float32)
         sims = buffer[:n]
         if n:
-            torch.mm(torch.from_numpy(block32), q_t, out=torch.from_numpy(sims))
+            torch.mm(_as_tensor(block32), q_t, out=torch.from_numpy(sims))
         ends = np.cumsum(lengths[lo:hi])
         starts = ends - lengths[lo:hi]
         segment(sims, starts, ends, q_offsets, out, lo)

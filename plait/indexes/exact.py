@@ -1,0 +1,448 @@
+"""Exhaustive (exact) MaxSim index: the oracle that approximate indexes are judged against.
+
+Documents live in append-only *segments*: each ``add_documents`` writes one new segment (a flat
+token matrix, its document offsets and the ids, as immutable files) and each ``remove_documents``
+writes one tombstone file of internal document numbers. Replacing a document is a tombstone plus
+an add, in one commit. :meth:`Exact.compact` rewrites the live documents into a single segment; it
+runs automatically when tombstoned documents outnumber live ones or segments pile up.
+
+On disk (``format: plait-exact``, version 1) the folder follows :mod:`plait.indexes.storage`:
+``manifest.json`` lists the segments (roles ``segment-<n>-tokens`` / ``-offsets`` / ``-ids``) and
+tombstones (``tombstones-<n>``), with ``dim``, ``dtype`` and a ``generation`` counter. Every write
+holds the writer lock, first reloads the folder if another writer committed since we last read it,
+then writes new files and commits a new manifest.
+
+Search is exact MaxSim by :mod:`plait.kernels.maxsim` over every live document (or the ``subset``);
+when fewer than ``k`` documents qualify the result is shorter.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from plait.indexes.base import (
+    CorruptIndexError,
+    DuplicateIdError,
+    SearchResult,
+    Subset,
+)
+from plait.indexes.storage import IndexFolder, check_name
+from plait.indexes.validation import (
+    check_embeddings,
+    check_ids,
+    check_k,
+    check_queries,
+    normalize_subset,
+    raise_unknown,
+    unknown_ids,
+)
+from plait.kernels.maxsim import maxsim_scores, top_k
+
+FORMAT = "plait-exact"
+VERSION = 1
+MAX_SEGMENTS = 64  # more segments than this trigger a compaction
+_SCORE_BUDGET = 1 << 24  # float32 cells of the (queries x documents) score matrix per batch
+
+
+@dataclass(frozen=True)
+class _Segment:
+    tokens: np.ndarray  # (n_tokens, dim), float16 or float32, possibly memory-mapped
+    offsets: np.ndarray  # (n_documents + 1,) int64
+    ids: list[str]
+    roles: tuple[str, ...] = ()  # manifest roles of its files (empty in memory)
+
+
+@dataclass(frozen=True)
+class _Tombstones:
+    internal: np.ndarray  # int64 internal document numbers
+    role: str | None = None
+
+
+def _check_dtype(dtype: Any) -> str:
+    name = np.dtype(dtype).name if dtype is not None else "float32"
+    if name not in ("float16", "float32"):
+        raise ValueError(f"dtype must be 'float16' or 'float32', got {dtype!r}")
+    return name
+
+
+class Exact:
+    """Exhaustive MaxSim index with string ids, upserts, deletions and crash-safe persistence.
+
+    Parameters
+    ----------
+    index_folder
+        Parent folder; the index lives in ``index_folder/index_name``. ``None`` keeps the index in
+        memory only. ``index_path`` is an alias (the seed's name).
+    index_name
+        Folder name of this index.
+    override
+        Start empty even if the folder already holds an index (its files are collected).
+    dtype
+        Storage type of token embeddings: ``"float32"`` (default, exact) or ``"float16"`` (half the
+        bytes, scores within ~1e-3 per query token). An existing index keeps its stored dtype.
+
+    >>> index = Exact(index_folder=None)
+    >>> index.add_documents(["a", "b"], [np.eye(2, dtype=np.float32), np.ones((1, 2), np.float32)])
+    Exact(in memory, 2 documents, dim=2, float32)
+    >>> index.search([np.array([[1.0, 0.0]], np.float32)], k=1)[0].ids
+    ['a']
+    """
+
+    def __init__(
+        self,
+        index_folder: str | os.PathLike[str] | None = "indexes",
+        index_name: str = "exact",
+        override: bool = False,
+        dtype: str | None = None,
+        *,
+        index_path: str | os.PathLike[str] | None = None,
+    ) -> None:
+        if index_path is not None:
+            if index_folder not in (None, "indexes"):
+                raise ValueError("pass index_folder or its alias index_path, not both")
+            index_folder = index_path
+        self.index_name = check_name(index_name)
+        self._dtype = _check_dtype(dtype)
+        self._folder = None if index_folder is None else IndexFolder(Path(index_folder) / index_name)
+        self._set_state([], [], {}, dim=None, generation=0, next_file=0)
+        if self._folder is None:
+            return
+        if self._folder.exists() and not override:
+            self._load(self._folder.read_manifest(), requested_dtype=dtype)
+        else:
+            with self._folder.writer_lock():
+                self._commit([], [], {}, dim=None)
+
+    # ------------------------------------------------------------------ properties
+    @property
+    def dim(self) -> int | None:
+        return self._dim
+
+    @property
+    def dtype(self) -> str:
+        return self._dtype
+
+    @property
+    def path(self) -> Path | None:
+        """Folder of this index, or ``None`` in memory."""
+        return None if self._folder is None else self._folder.path
+
+    @property
+    def documents_ids(self) -> list[str]:
+        return list(self._lookup)
+
+    def __len__(self) -> int:
+        return len(self._lookup)
+
+    def __contains__(self, document_id: object) -> bool:
+        return document_id in self._lookup
+
+    def __repr__(self) -> str:
+        where = "in memory" if self._folder is None else str(self._folder.path)
+        return f"{type(self).__name__}({where}, {len(self)} documents, dim={self._dim}, {self._dtype})"
+
+    # ------------------------------------------------------------------ state
+    def _set_state(self, segments, tombstones, files, *, dim, generation, next_file) -> None:
+        self._segments: list[_Segment] = segments
+        self._tombstones: list[_Tombstones] = tombstones
+        self._files: dict[str, Any] = files
+        self._dim: int | None = dim
+        self._generation: int = generation
+        self._next_file: int = next_file
+        self._ids = [doc_id for segment in segments for doc_id in segment.ids]
+        counts = [len(segment.ids) for segment in segments]
+        self._bases = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        self._alive = np.ones(len(self._ids), dtype=bool)
+        for tomb in tombstones:
+            self._alive[tomb.internal] = False
+        self._lookup: dict[str, int] = {}
+        for internal in np.flatnonzero(self._alive).tolist():
+            doc_id = self._ids[internal]
+            if doc_id in self._lookup:
+                raise CorruptIndexError(f"index {self.path} holds id {doc_id!r} twice")
+            self._lookup[doc_id] = internal
+
+    def _load(self, manifest: dict[str, Any], requested_dtype: str | None = None) -> None:
+        assert self._folder is not None
+        if manifest.get("format") != FORMAT:
+            raise ValueError(
+                f"{self._folder.path} holds a {manifest.get('format')!r} index, not an exact index; "
+                "open it with the matching class or pass override=True to replace it"
+            )
+        if manifest.get("version") != VERSION:
+            raise CorruptIndexError(f"{self._folder.path}: unsupported exact index version {manifest.get('version')}")
+        stored = manifest["dtype"]
+        if requested_dtype is not None and _check_dtype(requested_dtype) != stored:
+            raise ValueError(f"index {self._folder.path} stores {stored}, not {requested_dtype}")
+        files, dim = manifest["files"], manifest["dim"]
+        segments = [self._read_segment(files, roles, dim, stored) for roles in manifest["segments"]]
+        total = sum(len(s.ids) for s in segments)
+        tombstones = []
+        for role in manifest["tombstones"]:
+            internal = self._folder.read_array(files[role], mmap=False).astype(np.int64)
+            if len(internal) and (internal.min() < 0 or internal.max() >= total):
+                raise CorruptIndexError(f"{self._folder.path}: tombstone file {files[role]['name']} is out of range")
+            tombstones.append(_Tombstones(internal, role))
+        self._dtype = stored
+        self._set_state(
+            segments, tombstones, dict(files), dim=dim,
+            generation=manifest["generation"], next_file=manifest["next_file"],
+        )
+
+    def _read_segment(self, files, roles: Sequence[str], dim: int, dtype: str) -> _Segment:
+        assert self._folder is not None
+        tokens_role, offsets_role, ids_role = roles
+        tokens = self._folder.read_array(files[tokens_role])
+        offsets = self._folder.read_array(files[offsets_role], mmap=False).astype(np.int64)
+        ids = self._folder.read_json(files[ids_role])
+        name = files[tokens_role]["name"]
+        if (
+            tokens.ndim != 2 or tokens.shape[1] != dim or tokens.dtype.name != dtype
+            or len(offsets) != len(ids) + 1 or offsets[0] != 0 or offsets[-1] != len(tokens)
+        ):
+            raise CorruptIndexError(f"{self._folder.path}: segment {name} is inconsistent with its offsets/ids")
+        return _Segment(tokens, offsets, list(ids), tuple(roles))
+
+    def _commit(self, segments, tombstones, files, *, dim) -> None:
+        """Commit the new state (files already written), then adopt it in memory."""
+        generation, next_file = self._generation + 1, self._next_file
+        if self._folder is not None:
+            manifest = {
+                "format": FORMAT, "version": VERSION, "generation": generation,
+                "dim": dim, "dtype": self._dtype, "next_file": next_file,
+                "n_documents": sum(len(s.ids) for s in segments) - sum(len(t.internal) for t in tombstones),
+                "n_tokens": sum(len(s.tokens) for s in segments),
+                "segments": [list(s.roles) for s in segments],
+                "tombstones": [t.role for t in tombstones],
+                "files": files,
+            }
+            self._folder.commit(manifest)
+        self._set_state(segments, tombstones, files, dim=dim, generation=generation, next_file=next_file)
+
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """Hold the writer lock and catch up with commits made by other writers."""
+        if self._folder is None:
+            yield
+            return
+        with self._folder.writer_lock():
+            if self._folder.exists():
+                manifest = self._folder.read_manifest()
+                if manifest.get("generation") != self._generation:
+                    self._load(manifest)
+            yield
+
+    def _new_role(self, kind: str) -> str:
+        role = f"{kind}-{self._next_file}"
+        self._next_file += 1
+        return role
+
+    def _write_segment(self, ids: list[str], tokens: np.ndarray, offsets: np.ndarray, files) -> _Segment:
+        if self._folder is None:
+            return _Segment(tokens, offsets, ids)
+        n = self._new_role("segment")
+        roles = (f"{n}-tokens", f"{n}-offsets", f"{n}-ids")
+        files[roles[0]] = self._folder.write_array(roles[0], tokens)
+        files[roles[1]] = self._folder.write_array(roles[1], offsets)
+        files[roles[2]] = self._folder.write_json(roles[2], ids)
+        return _Segment(tokens, offsets, ids, roles)
+
+    def _write_tombstones(self, internal: np.ndarray, files) -> _Tombstones:
+        if self._folder is None:
+            return _Tombstones(internal)
+        role = self._new_role("tombstones")
+        files[role] = self._folder.write_array(role, internal)
+        return _Tombstones(internal, role)
+
+    # ------------------------------------------------------------------ writes
+    def add_documents(
+        self,
+        documents_ids: Sequence[str],
+        documents_embeddings: Sequence[Any] | Any,
+        *,
+        replace: bool = False,
+    ) -> Exact:
+        """Add documents (one ``(n_tokens, dim)`` matrix each); returns the index for chaining.
+
+        An id already in the index raises :class:`DuplicateIdError` unless ``replace=True``
+        (upsert). Nothing is written when any check fails.
+        """
+        ids = check_ids(documents_ids)
+        matrices = check_embeddings(ids, documents_embeddings, self._dim)
+        if not ids:
+            return self
+        with self._writing():
+            matrices = check_embeddings(ids, matrices, self._dim)  # another writer may have set dim
+            existing = [doc_id for doc_id in ids if doc_id in self._lookup]
+            if existing and not replace:
+                raise DuplicateIdError(
+                    f"{len(existing)} id(s) already in the index: {existing[:10]}; "
+                    "pass replace=True to overwrite them"
+                )
+            offsets = np.zeros(len(ids) + 1, dtype=np.int64)
+            offsets[1:] = np.cumsum([len(m) for m in matrices])
+            tokens = np.concatenate(matrices).astype(self._dtype)
+            files = dict(self._files)
+            tombstones = list(self._tombstones)
+            if existing:
+                dead = np.array([self._lookup[doc_id] for doc_id in existing], dtype=np.int64)
+                tombstones.append(self._write_tombstones(dead, files))
+            segments = [*self._segments, self._write_segment(ids, tokens, offsets, files)]
+            self._commit(segments, tombstones, files, dim=int(tokens.shape[1]))
+            self._maybe_compact()
+        return self
+
+    def remove_documents(self, documents_ids: Sequence[str]) -> Exact:
+        """Remove documents. Any unknown id raises :class:`UnknownIdError` and nothing is removed."""
+        ids = list(dict.fromkeys(check_ids(list(dict.fromkeys(documents_ids)))))
+        if not ids:
+            return self
+        with self._writing():
+            raise_unknown(unknown_ids(ids, self._lookup))
+            files = dict(self._files)
+            dead = np.array([self._lookup[doc_id] for doc_id in ids], dtype=np.int64)
+            tombstones = [*self._tombstones, self._write_tombstones(dead, files)]
+            self._commit(list(self._segments), tombstones, files, dim=self._dim)
+            self._maybe_compact()
+        return self
+
+    def compact(self) -> None:
+        """Rewrite the live documents into one segment and drop all tombstones."""
+        with self._writing():
+            self._compact()
+
+    def _maybe_compact(self) -> None:
+        dead = len(self._ids) - len(self._lookup)
+        if len(self._segments) > MAX_SEGMENTS or (dead > len(self._lookup) and dead >= 32):
+            self._compact()
+
+    def _compact(self) -> None:
+        live = np.flatnonzero(self._alive)
+        files: dict[str, Any] = {}
+        segments = []
+        if len(live):
+            ids = [self._ids[i] for i in live.tolist()]
+            matrices = self._matrices(live)
+            offsets = np.zeros(len(ids) + 1, dtype=np.int64)
+            offsets[1:] = np.cumsum([len(m) for m in matrices])
+            tokens = np.concatenate(matrices).astype(self._dtype, copy=False)
+            segments.append(self._write_segment(ids, tokens, offsets, files))
+        self._commit(segments, [], files, dim=self._dim)
+
+    # ------------------------------------------------------------------ reads
+    def _matrices(self, internal: np.ndarray) -> list[np.ndarray]:
+        """Stored token matrices (storage dtype) of internal document numbers."""
+        which = np.searchsorted(self._bases, internal, side="right") - 1
+        out = []
+        for seg_index, number in zip(which.tolist(), internal.tolist(), strict=True):
+            segment = self._segments[seg_index]
+            local = number - int(self._bases[seg_index])
+            out.append(segment.tokens[segment.offsets[local] : segment.offsets[local + 1]])
+        return out
+
+    def get_documents_embeddings(self, documents_ids: Sequence[Any]) -> list[Any]:
+        """Float32 embeddings of the given ids; a list of id lists gives a list of lists (PyLate)."""
+        if len(documents_ids) and not isinstance(documents_ids[0], str) and isinstance(documents_ids[0], Sequence):
+            return [self.get_documents_embeddings(ids) for ids in documents_ids]
+        ids = list(documents_ids)
+        raise_unknown(unknown_ids(ids, self._lookup))
+        internal = np.array([self._lookup[doc_id] for doc_id in ids], dtype=np.int64)
+        return [np.array(m, dtype=np.float32) for m in self._matrices(internal)]
+
+    def search(
+        self,
+        queries_embeddings: Sequence[Any] | Any,
+        k: int = 10,
+        *,
+        subset: Subset | None = None,
+        params: Any = None,
+    ) -> list[SearchResult]:
+        """Exact top-``k`` by MaxSim, one :class:`SearchResult` per query (``params`` is ignored)."""
+        k = check_k(k)
+        queries = check_queries(queries_embeddings, self._dim)
+        subsets = normalize_subset(subset, len(queries))
+        batch = max(1, min(256, _SCORE_BUDGET // max(1, len(self._ids))))
+        results: list[SearchResult] = []
+        for start in range(0, len(queries), batch):
+            chunk = queries[start : start + batch]
+            chunk_subsets = None if subsets is None else subsets[start : start + batch]
+            for row in self._scores(chunk, chunk_subsets):
+                idx, values = top_k(row, k)
+                results.append(SearchResult([self._ids[i] for i in idx.tolist()], values))
+        return results
+
+    def _allowed(self, ids: list[str]) -> np.ndarray:
+        return np.array([self._lookup[i] for i in ids if i in self._lookup], dtype=np.int64)
+
+    def _scores(self, queries: list[np.ndarray], subsets: list[list[str]] | None) -> np.ndarray:
+        """``(n_queries, n_stored)`` MaxSim with ``-inf`` for dead or filtered-out documents."""
+        scores = np.full((len(queries), len(self._ids)), -np.inf, dtype=np.float32)
+        if subsets is None:
+            candidates, per_query = np.flatnonzero(self._alive), None
+        else:
+            per_query = [self._allowed(ids) for ids in subsets]
+            shared = all(s is subsets[0] for s in subsets)
+            candidates = per_query[0] if shared else np.unique(np.concatenate(per_query))
+            per_query = None if shared else per_query
+        if len(candidates) == 0 or not queries:
+            return scores
+        which = np.searchsorted(self._bases, candidates, side="right") - 1
+        for seg_index, segment in enumerate(self._segments):
+            selected = candidates[which == seg_index] - self._bases[seg_index]
+            if len(selected) == 0:
+                continue
+            n_docs = len(segment.ids)
+            base = int(self._bases[seg_index])
+            if len(selected) > n_docs // 2:
+                block = maxsim_scores(queries, segment.tokens, segment.offsets)
+                scores[:, base + selected] = block[:, selected]
+            else:
+                block = maxsim_scores(queries, segment.tokens, segment.offsets, documents=selected)
+                scores[:, base + selected] = block
+        if per_query is not None:
+            for row, allowed in zip(scores, per_query, strict=True):
+                keep = np.zeros(len(row), dtype=bool)
+                keep[allowed] = True
+                row[~keep] = -np.inf
+        return scores
+
+    def __call__(
+        self, queries_embeddings: Any, k: int = 10, subset: Subset | None = None, **_: Any
+    ) -> list[list[dict[str, Any]]]:
+        """PyLate's call shape: per query a list of ``{"id", "score"}``, best first."""
+        return [r.to_dicts() for r in self.search(queries_embeddings, k, subset=subset)]
+
+    def verify(self) -> None:
+        """Check every file's size and CRC-32 (raises :class:`CorruptIndexError`)."""
+        if self._folder is not None:
+            self._folder.verify()
+
+
+class Voyager(Exact):
+    """PyLate's ``indexes.Voyager`` name. PyLate's is an HNSW over tokens plus exact reranking;
+    this one is the exact index (same results, no approximation). HNSW knobs are accepted and ignored.
+    """
+
+    def __init__(
+        self,
+        index_folder: str | os.PathLike[str] | None = "indexes",
+        index_name: str = "voyager",
+        override: bool = False,
+        embedding_size: int | None = None,
+        M: int | None = None,
+        ef_construction: int | None = None,
+        ef_search: int | None = None,
+        dtype: str | None = None,
+        *,
+        index_path: str | os.PathLike[str] | None = None,
+    ) -> None:
+        super().__init__(index_folder, index_name, override, dtype, index_path=index_path)
+        if embedding_size is not None and self.dim is not None and embedding_size != self.dim:
+            raise ValueError(f"embedding_size={embedding_size} but the index holds {self.dim}-dimensional embeddings")

@@ -1,0 +1,127 @@
+"""Input checks shared by index implementations: ids, embeddings, subsets, k.
+
+Every check raises an :class:`~plait.indexes.base.IndexInputError` (a ``ValueError``) or a
+``TypeError`` whose message names the offending argument and item, before anything is written.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+
+from plait.indexes.base import DuplicateIdError, IndexInputError, UnknownIdError
+from plait.utils.tensor import as_matrices, is_array, to_numpy
+
+
+def check_ids(documents_ids: Any, what: str = "documents_ids") -> list[str]:
+    """A list of string ids without duplicates."""
+    if isinstance(documents_ids, (str, bytes)) or not isinstance(documents_ids, Iterable):
+        raise TypeError(f"{what} must be a list of string ids, got {type(documents_ids).__name__}")
+    ids = list(documents_ids)
+    for i, doc_id in enumerate(ids):
+        if not isinstance(doc_id, str):
+            raise TypeError(
+                f"{what}[{i}] is {type(doc_id).__name__} {doc_id!r}; document ids must be strings"
+            )
+    if len(set(ids)) != len(ids):
+        dupes = sorted(i for i, count in Counter(ids).items() if count > 1)
+        raise DuplicateIdError(f"{what} contains duplicate ids: {dupes[:10]}")
+    return ids
+
+
+def check_embeddings(
+    documents_ids: Sequence[str], documents_embeddings: Any, dim: int | None
+) -> list[np.ndarray]:
+    """One finite float32 ``(n_tokens >= 1, dim)`` matrix per id, all of the same dimension."""
+    if is_array(documents_embeddings) and np.ndim(documents_embeddings) != 3:
+        raise ValueError(
+            "documents_embeddings must be a list of (n_tokens, dim) matrices or a 3-D array, "
+            f"got shape {tuple(np.shape(documents_embeddings))}"
+        )
+    matrices = as_matrices(documents_embeddings, "documents_embeddings")
+    if len(matrices) != len(documents_ids):
+        raise IndexInputError(
+            f"got {len(documents_ids)} documents_ids but {len(matrices)} documents_embeddings"
+        )
+    for doc_id, matrix in zip(documents_ids, matrices, strict=True):
+        if matrix.shape[0] == 0:
+            raise IndexInputError(
+                f"document {doc_id!r} has no token embeddings (0 rows); every document needs at "
+                "least one token (an empty text still encodes to its special tokens)"
+            )
+        expected = dim if dim is not None else matrices[0].shape[1]
+        if matrix.shape[1] != expected:
+            raise IndexInputError(
+                f"document {doc_id!r} has {matrix.shape[1]}-dimensional embeddings but the index "
+                f"holds {expected}-dimensional ones"
+            )
+        if not np.isfinite(matrix).all():
+            raise IndexInputError(f"document {doc_id!r} has NaN or infinite embedding values")
+    return matrices
+
+
+def check_queries(queries_embeddings: Any, dim: int | None) -> list[np.ndarray]:
+    """Queries as a list of float32 ``(n_tokens, dim)`` matrices (a 2-D input is one query)."""
+    queries = as_matrices(queries_embeddings, "queries_embeddings")
+    for i, query in enumerate(queries):
+        if dim is not None and query.shape[1] != dim:
+            raise IndexInputError(
+                f"queries_embeddings[{i}] has dimension {query.shape[1]} but the index holds "
+                f"{dim}-dimensional embeddings"
+            )
+    return queries
+
+
+def check_k(k: Any) -> int:
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+        raise ValueError(f"k must be a positive integer, got {k!r}")
+    return int(k)
+
+
+def normalize_subset(subset: Any, n_queries: int) -> list[list[str]] | None:
+    """``None``, one id list for every query, or one id list per query -> a list per query."""
+    if subset is None:
+        return None
+    if isinstance(subset, (str, bytes)) or is_array(subset) or not isinstance(subset, Sequence):
+        raise TypeError(
+            "subset must be a list of document ids (shared by all queries) or one list per query, "
+            f"got {type(subset).__name__}"
+        )
+    if len(subset) == 0 or all(isinstance(s, str) for s in subset):
+        return [list(subset)] * n_queries
+    if any(isinstance(s, str) for s in subset):
+        raise TypeError("subset mixes ids and lists; give one list of ids or one list per query")
+    if len(subset) != n_queries:
+        raise IndexInputError(f"subset has {len(subset)} lists but there are {n_queries} queries")
+    lists = []
+    for i, ids in enumerate(subset):
+        if isinstance(ids, (str, bytes)) or not isinstance(ids, Iterable):
+            raise TypeError(f"subset[{i}] must be a list of document ids")
+        lists.append([str(x) if not isinstance(x, str) else x for x in ids])
+    return lists
+
+
+def unknown_ids(ids: Iterable[str], known: Any) -> list[str]:
+    return [i for i in ids if i not in known]
+
+
+def raise_unknown(missing: list[str]) -> None:
+    if missing:
+        raise UnknownIdError(
+            f"{len(missing)} unknown document id(s): {missing[:10]}" + (" ..." if len(missing) > 10 else "")
+        )
+
+
+__all__ = [
+    "check_embeddings",
+    "check_ids",
+    "check_k",
+    "check_queries",
+    "normalize_subset",
+    "raise_unknown",
+    "to_numpy",
+    "unknown_ids",
+]

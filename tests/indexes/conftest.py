@@ -1,0 +1,52 @@
+"""Registry of index implementations for the shared conformance suite (test_contract.py).
+
+To run the suite against another index, append one :class:`IndexFactory` to ``INDEX_FACTORIES``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from plait.indexes import Exact, Index
+
+
+@dataclass(frozen=True)
+class IndexFactory:
+    """How the conformance suite builds and reopens one kind of index.
+
+    ``create(folder)`` returns a new, empty index stored under ``folder`` (or in memory when
+    ``folder`` is ``None`` and ``in_memory`` is true); ``reopen(folder)`` opens what ``create``
+    stored there. ``exact`` says whether scores equal brute-force MaxSim (float tolerance); for
+    approximate indexes the suite only checks rankings on well-separated data.
+    """
+
+    name: str
+    create: Callable[[Path | None], Index]
+    reopen: Callable[[Path], Index]
+    exact: bool = True
+    in_memory: bool = False
+
+
+INDEX_FACTORIES: list[IndexFactory] = [
+    IndexFactory(
+        name="exact",
+        create=lambda folder: Exact(index_folder=folder, index_name="idx", override=True),
+        reopen=lambda folder: Exact(index_folder=folder, index_name="idx"),
+        in_memory=True,
+    ),
+    IndexFactory(
+        name="exact-float16",
+        create=lambda folder: Exact(index_folder=folder, index_name="idx", override=True, dtype="float16"),
+        reopen=lambda folder: Exact(index_folder=folder, index_name="idx"),
+        exact=False,
+    ),
+]
+
+
+@pytest.fixture(params=INDEX_FACTORIES, ids=lambda f: f.name)
+def index_factory(request) -> IndexFactory:
+    return request.param

@@ -1,0 +1,209 @@
+"""One conformance suite for every index implementation (registry in conftest.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from plait.indexes import DuplicateIdError, Index, IndexInputError, SearchResult, UnknownIdError
+from plait.scores.reference import maxsim_reference
+
+DIM = 32
+
+
+def unit(x: np.ndarray) -> np.ndarray:
+    return (x / np.linalg.norm(x, axis=-1, keepdims=True)).astype(np.float32)
+
+
+def make_docs(n: int, seed: int = 0, prefix: str = "doc") -> tuple[list[str], list[np.ndarray]]:
+    """Well-separated documents: random unit tokens in 32-d are nearly orthogonal."""
+    rng = np.random.default_rng(seed)
+    ids = [f"{prefix}{i}" for i in range(n)]
+    return ids, [unit(rng.standard_normal((int(rng.integers(4, 9)), DIM))) for _ in range(n)]
+
+
+def query_for(doc: np.ndarray, seed: int = 0) -> np.ndarray:
+    """A query made of the document's first tokens plus a little noise: that document wins."""
+    rng = np.random.default_rng(seed)
+    return unit(doc[:3] + 0.05 * rng.standard_normal((3, DIM)))
+
+
+def brute_force(queries, ids, docs, k, allowed=None):
+    out = []
+    for q in queries:
+        scored = [(maxsim_reference(q, d), i) for i, d in zip(ids, docs, strict=True)
+                  if allowed is None or i in allowed]
+        scored.sort(key=lambda t: -t[0])
+        out.append(scored[:k])
+    return out
+
+
+@pytest.fixture
+def built(index_factory, tmp_path):
+    ids, docs = make_docs(30)
+    index = index_factory.create(tmp_path)
+    index.add_documents(ids, docs)
+    return index, ids, docs
+
+
+def test_implements_protocol_and_starts_empty(index_factory, tmp_path):
+    index = index_factory.create(tmp_path)
+    assert isinstance(index, Index)
+    assert len(index) == 0 and index.documents_ids == [] and "x" not in index
+    results = index.search([np.ones((2, DIM), np.float32)], k=3)
+    assert len(results) == 1 and isinstance(results[0], SearchResult) and len(results[0]) == 0
+
+
+def test_each_document_is_found_by_its_own_query(built):
+    index, ids, docs = built
+    assert len(index) == 30 and index.dim == DIM and index.documents_ids == ids
+    assert "doc7" in index and "nope" not in index
+    results = index.search([query_for(d, i) for i, d in enumerate(docs)], k=5)
+    assert len(results) == 30
+    for doc_id, result in zip(ids, results, strict=True):
+        assert result.ids[0] == doc_id and len(result) == 5
+        assert np.all(np.diff(result.scores) <= 1e-6)
+        assert set(result.ids) <= set(ids)
+
+
+def test_a_single_2d_query_and_a_3d_batch(built):
+    index, ids, docs = built
+    assert index.search(query_for(docs[4]), k=1)[0].ids == ["doc4"]
+    batch = np.stack([query_for(docs[1]), query_for(docs[2])])
+    assert [r.ids[0] for r in index.search(batch, k=1)] == ["doc1", "doc2"]
+
+
+def test_fewer_than_k_documents(index_factory, tmp_path):
+    ids, docs = make_docs(3)
+    index = index_factory.create(tmp_path)
+    index.add_documents(ids, docs)
+    result = index.search([query_for(docs[0])], k=10)[0]
+    assert sorted(result.ids) == sorted(ids) and len(result.scores) == 3
+
+
+def test_remove(built):
+    index, ids, docs = built
+    index.remove_documents(["doc3", "doc5"])
+    assert len(index) == 28 and "doc3" not in index and "doc3" not in index.documents_ids
+    for result in index.search([query_for(docs[3]), query_for(docs[5])], k=30):
+        assert "doc3" not in result.ids and "doc5" not in result.ids and len(result) == 28
+    with pytest.raises(UnknownIdError, match="nope"):
+        index.remove_documents(["doc1", "nope"])
+    assert "doc1" in index and len(index) == 28  # nothing removed
+    with pytest.raises(UnknownIdError):
+        index.remove_documents(["doc3"])  # already gone
+
+
+def test_duplicate_ids_are_rejected_and_nothing_changes(built):
+    index, ids, docs = built
+    new_ids, new_docs = make_docs(2, seed=1, prefix="new")
+    with pytest.raises(DuplicateIdError, match="new0"):
+        index.add_documents(["new0", "new0"], new_docs)
+    with pytest.raises(DuplicateIdError, match="doc2"):
+        index.add_documents(["new0", "doc2"], new_docs)
+    assert len(index) == 30 and "new0" not in index
+    assert isinstance(DuplicateIdError("x"), ValueError)
+
+
+def test_replace_upserts(built):
+    index, ids, docs = built
+    _, fresh = make_docs(2, seed=9)
+    index.add_documents(["doc0", "extra"], fresh, replace=True)
+    assert len(index) == 31 and "extra" in index
+    assert index.search([query_for(fresh[0])], k=1)[0].ids == ["doc0"]
+    assert "doc0" not in index.search([query_for(docs[0])], k=1)[0].ids
+    stored = index.get_documents_embeddings(["doc0"])[0]
+    assert stored.shape == fresh[0].shape
+    np.testing.assert_allclose(stored, fresh[0], atol=0.1)
+
+
+def test_subset(built):
+    index, ids, docs = built
+    query = query_for(docs[0])
+    shared = index.search([query, query_for(docs[1])], k=5, subset=["doc2", "doc9", "unknown"])
+    for result in shared:
+        assert sorted(result.ids) == ["doc2", "doc9"]
+    per_query = index.search([query, query], k=5, subset=[["doc0", "doc4"], ["doc7"]])
+    assert per_query[0].ids[0] == "doc0" and set(per_query[0].ids) == {"doc0", "doc4"}
+    assert per_query[1].ids == ["doc7"]
+    assert len(index.search([query], k=5, subset=[])[0]) == 0
+    with pytest.raises(ValueError, match="subset"):
+        index.search([query, query], k=5, subset=[["doc0"]])
+    index.remove_documents(["doc2"])
+    assert index.search([query], k=5, subset=["doc2", "doc9"])[0].ids == ["doc9"]
+
+
+def test_reopen_gives_the_same_state(index_factory, tmp_path):
+    ids, docs = make_docs(20)
+    index = index_factory.create(tmp_path)
+    index.add_documents(ids[:12], docs[:12])
+    index.add_documents(ids[12:], docs[12:])
+    index.remove_documents(["doc1", "doc13"])
+    _, fresh = make_docs(1, seed=5)
+    index.add_documents(["doc2"], fresh, replace=True)
+    queries = [query_for(d, i) for i, d in enumerate(docs)]
+    before = index.search(queries, k=4)
+    again = index_factory.reopen(tmp_path)
+    assert again.documents_ids == index.documents_ids and len(again) == 18 and again.dim == DIM
+    after = again.search(queries, k=4)
+    for a, b in zip(before, after, strict=True):
+        assert a.ids == b.ids
+        np.testing.assert_allclose(a.scores, b.scores, rtol=1e-5)
+    for x, y in zip(index.get_documents_embeddings(["doc0", "doc2"]),
+                    again.get_documents_embeddings(["doc0", "doc2"]), strict=True):
+        np.testing.assert_array_equal(x, y)
+
+
+def test_get_documents_embeddings(built):
+    index, ids, docs = built
+    got = index.get_documents_embeddings(["doc4", "doc0"])
+    assert [g.shape for g in got] == [docs[4].shape, docs[0].shape]
+    assert all(g.dtype == np.float32 for g in got)
+    np.testing.assert_allclose(got[0], docs[4], atol=0.1)
+    with pytest.raises(UnknownIdError):
+        index.get_documents_embeddings(["doc0", "missing"])
+
+
+def test_bad_input_raises_clear_errors(built):
+    index, ids, docs = built
+    with pytest.raises(IndexInputError, match="dimension"):
+        index.add_documents(["d"], [np.ones((2, DIM + 1), np.float32)])
+    with pytest.raises(ValueError, match="no token embeddings"):
+        index.add_documents(["d"], [np.ones((0, DIM), np.float32)])
+    with pytest.raises(ValueError, match="documents_ids"):
+        index.add_documents(["d", "e"], [docs[0]])
+    with pytest.raises(TypeError, match="strings"):
+        index.add_documents([1], [docs[0]])
+    with pytest.raises(ValueError, match="NaN"):
+        index.add_documents(["d"], [np.full((2, DIM), np.nan, np.float32)])
+    with pytest.raises(ValueError, match="dimension"):
+        index.search([np.ones((2, DIM + 1), np.float32)], k=3)
+    with pytest.raises(ValueError, match="k must be"):
+        index.search([docs[0]], k=0)
+    assert len(index) == 30 and "d" not in index
+
+
+def test_exact_results_equal_brute_force(index_factory, tmp_path):
+    if not index_factory.exact:
+        pytest.skip("approximate index: checked on well-separated data above")
+    rng = np.random.default_rng(3)
+    ids = [f"r{i}" for i in range(25)]
+    docs = [rng.standard_normal((int(rng.integers(1, 7)), DIM)).astype(np.float32) for _ in ids]
+    queries = [rng.standard_normal((int(rng.integers(1, 5)), DIM)).astype(np.float32) for _ in range(6)]
+    index = index_factory.create(tmp_path)
+    index.add_documents(ids[:10], docs[:10])
+    index.add_documents(ids[10:], docs[10:])
+    for subset in (None, ids[::3]):
+        want = brute_force(queries, ids, docs, 7, None if subset is None else set(subset))
+        for got, expected in zip(index.search(queries, k=7, subset=subset), want, strict=True):
+            assert got.ids == [i for _, i in expected]
+            np.testing.assert_allclose(got.scores, [s for s, _ in expected], rtol=1e-5, atol=1e-5)
+
+
+def test_in_memory(index_factory):
+    if not index_factory.in_memory:
+        pytest.skip(f"{index_factory.name} has no in-memory mode")
+    ids, docs = make_docs(5)
+    index = index_factory.create(None)
+    index.add_documents(ids, docs)
+    assert index.search([query_for(docs[2])], k=1)[0].ids == ["doc2"]
