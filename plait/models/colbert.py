@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from sentence_transformers import SentenceTransformer
 from torch import Tensor, nn
 from tqdm.auto import tqdm
+from transformers import PreTrainedModel
 
 from plait.models import default as default_model
 from plait.models import loading
@@ -185,8 +186,14 @@ class ColBERT(SentenceTransformer):
         tokenizer.add_tokens(missing)
         with torch.random.fork_rng(devices=[]), loading.quiet_transformers():
             torch.manual_seed(loading.PROJECTION_SEED)
-            self[0].auto_model.resize_token_embeddings(len(tokenizer))
+            self._transformers_model().resize_token_embeddings(len(tokenizer))
         logger.info("added marker tokens %s to the vocabulary", missing)
+
+    def _transformers_model(self) -> PreTrainedModel:
+        model = self.transformers_model
+        if model is None:
+            raise TypeError("the first module of a ColBERT model must wrap a transformers model")
+        return model
 
     def _get_model_config(self) -> dict[str, Any]:
         config = super()._get_model_config()
@@ -210,9 +217,9 @@ class ColBERT(SentenceTransformer):
             json.dump(entries, handle, indent=2)
 
     # ----------------------------------------------------------------- tokenisation
-    def tokenize(
+    def tokenize(  # type: ignore[override]
         self, texts: Sequence[str], is_query: bool = True, pad_document: bool = False
-    ) -> dict[str, Tensor]:  # type: ignore[override]
+    ) -> dict[str, Tensor]:
         """Tokenise texts for :meth:`forward`: ``input_ids``, ``attention_mask``, ``token_type_ids``.
 
         Queries are ``[CLS] [Q] ... [SEP]`` expanded with ``[MASK]`` to ``query_length`` (when

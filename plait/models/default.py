@@ -70,7 +70,7 @@ def apply_delta(
         for name, tensor in tensors.items():
             state[name].copy_(tensor)
         if markers is not None:
-            embeddings = model[0].auto_model.get_input_embeddings().weight
+            embeddings = _embedding_matrix(model)
             rows = [model.query_prefix_id, model.document_prefix_id]
             embeddings[rows] = markers.to(embeddings.dtype).to(embeddings.device)
     return True
@@ -90,13 +90,19 @@ def save_delta(
         name: state[name].detach().cpu().contiguous() for name in names
     }
     if include_markers:
-        embeddings = model[0].auto_model.get_input_embeddings().weight
+        embeddings = _embedding_matrix(model)
         rows = [model.query_prefix_id, model.document_prefix_id]
         tensors[MARKER_KEY] = embeddings[rows].detach().cpu().contiguous()
     folder.mkdir(parents=True, exist_ok=True)
     save_file(tensors, str(folder / DELTA_WEIGHTS))
     config = {"embedding_size": model.get_embedding_dimension(), "tensors": sorted(tensors)}
     (folder / DELTA_CONFIG).write_text(json.dumps(config, indent=2) + "\n", encoding="utf8")
+
+
+def _embedding_matrix(model: ColBERT) -> torch.Tensor:
+    weight = model._transformers_model().get_input_embeddings().weight
+    assert isinstance(weight, torch.Tensor)
+    return weight
 
 
 def _read_config(folder: Path) -> dict[str, Any]:

@@ -99,9 +99,18 @@ def _hub_snapshot(
 ) -> Path:
     from huggingface_hub import constants, snapshot_download
 
-    kwargs = {"repo_id": repo_id, "cache_dir": cache_folder, "revision": revision, "token": token}
+    def download(local_only: bool) -> Path:
+        folder = snapshot_download(
+            repo_id,
+            cache_dir=cache_folder,
+            revision=revision,
+            token=token,
+            local_files_only=local_only,
+        )
+        return Path(str(folder))
+
     try:
-        return Path(snapshot_download(local_files_only=True, **kwargs))
+        return download(local_only=True)
     except Exception:  # not in the cache (or a malformed id): try the hub below
         pass
     offline = local_files_only or constants.HF_HUB_OFFLINE or _env_flag("TRANSFORMERS_OFFLINE")
@@ -116,7 +125,7 @@ def _hub_snapshot(
             f"offline (HF_HUB_OFFLINE / local_files_only), so it cannot be downloaded. {hint}"
         )
     try:
-        return Path(snapshot_download(**kwargs))
+        return download(local_only=False)
     except Exception as error:
         raise ModelNotFoundError(
             f"{repo_id!r} is not a local folder and could not be downloaded from the Hugging Face hub "
@@ -163,7 +172,9 @@ def _fit_projection(loaded: LoadedModules, embedding_size: int | None, folder: P
     """Append a fresh projection when the checkpoint has none; warn if a requested size is ignored."""
     denses = [module for module in loaded.modules if isinstance(module, Dense)]
     if not denses:
-        hidden = loaded.modules[0].get_embedding_dimension()
+        transformer = loaded.modules[0]
+        assert isinstance(transformer, Transformer)
+        hidden = transformer.get_embedding_dimension()
         size = embedding_size or DEFAULT_EMBEDDING_SIZE
         loaded.modules.append(Dense.fresh(hidden, size, seed=PROJECTION_SEED))
         loaded.fresh_projection = True
@@ -303,7 +314,7 @@ def quiet_transformers() -> Iterator[None]:
             hf_logging.enable_progress_bar()
 
 
-def _read_json(path: Path) -> dict[str, Any]:
+def _read_json(path: Path | str) -> Any:
     try:
         with open(path, encoding="utf8") as handle:
             data = json.load(handle)
