@@ -1,0 +1,201 @@
+"""Exact-index specifics: on-disk layout, compaction, crash safety, concurrency, aliases."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from plait.indexes import CorruptIndexError, Exact, IndexLockedError, Voyager
+from plait.indexes import exact as exact_module
+from plait.indexes.storage import IndexFolder
+
+DIM = 8
+
+
+def docs(n, seed=0, prefix="d"):
+    rng = np.random.default_rng(seed)
+    return [f"{prefix}{i}" for i in range(n)], [
+        rng.standard_normal((int(rng.integers(1, 6)), DIM)).astype(np.float32) for _ in range(n)
+    ]
+
+
+def manifest(index: Exact) -> dict:
+    return json.loads((index.path / "manifest.json").read_text())
+
+
+def snapshot(index: Exact, queries) -> list:
+    return [(r.ids, r.scores.tolist()) for r in index.search(queries, k=50)]
+
+
+def test_folder_layout_and_index_path_alias(tmp_path):
+    index = Exact(index_path=tmp_path, index_name="docs", override=True)
+    assert index.path == tmp_path / "docs" and len(index) == 0
+    ids, embs = docs(5)
+    index.add_documents(ids, embs)
+    index.remove_documents(["d1"])
+    m = manifest(index)
+    assert m["format"] == "plait-exact" and m["dim"] == DIM and m["n_documents"] == 4
+    assert len(m["segments"]) == 1 and len(m["tombstones"]) == 1
+    names = {p.name for p in index.path.iterdir()}
+    assert {e["name"] for e in m["files"].values()} <= names
+    assert not any(n.endswith(".pkl") for n in names)
+    with pytest.raises(ValueError, match="not both"):
+        Exact(index_folder="a", index_path="b")
+    with pytest.raises(ValueError, match="index name"):
+        Exact(index_folder=tmp_path, index_name="../escape")
+
+
+def test_float16_storage(tmp_path):
+    ids, embs = docs(6)
+    half = Exact(tmp_path, "half", dtype="float16").add_documents(ids, embs)
+    full = Exact(None).add_documents(ids, embs)
+    reopened = Exact(tmp_path, "half")
+    assert reopened.dtype == "float16"
+    stored = np.load(reopened.path / manifest(reopened)["files"]["segment-0-tokens"]["name"])
+    assert stored.dtype == np.float16
+    queries = [embs[0], embs[3]]
+    for a, b in zip(half.search(queries, k=6), full.search(queries, k=6), strict=True):
+        np.testing.assert_allclose(np.sort(a.scores), np.sort(b.scores), atol=0.02)
+    with pytest.raises(ValueError, match="stores float16"):
+        Exact(tmp_path, "half", dtype="float32")
+    with pytest.raises(ValueError, match="dtype"):
+        Exact(None, dtype="int8")
+
+
+def test_compaction_keeps_results_and_drops_files(tmp_path):
+    ids, embs = docs(12)
+    index = Exact(tmp_path, "c")
+    for start in range(0, 12, 3):
+        index.add_documents(ids[start : start + 3], embs[start : start + 3])
+    index.remove_documents(["d0", "d5"])
+    index.add_documents(["d7"], [embs[1]], replace=True)
+    queries = [embs[2], embs[7]]
+    before = snapshot(index, queries)
+    index.compact()
+    m = manifest(index)
+    assert len(m["segments"]) == 1 and m["tombstones"] == []
+    assert snapshot(index, queries) == before
+    assert snapshot(Exact(tmp_path, "c"), queries) == before
+    index.add_documents(["late"], [embs[0]])  # the next commit collects the old files
+    names = {p.name for p in index.path.iterdir()}
+    assert not any(n.startswith("tombstones") for n in names)
+
+
+def test_auto_compaction_when_most_documents_are_dead(monkeypatch):
+    index = Exact(None)
+    ids, embs = docs(80)
+    index.add_documents(ids, embs)
+    index.remove_documents(ids[:50])
+    assert len(index._segments) == 1 and index._tombstones == [] and len(index) == 30
+    assert index.documents_ids == ids[50:]
+    monkeypatch.setattr(exact_module, "MAX_SEGMENTS", 2)
+    for i in range(2):  # the second add makes 3 segments > 2: compacted into one
+        index.add_documents([f"s{i}"], [embs[i]])
+    assert len(index._segments) == 1 and len(index) == 32
+
+
+def test_crash_at_the_commit_point_keeps_the_old_state(tmp_path, monkeypatch):
+    ids, embs = docs(6)
+    index = Exact(tmp_path, "crash").add_documents(ids[:3], embs[:3])
+    queries = [embs[0]]
+    before = snapshot(index, queries)
+
+    def boom(self, manifest):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(IndexFolder, "commit", boom)
+    with pytest.raises(OSError, match="disk full"):
+        index.add_documents(ids[3:], embs[3:])
+    with pytest.raises(OSError):
+        index.remove_documents(["d0"])
+    assert len(index) == 3 and snapshot(index, queries) == before  # memory unchanged
+    monkeypatch.undo()
+    reopened = Exact(tmp_path, "crash")
+    assert reopened.documents_ids == ids[:3] and snapshot(reopened, queries) == before
+    reopened.add_documents(ids[3:], embs[3:])  # and the index keeps working
+    assert len(Exact(tmp_path, "crash")) == 6
+
+
+def test_truncated_and_corrupted_files_are_detected(tmp_path):
+    ids, embs = docs(4)
+    index = Exact(tmp_path, "bad").add_documents(ids, embs)
+    entry = manifest(index)["files"]["segment-0-tokens"]
+    path = index.path / entry["name"]
+    data = bytearray(path.read_bytes())
+    data[-1] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(CorruptIndexError, match="checksum"):
+        index.verify()
+    path.write_bytes(bytes(data[:-4]))
+    with pytest.raises(CorruptIndexError, match=entry["name"]):
+        Exact(tmp_path, "bad")
+
+
+def test_other_formats_are_refused(tmp_path):
+    folder = IndexFolder(tmp_path / "p")
+    folder.commit({"format": "plait-plaid", "version": 1, "files": {}})
+    with pytest.raises(ValueError, match="plait-plaid"):
+        Exact(tmp_path, "p")
+    assert len(Exact(tmp_path, "p", override=True)) == 0
+
+
+def test_two_writers_see_each_others_commits(tmp_path):
+    ids, embs = docs(6)
+    a = Exact(tmp_path, "shared")
+    b = Exact(tmp_path, "shared")
+    a.add_documents(ids[:3], embs[:3])
+    b.add_documents(ids[3:], embs[3:])  # b catches up with a's commit first
+    with pytest.raises(Exception, match="already"):
+        b.add_documents(["d0"], [embs[0]])
+    assert b.documents_ids == ids
+    assert Exact(tmp_path, "shared").documents_ids == ids
+
+
+def test_writer_lock_keeps_a_second_writer_out(tmp_path):
+    ids, embs = docs(2)
+    index = Exact(tmp_path, "locked")
+    with IndexFolder(index.path).writer_lock():
+        with pytest.raises(IndexLockedError, match="another process"):
+            index.add_documents(ids, embs)
+    index.add_documents(ids, embs)
+    assert len(index) == 2
+
+
+def test_pylate_call_shapes_and_voyager_alias(tmp_path):
+    ids, embs = docs(5)
+    index = Voyager(index_folder=tmp_path, index_name="v", override=True, embedding_size=DIM)
+    assert isinstance(index, Exact) and index.path.name == "v"
+    index = index.add_documents(documents_ids=ids, documents_embeddings=embs)  # chaining
+    results = index(embs[:2], k=2)
+    assert len(results) == 2 and set(results[0][0]) == {"id", "score"}
+    assert results[0][0]["id"] == index.search([embs[0]], k=1)[0].ids[0]
+    nested = index.get_documents_embeddings([["d0", "d1"], ["d4"]])
+    assert [len(x) for x in nested] == [2, 1]
+    np.testing.assert_array_equal(nested[1][0], embs[4])
+    with pytest.raises(ValueError, match="embedding_size"):
+        Voyager(index_folder=tmp_path, index_name="v", embedding_size=DIM + 1)
+
+
+def test_adding_nothing_is_a_no_op(tmp_path):
+    index = Exact(tmp_path, "noop")
+    generation = manifest(index)["generation"]
+    index.add_documents([], [])
+    index.remove_documents([])
+    assert manifest(index)["generation"] == generation and index.dim is None
+
+
+def test_large_subset_and_dead_documents_use_the_same_scores():
+    ids, embs = docs(40, seed=4)
+    index = Exact(None).add_documents(ids, embs)
+    index.remove_documents(ids[::4])
+    query = [embs[1]]
+    everything = index.search(query, k=40)[0]
+    live = set(everything.ids)
+    small = index.search(query, k=40, subset=ids[1:5])[0]  # gathered path
+    big = index.search(query, k=40, subset=ids[:30])[0]  # full-segment path
+    full = dict(zip(everything.ids, everything.scores.tolist(), strict=True))
+    assert set(small.ids) == live & set(ids[1:5]) and set(big.ids) == live & set(ids[:30])
+    for result in (small, big):
+        assert result.scores.tolist() == [full[i] for i in result.ids]
