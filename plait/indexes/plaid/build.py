@@ -10,11 +10,9 @@ import logging
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
-from plait.indexes.base import IndexInputError
 from plait.indexes.plaid.centroids import (
     CentroidQuantizer,
     default_n_centroids,
@@ -28,33 +26,6 @@ logger = logging.getLogger(__name__)
 
 CHUNK_TOKENS = 1 << 15
 CODEC_SAMPLE_TOKENS = 1 << 16
-
-
-def as_matrix(x: Any, what: str, dim: int | None) -> np.ndarray:
-    """A float32 ``(n, dim)`` array from a numpy array / torch tensor / nested list, or a clear error."""
-    if hasattr(x, "detach"):
-        x = x.detach().cpu().float().numpy()
-    try:
-        arr = np.asarray(x, dtype=np.float32)
-    except (TypeError, ValueError) as e:
-        raise IndexInputError(f"{what} is not a numeric array: {e}") from None
-    if arr.ndim != 2:
-        raise IndexInputError(f"{what} must be a 2-D (n_tokens, dim) array, got shape {arr.shape}")
-    if dim is not None and arr.shape[1] != dim:
-        raise IndexInputError(f"{what} has dimension {arr.shape[1]}, the index holds {dim}")
-    if not np.isfinite(arr).all():
-        raise IndexInputError(f"{what} contains NaN or infinite values")
-    return arr
-
-
-def check_ids(ids: Sequence[str]) -> list[str]:
-    if isinstance(ids, str):
-        raise IndexInputError("documents_ids must be a sequence of string ids, not one string")
-    out = list(ids)
-    for i in out:
-        if not isinstance(i, str):
-            raise IndexInputError(f"document ids must be strings, got {type(i).__name__} {i!r}")
-    return out
 
 
 @dataclass
@@ -84,19 +55,24 @@ def train_codec(
     n_sample = min(len(docs), n_sample_docs or sample_documents_count(len(docs)))
     picked = np.sort(rng.choice(len(docs), n_sample, replace=False))
     sample = np.concatenate([docs[i] for i in picked if len(docs[i])])
+    # hold out 5% of the sample (ColBERTv2; up to 25% of small samples) to learn the codec on
+    # unbiased residuals: residuals of k-means training points are smaller than new data's
+    order = rng.permutation(len(sample))
+    n_held = min(CODEC_SAMPLE_TOKENS, max(len(sample) // 20, min(len(sample) // 4, 4096)))
+    n_held = n_held if len(sample) >= 40 else 0
+    held = sample[order[:n_held]] if n_held else sample
+    train = sample[np.sort(order[n_held:])] if n_held else sample
     total_tokens = sum(len(d) for d in docs)
-    k = n_centroids or default_n_centroids(total_tokens)
-    k = int(min(k, len(sample)))
+    k = int(min(n_centroids or default_n_centroids(total_tokens), len(train)))
     quantizer = CentroidQuantizer.train(
-        sample, k, niters=niters, max_points_per_centroid=max_points_per_centroid, seed=seed
+        train, k, niters=niters, max_points_per_centroid=max_points_per_centroid, seed=seed
     )
     t1 = time.perf_counter()
-    held = sample[rng.choice(len(sample), min(len(sample), CODEC_SAMPLE_TOKENS), replace=False)]
     residuals = held - quantizer.centroids[quantizer.assign(held)]
     codec = ResidualCodec.train(residuals, nbits)
     stats = {
         "n_centroids": quantizer.n_centroids,
-        "train_tokens": int(len(sample)),
+        "train_tokens": int(len(train)),
         "train_residual_norm": float(np.linalg.norm(residuals, axis=1).mean()),
         "kmeans_s": t1 - t0,
         "codec_s": time.perf_counter() - t1,

@@ -28,7 +28,6 @@ from plait.indexes.base import (
     IndexInputError,
     SearchResult,
     Subset,
-    UnknownIdError,
 )
 from plait.indexes.plaid import build
 from plait.indexes.plaid.centroids import CentroidQuantizer
@@ -45,6 +44,15 @@ from plait.indexes.plaid.store import (
     write_tombstones,
 )
 from plait.indexes.storage import IndexFolder, check_name
+from plait.indexes.validation import (
+    check_embeddings,
+    check_ids,
+    check_k,
+    check_queries,
+    normalize_subset,
+    raise_unknown,
+    unknown_ids,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -232,28 +240,19 @@ class PLAID:
         documents_embeddings: Sequence[ArrayLike],
         *,
         replace: bool = False,
-    ) -> None:
+    ) -> PLAID:
         """Encode and add documents (one committed segment per 65,536 documents).
 
         An id already present raises :class:`DuplicateIdError` unless ``replace=True`` (the old version
         is removed in the same commit). The first add on an empty index trains the codec.
         """
-        ids = build.check_ids(documents_ids)
-        if len(ids) != len(documents_embeddings):
-            raise IndexInputError(
-                f"got {len(ids)} ids but {len(documents_embeddings)} embedding matrices"
-            )
-        if len(set(ids)) != len(ids):
-            dup = next(i for i in ids if ids.count(i) > 1)
-            raise DuplicateIdError(f"document id {dup!r} appears twice in one add_documents call")
+        ids = check_ids(documents_ids)
+        docs = check_embeddings(ids, documents_embeddings, self.dim)
         if not ids:
-            return
+            return self
         with self._folder.writer_lock():
             self._refresh()
-            docs: list[np.ndarray] = []
-            for i, e in zip(ids, documents_embeddings, strict=True):
-                dim = self.dim if self.dim is not None else (docs[0].shape[1] if docs else None)
-                docs.append(build.as_matrix(e, f"embeddings of document {i!r}", dim))
+            docs = check_embeddings(ids, docs, self.dim)  # another writer may have set dim
             existing = [i for i in ids if i in self._where]
             if existing and not replace:
                 raise DuplicateIdError(
@@ -270,6 +269,7 @@ class PLAID:
             except BaseException:
                 self._load()  # drop any in-memory state of the failed write
                 raise
+        return self
 
     def _train_into(self, manifest: dict[str, Any], docs: list[np.ndarray]) -> None:
         if not any(len(d) for d in docs):
@@ -335,20 +335,19 @@ class PLAID:
             deleted[locals_] = True
             manifest["files"][f"{seg.name}.tombstones"] = write_tombstones(self._folder, seg.name, deleted)
 
-    def remove_documents(self, documents_ids: Sequence[str]) -> None:
+    def remove_documents(self, documents_ids: Sequence[str]) -> PLAID:
         """Remove documents (a tombstone file; immediately invisible). Unknown ids raise
         :class:`UnknownIdError` and nothing is removed. Space is reclaimed by :meth:`compact`."""
-        ids = list(dict.fromkeys(build.check_ids(documents_ids)))
+        ids = check_ids(list(dict.fromkeys(documents_ids)))
         if not ids:
-            return
+            return self
         with self._folder.writer_lock():
             self._refresh()
-            unknown = [i for i in ids if i not in self._where]
-            if unknown:
-                raise UnknownIdError(f"document ids not in the index: {unknown[:5]}")
+            raise_unknown(unknown_ids(ids, self._where))
             manifest = self._next_manifest()
             self._tombstone_into(manifest, ids)
             self._commit(manifest)
+        return self
 
     def compact(self) -> None:
         """Rewrite the live documents into as few segments as possible, dropping removed ones.
@@ -394,12 +393,13 @@ class PLAID:
                 self._training = saved
 
     # ------------------------------------------------------------------ reads
-    def get_documents_embeddings(self, documents_ids: Sequence[str]) -> list[np.ndarray]:
-        """Decompressed ``(n_tokens, dim)`` float32 embeddings of the given documents."""
-        ids = build.check_ids(documents_ids)
-        unknown = [i for i in ids if i not in self._where]
-        if unknown:
-            raise UnknownIdError(f"document ids not in the index: {unknown[:5]}")
+    def get_documents_embeddings(self, documents_ids: Sequence[Any]) -> list[Any]:
+        """Decompressed ``(n_tokens, dim)`` float32 embeddings of the given documents (a list of id
+        lists gives a list of lists, as PyLate)."""
+        if len(documents_ids) and not isinstance(documents_ids[0], str) and isinstance(documents_ids[0], Sequence):
+            return [self.get_documents_embeddings(ids) for ids in documents_ids]
+        ids = list(documents_ids)
+        raise_unknown(unknown_ids(ids, self._where))
         out = []
         for i in ids:
             s, local = self._where[i]
@@ -417,12 +417,11 @@ class PLAID:
         params: PLAIDSearchParams | None = None,
     ) -> list[SearchResult]:
         """Top-``k`` documents per query (fewer when fewer documents exist or pass ``subset``)."""
-        if not isinstance(k, (int, np.integer)) or isinstance(k, bool) or k < 1:
-            raise ValueError(f"k must be a positive integer, got {k!r}")
+        k = check_k(k)
         if params is not None and not isinstance(params, PLAIDSearchParams):
             raise TypeError(f"params must be a PLAIDSearchParams, got {type(params).__name__}")
-        queries = _queries(queries_embeddings, self.dim)
-        subsets = _subsets(subset, len(queries))
+        queries = check_queries(queries_embeddings, self.dim)
+        subsets = normalize_subset(subset, len(queries))
         resolved = (params or PLAIDSearchParams()).resolve(int(k), self.default_params)
         results = []
         for qi, query in enumerate(queries):
@@ -443,26 +442,3 @@ class PLAID:
                 masks[where[0]][where[1]] = True
         return masks
 
-
-def _queries(queries: Any, dim: int | None) -> list[np.ndarray]:
-    if hasattr(queries, "detach"):
-        queries = queries.detach().cpu().float().numpy()
-    if isinstance(queries, np.ndarray):
-        if queries.ndim == 2:
-            queries = [queries]
-        elif queries.ndim != 3:
-            raise IndexInputError(f"queries must be a 3-D array or a list of 2-D arrays, got shape {queries.shape}")
-    return [build.as_matrix(q, f"query {n}", dim) for n, q in enumerate(queries)]
-
-
-def _subsets(subset: Subset | None, n_queries: int) -> list[Sequence[str]] | None:
-    if subset is None:
-        return None
-    if isinstance(subset, str):
-        raise IndexInputError("subset must be a list of ids (or one list per query), not a string")
-    items = list(subset)
-    if all(isinstance(s, str) for s in items):
-        return [items] * n_queries
-    if len(items) != n_queries:
-        raise IndexInputError(f"got {len(items)} subsets for {n_queries} queries")
-    return [build.check_ids(s) for s in items]
