@@ -1,0 +1,198 @@
+"""Helpers shared by CLI commands: errors, inputs, model and index opening, timing.
+
+Only light imports at module level: every command module imports this one, and ``plait --help``
+must not pay for torch. Heavy imports happen inside the functions.
+
+Index folders written by ``plait index`` (the layout ``plait search`` reads)::
+
+    INDEX/
+      cli.json          {"kind": "exact" | "plaid", "model": path or null, "documents": n, ...}
+      documents.jsonl   {"id", "text"} per document, to show texts in search results
+      index/            the plait index itself (manifest.json + data files)
+
+``plait search`` also opens a bare index folder (one holding ``manifest.json``) made by the library.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+
+CLI_META = "cli.json"
+CLI_TEXTS = "documents.jsonl"
+CLI_INDEX = "index"
+
+
+class CliError(click.ClickException):
+    """An error shown as one line ``error: ...`` on stderr, with a meaningful exit code."""
+
+    def __init__(self, message: str, exit_code: int = 2) -> None:
+        super().__init__(" ".join(str(message).split()))
+        self.exit_code = exit_code
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"error: {self.format_message()}", err=True)
+
+
+def user_error_types() -> tuple[type[BaseException], ...]:
+    """Exceptions that mean bad input (exit 2); anything else is a runtime failure (exit 1)."""
+    from plait.evaluation.beir import BeirFormatError
+
+    return (BeirFormatError, ValueError, TypeError, FileNotFoundError, NotADirectoryError, KeyError)
+
+
+def to_cli_error(error: Exception) -> CliError:
+    """Translate a library exception into a :class:`CliError` (message kept, one line)."""
+    message = str(error) or type(error).__name__
+    if isinstance(error, KeyError) and error.args:
+        message = str(error.args[0])
+    if isinstance(error, user_error_types()):
+        return CliError(message, exit_code=2)
+    return CliError(f"{type(error).__name__}: {message}", exit_code=1)
+
+
+@contextmanager
+def timer(timings: dict[str, float], name: str) -> Iterator[None]:
+    """Add the wall-clock seconds of the block to ``timings[name]``."""
+    start = time.perf_counter()
+    try:
+        yield
+    finally:
+        timings[name] = timings.get(name, 0.0) + time.perf_counter() - start
+
+
+def progress_enabled() -> bool:
+    """Progress bars only when stderr is a terminal (kept out of logs and test output)."""
+    return sys.stderr.isatty()
+
+
+def quiet_libraries() -> None:
+    """Keep transformers / sentence-transformers chatter off the terminal."""
+    import logging
+
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    for name in ("transformers", "sentence_transformers", "huggingface_hub"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
+def load_model(path: str | None, device: str | None = None) -> Any:
+    """Load a ColBERT model (``None`` = the offline default) with one-line errors."""
+    quiet_libraries()
+    from plait.models import ColBERT
+
+    if path is not None and not Path(path).exists() and ("/" in path or path.startswith(".")):
+        raise CliError(f"model folder not found: {path}")
+    return ColBERT(path, device=device) if path is not None else ColBERT(device=device)
+
+
+def read_collection(source: Path) -> tuple[list[str], list[str]]:
+    """``(ids, texts)`` from a BEIR folder, a corpus ``.jsonl[.gz]`` or a ``.txt`` (one per line).
+
+    ``.txt`` lines get ids ``"1"``, ``"2"``, ... (line numbers); blank lines are skipped.
+    """
+    from plait.evaluation.beir import load_corpus
+
+    if not source.exists():
+        raise CliError(f"no such file or folder: {source}")
+    if source.is_dir() or source.name.endswith((".jsonl", ".jsonl.gz")):
+        if source.is_file():
+            documents = _read_id_jsonl(source)
+        else:
+            documents = load_corpus(source)
+        return [d["id"] for d in documents], [d["text"] for d in documents]
+    try:
+        lines = source.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError:
+        raise CliError(f"{source}: not UTF-8 text (give a .txt, .jsonl or BEIR folder)") from None
+    pairs = [(str(n), line.strip()) for n, line in enumerate(lines, start=1) if line.strip()]
+    if not pairs:
+        raise CliError(f"{source}: no text found")
+    return [p[0] for p in pairs], [p[1] for p in pairs]
+
+
+def _read_id_jsonl(path: Path) -> list[dict[str, str]]:
+    """A corpus ``.jsonl`` whose records use ``_id`` (BEIR) or ``id``; rewrite ``id`` to ``_id``."""
+    from plait.evaluation.beir import BeirFormatError, load_corpus
+
+    try:
+        return load_corpus(path)
+    except BeirFormatError as error:
+        if "missing '_id'" not in str(error):
+            raise
+    import gzip
+    import tempfile
+
+    opener: Any = gzip.open if path.name.endswith(".gz") else open
+    with opener(path, "rt", encoding="utf-8") as handle, tempfile.TemporaryDirectory() as tmp:
+        fixed = Path(tmp) / "corpus.jsonl"
+        with open(fixed, "w", encoding="utf-8") as out:
+            for line in handle:
+                if line.strip():
+                    record = json.loads(line)
+                    if isinstance(record, dict) and "_id" not in record and "id" in record:
+                        record["_id"] = record.pop("id")
+                    out.write(json.dumps(record) + "\n")
+        return load_corpus(fixed)
+
+
+def open_index(kind: str, folder: Path, name: str, override: bool, nbits: int = 2) -> Any:
+    """An Exact or PLAID index at ``folder/name``."""
+    if kind == "exact":
+        from plait.indexes import Exact
+
+        return Exact(index_folder=folder, index_name=name, override=override)
+    if kind == "plaid":
+        try:
+            from plait.indexes import PLAID  # type: ignore[attr-defined]
+        except ImportError:
+            try:
+                from plait.indexes.plaid import PLAID
+            except ImportError:
+                raise CliError(
+                    "the PLAID index is not available in this build; use --exact"
+                ) from None
+        return PLAID(index_folder=folder, index_name=name, override=override, nbits=nbits)
+    raise CliError(f"unknown index kind {kind!r}: use 'exact' or 'plaid'")
+
+
+def read_cli_meta(path: Path) -> dict[str, Any] | None:
+    """``INDEX/cli.json`` written by ``plait index``, or ``None`` for a bare library index."""
+    meta = path / CLI_META
+    if not meta.is_file():
+        return None
+    try:
+        data = json.loads(meta.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as error:
+        raise CliError(f"{meta}: unreadable ({error})", exit_code=1) from None
+    return data if isinstance(data, dict) else None
+
+
+def bare_index_kind(path: Path) -> str:
+    """``exact`` or ``plaid`` from a library index folder's manifest."""
+    manifest = path / "manifest.json"
+    if not manifest.is_file():
+        raise CliError(
+            f"{path}: not an index folder (no {CLI_META} or manifest.json); build one with plait index"
+        )
+    try:
+        fmt = json.loads(manifest.read_text(encoding="utf-8")).get("format", "")
+    except (OSError, json.JSONDecodeError, AttributeError) as error:
+        raise CliError(f"{manifest}: unreadable ({error})", exit_code=1) from None
+    return "plaid" if "plaid" in str(fmt) else "exact"
+
+
+def echo_json(obj: Any) -> None:
+    click.echo(json.dumps(obj, indent=2, ensure_ascii=False))
+
+
+def snippet(text: str, width: int = 90) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"

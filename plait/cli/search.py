@@ -1,0 +1,105 @@
+"""``plait search``: query an index folder."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from plait.cli._common import (
+    CLI_INDEX,
+    CLI_TEXTS,
+    CliError,
+    bare_index_kind,
+    echo_json,
+    load_model,
+    open_index,
+    read_cli_meta,
+    snippet,
+    timer,
+)
+
+
+def open_cli_index(path: Path) -> tuple[Any, str | None, dict[str, str]]:
+    """``(index, model_path, texts)`` for a ``plait index`` folder or a bare library index."""
+    if not path.is_dir():
+        raise CliError(f"no index folder at {path}")
+    meta = read_cli_meta(path)
+    if meta is None:
+        kind = bare_index_kind(path)
+        return open_index(kind, path.parent, path.name, override=False), None, {}
+    if not (path / CLI_INDEX).is_dir():
+        raise CliError(f"{path}: {CLI_INDEX}/ is missing; rebuild with plait index --override")
+    index = open_index(str(meta.get("kind", "exact")), path, CLI_INDEX, override=False)
+    texts: dict[str, str] = {}
+    if (path / CLI_TEXTS).is_file():
+        with open(path / CLI_TEXTS, encoding="utf-8") as handle:
+            for line in handle:
+                if line.strip():
+                    record = json.loads(line)
+                    texts[str(record["id"])] = str(record.get("text", ""))
+    return index, meta.get("model"), texts
+
+
+def search_texts(
+    colbert: Any, index: Any, queries: list[str], k: int, batch_size: int = 32
+) -> list[Any]:
+    """Encode ``queries`` and search ``index``: one :class:`SearchResult` per query."""
+    embeddings = colbert.encode(
+        queries, is_query=True, batch_size=batch_size, show_progress_bar=False
+    )
+    return list(index.search(embeddings, k=k))
+
+
+def command(
+    index_path: Annotated[
+        Path, typer.Argument(metavar="INDEX", help="Folder made by `plait index`.")
+    ],
+    queries: Annotated[list[str], typer.Argument(help="One or more query texts.")],
+    k: Annotated[int, typer.Option("--k", "-k", min=1, help="Results per query.")] = 10,
+    model: Annotated[
+        str | None, typer.Option(help="Model folder (default: the one the index was built with).")
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print JSON: [{query, results: [{id, score, text}]}].")
+    ] = False,
+    device: Annotated[str | None, typer.Option(help="torch device, e.g. cpu or cuda.")] = None,
+) -> None:
+    """Search an index with query texts; prints the top-k documents with MaxSim scores.
+
+    Example:  plait search ./scifact-index "vitamin D lowers fracture risk" -k 5
+    """
+    timings: dict[str, float] = {}
+    index, built_with, texts = open_cli_index(index_path)
+    if len(index) == 0:
+        raise CliError(f"{index_path}: the index is empty")
+    with timer(timings, "load model"):
+        colbert = load_model(model if model is not None else built_with, device)
+    with timer(timings, "search"):
+        results = search_texts(colbert, index, list(queries), k)
+    if as_json:
+        echo_json(
+            [
+                {
+                    "query": query,
+                    "results": [
+                        {
+                            "id": hit["id"],
+                            "score": hit["score"],
+                            **({"text": texts[hit["id"]]} if hit["id"] in texts else {}),
+                        }
+                        for hit in result.to_dicts()
+                    ],
+                }
+                for query, result in zip(queries, results, strict=True)
+            ]
+        )
+        return
+    for query, result in zip(queries, results, strict=True):
+        typer.echo(f"query: {query}")
+        for rank, hit in enumerate(result.to_dicts(), start=1):
+            text = f"  {snippet(texts[hit['id']])}" if hit["id"] in texts else ""
+            typer.echo(f"  {rank:>2}. {hit['id']}  {hit['score']:.3f}{text}")
+    typer.echo(f"searched {len(index)} documents in {timings['search'] * 1000:.0f} ms", err=True)
