@@ -28,7 +28,12 @@ except ImportError:  # pragma: no cover - sentence-transformers 5
 from plait.evaluation.metrics import DEFAULT_METRICS, evaluate, max_cutoff
 from plait.scores import colbert_scores, colbert_scores_pairwise
 
-__all__ = ["ColBERTInformationRetrievalEvaluator", "ColBERTTripletEvaluator", "exact_search"]
+__all__ = [
+    "ColBERTInformationRetrievalEvaluator",
+    "ColBERTTripletEvaluator",
+    "exact_search",
+    "maxsim_matrix",
+]
 
 
 def _padded(embeddings: Sequence[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -114,6 +119,32 @@ class ColBERTTripletEvaluator(SentenceEvaluator):
         return metrics
 
 
+def maxsim_matrix(
+    model: Any,
+    queries: Sequence[str],
+    documents_embeddings: Sequence[np.ndarray],
+    batch_size: int = 32,
+    show_progress_bar: bool = False,
+) -> torch.Tensor:
+    """MaxSim of every query against every (already encoded) document: ``(n_queries, n_documents)``.
+
+    Documents are scored in blocks of similar length, so padding and memory stay bounded.
+    """
+    query_embeddings = model.encode(
+        list(queries), is_query=True, batch_size=batch_size, show_progress_bar=show_progress_bar
+    )
+    q, q_mask = _padded(query_embeddings)
+    order = np.argsort([len(e) for e in documents_embeddings], kind="stable")
+    scores = torch.zeros(len(query_embeddings), len(documents_embeddings))
+    block = 256
+    with torch.no_grad():
+        for start in range(0, len(order), block):
+            ids = order[start : start + block]
+            d, d_mask = _padded([documents_embeddings[i] for i in ids])
+            scores[:, torch.as_tensor(ids)] = colbert_scores(q, d, q_mask, d_mask)
+    return scores
+
+
 def exact_search(
     model: Any,
     queries: Sequence[str],
@@ -126,8 +157,8 @@ def exact_search(
 ) -> list[list[dict[str, Any]]]:
     """Exhaustive MaxSim top-``k`` for every query: ``[[{"id", "score"}, ...], ...]``, best first.
 
-    Documents are encoded once (or given as ``documents_embeddings``) and scored in blocks, so
-    memory stays bounded by a block of documents, not the corpus.
+    Documents are encoded once (or given as ``documents_embeddings``). With fewer than ``k``
+    documents every document is returned.
     """
     if documents_embeddings is None:
         documents_embeddings = model.encode(
@@ -136,32 +167,18 @@ def exact_search(
             batch_size=batch_size,
             show_progress_bar=show_progress_bar,
         )
-    query_embeddings = model.encode(
-        list(queries), is_query=True, batch_size=batch_size, show_progress_bar=show_progress_bar
-    )
-    q, q_mask = _padded(query_embeddings)
-    order = np.argsort([len(e) for e in documents_embeddings], kind="stable")  # less padding
-    scores = torch.empty(len(queries), len(document_ids))
-    block = 512
-    with torch.no_grad():
-        for start in range(0, len(order), block):
-            ids = order[start : start + block]
-            d, d_mask = _padded([documents_embeddings[i] for i in ids])
-            scores[:, torch.as_tensor(ids)] = colbert_scores(q, d, q_mask, d_mask)
+    scores = maxsim_matrix(model, queries, documents_embeddings, batch_size, show_progress_bar)
     k = min(k, len(document_ids))
-    top = torch.topk(scores, k, dim=1) if k else None
-    results: list[list[dict[str, Any]]] = []
-    for row in range(len(queries)):
-        if top is None:
-            results.append([])
-            continue
-        results.append(
-            [
-                {"id": document_ids[int(i)], "score": float(s)}
-                for s, i in zip(top.values[row], top.indices[row], strict=True)
-            ]
-        )
-    return results
+    if k == 0:
+        return [[] for _ in queries]
+    top = torch.topk(scores, k, dim=1)
+    return [
+        [
+            {"id": document_ids[int(i)], "score": float(s)}
+            for s, i in zip(top.values[row], top.indices[row], strict=True)
+        ]
+        for row in range(len(queries))
+    ]
 
 
 class ColBERTInformationRetrievalEvaluator(SentenceEvaluator):
