@@ -149,7 +149,7 @@ def detect_format(folder: Path) -> Format:
             f"{str(folder)!r} is not a model folder: it has no modules.json (sentence-transformers/"
             "PyLate), artifact.metadata (Stanford ColBERT) or config.json (Hugging Face)"
         )
-    architectures = _read_json(config_path).get("architectures") or []
+    architectures = read_json(config_path).get("architectures") or []
     return "stanford" if "HF_ColBERT" in architectures else "huggingface"
 
 
@@ -182,12 +182,55 @@ def _fit_projection(loaded: LoadedModules, embedding_size: int | None, folder: P
             "%s has no ColBERT projection: added a fresh Dense(%d -> %d)", folder, hidden, size
         )
     elif embedding_size is not None and denses[-1].out_features != embedding_size:
+        last = denses[-1].out_features
+        loaded.modules.append(Dense.fresh(last, embedding_size, seed=PROJECTION_SEED))
+        loaded.fresh_projection = True
         logger.warning(
-            "embedding_size=%d ignored: the checkpoint %s already projects to %d dimensions",
-            embedding_size,
+            "%s projects to %d dimensions; added a fresh Dense(%d -> %d) for embedding_size=%d",
             folder,
-            denses[-1].out_features,
+            last,
+            last,
+            embedding_size,
+            embedding_size,
         )
+
+
+def load(
+    name_or_path: str | os.PathLike[str] | None,
+    *,
+    embedding_size: int | None = None,
+    local_files_only: bool = False,
+    cache_folder: str | None = None,
+    revision: str | None = None,
+    token: bool | str | None = None,
+    **transformer_kwargs: Any,
+) -> LoadedModules:
+    """Resolve ``name_or_path`` (``None``: the offline default model) and build its modules.
+
+    Any random initialisation (fresh projection, missing weights) is seeded with
+    :data:`PROJECTION_SEED`; the caller's global torch RNG state is left untouched.
+    """
+    if embedding_size is not None and (
+        isinstance(embedding_size, bool)
+        or not isinstance(embedding_size, int)
+        or embedding_size < 1
+    ):
+        raise ValueError(f"embedding_size must be a positive integer, got {embedding_size!r}")
+    if name_or_path is None:
+        from plait.models.default import base_model_folder
+
+        folder = base_model_folder()
+    else:
+        folder = resolve_folder(
+            name_or_path,
+            local_files_only=local_files_only,
+            cache_folder=cache_folder,
+            revision=revision,
+            token=token,
+        )
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(PROJECTION_SEED)
+        return load_modules(folder, embedding_size=embedding_size, **transformer_kwargs)
 
 
 def _transformer(folder: Path, subfolder: str = "", **kwargs: Any) -> Transformer:
@@ -221,9 +264,9 @@ def _load_transformer(folder: Path, subfolder: str = "", **kwargs: Any) -> Trans
 
 
 def _load_sentence_transformers(folder: Path, **kwargs: Any) -> LoadedModules:
-    entries = _read_json(folder / "modules.json")
+    entries = read_json(folder / "modules.json")
     config_path = folder / "config_sentence_transformers.json"
-    st_config = _read_json(config_path) if config_path.is_file() else {}
+    st_config = read_json(config_path) if config_path.is_file() else {}
     is_colbert = st_config.get("model_type") == "ColBERT"
     modules: list[nn.Module] = []
     for entry in sorted(entries, key=lambda item: item.get("idx", 0)):
@@ -265,7 +308,7 @@ def _load_stanford(folder: Path, **kwargs: Any) -> LoadedModules:
     weight = _read_stanford_linear(folder)
     dense = Dense(weight.shape[1], weight.shape[0], init_weight=weight.clone())
     meta_path = folder / "artifact.metadata"
-    meta = _read_json(meta_path) if meta_path.is_file() else {}
+    meta = read_json(meta_path) if meta_path.is_file() else {}
     settings: dict[str, Any] = {
         "query_prefix": meta.get("query_token_id", "[unused0]"),
         "document_prefix": meta.get("doc_token_id", "[unused1]"),
@@ -314,7 +357,8 @@ def quiet_transformers() -> Iterator[None]:
             hf_logging.enable_progress_bar()
 
 
-def _read_json(path: Path | str) -> Any:
+def read_json(path: Path | str) -> Any:
+    """Parse a JSON file; a malformed file raises ``ValueError`` naming it."""
     try:
         with open(path, encoding="utf8") as handle:
             data = json.load(handle)

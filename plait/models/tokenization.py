@@ -53,9 +53,10 @@ def check_texts(sentences: Any) -> tuple[list[str], bool]:
 
 
 def tokenize_ids(
-    tokenizer: Any, texts: Sequence[str], marker_id: int, length: int
+    tokenizer: Any, texts: Sequence[str], marker_id: int | None, length: int
 ) -> TokenizedTexts:
-    """Tokenise ``texts`` to at most ``length`` ids each, with ``marker_id`` at position 1."""
+    """Tokenise ``texts`` to at most ``length`` ids each, with ``marker_id`` at position 1
+    (no marker when it is ``None``)."""
     if length < 3:
         raise ValueError(f"sequence length must be at least 3 ([CLS] marker [SEP]), got {length}")
     if not texts:
@@ -64,7 +65,7 @@ def tokenize_ids(
         list(texts),
         add_special_tokens=True,
         truncation=True,
-        max_length=length - 1,
+        max_length=length - 1 if marker_id is not None else length,
         padding=False,
         return_attention_mask=False,
         return_token_type_ids=False,
@@ -83,6 +84,8 @@ def tokenize_ids(
                 truncated.append(False)
             else:
                 truncated[sample] = True
+    if marker_id is None:
+        return TokenizedTexts([list(row) for row in firsts], truncated)
     ids = [[*row[:1], marker_id, *row[1:]] for row in firsts]
     return TokenizedTexts(ids, truncated)
 
@@ -135,8 +138,9 @@ def skiplist_ids(tokenizer: Any, words: Iterable[str]) -> list[int]:
 
 
 def expansion_token_id(tokenizer: Any) -> int:
-    """The query-expansion token: ``[MASK]``, else the pad token (for tokenizers without a mask)."""
-    for candidate in (tokenizer.mask_token_id, tokenizer.pad_token_id):
+    """The query-expansion (and padding) token: ``[MASK]``, else EOS, else the pad token (PyLate's
+    order: encoders have a mask token, decoders an EOS)."""
+    for candidate in (tokenizer.mask_token_id, tokenizer.eos_token_id, tokenizer.pad_token_id):
         if candidate is not None:
             return int(candidate)
     raise ValueError(

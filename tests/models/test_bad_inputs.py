@@ -22,7 +22,7 @@ def test_empty_list_returns_empty_list(tiny_model: ColBERT) -> None:
         (None, "got None"),
         (["fine", None], r"sentences\[1\] is NoneType"),
         (["fine", "fine", 3], r"sentences\[2\] is int"),
-        ([["nested"]], r"sentences\[0\] is list"),
+        (["ok", ["nested"]], r"sentences\[1\] is list"),
         (42, "got int"),
     ],
 )
@@ -70,7 +70,12 @@ def test_bad_numbers_raise_value_error(tiny_model: ColBERT, kwargs: dict) -> Non
 
 def test_unknown_keyword_is_rejected(tiny_model: ColBERT) -> None:
     with pytest.raises(TypeError, match="unexpected keyword"):
-        tiny_model.encode(["text"], is_qeury=False)
+        tiny_model.encode(["text"], is_qeury=False)  # type: ignore[call-arg]
+
+
+def test_unsupported_precision(tiny_model: ColBERT) -> None:
+    with pytest.raises(ValueError, match="precision"):
+        tiny_model.encode(["text"], precision="int8")
 
 
 def test_missing_local_path_is_a_clear_error(tmp_path: Path) -> None:
@@ -102,7 +107,14 @@ def test_uncached_hub_name_offline_says_so(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     "kwargs",
-    [{"query_length": 2}, {"document_length": "long"}, {"query_prefix": ""}, {"embedding_size": 0}],
+    [
+        {"query_length": 2},
+        {"document_length": "long"},
+        {"query_prefix": 5},
+        {"do_query_expansion": "yes"},
+        {"skiplist_words": "abc"},
+        {"embedding_size": 0},
+    ],
 )
 def test_bad_settings_raise_value_error(tiny_model_path: Path, kwargs: dict) -> None:
     with pytest.raises(ValueError, match=next(iter(kwargs))):

@@ -99,6 +99,20 @@ def test_save_load_round_trip_keeps_settings_and_outputs(
     assert overridden.query_length == 16 and overridden.document_length == 20
 
 
+def test_embedding_size_on_a_projected_checkpoint_adds_a_projection(tiny_model_path: Path) -> None:
+    model = ColBERT(str(tiny_model_path), embedding_size=8, device="cpu")
+    assert len(model) == 3 and model.get_embedding_dimension() == 8
+    assert model.encode(["hello"])[0].shape == (32, 8)
+
+
+def test_empty_prefix_means_no_marker(tiny_model_path: Path) -> None:
+    model = ColBERT(str(tiny_model_path), document_prefix="", device="cpu")
+    assert model.document_prefix_id is None
+    ids = model.tokenize(["hello world"], is_query=False)["input_ids"][0].tolist()
+    assert len(ids) == 4 and ids[1] != model.query_prefix_id  # [CLS] hello world [SEP]
+    assert model.encode(["hello world"], is_query=False)[0].shape == (4, 16)
+
+
 def test_tokenize_contract(tiny_model: ColBERT) -> None:
     queries = tiny_model.tokenize(["hello world", ""], is_query=True)
     assert set(queries) == {"input_ids", "attention_mask", "token_type_ids"}
@@ -184,6 +198,27 @@ def test_pool_factor_reduces_documents_only(tiny_model: ColBERT) -> None:
     np.testing.assert_array_equal(pooled[0], full[0])
     query = tiny_model.encode([text], is_query=True, pool_factor=2)[0]
     assert query.shape == (32, 16)
+
+
+def test_pylate_call_forms(tiny_model: ColBERT) -> None:
+    nested = tiny_model.encode([["a b", "c"], ["d"]], is_query=False)
+    assert [len(group) for group in nested] == [2, 1]
+    np.testing.assert_array_equal(nested[1][0], tiny_model.encode(["d"], is_query=False)[0])
+    raw = tiny_model.encode(["a b"], is_query=False, normalize_embeddings=False)[0]
+    unit = tiny_model.encode(["a b"], is_query=False)[0]
+    np.testing.assert_allclose(raw / np.linalg.norm(raw, axis=1, keepdims=True), unit, atol=1e-6)
+    prompted = tiny_model.encode(["b"], is_query=False, prompt="a ")[0]
+    np.testing.assert_allclose(prompted, tiny_model.encode(["a b"], is_query=False)[0], atol=1e-6)
+    ids = tiny_model.tokenize(["a, b"], is_query=False)["input_ids"]
+    assert tiny_model.skiplist_mask(ids, skiplist=tiny_model.skiplist).tolist() == (
+        tiny_model.skiplist_mask(ids).tolist()
+    )
+    assert tiny_model.skiplist_mask(ids, skiplist=[]).all()
+    assert tiny_model.tokenize(["a"], is_query=False, pad=True)["input_ids"].shape == (1, 180)
+
+
+def test_load_staticmethod_returns_colbert(tiny_model_path: Path) -> None:
+    assert isinstance(ColBERT.load(str(tiny_model_path)), ColBERT)
 
 
 def test_preprocess_hook_maps_tasks(tiny_model: ColBERT) -> None:
