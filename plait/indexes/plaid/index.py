@@ -6,9 +6,12 @@ crash-safe storage (:mod:`.store` on :class:`plait.indexes.storage.IndexFolder`)
 stages (:mod:`.search`) with knobs from :class:`~.search.PLAIDSearchParams`.
 
 The first ``add_documents`` trains the codec on (a sample of) its batch; later adds assign new tokens
-to the existing centroids. When new data no longer fits (its mean residual norm exceeds the training
-one by ``codec_drift_threshold``), a warning is logged, :attr:`PLAID.stats` says so, and
-:meth:`PLAID.retrain` re-trains from the stored vectors.
+to the existing centroids. While the index is small (at most ``auto_retrain_max_tokens`` tokens) an
+add re-trains the codec on the stored vectors plus the new batch when the batch does not fit (its
+mean residual norm exceeds the training one by ``codec_drift_threshold``) or the index has grown 4x
+since training, so building in small batches ends up as good as one big batch. Above that size an
+add never re-trains: a misfit is logged as a warning, :attr:`PLAID.stats` reports it
+(``codec_fits``) and :meth:`PLAID.retrain` re-trains from the stored (decoded) vectors.
 """
 
 from __future__ import annotations
@@ -66,7 +69,8 @@ class PLAID:
     ``max_points_per_centroid`` (k-means sample cap), ``n_centroids`` (default: PLAID's rule),
     ``n_samples_kmeans`` (documents sampled for k-means; default PLAID's ``16 * sqrt(120 * n)``),
     ``seed``; search defaults ``ncells`` (alias ``n_ivf_probe``), ``centroid_score_threshold``,
-    ``ndocs`` and ``n_full_scores`` (``None`` = chosen from ``k``). ``index_path`` is an alias of
+    ``ndocs`` and ``n_full_scores`` (``None`` = chosen from ``k``); ``codec_drift_threshold`` and
+    ``auto_retrain_max_tokens`` (0 disables automatic re-training, see the module docstring). ``index_path`` is an alias of
     ``index_folder``. An existing index is opened (its stored settings win) unless ``override``.
     PyLate arguments without a meaning here (``use_fast``, ``device``, ``show_progress``,
     ``batch_size``, ``embedding_size``) are accepted and ignored.
@@ -89,6 +93,7 @@ class PLAID:
         ndocs: int | None = None,
         n_full_scores: int | None = None,
         codec_drift_threshold: float = 1.25,
+        auto_retrain_max_tokens: int = 1 << 21,
         index_path: str | os.PathLike[str] | None = None,
         **pylate_kwargs: Any,
     ) -> None:
@@ -115,6 +120,7 @@ class PLAID:
             ncells if ncells is not None else n_ivf_probe, centroid_score_threshold, ndocs, n_full_scores
         )
         self.codec_drift_threshold = float(codec_drift_threshold)
+        self.auto_retrain_max_tokens = int(auto_retrain_max_tokens)
         self.path = os.path.join(os.fspath(folder), index_name)
         self._folder = IndexFolder(self.path)
         self.last_build_timings: dict[str, float] = {}
@@ -141,9 +147,9 @@ class PLAID:
     def _load(self) -> None:
         manifest = self._folder.read_manifest()
         if manifest.get("format") != FORMAT:
-            raise CorruptIndexError(
-                f"{self.path} holds a {manifest.get('format')!r} index, not {FORMAT!r} "
-                "(pass override=True to replace it)"
+            raise ValueError(
+                f"{self.path} holds a {manifest.get('format')!r} index, not {FORMAT!r}: open it with "
+                "the matching class or pass override=True to replace it"
             )
         if manifest.get("version") != VERSION:
             raise CorruptIndexError(f"{self.path} has format version {manifest.get('version')}, expected {VERSION}")
@@ -198,7 +204,7 @@ class PLAID:
         return isinstance(document_id, str) and document_id in self._where
 
     def __repr__(self) -> str:
-        return f"PLAID(path={self.path!r}, documents={len(self)}, nbits={self.nbits})"
+        return f"PLAID(path={self.path!r}, documents={len(getattr(self, '_where', ()))})"
 
     @property
     def quantizer(self) -> CentroidQuantizer | None:
@@ -262,6 +268,11 @@ class PLAID:
             try:
                 if self._quantizer is None:
                     self._train_into(manifest, docs)
+                elif self._should_retrain(docs):
+                    kept = [i for i in self.documents_ids if i not in set(existing)]
+                    manifest = self._rebuild(kept + ids, self.get_documents_embeddings(kept) + docs)
+                    self._commit(manifest)
+                    return self
                 self._encode_into(manifest, ids, docs)
                 if existing:
                     self._tombstone_into(manifest, existing)
@@ -288,7 +299,7 @@ class PLAID:
         )
         manifest["files"].update(write_codec(self._folder, quantizer, codec))
         manifest["settings"].update(dim=dim, nbits=nbits, n_centroids=quantizer.n_centroids)
-        manifest["stats"].update(stats)
+        manifest["stats"].update(stats, trained_on_tokens=int(sum(len(d) for d in docs)))
         self._quantizer, self._codec = quantizer, codec
         self.last_build_timings = {"kmeans_s": stats["kmeans_s"], "codec_s": stats["codec_s"]}
 
@@ -378,19 +389,40 @@ class PLAID:
             saved = dict(self._training)
             self._training.update(training)
             try:
-                manifest = self._empty_manifest()
-                manifest["generation"] = self._manifest["generation"]
-                manifest["next_segment"] = self._manifest["next_segment"]
-                self._quantizer = self._codec = None
-                if ids:
-                    self._train_into(manifest, docs)
-                    self._encode_into(manifest, ids, docs)
-                self._commit(manifest)
+                self._commit(self._rebuild(ids, docs))
             except BaseException:
                 self._load()
                 raise
             finally:
                 self._training = saved
+
+    def _rebuild(self, ids: list[str], docs: list[np.ndarray]) -> dict[str, Any]:
+        """A manifest of a fresh codec trained on ``docs`` with every document re-encoded."""
+        manifest = self._empty_manifest()
+        manifest["generation"] = self._manifest["generation"]
+        manifest["next_segment"] = self._manifest["next_segment"]
+        self._quantizer = self._codec = None
+        if ids:
+            self._train_into(manifest, docs)
+            self._encode_into(manifest, ids, docs)
+        return manifest
+
+    def _should_retrain(self, docs: list[np.ndarray]) -> bool:
+        """Re-train automatically while the index is small (``auto_retrain_max_tokens``) when the
+        new documents do not fit the codec or the index has grown 4x since training."""
+        stats = self._manifest["stats"]
+        stored = sum(int(seg.doclens[~seg.deleted].sum()) for seg in self._segments)
+        total = stored + sum(len(d) for d in docs)
+        if total > self.auto_retrain_max_tokens or self._quantizer is None:
+            return False
+        if total >= 4 * int(stats.get("trained_on_tokens", total)):
+            return True
+        rng = np.random.default_rng(0)
+        sample = np.concatenate(docs)
+        sample = sample[rng.choice(len(sample), min(len(sample), 4096), replace=False)]
+        residual = sample - self._quantizer.centroids[self._quantizer.assign(sample)]
+        trained = float(stats.get("train_residual_norm") or 0.0)
+        return trained > 0 and float(np.linalg.norm(residual, axis=1).mean()) > self.codec_drift_threshold * trained
 
     # ------------------------------------------------------------------ reads
     def get_documents_embeddings(self, documents_ids: Sequence[Any]) -> list[Any]:

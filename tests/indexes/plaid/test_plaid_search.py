@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import exact_scores
+from plaid_data import exact_scores
 
 from plait.indexes.plaid import PLAID, PLAIDSearchParams
 
