@@ -61,22 +61,26 @@ class BiEncoder:
     def __len__(self) -> int:
         return len(self._ids)
 
-    def _encode(self, texts: list[str], batch_size: int) -> np.ndarray:
+    def _encode(self, texts: list[str], batch_size: int, show: bool | None = None) -> np.ndarray:
         vectors = self.model.encode(
             texts,
             batch_size=batch_size,
             normalize_embeddings=True,
             convert_to_numpy=True,
-            show_progress_bar=self.show_progress_bar,
+            show_progress_bar=self.show_progress_bar if show is None else show,
         )
         return np.asarray(vectors, dtype=np.float32)
 
     def index(
-        self, collection: Sequence[str], document_ids: Sequence[str], batch_size: int = 32
+        self,
+        collection: Sequence[str],
+        document_ids: Sequence[str],
+        batch_size: int = 32,
+        show_progress_bar: bool | None = None,
     ) -> BiEncoder:
         """Encode and add documents."""
         texts, ids = check_corpus(collection, document_ids, existing=self._ids)
-        vectors = self._encode(texts, batch_size)
+        vectors = self._encode(texts, batch_size, show_progress_bar)
         self._embeddings = vectors if not self._ids else np.vstack([self._embeddings, vectors])
         self._ids += ids
         return self
@@ -94,7 +98,7 @@ class BiEncoder:
         k = min(resolve_k(k, top_k), len(self._ids))
         if k == 0:
             return [[] for _ in texts]
-        scores = self._encode(texts, batch_size) @ self._embeddings.T
+        scores = self._encode(texts, batch_size, False) @ self._embeddings.T
         results: list[list[dict[str, Any]]] = []
         for row in scores:
             top = np.argpartition(-row, k - 1)[:k]

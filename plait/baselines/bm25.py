@@ -65,9 +65,14 @@ class BM25:
         return len(self._ids)
 
     def index(
-        self, collection: Sequence[str], document_ids: Sequence[str], batch_size: int = 32
+        self,
+        collection: Sequence[str],
+        document_ids: Sequence[str],
+        batch_size: int = 32,
+        show_progress_bar: bool | None = None,
     ) -> BM25:
         """Add documents (``batch_size`` is accepted for API parity and unused)."""
+        show = self.show_progress_bar if show_progress_bar is None else show_progress_bar
         import bm25s
         from bm25s.tokenization import Tokenizer
 
@@ -76,10 +81,10 @@ class BM25:
         self._ids += ids
         self._tokenizer = Tokenizer(stopwords="english", stemmer=self.stemmer)
         tokens = self._tokenizer.tokenize(
-            self._texts, update_vocab=True, return_as="ids", show_progress=self.show_progress_bar
+            self._texts, update_vocab=True, return_as="ids", show_progress=show
         )
         self._model = bm25s.BM25(k1=self.k1, b=self.b, method=self.method)
-        self._model.index(tokens, show_progress=self.show_progress_bar)
+        self._model.index(tokens, show_progress=show)
         return self
 
     def retrieve(

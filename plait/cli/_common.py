@@ -15,31 +15,29 @@ Index folders written by ``plait index`` (the layout ``plait search`` reads)::
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import click
+import typer
 
 CLI_META = "cli.json"
 CLI_TEXTS = "documents.jsonl"
 CLI_INDEX = "index"
 
 
-class CliError(click.ClickException):
-    """An error shown as one line ``error: ...`` on stderr, with a meaningful exit code."""
+class CliError(Exception):
+    """An error shown as one line ``error: ...`` on stderr; ``exit_code`` 2 = bad input, 1 = failure."""
 
     def __init__(self, message: str, exit_code: int = 2) -> None:
         super().__init__(" ".join(str(message).split()))
         self.exit_code = exit_code
-
-    def show(self, file: Any = None) -> None:
-        click.echo(f"error: {self.format_message()}", err=True)
 
 
 def user_error_types() -> tuple[type[BaseException], ...]:
@@ -51,6 +49,8 @@ def user_error_types() -> tuple[type[BaseException], ...]:
 
 def to_cli_error(error: Exception) -> CliError:
     """Translate a library exception into a :class:`CliError` (message kept, one line)."""
+    if isinstance(error, CliError):
+        return error
     message = str(error) or type(error).__name__
     if isinstance(error, KeyError) and error.args:
         message = str(error.args[0])
@@ -103,10 +103,7 @@ def read_collection(source: Path) -> tuple[list[str], list[str]]:
     if not source.exists():
         raise CliError(f"no such file or folder: {source}")
     if source.is_dir() or source.name.endswith((".jsonl", ".jsonl.gz")):
-        if source.is_file():
-            documents = _read_id_jsonl(source)
-        else:
-            documents = load_corpus(source)
+        documents = load_corpus(source)
         return [d["id"] for d in documents], [d["text"] for d in documents]
     try:
         lines = source.read_text(encoding="utf-8").splitlines()
@@ -116,31 +113,6 @@ def read_collection(source: Path) -> tuple[list[str], list[str]]:
     if not pairs:
         raise CliError(f"{source}: no text found")
     return [p[0] for p in pairs], [p[1] for p in pairs]
-
-
-def _read_id_jsonl(path: Path) -> list[dict[str, str]]:
-    """A corpus ``.jsonl`` whose records use ``_id`` (BEIR) or ``id``; rewrite ``id`` to ``_id``."""
-    from plait.evaluation.beir import BeirFormatError, load_corpus
-
-    try:
-        return load_corpus(path)
-    except BeirFormatError as error:
-        if "missing '_id'" not in str(error):
-            raise
-    import gzip
-    import tempfile
-
-    opener: Any = gzip.open if path.name.endswith(".gz") else open
-    with opener(path, "rt", encoding="utf-8") as handle, tempfile.TemporaryDirectory() as tmp:
-        fixed = Path(tmp) / "corpus.jsonl"
-        with open(fixed, "w", encoding="utf-8") as out:
-            for line in handle:
-                if line.strip():
-                    record = json.loads(line)
-                    if isinstance(record, dict) and "_id" not in record and "id" in record:
-                        record["_id"] = record.pop("id")
-                    out.write(json.dumps(record) + "\n")
-        return load_corpus(fixed)
 
 
 def open_index(kind: str, folder: Path, name: str, override: bool, nbits: int = 2) -> Any:
@@ -189,8 +161,33 @@ def bare_index_kind(path: Path) -> str:
     return "plaid" if "plaid" in str(fmt) else "exact"
 
 
+def handle_errors(function: Callable[..., None]) -> Callable[..., None]:
+    """Wrap a command: any exception becomes ``error: <one line>`` on stderr and exit code 2 or 1.
+
+    ``PLAIT_DEBUG=1`` lets the traceback through. The signature is kept for typer.
+    """
+
+    @functools.wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> None:
+        try:
+            function(*args, **kwargs)
+        except (typer.Exit, typer.Abort):
+            raise
+        except KeyboardInterrupt:
+            typer.echo("error: interrupted", err=True)
+            raise typer.Exit(130) from None
+        except Exception as error:
+            if os.environ.get("PLAIT_DEBUG"):
+                raise
+            failure = to_cli_error(error)
+            typer.echo(f"error: {failure}", err=True)
+            raise typer.Exit(failure.exit_code) from None
+
+    return wrapper
+
+
 def echo_json(obj: Any) -> None:
-    click.echo(json.dumps(obj, indent=2, ensure_ascii=False))
+    typer.echo(json.dumps(obj, indent=2, ensure_ascii=False))
 
 
 def snippet(text: str, width: int = 90) -> str:

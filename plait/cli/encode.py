@@ -57,13 +57,16 @@ def command(
         ),
     ] = None,
     model: Annotated[
-        str | None, typer.Option(help="Model folder (default: offline MiniLM ColBERT).")
+        str | None,
+        typer.Option(metavar="PATH", help="Model folder (default: offline MiniLM ColBERT)."),
     ] = None,
     batch_size: Annotated[int, typer.Option(min=1, help="Texts per forward pass.")] = 32,
     pool_factor: Annotated[
         int, typer.Option(min=1, help="Pool document tokens by this factor.")
     ] = 1,
-    device: Annotated[str | None, typer.Option(help="torch device, e.g. cpu or cuda.")] = None,
+    device: Annotated[
+        str | None, typer.Option(metavar="DEVICE", help="torch device, e.g. cpu or cuda.")
+    ] = None,
 ) -> None:
     """Encode texts into ColBERT token embeddings: one (n_tokens, dim) matrix per text.
 

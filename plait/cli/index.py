@@ -90,7 +90,8 @@ def command(
     ] = False,
     nbits: Annotated[int, typer.Option(help="PLAID residual bits per dimension (1, 2 or 4).")] = 2,
     model: Annotated[
-        str | None, typer.Option(help="Model folder (default: offline MiniLM ColBERT).")
+        str | None,
+        typer.Option(metavar="PATH", help="Model folder (default: offline MiniLM ColBERT)."),
     ] = None,
     batch_size: Annotated[int, typer.Option(min=1, help="Documents per forward pass.")] = 32,
     override: Annotated[
@@ -102,7 +103,9 @@ def command(
             "--no-texts", help="Do not store document texts (search then shows ids only)."
         ),
     ] = False,
-    device: Annotated[str | None, typer.Option(help="torch device, e.g. cpu or cuda.")] = None,
+    device: Annotated[
+        str | None, typer.Option(metavar="DEVICE", help="torch device, e.g. cpu or cuda.")
+    ] = None,
 ) -> None:
     """Build an index over a collection, ready for `plait search`.
 

@@ -60,12 +60,17 @@ def command(
     queries: Annotated[list[str], typer.Argument(help="One or more query texts.")],
     k: Annotated[int, typer.Option("--k", "-k", min=1, help="Results per query.")] = 10,
     model: Annotated[
-        str | None, typer.Option(help="Model folder (default: the one the index was built with).")
+        str | None,
+        typer.Option(
+            metavar="PATH", help="Model folder (default: the one the index was built with)."
+        ),
     ] = None,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print JSON: [{query, results: [{id, score, text}]}].")
     ] = False,
-    device: Annotated[str | None, typer.Option(help="torch device, e.g. cpu or cuda.")] = None,
+    device: Annotated[
+        str | None, typer.Option(metavar="DEVICE", help="torch device, e.g. cpu or cuda.")
+    ] = None,
 ) -> None:
     """Search an index with query texts; prints the top-k documents with MaxSim scores.
 

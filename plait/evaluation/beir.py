@@ -80,7 +80,8 @@ def _read_records(path: Path, with_title: bool) -> list[dict[str, str]]:
     records: list[dict[str, str]] = []
     seen: set[str] = set()
     for number, record in _iter_jsonl(path):
-        record_id = _field(record, "_id", path, number, required=True)
+        id_key = "id" if "_id" not in record and "id" in record else "_id"  # plain "id" accepted
+        record_id = _field(record, id_key, path, number, required=True)
         if record_id in seen:
             raise BeirFormatError(f"{path} line {number}: duplicate _id {record_id!r}")
         seen.add(record_id)
@@ -94,6 +95,7 @@ def load_corpus(path: str | os.PathLike[str]) -> Documents:
     """Read a BEIR ``corpus.jsonl``/``.jsonl.gz`` file (or the folder holding one).
 
     Returns ``[{"id", "text"}, ...]`` in file order; ``text`` is ``title + " " + text`` (stripped).
+    Records carry their id as ``_id`` (BEIR) or ``id``.
     """
     path = Path(path)
     if path.is_dir():

@@ -10,6 +10,7 @@ cutoff, same metrics, same timers. A retriever is anything with the seed's text 
 
 from __future__ import annotations
 
+import inspect
 import os
 import time
 from collections.abc import Mapping, Sequence
@@ -55,6 +56,14 @@ class EvaluationResult:
             "n_queries": self.n_queries,
             "top_k": self.top_k,
         }
+
+
+def _accepts_progress(retriever: Any) -> bool:
+    """Whether ``retriever.index`` takes ``show_progress_bar`` (plait's retrievers do)."""
+    try:
+        return "show_progress_bar" in inspect.signature(retriever.index).parameters
+    except (TypeError, ValueError):
+        return False
 
 
 def _batches(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
@@ -107,10 +116,12 @@ def evaluate_retriever(
         if not documents:
             raise ValueError("no documents to index")
         start = time.perf_counter()
+        extra = {"show_progress_bar": show_progress_bar} if _accepts_progress(retriever) else {}
         retriever.index(
             collection=[d["text"] for d in documents],
             document_ids=[d["id"] for d in documents],
             batch_size=batch_size,
+            **extra,
         )
         timings["index_s"] = time.perf_counter() - start
     start = time.perf_counter()

@@ -1,0 +1,74 @@
+"""The plait command: instant help, help on every command and option, exit codes, one-line errors."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from plait.cli.main import COMMANDS
+
+
+def test_help_does_not_import_torch() -> None:
+    code = (
+        "import sys\n"
+        "from typer.testing import CliRunner\n"
+        "from plait.cli.main import app, COMMANDS\n"
+        "runner = CliRunner()\n"
+        "for args in [['--help']] + [[name, '--help'] for name in COMMANDS]:\n"
+        "    result = runner.invoke(app, args)\n"
+        "    assert result.exit_code == 0, (args, result.output)\n"
+        "heavy = [m for m in ('torch', 'transformers', 'sentence_transformers', 'ranx') if m in sys.modules]\n"
+        "assert not heavy, heavy\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+def test_root_help_lists_every_command(run) -> None:
+    result = run("--help")
+    assert result.exit_code == 0
+    for name in ("demo", "encode", "index", "search", "evaluate"):
+        assert name in COMMANDS
+        assert f"  {name}" in result.output
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_every_command_and_option_has_help(run, name: str) -> None:
+    import importlib
+
+    import typer
+    from typer.main import get_command
+
+    module = importlib.import_module(COMMANDS[name])
+    assert module.command.__doc__ and len(module.command.__doc__.strip()) > 40
+    app = typer.Typer()
+    app.command()(module.command)
+    for param in get_command(app).params:
+        if param.name != "help":
+            assert getattr(param, "help", None), f"plait {name}: {param.name} has no help"
+    result = run(name, "--help")
+    assert result.exit_code == 0 and "Usage: " in result.output
+
+
+def test_version_and_usage_errors(run) -> None:
+    result = run("--version")
+    assert result.exit_code == 0 and result.output.startswith("plait ")
+    assert run("no-such-command").exit_code == 2
+    assert run("search", "--bogus-option").exit_code == 2
+    result = run("encode", "some text", "--batch-size", "0")
+    assert result.exit_code == 2
+
+
+def test_console_script_entry_point() -> None:
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; sys.argv=['plait','--help']; from plait.cli.main import main; main()",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0 and "plait" in result.stdout
