@@ -89,3 +89,26 @@ def test_bm25_through_the_same_path(beir_folder: Path) -> None:
     assert result.run["q2"][0]["id"] == "d3"
     assert result.run["q3"][0]["id"] == "q3"
     assert 0.0 < result.metrics["ndcg@10"] <= 1.0
+
+
+def test_colbert_retriever_matches_brute_force_maxsim(beir_folder: Path, tiny_model) -> None:
+    import numpy as np
+
+    from plait import indexes, retrieve
+
+    documents, queries, qrels = load_beir(beir_folder)
+    retriever = retrieve.ColBERT(index=indexes.Exact(index_folder=None), model=tiny_model)
+    result = evaluate_retriever(retriever, documents, queries, qrels, metrics=["mrr@10", "recall@1"])
+    d_emb = tiny_model.encode([d["text"] for d in documents], is_query=False)
+    q_emb = tiny_model.encode([q["text"] for q in queries], is_query=True)
+    reciprocal, hit_at_1 = [], []
+    for query, q in zip(queries, q_emb, strict=True):
+        scores = np.array([(q @ d.T).max(axis=1).sum() for d in d_emb])
+        ranked = [documents[i]["id"] for i in np.argsort(-scores, kind="stable")]
+        assert [h["id"] for h in result.run[query["id"]]] == ranked
+        first = min(ranked.index(doc) for doc, grade in qrels[query["id"]].items() if grade > 0)
+        reciprocal.append(1 / (first + 1))
+        relevant = [doc for doc, grade in qrels[query["id"]].items() if grade > 0]
+        hit_at_1.append(float(ranked[0] in relevant) / len(relevant))
+    assert result.metrics["mrr@10"] == pytest.approx(np.mean(reciprocal))
+    assert result.metrics["recall@1"] == pytest.approx(np.mean(hit_at_1))
