@@ -19,6 +19,7 @@ import json
 import os
 import re
 import secrets
+import threading
 import zlib
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -192,21 +193,56 @@ class IndexFolder:
         return total + sum(int(e["bytes"]) for e in manifest.get("files", {}).values())
 
     # ---------------------------------------------------------------- writer lock
-    @contextmanager
-    def writer_lock(self) -> Iterator[None]:
-        """Exclusive, non-blocking writer lock (``fcntl.flock``); a second writer gets a clear error."""
+    def _lock_fd(self) -> int:
+        """Open ``writer.lock`` and take the exclusive flock, or raise :class:`IndexLockedError`."""
         self.path.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.path / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
         try:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError as e:
-                if e.errno in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
-                    raise IndexLockedError(
-                        f"index {self.path} is being written by another process "
-                        "(writer lock held); retry when it is done"
-                    ) from None
-                raise
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as e:
+            os.close(fd)
+            if e.errno in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
+                raise IndexLockedError(
+                    f"index {self.path} is being written by another process "
+                    "(writer lock held); retry when it is done"
+                ) from None
+            raise
+        return fd
+
+    @contextmanager
+    def writer_lock(self) -> Iterator[None]:
+        """Exclusive, non-blocking writer lock (``fcntl.flock``); a second writer gets a clear error.
+
+        Passes straight through when this process holds the lock persistently
+        (:meth:`hold_writer_lock`, e.g. a server that owns the index for its lifetime).
+        """
+        if os.path.realpath(self.path) in _HELD_LOCKS:
+            yield
+            return
+        fd = self._lock_fd()
+        try:
             yield
         finally:
             os.close(fd)  # closing releases the flock
+
+    def hold_writer_lock(self) -> None:
+        """Take the writer lock until :meth:`release_writer_lock` (or process exit).
+
+        Other processes are refused (:class:`IndexLockedError`) for as long as it is held; this
+        process's own writes go through. Holding it twice is a no-op.
+        """
+        key = os.path.realpath(self.path)
+        with _HELD_GUARD:
+            if key not in _HELD_LOCKS:
+                _HELD_LOCKS[key] = self._lock_fd()
+
+    def release_writer_lock(self) -> None:
+        """Release a lock taken by :meth:`hold_writer_lock` (no-op when not held)."""
+        with _HELD_GUARD:
+            fd = _HELD_LOCKS.pop(os.path.realpath(self.path), None)
+        if fd is not None:
+            os.close(fd)
+
+
+_HELD_LOCKS: dict[str, int] = {}  # real folder path -> fd of a writer lock held persistently
+_HELD_GUARD = threading.Lock()

@@ -1,0 +1,108 @@
+"""``plait add``: add or upsert documents from a collection file into an existing index."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from plait.cli._common import (
+    CLI_META,
+    CLI_TEXTS,
+    CliError,
+    echo_json,
+    load_model,
+    progress_enabled,
+    read_cli_meta,
+    read_collection,
+    timer,
+)
+
+
+def _replace_file(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` atomically (temporary file in the same folder, fsync, rename)."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "w", encoding="utf-8") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+def update_cli_folder(
+    path: Path, index: Any, *, added: Iterable[tuple[str, str]] = (), removed: Iterable[str] = ()
+) -> None:
+    """Keep a ``plait index`` folder's texts and document count in step with its index.
+
+    New texts are appended (a later line for an id wins when ``plait search`` reads the file);
+    removed ids are filtered out with an atomic rewrite. Bare library indexes have neither file.
+    """
+    meta = read_cli_meta(path)
+    if meta is None:
+        return
+    texts_file = path / CLI_TEXTS
+    removed = set(removed)
+    if removed and texts_file.is_file():
+        with open(texts_file, encoding="utf-8") as handle:
+            kept = [line for line in handle if line.strip() and str(json.loads(line)["id"]) not in removed]
+        _replace_file(texts_file, "".join(kept))
+    added = list(added)
+    if added and meta.get("texts", True):
+        with open(texts_file, "a", encoding="utf-8") as handle:
+            for document_id, text in added:
+                handle.write(json.dumps({"id": document_id, "text": text}, ensure_ascii=False) + "\n")
+    meta["documents"] = len(index)
+    _replace_file(path / CLI_META, json.dumps(meta, indent=2) + "\n")
+
+
+def command(
+    index_path: Annotated[Path, typer.Argument(metavar="INDEX", help="Index folder (from `plait index`, or a bare library index).")],
+    source: Annotated[
+        Path, typer.Argument(help="Documents: BEIR folder, corpus .jsonl[.gz] ({_id|id, title?, text}) or .txt (one per line).")
+    ],
+    upsert: Annotated[
+        bool, typer.Option("--upsert", help="Replace documents whose ids are already in the index (default: refuse).")
+    ] = False,
+    model: Annotated[
+        str | None, typer.Option(help="Model folder (default: the one the index was built with).")
+    ] = None,
+    batch_size: Annotated[int, typer.Option(min=1, help="Documents per forward pass.")] = 32,
+    as_json: Annotated[bool, typer.Option("--json", help="Print {added, replaced, documents, seconds} as JSON.")] = False,
+    device: Annotated[str | None, typer.Option(help="torch device, e.g. cpu or cuda.")] = None,
+) -> None:
+    """Add documents to an index; each run is one atomic commit (all documents or none).
+
+    Ids already in the index are refused (exit 2) unless --upsert. A server holding the index
+    (plait serve) keeps other writers out: add through its HTTP API instead.
+
+    Example:  plait add ./scifact-index new-docs.jsonl --upsert
+    """
+    from plait.cli.search import open_cli_index
+
+    index, built_with, _ = open_cli_index(index_path)
+    ids, texts = read_collection(source)
+    if len(set(ids)) != len(ids):
+        raise CliError(f"{source} has duplicate document ids")
+    existing = [doc_id for doc_id in ids if doc_id in index]
+    if existing and not upsert:
+        raise CliError(f"{len(existing)} id(s) already in the index: {existing[:10]}; pass --upsert to replace them")
+    timings: dict[str, float] = {}
+    with timer(timings, "load model"):
+        colbert = load_model(model if model is not None else built_with, device)
+    with timer(timings, "encode"):
+        embeddings = colbert.encode(texts, is_query=False, batch_size=batch_size, show_progress_bar=progress_enabled())
+    with timer(timings, "index"):
+        index.add_documents(ids, embeddings, replace=upsert)
+    update_cli_folder(index_path, index, added=zip(ids, texts, strict=True))
+    report = {"added": len(ids) - len(existing), "replaced": len(existing), "documents": len(index)}
+    if as_json:
+        echo_json({**report, "seconds": {k: round(v, 3) for k, v in timings.items()}})
+        return
+    typer.echo(
+        f"added {report['added']}, replaced {report['replaced']} documents in {index_path} "
+        f"(now {report['documents']}): " + ", ".join(f"{k} {v:.2f}s" for k, v in timings.items())
+    )

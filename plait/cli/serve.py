@@ -1,0 +1,80 @@
+"""``plait serve``: an HTTP API over one index (FastAPI + uvicorn, ``pip install "plait[server]"``)."""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from plait.cli._common import CliError, load_model
+
+
+def is_loopback(host: str) -> bool:
+    """True for addresses only this machine can reach (127.0.0.0/8, ::1, localhost)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        try:
+            return ipaddress.ip_address(socket.gethostbyname(host)).is_loopback
+        except (OSError, ValueError):
+            return False
+
+
+def command(
+    index: Annotated[Path, typer.Option("--index", help="Index folder to serve (from `plait index`, or a bare library index).")],
+    model: Annotated[
+        str | None, typer.Option(help="Model folder for text endpoints (default: the one the index was built with).")
+    ] = None,
+    no_model: Annotated[bool, typer.Option("--no-model", help="Load no model: search and add take embeddings only.")] = False,
+    host: Annotated[str, typer.Option(help="Address to bind; anything but loopback exposes the index to the network.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=0, max=65535, help="TCP port.")] = 8000,
+    api_key: Annotated[
+        str | None,
+        typer.Option(envvar="PLAIT_API_KEY", help="Require this key in the X-API-Key header (or set PLAIT_API_KEY)."),
+    ] = None,
+    read_only: Annotated[bool, typer.Option("--read-only", help="Refuse writes and take no writer lock.")] = False,
+    max_k: Annotated[int, typer.Option(min=1, help="Largest k a search may ask for.")] = 1000,
+    max_texts: Annotated[int, typer.Option(min=1, help="Most texts (or embedding matrices) per request.")] = 256,
+    max_chars: Annotated[int, typer.Option(min=1, help="Most characters per text.")] = 20_000,
+    device: Annotated[str | None, typer.Option(help="torch device, e.g. cpu or cuda.")] = None,
+    log_level: Annotated[str, typer.Option(help="uvicorn log level: critical, error, warning, info, debug.")] = "info",
+) -> None:
+    """Serve an index over HTTP: search, add/upsert/delete documents, encode, health, stats.
+
+    Binds 127.0.0.1 unless --host says otherwise. While it runs, the server holds the index's
+    writer lock: a second server or `plait add` on the same index is refused (use the API, or
+    --read-only servers). OpenAPI docs at http://HOST:PORT/docs.
+
+    Example:  plait serve --index ./scifact-index --port 8000
+    """
+    try:
+        import uvicorn
+
+        from plait.server import Limits, create_app
+    except ImportError:
+        raise CliError('plait serve needs FastAPI and uvicorn: pip install "plait[server]"', exit_code=1) from None
+    from plait.cli.search import open_cli_index
+    from plait.indexes.storage import IndexFolder
+    from plait.server.stats import index_path
+
+    served, built_with, _ = open_cli_index(index)
+    folder = index_path(served)
+    if not read_only and folder is not None:
+        IndexFolder(folder).hold_writer_lock()  # refuse now, before loading a model, if another writer runs
+    colbert = None if no_model else load_model(model if model is not None else built_with, device)
+    if not is_loopback(host) and api_key is None:
+        typer.echo(f"warning: serving on {host} without --api-key: anyone who can reach it can change the index", err=True)
+    app = create_app(
+        served,
+        colbert,
+        api_key=api_key,
+        limits=Limits(max_k=max_k, max_texts=max_texts, max_chars=max_chars),
+        writable=not read_only,
+    )
+    typer.echo(f"serving {index} ({len(served)} documents) on http://{host}:{port}  (docs: /docs)", err=True)
+    uvicorn.run(app, host=host, port=port, log_level=log_level)

@@ -1,0 +1,265 @@
+"""``create_app``: the FastAPI app serving one index (and optionally a model for text endpoints).
+
+Endpoints: ``GET /health``, ``GET /stats``, ``POST /search`` (texts or embeddings, ``k``,
+``subset``), ``POST /documents`` (add), ``PUT /documents`` (upsert), ``POST /documents/delete``,
+``POST /encode``. Errors are JSON ``{"detail": "..."}``: 401 wrong or missing API key, 403 write on
+a read-only server, 404 unknown document ids, 409 ids already present, 413 body too large, 422 a
+request the schema or the index rejects (the message names the field or item), 400 a text endpoint
+on a server without a model. Anything else is a bug: it is logged and answered with a JSON 500.
+"""
+
+# No ``from __future__ import annotations``: FastAPI reads the endpoint annotations, which refer to
+# request models built inside ``create_app``.
+
+import logging
+import secrets
+from collections.abc import Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+import numpy as np
+from fastapi import APIRouter, Depends, FastAPI, Request, Security
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.security import APIKeyHeader
+
+from plait.indexes.base import DuplicateIdError, IndexInputError, IndexLockedError, UnknownIdError
+from plait.server.limits import BodySizeLimit
+from plait.server.schemas import (
+    EncodeResponse,
+    ErrorResponse,
+    HealthResponse,
+    Hit,
+    Limits,
+    SearchResponse,
+    StatsResponse,
+    WriteResponse,
+    build_request_models,
+)
+from plait.server.state import ServedIndex
+
+logger = logging.getLogger("plait.server")
+
+API_KEY_HEADER = "X-API-Key"
+
+
+class ApiError(Exception):
+    """An error answer with an HTTP status and a message for the client."""
+
+    def __init__(self, status: int, detail: str) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+
+
+def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    return {status: {"model": ErrorResponse} for status in statuses}
+
+
+def to_matrices(raw: Sequence[Sequence[Sequence[float]]], what: str, dim: int | None) -> list[np.ndarray]:
+    """Nested lists -> float32 ``(n_tokens, dim)`` matrices, or a 422 naming the bad item."""
+    out: list[np.ndarray] = []
+    for i, matrix in enumerate(raw):
+        widths = {len(row) for row in matrix}
+        if len(widths) != 1:
+            raise ApiError(422, f"{what}[{i}] is ragged: its rows have lengths {sorted(widths)[:5]}")
+        width = widths.pop()
+        expected = dim if dim is not None else (out[0].shape[1] if out else width)
+        if width != expected:
+            holder = "the index holds" if dim is not None else f"{what}[0] has"
+            raise ApiError(422, f"{what}[{i}] has dimension {width} but {holder} dimension {expected}")
+        out.append(np.asarray(matrix, dtype=np.float32))
+    return out
+
+
+def _model_dim(model: Any) -> int:
+    return int(model.encode(["dimension probe"], is_query=False, show_progress_bar=False)[0].shape[1])
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    def reply(status: int, detail: str, **extra: Any) -> JSONResponse:
+        return JSONResponse({"detail": detail, **extra}, status_code=status)
+
+    @app.exception_handler(ApiError)
+    async def api_error(request: Request, error: ApiError) -> JSONResponse:
+        return reply(error.status, error.detail)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:
+        items = [
+            {"loc": [str(part) for part in e.get("loc", ())], "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))}
+            for e in error.errors()
+        ]
+        message = "; ".join(f"{'.'.join(item['loc'])}: {item['msg']}" for item in items[:10])
+        return reply(422, f"invalid request: {message}", errors=items)
+
+    @app.exception_handler(DuplicateIdError)
+    async def duplicate(request: Request, error: DuplicateIdError) -> JSONResponse:
+        return reply(409, str(error))
+
+    @app.exception_handler(UnknownIdError)
+    async def unknown(request: Request, error: UnknownIdError) -> JSONResponse:
+        return reply(404, str(error))
+
+    @app.exception_handler(IndexLockedError)
+    async def locked(request: Request, error: IndexLockedError) -> JSONResponse:
+        return reply(423, str(error))
+
+    @app.exception_handler(IndexInputError)
+    async def bad_input(request: Request, error: IndexInputError) -> JSONResponse:
+        return reply(422, str(error))
+
+    @app.exception_handler(ValueError)
+    async def bad_value(request: Request, error: ValueError) -> JSONResponse:
+        return reply(422, str(error))
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, error: Exception) -> JSONResponse:
+        logger.error("unhandled error on %s %s", request.method, request.url.path, exc_info=error)
+        return reply(500, f"internal server error ({type(error).__name__}); see the server log")
+
+
+def _api_key_dependency(api_key: str | None) -> list[Any]:
+    if api_key is None:
+        return []
+    if not api_key:
+        raise ValueError("api_key must be a non-empty string (or None for no key)")
+    expected = api_key.encode("utf-8")
+    header = APIKeyHeader(name=API_KEY_HEADER, auto_error=False)
+
+    def check_api_key(given: str | None = Security(header)) -> None:
+        if given is None or not secrets.compare_digest(given.encode("utf-8"), expected):
+            raise ApiError(401, f"missing or wrong API key: send it in the {API_KEY_HEADER} header")
+
+    return [Depends(check_api_key)]
+
+
+def create_app(
+    index: Any,
+    model: Any = None,
+    *,
+    api_key: str | None = None,
+    limits: Limits = Limits(),
+    writable: bool = True,
+    hold_writer_lock: bool = True,
+) -> FastAPI:
+    """A FastAPI app serving ``index`` (any :class:`~plait.indexes.Index`).
+
+    ``model`` (a :class:`plait.models.ColBERT`) enables the text endpoints; without it, search and
+    add take embeddings only. ``api_key`` requires every request except ``/health`` to carry it in
+    the ``X-API-Key`` header. ``writable=False`` refuses writes (403). With ``hold_writer_lock`` an
+    on-disk index's writer lock is held while the app runs (from startup to shutdown), so no other
+    process writes to it meanwhile.
+    """
+    if model is not None and index.dim is not None and _model_dim(model) != index.dim:
+        raise ValueError(
+            f"the model makes {_model_dim(model)}-dimensional embeddings but the index holds "
+            f"{index.dim}-dimensional ones; serve it with the model it was built with"
+        )
+    served = ServedIndex(index, writable=writable)
+    models = build_request_models(limits)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):  # type: ignore[no-untyped-def]
+        if hold_writer_lock:
+            served.open()
+        try:
+            yield
+        finally:
+            served.close()
+
+    app = FastAPI(
+        title="plait",
+        summary="Late-interaction (ColBERT) retrieval over one index.",
+        version=_version(),
+        lifespan=lifespan,
+    )
+    app.state.served = served
+    app.state.limits = limits
+    app.add_middleware(BodySizeLimit, max_bytes=limits.max_body_bytes)
+    _install_error_handlers(app)
+
+    @app.get("/health", response_model=HealthResponse, tags=["service"])
+    def health() -> HealthResponse:
+        """Liveness and a summary; never needs the API key."""
+        return HealthResponse(
+            documents=len(served), dim=served.dim, model=model is not None, writable=served.writable
+        )
+
+    router = APIRouter(dependencies=_api_key_dependency(api_key), responses=_errors(401, 413, 422))
+    _add_routes(router, served, model, models)
+    app.include_router(router)
+    return app
+
+
+def _add_routes(router: APIRouter, served: ServedIndex, model: Any, models: Any) -> None:
+    SearchRequest, DocumentsRequest = models.SearchRequest, models.DocumentsRequest
+    DeleteRequest, EncodeRequest = models.DeleteRequest, models.EncodeRequest
+
+    def encode(texts: list[str], is_query: bool) -> list[np.ndarray]:
+        if model is None:
+            raise ApiError(400, "this server has no model: send embeddings, or start it with --model")
+        return list(model.encode(texts, is_query=is_query, show_progress_bar=False))
+
+    def check_writable() -> None:
+        if not served.writable:
+            raise ApiError(403, "this server is read-only")
+
+    def documents(body: Any) -> tuple[list[str], list[np.ndarray]]:
+        check_writable()
+        dupes = sorted({i for i in body.ids if body.ids.count(i) > 1})
+        if dupes:
+            raise ApiError(422, f"ids contains duplicates: {dupes[:10]}")
+        if body.texts is not None:
+            return body.ids, encode(body.texts, is_query=False)
+        return body.ids, to_matrices(body.embeddings, "embeddings", served.dim)
+
+    @router.get("/stats", response_model=StatsResponse, tags=["service"])
+    def stats() -> dict[str, Any]:
+        """Index statistics: format, documents, dimension, tokens, bytes on disk, bytes per token."""
+        return served.stats()
+
+    @router.post("/search", response_model=SearchResponse, tags=["search"], responses=_errors(400))
+    def search(body: SearchRequest) -> SearchResponse:  # type: ignore[valid-type]
+        """Top-``k`` documents per query by MaxSim, best first."""
+        if body.queries is not None:
+            queries = encode(body.queries, is_query=True)
+        else:
+            queries = to_matrices(body.embeddings, "embeddings", served.dim)
+        results = served.search(queries, body.k, subset=body.subset)
+        return SearchResponse(
+            results=[[Hit(id=i, score=float(s)) for i, s in zip(r.ids, r.scores, strict=True)] for r in results]
+        )
+
+    @router.post("/documents", response_model=WriteResponse, tags=["documents"], responses=_errors(400, 403, 409))
+    def add_documents(body: DocumentsRequest) -> WriteResponse:  # type: ignore[valid-type]
+        """Add documents; ids already in the index are refused (409) and nothing is added."""
+        ids, embeddings = documents(body)
+        added, _ = served.add(ids, embeddings, replace=False)
+        return WriteResponse(added=added, documents=len(served))
+
+    @router.put("/documents", response_model=WriteResponse, tags=["documents"], responses=_errors(400, 403))
+    def upsert_documents(body: DocumentsRequest) -> WriteResponse:  # type: ignore[valid-type]
+        """Add documents, replacing those whose ids exist (atomically: old or new, never neither)."""
+        ids, embeddings = documents(body)
+        added, replaced = served.add(ids, embeddings, replace=True)
+        return WriteResponse(added=added, replaced=replaced, documents=len(served))
+
+    @router.post("/documents/delete", response_model=WriteResponse, tags=["documents"], responses=_errors(403, 404))
+    def delete_documents(body: DeleteRequest) -> WriteResponse:  # type: ignore[valid-type]
+        """Remove documents; any unknown id fails the request (404) and nothing is removed."""
+        check_writable()
+        removed = served.remove(body.ids)
+        return WriteResponse(removed=removed, documents=len(served))
+
+    @router.post("/encode", response_model=EncodeResponse, tags=["search"], responses=_errors(400))
+    def encode_texts(body: EncodeRequest) -> EncodeResponse:  # type: ignore[valid-type]
+        """Token embeddings of texts, as queries (``is_query``) or documents."""
+        matrices = encode(body.texts, is_query=body.is_query)
+        return EncodeResponse(embeddings=[m.tolist() for m in matrices], dim=int(matrices[0].shape[1]))
+
+
+def _version() -> str:
+    from plait import __version__
+
+    return __version__

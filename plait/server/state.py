@@ -1,0 +1,119 @@
+"""The served index: many concurrent readers, one writer, writes visible atomically.
+
+Index objects update their in-memory state in several steps during a write (new segment, new
+tombstones, id map, maybe a compaction). :class:`ServedIndex` puts a readers-writer lock around the
+index object: searches and statistics hold the shared side, writes the exclusive side, so a reader
+sees the state before a write or after it, never in between. Encoding texts happens outside the
+lock. The lock prefers writers (a steady stream of searches cannot starve an add).
+
+Across processes, :meth:`ServedIndex.open` holds the index folder's writer lock for the server's
+lifetime (:meth:`plait.indexes.storage.IndexFolder.hold_writer_lock`): a second server or a
+``plait add`` on the same folder is refused with :class:`~plait.indexes.IndexLockedError`.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import numpy as np
+
+from plait.indexes.base import SearchResult
+from plait.indexes.storage import IndexFolder
+from plait.server.stats import index_path, index_stats
+
+
+class ReadWriteLock:
+    """Shared/exclusive lock for threads; waiting writers block new readers."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._readers = 0
+        self._writer = False
+        self._waiting_writers = 0
+
+    @contextmanager
+    def read(self) -> Iterator[None]:
+        with self._cond:
+            while self._writer or self._waiting_writers:
+                self._cond.wait()
+            self._readers += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._readers -= 1
+                if not self._readers:
+                    self._cond.notify_all()
+
+    @contextmanager
+    def write(self) -> Iterator[None]:
+        with self._cond:
+            self._waiting_writers += 1
+            try:
+                while self._writer or self._readers:
+                    self._cond.wait()
+            finally:
+                self._waiting_writers -= 1
+            self._writer = True
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._writer = False
+                self._cond.notify_all()
+
+
+class ServedIndex:
+    """An index shared by request threads (see the module docstring)."""
+
+    def __init__(self, index: Any, *, writable: bool = True) -> None:
+        self.index = index
+        self.writable = writable
+        self.lock = ReadWriteLock()
+        self._held: IndexFolder | None = None
+
+    def open(self) -> None:
+        """Hold the folder's writer lock for as long as this server runs (writable on-disk indexes)."""
+        path = index_path(self.index)
+        if self.writable and path is not None and self._held is None:
+            folder = IndexFolder(path)
+            folder.hold_writer_lock()
+            self._held = folder
+
+    def close(self) -> None:
+        if self._held is not None:
+            self._held.release_writer_lock()
+            self._held = None
+
+    # ------------------------------------------------------------------ reads
+    @property
+    def dim(self) -> int | None:
+        return self.index.dim
+
+    def __len__(self) -> int:
+        with self.lock.read():
+            return len(self.index)
+
+    def search(self, queries: Sequence[np.ndarray], k: int, subset: Any = None) -> list[SearchResult]:
+        with self.lock.read():
+            return list(self.index.search(list(queries), k, subset=subset))
+
+    def stats(self) -> dict[str, Any]:
+        with self.lock.read():
+            return index_stats(self.index)
+
+    # ------------------------------------------------------------------ writes
+    def add(self, ids: list[str], embeddings: list[np.ndarray], *, replace: bool) -> tuple[int, int]:
+        """Add (or upsert) documents; returns ``(added, replaced)`` counts."""
+        with self.lock.write():
+            replaced = sum(1 for doc_id in ids if doc_id in self.index) if replace else 0
+            self.index.add_documents(ids, embeddings, replace=replace)
+            return len(ids) - replaced, replaced
+
+    def remove(self, ids: list[str]) -> int:
+        with self.lock.write():
+            self.index.remove_documents(ids)
+            return len(dict.fromkeys(ids))
