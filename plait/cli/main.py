@@ -17,11 +17,15 @@ import typer
 from plait.cli._common import handle_errors
 
 COMMANDS: dict[str, str] = {
+    "add": "plait.cli.add",
     "demo": "plait.cli.demo",
     "encode": "plait.cli.encode",
     "evaluate": "plait.cli.evaluate",
     "index": "plait.cli.index",
+    "info": "plait.cli.info",
+    "remove": "plait.cli.remove",
     "search": "plait.cli.search",
+    "serve": "plait.cli.serve",
 }
 
 HELP = """plait: late-interaction (ColBERT) retrieval.
