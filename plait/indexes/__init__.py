@@ -13,6 +13,7 @@ from plait.indexes.base import (
     UnknownIdError,
 )
 from plait.indexes.exact import Exact, Voyager
+from plait.indexes.plaid import PLAID, PLAIDSearchParams
 
 __all__ = [
     "CorruptIndexError",
@@ -21,6 +22,8 @@ __all__ = [
     "Index",
     "IndexInputError",
     "IndexLockedError",
+    "PLAID",
+    "PLAIDSearchParams",
     "SearchResult",
     "UnknownIdError",
     "Voyager",

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from plait.indexes import Exact, Index
+from plait.indexes.plaid import PLAID
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,12 @@ INDEX_FACTORIES: list[IndexFactory] = [
         name="exact-float16",
         create=lambda folder: Exact(index_folder=folder, index_name="idx", override=True, dtype="float16"),
         reopen=lambda folder: Exact(index_folder=folder, index_name="idx"),
+        exact=False,
+    ),
+    IndexFactory(
+        name="plaid",
+        create=lambda folder: PLAID(index_folder=folder, index_name="idx", override=True, nbits=8),
+        reopen=lambda folder: PLAID(index_folder=folder, index_name="idx"),
         exact=False,
     ),
 ]

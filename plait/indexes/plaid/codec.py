@@ -4,6 +4,8 @@ Each token is stored as the code of its nearest centroid (see :mod:`.centroids`)
 ``x - centroid`` quantised per dimension into ``2**nbits`` buckets. Bucket *cutoffs* (where one bucket
 ends and the next begins) and bucket *weights* (the value a bucket decodes to) are learnt per
 dimension from held-out residuals, at quantiles ``i / B`` and ``(i + 0.5) / B`` as in ColBERTv2.
+With fewer than ``POOL_BELOW`` samples the per-dimension tails would be poorly estimated, so the
+quantiles are taken over all dimensions pooled after standardising each, then rescaled per dimension.
 Bucket indices are bit-packed, ``nbits`` bits per dimension, most significant bit first, into
 ``dim * nbits / 8`` bytes per token.
 
@@ -25,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 SUPPORTED_NBITS = (1, 2, 4, 8)
+POOL_BELOW = 2048  # fewer residual samples than this: per-dimension scale, pooled quantile shape
 
 
 def check_nbits(nbits: int, dim: int | None = None) -> int:
@@ -76,8 +79,15 @@ class ResidualCodec:
         buckets = 1 << nbits
         cut_q = np.arange(1, buckets, dtype=np.float64) / buckets
         weight_q = (np.arange(buckets, dtype=np.float64) + 0.5) / buckets
-        cutoffs = np.quantile(residuals, cut_q, axis=0).T.astype(np.float32)
-        weights = np.quantile(residuals, weight_q, axis=0).T.astype(np.float32)
+        if residuals.shape[0] >= POOL_BELOW:
+            cutoffs = np.quantile(residuals, cut_q, axis=0).T
+            weights = np.quantile(residuals, weight_q, axis=0).T
+        else:  # few samples: pool the standardised dimensions so the tails are estimated well
+            mean, std = residuals.mean(axis=0), residuals.std(axis=0) + 1e-12
+            pooled = ((residuals - mean) / std).ravel()
+            cutoffs = mean[:, None] + std[:, None] * np.quantile(pooled, cut_q)[None, :]
+            weights = mean[:, None] + std[:, None] * np.quantile(pooled, weight_q)[None, :]
+        cutoffs, weights = cutoffs.astype(np.float32), weights.astype(np.float32)
         return cls(nbits, np.ascontiguousarray(cutoffs), np.ascontiguousarray(weights))
 
     # ------------------------------------------------------------------ encode / decode

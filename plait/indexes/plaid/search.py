@@ -125,7 +125,7 @@ def search_one(
     """Run the PLAID stages for one query; ``allowed`` is a per-segment bool mask (subset)."""
     scores = query @ quantizer.centroids.T  # (Lq, K)
     scores_t = np.ascontiguousarray(scores.T)
-    cand = _candidates(scores, segments, params, allowed)
+    cand = _candidates(scores, segments, params, allowed, k)
     threshold = params.centroid_score_threshold
     if len(cand.seg) > params.ndocs and threshold is not None and threshold > -np.inf:
         keep = scores.max(axis=0) >= threshold
@@ -148,27 +148,33 @@ def _candidates(
     segments: list[Segment],
     params: PLAIDSearchParams,
     allowed: list[np.ndarray] | None,
+    k: int,
 ) -> Candidates:
-    n_allowed = sum(int(a.sum()) for a in allowed) if allowed is not None else -1
-    use_subset = allowed is not None and n_allowed <= params.ndocs
-    if not use_subset:
-        n_cells = min(params.ncells, scores.shape[1])
-        if n_cells >= scores.shape[1]:
-            cells = np.arange(scores.shape[1])
+    """Documents under the top ``ncells`` centroids of any query token. When that yields fewer than
+    ``k`` eligible documents, ``ncells`` doubles until it does (or every centroid is probed), so a
+    search returns ``k`` results whenever ``k`` eligible documents exist."""
+    masks = [~seg.deleted if allowed is None else ~seg.deleted & allowed[s] for s, seg in enumerate(segments)]
+    n_eligible = sum(int(m.sum()) for m in masks)
+    if allowed is not None and n_eligible <= params.ndocs:  # small subset: score it all
+        return _gather(masks, [np.flatnonzero(m) for m in masks])
+    n_centroids = scores.shape[1]
+    n_cells = min(params.ncells, n_centroids)
+    while True:
+        if n_cells >= n_centroids:
+            cells = np.arange(n_centroids)
         else:
             cells = np.unique(np.argpartition(-scores, n_cells - 1, axis=1)[:, :n_cells])
-    segs, locals_ = [], []
-    for s, segment in enumerate(segments):
-        mask = ~segment.deleted
-        if allowed is not None:
-            mask = mask & allowed[s]
-        local = np.flatnonzero(mask) if use_subset else segment.ivf.probe(cells)
-        if not use_subset:
-            local = local[mask[local]]
-        segs.append(np.full(len(local), s, dtype=np.int64))
-        locals_.append(local.astype(np.int64))
+        found = [seg.ivf.probe(cells) for seg in segments]
+        cand = _gather(masks, [f[m[f]] for f, m in zip(found, masks, strict=True)])
+        if len(cand.seg) >= min(k, n_eligible) or n_cells >= n_centroids:
+            return cand
+        n_cells *= 2
+
+
+def _gather(masks: list[np.ndarray], locals_: list[np.ndarray]) -> Candidates:
+    segs = [np.full(len(loc), s, dtype=np.int64) for s, loc in enumerate(locals_)]
     seg = np.concatenate(segs) if segs else np.zeros(0, dtype=np.int64)
-    local = np.concatenate(locals_) if locals_ else np.zeros(0, dtype=np.int64)
+    local = np.concatenate(locals_).astype(np.int64) if locals_ else np.zeros(0, dtype=np.int64)
     return Candidates(seg, local, np.zeros(len(seg), dtype=np.float32))
 
 

@@ -61,3 +61,15 @@ def test_bad_arguments_are_named():
         codec.decode(np.zeros((3, 5), dtype=np.uint8))
     with pytest.raises(ValueError, match="residuals must have shape"):
         codec.encode(np.zeros((3, 8), dtype=np.float32))
+
+
+def test_small_samples_pool_the_quantile_shape_but_keep_per_dimension_scale():
+    rng = np.random.default_rng(3)
+    scales = np.array([0.01, 0.1, 1.0, 0.5], dtype=np.float32)
+    residuals = (rng.normal(size=(100, 4)) * scales).astype(np.float32)  # < POOL_BELOW samples
+    codec = ResidualCodec.train(residuals, 4)
+    spread = codec.weights[:, -1] - codec.weights[:, 0]
+    np.testing.assert_allclose(spread / spread[2], scales / scales[2], rtol=0.35)
+    fresh = (rng.normal(size=(2000, 4)) * scales).astype(np.float32)
+    error = np.abs(codec.decode(codec.encode(fresh)) - fresh).max(axis=0)
+    assert np.all(error < 1.5 * scales)  # unseen values are not clipped far away
