@@ -72,4 +72,4 @@ def test_small_samples_pool_the_quantile_shape_but_keep_per_dimension_scale():
     np.testing.assert_allclose(spread / spread[2], scales / scales[2], rtol=0.35)
     fresh = (rng.normal(size=(2000, 4)) * scales).astype(np.float32)
     error = np.abs(codec.decode(codec.encode(fresh)) - fresh).max(axis=0)
-    assert np.all(error < 2.0 * scales)  # unseen values: only true outliers (> 3.5 sigma) clip far
+    assert np.all(error < 2.5 * scales)  # unseen values: only true outliers (> 3.5 sigma) clip far
