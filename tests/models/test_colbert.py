@@ -240,3 +240,42 @@ def test_hub_name_is_loaded_from_the_local_cache(tmp_path: Path, tiny_model_path
     shutil.copytree(tiny_model_path, snapshot)
     model = ColBERT("someone/tiny-colbert", cache_folder=str(tmp_path / "cache"), device="cpu")
     assert model.get_embedding_dimension() == 16
+
+
+def test_minilm_hub_name_uses_the_packaged_copy_offline(tmp_path: Path) -> None:
+    from plait.models.default import base_model_folder
+    from plait.models.loading import resolve_folder
+
+    folder = resolve_folder("sentence-transformers/all-MiniLM-L6-v2", cache_folder=str(tmp_path))
+    assert folder == base_model_folder()
+
+
+def _copy_with_modules(source: Path, target: Path, edit) -> Path:
+    import shutil
+
+    shutil.copytree(source, target)
+    modules = json.loads((target / "modules.json").read_text())
+    edit(modules)
+    (target / "modules.json").write_text(json.dumps(modules))
+    return target
+
+
+def test_sentence_transformers_dense_in_a_colbert_folder(
+    tmp_path: Path, tiny_model: ColBERT, tiny_model_path: Path
+) -> None:
+    def to_st_dense(modules: list) -> None:
+        modules[1]["type"] = "sentence_transformers.models.Dense"
+
+    folder = _copy_with_modules(tiny_model_path, tmp_path / "st-dense", to_st_dense)
+    model = ColBERT(str(folder), device="cpu")
+    assert len(model) == 2
+    np.testing.assert_array_equal(model.encode(TEXTS)[1], tiny_model.encode(TEXTS)[1])
+
+
+def test_unknown_module_in_a_colbert_folder(tmp_path: Path, tiny_model_path: Path) -> None:
+    def add_pooling(modules: list) -> None:
+        modules.append({"idx": 2, "name": "2", "path": "2_Pool", "type": "x.Pooling"})
+
+    folder = _copy_with_modules(tiny_model_path, tmp_path / "odd", add_pooling)
+    with pytest.raises(ValueError, match="unsupported module 'x.Pooling'"):
+        ColBERT(str(folder), device="cpu")

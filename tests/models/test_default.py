@@ -46,6 +46,7 @@ def test_default_projection_is_a_function_of_the_seed(
 
 def test_default_model_settings(default_pair: tuple[ColBERT, ColBERT]) -> None:
     model = default_pair[0]
+    assert len(model) == 2 and isinstance(model[1], Dense)  # MiniLM's pooling/normalize dropped
     assert model.query_length == 32 and model.document_length == 180
     assert model.tokenizer.convert_tokens_to_ids("[Q] ") == model.query_prefix_id == 30522
     assert model.tokenizer.convert_tokens_to_ids("[D] ") == model.document_prefix_id == 30523
