@@ -75,6 +75,7 @@ def command(
         api_key=api_key,
         limits=Limits(max_k=max_k, max_texts=max_texts, max_chars=max_chars),
         writable=not read_only,
+        hold_writer_lock=False,  # held above for the whole process
     )
     typer.echo(f"serving {index} ({len(served)} documents) on http://{host}:{port}  (docs: /docs)", err=True)
     uvicorn.run(app, host=host, port=port, log_level=log_level)

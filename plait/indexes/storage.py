@@ -229,12 +229,14 @@ class IndexFolder:
         """Take the writer lock until :meth:`release_writer_lock` (or process exit).
 
         Other processes are refused (:class:`IndexLockedError`) for as long as it is held; this
-        process's own writes go through. Holding it twice is a no-op.
+        process's own writes go through. A second hold in this process is refused as well (it would
+        be a second owner, e.g. a second server on the same index).
         """
         key = os.path.realpath(self.path)
         with _HELD_GUARD:
-            if key not in _HELD_LOCKS:
-                _HELD_LOCKS[key] = self._lock_fd()
+            if key in _HELD_LOCKS:
+                raise IndexLockedError(f"index {self.path} is already held for writing by this process")
+            _HELD_LOCKS[key] = self._lock_fd()
 
     def release_writer_lock(self) -> None:
         """Release a lock taken by :meth:`hold_writer_lock` (no-op when not held)."""

@@ -95,7 +95,8 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(DuplicateIdError)
     async def duplicate(request: Request, error: DuplicateIdError) -> JSONResponse:
-        return reply(409, str(error))
+        message = str(error).split("; pass replace=True")[0]
+        return reply(409, f"{message}; use PUT /documents to replace them")
 
     @app.exception_handler(UnknownIdError)
     async def unknown(request: Request, error: UnknownIdError) -> JSONResponse:
@@ -186,7 +187,7 @@ def create_app(
             documents=len(served), dim=served.dim, model=model is not None, writable=served.writable
         )
 
-    router = APIRouter(dependencies=_api_key_dependency(api_key), responses=_errors(401, 413, 422))
+    router = APIRouter(dependencies=_api_key_dependency(api_key), responses=_errors(400, 401, 413, 422))
     _add_routes(router, served, model, models)
     app.include_router(router)
     return app
