@@ -1,0 +1,134 @@
+"""``plait compare``: is late interaction worth it on this data? (report in HTML and Markdown)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from plait.cli._common import CliError, echo_json, quiet_libraries
+
+DEFAULT_OUT = Path("compare-report")
+
+
+def _systems(value: str | None) -> list[str] | None:
+    if value is None:
+        return None
+    return [name.strip() for name in value.split(",") if name.strip()]
+
+
+def _log(started: float):
+    def log(message: str) -> None:
+        typer.echo(f"[{time.perf_counter() - started:6.0f}s] {message}", err=True)
+
+    return log
+
+
+def command(
+    data: Annotated[
+        Path,
+        typer.Option(
+            help="BEIR folder (corpus.jsonl, queries.jsonl, qrels/<split>.tsv); without qrels only costs and agreement are reported."
+        ),
+    ],
+    split: Annotated[str, typer.Option(help="Which qrels/<split>.tsv to score.")] = "test",
+    model: Annotated[
+        str | None, typer.Option(help="ColBERT model folder (default: the offline plait model).")
+    ] = None,
+    bi_encoder: Annotated[
+        str | None,
+        typer.Option(
+            "--bi-encoder",
+            help="sentence-transformers model folder (default: packaged all-MiniLM-L6-v2).",
+        ),
+    ] = None,
+    cross_encoder: Annotated[
+        str | None,
+        typer.Option(
+            "--cross-encoder",
+            help="sentence-transformers CrossEncoder folder: re-ranks the bi-encoder's top 50.",
+        ),
+    ] = None,
+    out: Annotated[
+        Path, typer.Option(help="Folder for report.html, report.md, results.json and the plots.")
+    ] = DEFAULT_OUT,
+    systems: Annotated[
+        str | None,
+        typer.Option(
+            help="Comma-separated subset of: bm25, biencoder, colbert, plaid-1bit, plaid-2bit, plaid-4bit, pool-2, pool-3, bm25+colbert, biencoder+colbert, cross-encoder."
+        ),
+    ] = None,
+    max_queries: Annotated[
+        int | None, typer.Option(min=1, help="Use only the first N queries (a quick look).")
+    ] = None,
+    latency_queries: Annotated[
+        int, typer.Option(min=0, help="Queries timed one at a time per system.")
+    ] = 30,
+    rerank_latency_queries: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            help="Queries timed for re-rank pipelines (they encode 100 candidates per query).",
+        ),
+    ] = 3,
+    stat_test: Annotated[
+        str, typer.Option(help="Paired test: student (t-test) or fisher (randomisation).")
+    ] = "student",
+    batch_size: Annotated[int, typer.Option(min=1, help="Texts per forward pass.")] = 32,
+    device: Annotated[str | None, typer.Option(help="torch device, e.g. cpu or cuda.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> None:
+    """Compare BM25, a bi-encoder, ColBERT (exact, PLAID 1/2/4-bit, pooling) and re-rankers.
+
+    Everything runs on the same data through the same evaluation code as `plait evaluate`; the
+    corpus is encoded by ColBERT once. Writes OUT/report.html (self-contained), OUT/report.md,
+    OUT/results.json and the plots, and prints the verdict.
+
+    Example:  plait compare --data ../shared/data/scifact --out compare-scifact
+    """
+    quiet_libraries()
+    from plait.compare import (
+        ALL_SYSTEMS,
+        CompareSettings,
+        load_compare_data,
+        run_compare,
+        verdict,
+        write_report,
+    )
+
+    if stat_test not in ("student", "fisher"):
+        raise CliError(f"unknown --stat-test {stat_test!r}: use student or fisher")
+    for name, path in (
+        ("--model", model),
+        ("--bi-encoder", bi_encoder),
+        ("--cross-encoder", cross_encoder),
+    ):
+        if path is not None and not Path(path).exists():
+            raise CliError(f"{name}: folder not found: {path}")
+    chosen = _systems(systems)
+    settings = CompareSettings(
+        model=model,
+        bi_encoder=bi_encoder,
+        cross_encoder=cross_encoder,
+        systems=tuple(chosen) if chosen is not None else ALL_SYSTEMS,
+        latency_queries=latency_queries,
+        rerank_latency_queries=rerank_latency_queries,
+        batch_size=batch_size,
+        stat_test=stat_test,
+        device=device,
+    )
+    started = time.perf_counter()
+    dataset = load_compare_data(data, split=split, max_queries=max_queries)
+    result = run_compare(dataset, settings, log=_log(started))
+    files = write_report(result, out)
+    if as_json:
+        echo_json({"verdict": verdict(result), "report": str(files["html"]), **result.to_dict()})
+        return
+    typer.echo(
+        f"{result.data_name}: {result.n_documents} documents, {result.n_queries} queries, {result.total_s:.0f} s"
+    )
+    for sentence in verdict(result):
+        typer.echo(f"- {sentence}")
+    typer.echo(f"report: {files['html']} (and {files['markdown'].name}, {files['json'].name})")

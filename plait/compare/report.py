@@ -1,0 +1,368 @@
+"""Render a :class:`CompareResult` as one self-contained HTML file and the same as Markdown.
+
+Both are built from the same blocks (verdict, tables, figures, disagreements, notes). The HTML
+embeds its figures as ``data:`` PNGs and carries its CSS inline: it loads nothing from anywhere.
+The Markdown links the PNG files written beside it.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+from plait.compare.results import PROJECTIONS, CompareResult, SystemResult, format_bytes
+from plait.compare.stats import top_ids
+from plait.compare.verdict import verdict
+
+__all__ = ["build_blocks", "render_html", "render_markdown", "write_report"]
+
+METRIC_LABELS = {"ndcg@10": "nDCG@10", "mrr@10": "MRR@10", "recall@100": "Recall@100"}
+CAPTIONS = {
+    "compare_quality_bytes": "Quality vs stored bytes per document",
+    "compare_quality_latency": "Quality vs query latency (p50)",
+    "compare_per_query": "Per-query nDCG@10 difference, ColBERT minus the baseline, sorted",
+    "compare_agreement_bytes": "Top-10 agreement with ColBERT vs stored bytes per document",
+    "compare_latency_bytes": "Query latency vs stored bytes per document",
+}
+N_DISAGREEMENTS = 5
+N_TOP_DOCUMENTS = 3
+
+
+@dataclass
+class Table:
+    title: str
+    header: list[str]
+    rows: list[list[str]]
+    note: str = ""
+
+
+def _label(metric: str) -> str:
+    return METRIC_LABELS.get(metric, metric)
+
+
+def _delta(system: SystemResult, metric: str, baseline: str) -> str:
+    if system.name == baseline:
+        return "baseline"
+    test = system.versus_baseline.get(metric)
+    if test is None:
+        return ""
+    mark = " *" if test.significant else ""
+    return f"{test.delta:+.3f} (p={test.p_value:.2g}){mark}"
+
+
+def _ms(value: float) -> str:
+    return "n/a" if math.isnan(value) else f"{value:.1f}"
+
+
+def quality_table(result: CompareResult) -> Table:
+    metrics = result.settings.get("metrics", ["ndcg@10", "mrr@10", "recall@100"])
+    header = ["System"]
+    for metric in metrics:
+        header += [_label(metric), f"Δ vs {result.baseline}"]
+    rows = []
+    for system in result.systems:
+        row = [system.label]
+        for metric in metrics:
+            row += [
+                f"{system.metrics.get(metric, float('nan')):.4f}",
+                _delta(system, metric, result.baseline),
+            ]
+        rows.append(row)
+    test = result.settings.get("stat_test", "student")
+    name = "paired t-test" if test == "student" else "Fisher randomisation test"
+    note = f"Δ: mean difference against {result.baseline} over the same queries; p from ranx's {name}; * = p < 0.05."
+    return Table("Quality", header, rows, note)
+
+
+def cost_table(result: CompareResult) -> Table:
+    header = [
+        "System",
+        "bytes / doc",
+        "index",
+        *(f"at {n // 1_000_000}M docs" for n in PROJECTIONS),
+        "build s",
+        "p50 ms",
+        "p95 ms",
+        "timed queries",
+        f"top-10 overlap with {result.baseline}",
+        f"with {result.reference}",
+    ]
+    rows = []
+    for s in result.systems:
+        overlap = result.agreement.get(s.name, {})
+        rows.append(
+            [
+                s.label,
+                format_bytes(s.bytes_per_document),
+                format_bytes(s.index_bytes),
+                *(format_bytes(s.projected_bytes(n)) for n in PROJECTIONS),
+                f"{s.build_s:.1f}",
+                _ms(s.p50_ms),
+                _ms(s.p95_ms),
+                str(len(s.latency_ms)),
+                f"{100 * overlap.get(result.baseline, float('nan')):.0f}%",
+                f"{100 * overlap.get(result.reference, float('nan')):.0f}%",
+            ]
+        )
+    note = (
+        "Bytes: what each system stores to answer queries (on disk for plait indexes and BM25, "
+        "float32 vectors for the bi-encoder; re-rankers store only their first stage). "
+        "Projections are linear. Build time includes encoding the corpus. Latency: one query "
+        "at a time, query encoding included."
+    )
+    return Table("Costs", header, rows, note)
+
+
+def _disagreement_ids(result: CompareResult) -> list[tuple[str, str]]:
+    """``(query id, reason)`` for the queries where ColBERT and the baseline disagree most."""
+    colbert, base = result.get(result.reference), result.get(result.baseline)
+    if colbert is None or base is None or colbert is base:
+        return []
+    if result.has_qrels:
+        ours, theirs = colbert.per_query.get("ndcg@10", {}), base.per_query.get("ndcg@10", {})
+        gaps = sorted(
+            ((ours[q] - theirs[q], q) for q in ours if q in theirs), key=lambda t: -abs(t[0])
+        )
+        return [
+            (q, f"nDCG@10 {colbert.label} {ours[q]:.3f} vs {base.label} {theirs[q]:.3f}")
+            for gap, q in gaps[:N_DISAGREEMENTS]
+            if gap != 0
+        ]
+    shares = []
+    for q, hits in colbert.run.items():
+        mine, other = set(top_ids(hits, 10)), set(top_ids(base.run.get(q, []), 10))
+        shares.append((len(mine & other) / max(len(mine | other), 1), q))
+    return [
+        (q, f"{100 * share:.0f}% of the top-10 union shared")
+        for share, q in sorted(shares)[:N_DISAGREEMENTS]
+    ]
+
+
+def disagreement_blocks(result: CompareResult) -> list[dict]:
+    """For each disagreeing query: its text, why, and each side's top documents."""
+    blocks = []
+    for qid, reason in _disagreement_ids(result):
+        judged = result.qrels.get(qid, {})
+        sides = []
+        for name in (result.reference, result.baseline):
+            system = result.get(name)
+            if system is None:
+                continue
+            docs = []
+            for doc_id in top_ids(system.run.get(qid, []), N_TOP_DOCUMENTS):
+                grade = judged.get(doc_id)
+                mark = (
+                    "" if not result.has_qrels else ("relevant" if grade else "not judged relevant")
+                )
+                text = " ".join(result.documents.get(doc_id, "").split())
+                docs.append(
+                    {
+                        "id": doc_id,
+                        "mark": mark,
+                        "text": text[:220] + ("…" if len(text) > 220 else ""),
+                    }
+                )
+            sides.append({"label": system.label, "documents": docs})
+        blocks.append(
+            {"id": qid, "text": result.queries.get(qid, ""), "reason": reason, "sides": sides}
+        )
+    return blocks
+
+
+def build_blocks(result: CompareResult) -> dict:
+    """Everything both renderers show."""
+    tables = [quality_table(result)] if result.has_qrels else []
+    tables.append(cost_table(result))
+    split = result.settings.get("split")
+    title = (
+        f"plait compare: {result.data_name} ({result.n_documents} documents, "
+        f"{result.n_queries} {'judged ' if result.has_qrels else ''}queries"
+        f"{f', split {split}' if split else ''})"
+    )
+    return {
+        "title": title,
+        "verdict": verdict(result),
+        "tables": tables,
+        "disagreements": disagreement_blocks(result),
+        "skipped": dict(result.skipped),
+    }
+
+
+def _notes(result: CompareResult) -> list[str]:
+    s = result.settings
+    notes = [
+        f"ColBERT model: {s.get('model')}; bi-encoder: {s.get('bi_encoder')}"
+        + (f"; cross-encoder: {s.get('cross_encoder')}" if s.get("cross_encoder") else "")
+        + ".",
+        f"Every system ran through plait.evaluation.evaluate_retriever (the code behind `plait evaluate`), top {s.get('top_k')}.",
+        "The corpus was encoded by ColBERT once; PLAID variants index those embeddings and pooled variants re-pool them.",
+    ]
+    if "colbert_encode_s" in s:
+        notes.append(
+            f"ColBERT corpus encoding took {s['colbert_encode_s']:.1f} s; the whole comparison {result.total_s:.0f} s."
+        )
+    notes += [
+        f"{system.label}: {system.note}."
+        for system in result.systems
+        if system.note and system.family == "rerank"
+    ]
+    return notes
+
+
+# ---------------------------------------------------------------------- HTML
+CSS = """body{font-family:system-ui,-apple-system,Segoe UI,Helvetica,Arial,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
+table{border-collapse:collapse;margin:.5em 0 1.5em;font-size:.85em}th,td{border:1px solid #ccc;padding:.3em .5em;text-align:right}
+th:first-child,td:first-child{text-align:left}th{background:#f2f2f2}.verdict{background:#f6f8fa;border-left:4px solid #1f77b4;padding:.6em 1.2em}
+figure{display:inline-block;margin:.5em}figure img{max-width:520px;border:1px solid #ddd}.note{color:#555;font-size:.85em}
+.query{border-top:1px solid #ddd;padding:.5em 0}.side{display:inline-block;vertical-align:top;width:48%;margin-right:1%;font-size:.85em}"""
+
+
+def _html_table(table: Table) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in table.header)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in table.rows
+    )
+    return (
+        f"<h2>{html.escape(table.title)}</h2>\n<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>\n"
+        f'<p class="note">{html.escape(table.note)}</p>'
+    )
+
+
+def _html_disagreements(blocks: list[dict]) -> str:
+    parts = ["<h2>Where ColBERT and the baseline disagree most</h2>"]
+    for block in blocks:
+        sides = []
+        for side in block["sides"]:
+            docs = "".join(
+                f"<li><b>{html.escape(d['id'])}</b> {html.escape(d['mark'])}<br>{html.escape(d['text'])}</li>"
+                for d in side["documents"]
+            )
+            sides.append(
+                f'<div class="side"><b>{html.escape(side["label"])}</b><ol>{docs}</ol></div>'
+            )
+        parts.append(
+            f'<div class="query"><p><b>Query {html.escape(block["id"])}:</b> {html.escape(block["text"])} '
+            f'<span class="note">({html.escape(block["reason"])})</span></p>{"".join(sides)}</div>'
+        )
+    return "\n".join(parts)
+
+
+def render_html(result: CompareResult, images: dict[str, bytes]) -> str:
+    """The self-contained report (figures inlined as base64 PNG)."""
+    blocks = build_blocks(result)
+    parts = [
+        f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{html.escape(blocks["title"])}</title>'
+        f"<style>{CSS}</style></head><body>\n<h1>{html.escape(blocks['title'])}</h1>",
+        '<h2>Verdict</h2>\n<div class="verdict"><ul>'
+        + "".join(f"<li>{html.escape(s)}</li>" for s in blocks["verdict"])
+        + "</ul></div>",
+    ]
+    parts += [_html_table(t) for t in blocks["tables"]]
+    parts.append("<h2>Plots</h2>")
+    for stem, png in images.items():
+        data = base64.b64encode(png).decode("ascii")
+        caption = html.escape(CAPTIONS.get(stem, stem))
+        parts.append(
+            f'<figure><img alt="{caption}" src="data:image/png;base64,{data}"><figcaption>{caption}</figcaption></figure>'
+        )
+    if blocks["disagreements"]:
+        parts.append(_html_disagreements(blocks["disagreements"]))
+    if blocks["skipped"]:
+        parts.append(
+            "<h2>Not run</h2><ul>"
+            + "".join(
+                f"<li>{html.escape(k)}: {html.escape(v)}</li>" for k, v in blocks["skipped"].items()
+            )
+            + "</ul>"
+        )
+    parts.append(
+        "<h2>How this was measured</h2><ul>"
+        + "".join(f'<li class="note">{html.escape(n)}</li>' for n in _notes(result))
+        + "</ul></body></html>\n"
+    )
+    return "\n".join(parts)
+
+
+# ---------------------------------------------------------------------- Markdown
+def _md_cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _md_table(table: Table) -> str:
+    lines = [
+        f"## {table.title}",
+        "",
+        "| " + " | ".join(map(_md_cell, table.header)) + " |",
+        "|" + "|".join(["---"] + ["---:"] * (len(table.header) - 1)) + "|",
+    ]
+    lines += ["| " + " | ".join(map(_md_cell, row)) + " |" for row in table.rows]
+    return "\n".join(lines + ["", table.note, ""])
+
+
+def render_markdown(result: CompareResult, image_files: dict[str, str]) -> str:
+    """The same report as Markdown; ``image_files`` maps figure stems to relative file names."""
+    blocks = build_blocks(result)
+    lines = (
+        [f"# {blocks['title']}", "", "## Verdict", ""]
+        + [f"- {s}" for s in blocks["verdict"]]
+        + [""]
+    )
+    lines += [_md_table(t) for t in blocks["tables"]]
+    lines += (
+        ["## Plots", ""]
+        + [f"![{CAPTIONS.get(stem, stem)}]({name})" for stem, name in image_files.items()]
+        + [""]
+    )
+    if blocks["disagreements"]:
+        lines += ["## Where ColBERT and the baseline disagree most", ""]
+        for block in blocks["disagreements"]:
+            lines += [f"**Query {block['id']}:** {block['text']} ({block['reason']})", ""]
+            for side in block["sides"]:
+                lines.append(f"- {side['label']}:")
+                lines += [
+                    f"  {n}. `{d['id']}` {d['mark']}: {d['text']}"
+                    for n, d in enumerate(side["documents"], 1)
+                ]
+            lines.append("")
+    if blocks["skipped"]:
+        lines += ["## Not run", ""] + [f"- {k}: {v}" for k, v in blocks["skipped"].items()] + [""]
+    lines += ["## How this was measured", ""] + [f"- {n}" for n in _notes(result)]
+    return "\n".join(lines) + "\n"
+
+
+def _finite(value: object) -> object:
+    """JSON has no NaN: replace non-finite floats by ``None``, recursively."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_finite(item) for item in value]
+    return value
+
+
+def write_report(result: CompareResult, out: str | Path) -> dict[str, Path]:
+    """Write ``report.html``, ``report.md``, ``results.json`` and the PNG figures into ``out``."""
+    from plait.compare.plots import figures
+
+    folder = Path(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    images = figures(result)
+    written: dict[str, Path] = {}
+    for stem, png in images.items():
+        written[stem] = folder / f"{stem}.png"
+        written[stem].write_bytes(png)
+    written["html"] = folder / "report.html"
+    written["html"].write_text(render_html(result, images), encoding="utf-8")
+    written["markdown"] = folder / "report.md"
+    written["markdown"].write_text(
+        render_markdown(result, {s: f"{s}.png" for s in images}), encoding="utf-8"
+    )
+    written["json"] = folder / "results.json"
+    summary = {"verdict": verdict(result), **result.to_dict()}
+    written["json"].write_text(json.dumps(_finite(summary), indent=2) + "\n", encoding="utf-8")
+    return written

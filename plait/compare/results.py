@@ -1,0 +1,142 @@
+"""What ``plait compare`` measures, per configuration and overall (plain dataclasses, JSON-ready)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+__all__ = ["PRIMARY_METRIC", "CompareResult", "SignificanceTest", "SystemResult", "format_bytes"]
+
+PRIMARY_METRIC = "ndcg@10"
+PROJECTIONS = (1_000_000, 100_000_000)
+
+
+@dataclass(frozen=True)
+class SignificanceTest:
+    """A system's mean minus the baseline's on one metric, with a paired test's p-value."""
+
+    delta: float
+    p_value: float
+    significant: bool
+
+
+@dataclass
+class SystemResult:
+    """One configuration's quality, costs and run.
+
+    ``metrics`` is empty when the data has no judgements. ``index_bytes`` is what the system stores
+    to answer queries; ``build_s`` includes encoding the corpus; ``latency_ms`` holds one sample per
+    query searched alone (query encoding included).
+    """
+
+    name: str
+    label: str
+    family: str
+    index_bytes: int
+    n_documents: int
+    build_s: float
+    latency_ms: list[float]
+    metrics: dict[str, float] = field(default_factory=dict)
+    per_query: dict[str, dict[str, float]] = field(default_factory=dict, repr=False)
+    versus_baseline: dict[str, SignificanceTest] = field(default_factory=dict)
+    run: dict[str, list[dict[str, Any]]] = field(default_factory=dict, repr=False)
+    note: str = ""
+
+    @property
+    def bytes_per_document(self) -> float:
+        """Stored bytes divided by the number of documents."""
+        return self.index_bytes / max(self.n_documents, 1)
+
+    def projected_bytes(self, n_documents: int) -> float:
+        """Linear projection of the index size to ``n_documents`` (fixed parts scale too)."""
+        return self.bytes_per_document * n_documents
+
+    def latency(self, quantile: float) -> float:
+        """Latency quantile in milliseconds (``nan`` when nothing was timed)."""
+        if not self.latency_ms:
+            return float("nan")
+        return float(np.percentile(np.asarray(self.latency_ms), quantile))
+
+    @property
+    def p50_ms(self) -> float:
+        return self.latency(50)
+
+    @property
+    def p95_ms(self) -> float:
+        return self.latency(95)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON summary (without the run and per-query values)."""
+        return {
+            "name": self.name,
+            "label": self.label,
+            "family": self.family,
+            "metrics": dict(self.metrics),
+            "index_bytes": self.index_bytes,
+            "bytes_per_document": self.bytes_per_document,
+            "projected_bytes": {str(n): self.projected_bytes(n) for n in PROJECTIONS},
+            "build_s": self.build_s,
+            "latency_p50_ms": self.p50_ms,
+            "latency_p95_ms": self.p95_ms,
+            "latency_samples": len(self.latency_ms),
+            "versus_baseline": {
+                metric: {"delta": t.delta, "p_value": t.p_value, "significant": t.significant}
+                for metric, t in self.versus_baseline.items()
+            },
+            "note": self.note,
+        }
+
+
+@dataclass
+class CompareResult:
+    """Every configuration run on one data set, plus what could not run and why."""
+
+    data_name: str
+    n_documents: int
+    n_queries: int
+    has_qrels: bool
+    systems: list[SystemResult]
+    baseline: str = "biencoder"
+    reference: str = "colbert"
+    skipped: dict[str, str] = field(default_factory=dict)
+    agreement: dict[str, dict[str, float]] = field(default_factory=dict)
+    settings: dict[str, Any] = field(default_factory=dict)
+    queries: dict[str, str] = field(default_factory=dict, repr=False)
+    documents: dict[str, str] = field(default_factory=dict, repr=False)
+    qrels: dict[str, dict[str, int]] = field(default_factory=dict, repr=False)
+    total_s: float = 0.0
+
+    def get(self, name: str) -> SystemResult | None:
+        """The system called ``name``, or ``None``."""
+        return next((system for system in self.systems if system.name == name), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON summary."""
+        return {
+            "data": self.data_name,
+            "n_documents": self.n_documents,
+            "n_queries": self.n_queries,
+            "has_qrels": self.has_qrels,
+            "baseline": self.baseline,
+            "reference": self.reference,
+            "systems": [system.to_dict() for system in self.systems],
+            "skipped": dict(self.skipped),
+            "agreement": self.agreement,
+            "settings": self.settings,
+            "total_s": self.total_s,
+        }
+
+
+def format_bytes(value: float) -> str:
+    """Human-readable bytes: ``1.5 KB``, ``3.2 GB`` (powers of 1000).
+
+    >>> format_bytes(1536), format_bytes(2.5e11)
+    ('1.5 KB', '250 GB')
+    """
+    for unit, scale in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("KB", 1e3)):
+        if abs(value) >= scale:
+            scaled = value / scale
+            return f"{scaled:.3g} {unit}" if scaled < 100 else f"{scaled:.0f} {unit}"
+    return f"{value:.0f} B"

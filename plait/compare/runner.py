@@ -1,0 +1,418 @@
+"""Run every configuration on one data set through plait's single evaluation path.
+
+Quality comes from :func:`plait.evaluation.evaluate_retriever` (the code behind ``plait evaluate``),
+so the numbers match it. The corpus is encoded by ColBERT once; exact, PLAID (1/2/4 bits), pooled
+(re-pooled from the same raw token embeddings) and re-rank configurations reuse those embeddings.
+BM25 and the bi-encoder are indexed once and reused as first stages of the re-rank pipelines.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from plait.compare.data import CompareData
+from plait.compare.results import CompareResult, SystemResult
+from plait.compare.stats import overlap_at_k, significance_against
+from plait.compare.systems import (
+    ALL_SYSTEMS,
+    FAMILIES,
+    LABELS,
+    CrossEncoderRerank,
+    StoredEncoder,
+    biencoder_bytes,
+    bm25_bytes,
+    folder_bytes,
+    plaid_class,
+    time_queries,
+)
+from plait.evaluation import DEFAULT_METRICS, evaluate, evaluate_retriever
+
+__all__ = ["CompareSettings", "run_compare"]
+
+
+@dataclass
+class CompareSettings:
+    """What to run and how. ``model``/``bi_encoder``: folders (``None`` = offline defaults)."""
+
+    model: str | None = None
+    bi_encoder: str | None = None
+    cross_encoder: str | None = None
+    systems: Sequence[str] = ALL_SYSTEMS
+    metrics: Sequence[str] = DEFAULT_METRICS
+    top_k: int = 100
+    candidates: int = 100
+    cross_candidates: int = 50
+    latency_queries: int = 30
+    rerank_latency_queries: int = 3
+    batch_size: int = 32
+    stat_test: str = "student"
+    device: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def check(self) -> None:
+        """Reject unknown system names and non-positive sizes."""
+        unknown = [name for name in self.systems if name not in ALL_SYSTEMS]
+        if unknown:
+            raise ValueError(f"unknown system(s) {unknown}; choose from {', '.join(ALL_SYSTEMS)}")
+        for name in ("top_k", "candidates", "cross_candidates", "batch_size"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.latency_queries < 0 or self.rerank_latency_queries < 0:
+            raise ValueError("latency query counts must be >= 0")
+
+
+class _Session:
+    """State shared by the configurations of one comparison."""
+
+    def __init__(
+        self, data: CompareData, settings: CompareSettings, workdir: Path, model: Any, log: Any
+    ) -> None:
+        self.data, self.settings, self.workdir, self.log = data, settings, workdir, log
+        self.ids = [d["id"] for d in data.documents]
+        self.texts = [d["text"] for d in data.documents]
+        self.query_texts = [q["text"] for q in data.queries]
+        self._model = model
+        self.systems: dict[str, SystemResult] = {}
+        self.retrievers: dict[str, Any] = {}
+        self.skipped: dict[str, str] = {}
+        self.embeddings: dict[str, np.ndarray] | None = None
+        self.query_memo: dict[str, np.ndarray] = {}
+        self.timings: dict[str, float] = {}
+
+    # ------------------------------------------------------------------ shared pieces
+    @property
+    def model(self) -> Any:
+        if self._model is None:
+            from plait.models import ColBERT
+
+            self.log("loading the ColBERT model")
+            self._model = ColBERT(self.settings.model, device=self.settings.device)
+        return self._model
+
+    def wanted(self, name: str) -> bool:
+        return name in self.settings.systems
+
+    def corpus_embeddings(self) -> dict[str, np.ndarray]:
+        """ColBERT embeddings of every document text, encoded once (timed as ``colbert_encode_s``)."""
+        if self.embeddings is None:
+            self.log(
+                f"encoding {len(self.texts)} documents with ColBERT (once for all configurations)"
+            )
+            start = time.perf_counter()
+            unique = list(dict.fromkeys(self.texts))
+            encoded = self.model.encode(
+                unique, is_query=False, batch_size=self.settings.batch_size, show_progress_bar=None
+            )
+            self.embeddings = dict(zip(unique, encoded, strict=True))
+            self.timings["colbert_encode_s"] = time.perf_counter() - start
+        return self.embeddings
+
+    def latency_texts(self, rerank: bool = False) -> list[str]:
+        n = self.settings.rerank_latency_queries if rerank else self.settings.latency_queries
+        return self.query_texts[:n]
+
+    def evaluate(self, retriever: Any, build_index: bool) -> tuple[dict, dict, dict, float]:
+        """``(run, metrics, per_query, index_s)`` through the shared evaluation path."""
+        s, data = self.settings, self.data
+        if data.qrels is not None:
+            result = evaluate_retriever(
+                retriever,
+                data.documents,
+                data.queries,
+                data.qrels,
+                metrics=s.metrics,
+                top_k=s.top_k,
+                batch_size=s.batch_size,
+                build_index=build_index,
+            )
+            per_query = evaluate(result.run, data.qrels, metrics=s.metrics, per_query=True)
+            return result.run, result.metrics, per_query, result.timings.get("index_s", 0.0)
+        index_s = 0.0
+        if build_index:
+            start = time.perf_counter()
+            retriever.index(collection=self.texts, document_ids=self.ids, batch_size=s.batch_size)
+            index_s = time.perf_counter() - start
+        hits: list[list[dict[str, Any]]] = []
+        for start_at in range(0, len(self.query_texts), 4 * s.batch_size):
+            chunk = self.query_texts[start_at : start_at + 4 * s.batch_size]
+            hits.extend(retriever.retrieve(chunk, top_k=s.top_k))
+        run = {q["id"]: ranked for q, ranked in zip(data.queries, hits, strict=True)}
+        return run, {}, {}, index_s
+
+    def add(
+        self,
+        name: str,
+        retriever: Any,
+        *,
+        build_index: bool,
+        build_s: float,
+        nbytes: Callable[[], int],
+        latency: Callable[[list[str]], Any],
+        rerank: bool = False,
+        note: str = "",
+    ) -> SystemResult:
+        """Evaluate ``retriever``, time single queries and record a :class:`SystemResult`."""
+        self.log(f"{LABELS[name]}: {'indexing and ' if build_index else ''}searching")
+        run, metrics, per_query, index_s = self.evaluate(retriever, build_index)
+        samples = time_queries(latency, self.latency_texts(rerank))
+        result = SystemResult(
+            name=name,
+            label=LABELS[name],
+            family=FAMILIES[name],
+            index_bytes=int(nbytes()),
+            n_documents=len(self.ids),
+            build_s=build_s + index_s,
+            latency_ms=samples,
+            metrics=metrics,
+            per_query=per_query,
+            run=run,
+            note=note,
+        )
+        self.systems[name] = result
+        self.retrievers[name] = retriever
+        return result
+
+    def search_with_model(self, index: Any) -> Callable[[list[str]], Any]:
+        from plait import retrieve
+
+        live = retrieve.ColBERT(index=index, model=self.model)
+        return lambda texts: live.retrieve(texts, top_k=self.settings.top_k)
+
+
+# ---------------------------------------------------------------------- configurations
+def _run_baselines(session: _Session) -> None:
+    s = session.settings
+    if session.wanted("bm25") or session.wanted("bm25+colbert"):
+        from plait.baselines import BM25
+
+        bm25 = BM25()
+        session.add(
+            "bm25",
+            bm25,
+            build_index=True,
+            build_s=0.0,
+            nbytes=lambda: bm25_bytes(bm25),
+            latency=lambda texts: bm25.retrieve(texts, top_k=s.top_k),
+        )
+    if (
+        session.wanted("biencoder")
+        or session.wanted("biencoder+colbert")
+        or (session.wanted("cross-encoder") and s.cross_encoder)
+    ):
+        from plait.baselines import BiEncoder
+
+        session.log("loading the bi-encoder")
+        bi = BiEncoder(s.bi_encoder, device=s.device)
+        session.add(
+            "biencoder",
+            bi,
+            build_index=True,
+            build_s=0.0,
+            nbytes=lambda: biencoder_bytes(bi),
+            latency=lambda texts: bi.retrieve(texts, top_k=s.top_k),
+        )
+
+
+def _run_colbert_index(
+    session: _Session, name: str, index: Any, documents: dict[str, np.ndarray], extra_s: float
+) -> None:
+    from plait import retrieve
+
+    stand_in = StoredEncoder(session.model, documents, session.query_memo)
+    retriever = retrieve.ColBERT(index=index, model=stand_in)
+    session.add(
+        name,
+        retriever,
+        build_index=True,
+        build_s=session.timings["colbert_encode_s"] + extra_s,
+        nbytes=lambda: folder_bytes(index.path),
+        latency=session.search_with_model(index),
+        note="build time includes encoding the corpus",
+    )
+
+
+def _run_colbert_family(session: _Session) -> None:
+    from plait.indexes import Exact
+    from plait.models.pooling import pool_embeddings
+
+    if session.wanted("colbert"):
+        embeddings = session.corpus_embeddings()
+        index = Exact(index_folder=session.workdir, index_name="colbert", override=True)
+        _run_colbert_index(session, "colbert", index, embeddings, 0.0)
+    for nbits in (1, 2, 4):
+        name = f"plaid-{nbits}bit"
+        if not session.wanted(name):
+            continue
+        plaid = plaid_class()
+        if plaid is None:
+            session.skipped[name] = "plait.indexes.PLAID is not available in this build"
+            continue
+        embeddings = session.corpus_embeddings()
+        try:
+            index = plaid(index_folder=session.workdir, index_name=name, override=True, nbits=nbits)
+            _run_colbert_index(session, name, index, embeddings, 0.0)
+        except Exception as error:  # report it and go on with the other configurations
+            session.skipped[name] = f"{type(error).__name__}: {error}"
+    for factor in (2, 3):
+        name = f"pool-{factor}"
+        if not session.wanted(name):
+            continue
+        embeddings = session.corpus_embeddings()
+        session.log(f"pooling token embeddings (pool_factor={factor})")
+        start = time.perf_counter()
+        pooled = {text: pool_embeddings(matrix, factor) for text, matrix in embeddings.items()}
+        pool_s = time.perf_counter() - start
+        index = Exact(index_folder=session.workdir, index_name=name, override=True)
+        _run_colbert_index(session, name, index, pooled, pool_s)
+
+
+def _run_pipeline(session: _Session, name: str, first: str) -> None:
+    from plait import retrieve
+
+    s = session.settings
+    if first not in session.systems:
+        session.skipped[name] = f"its first stage ({LABELS[first]}) did not run"
+        return
+    embeddings = session.corpus_embeddings()
+    first_stage = session.retrievers[first]
+    stand_in = StoredEncoder(session.model, embeddings, session.query_memo)
+    pipeline = retrieve.RerankPipeline(first_stage, model=stand_in, candidates=s.candidates)
+    pipeline.index(session.texts, session.ids, index_first_stage=False)
+    live = retrieve.RerankPipeline(
+        first_stage, model=session.model, candidates=s.candidates, cache_embeddings=False
+    )
+    live.index(session.texts, session.ids, index_first_stage=False)
+    base = session.systems[first]
+    session.add(
+        name,
+        pipeline,
+        build_index=False,
+        build_s=base.build_s,
+        nbytes=lambda: base.index_bytes,
+        latency=lambda texts: live.retrieve(texts, top_k=s.top_k),
+        rerank=True,
+        note=f"stores only the {LABELS[first]} index; ColBERT encodes the {s.candidates} "
+        "candidates at query time (included in the latency)",
+    )
+
+
+def _run_cross_encoder(session: _Session) -> None:
+    s = session.settings
+    if not s.cross_encoder:
+        session.skipped["cross-encoder"] = "no cross-encoder given (--cross-encoder PATH)"
+        return
+    if "biencoder" not in session.systems:
+        session.skipped["cross-encoder"] = "its first stage (Bi-encoder) did not run"
+        return
+    session.log("loading the cross-encoder")
+    reranker = CrossEncoderRerank(
+        session.retrievers["biencoder"], s.cross_encoder, s.cross_candidates, device=s.device
+    )
+    reranker.index(session.texts, session.ids, index_first_stage=False)
+    base = session.systems["biencoder"]
+    session.add(
+        "cross-encoder",
+        reranker,
+        build_index=False,
+        build_s=base.build_s,
+        nbytes=lambda: base.index_bytes,
+        latency=lambda texts: reranker.retrieve(texts, top_k=s.top_k),
+        rerank=True,
+        note=f"stores only the bi-encoder index; the cross-encoder reads the top "
+        f"{s.cross_candidates} texts at query time",
+    )
+
+
+# ---------------------------------------------------------------------- entry point
+def _finish(session: _Session, total_s: float) -> CompareResult:
+    data, s = session.data, session.settings
+    order = [name for name in ALL_SYSTEMS if name in session.systems]
+    systems = [session.systems[name] for name in order]
+    baseline = next((n for n in ("biencoder", "bm25") if n in session.systems), order[0])
+    reference = "colbert" if "colbert" in session.systems else baseline
+    base = session.systems[baseline]
+    for system in systems:
+        if data.has_qrels and system.name != baseline:
+            system.versus_baseline = significance_against(
+                base.per_query, system.per_query, stat_test=s.stat_test
+            )
+    agreement = {
+        system.name: {
+            other: float(
+                np.mean(list(overlap_at_k(system.run, session.systems[other].run).values()))
+            )
+            for other in dict.fromkeys((baseline, reference))
+        }
+        for system in systems
+    }
+    return CompareResult(
+        data_name=data.name,
+        n_documents=len(data.documents),
+        n_queries=len(data.queries),
+        has_qrels=data.has_qrels,
+        systems=systems,
+        baseline=baseline,
+        reference=reference,
+        skipped=session.skipped,
+        agreement=agreement,
+        settings={
+            "split": data.split,
+            "metrics": list(s.metrics),
+            "top_k": s.top_k,
+            "candidates": s.candidates,
+            "cross_candidates": s.cross_candidates,
+            "latency_queries": s.latency_queries,
+            "rerank_latency_queries": s.rerank_latency_queries,
+            "stat_test": s.stat_test,
+            "model": s.model or "default (plait ColBERT, offline)",
+            "bi_encoder": s.bi_encoder or "all-MiniLM-L6-v2 (packaged)",
+            "cross_encoder": s.cross_encoder,
+            **session.timings,
+        },
+        queries={q["id"]: q["text"] for q in data.queries},
+        documents={d["id"]: d["text"] for d in data.documents},
+        qrels=data.qrels or {},
+        total_s=total_s,
+    )
+
+
+def run_compare(
+    data: CompareData,
+    settings: CompareSettings | None = None,
+    *,
+    model: Any = None,
+    workdir: str | Path | None = None,
+    log: Callable[[str], None] | None = None,
+) -> CompareResult:
+    """Run the configurations in ``settings.systems`` on ``data`` and collect a :class:`CompareResult`.
+
+    ``model`` is an already loaded :class:`plait.models.ColBERT` (else ``settings.model`` is
+    loaded). Indexes are written under ``workdir`` (a temporary folder, deleted afterwards, when
+    ``None``). ``log`` receives one line per stage.
+    """
+    settings = settings or CompareSettings()
+    settings.check()
+    start = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="plait-compare-") as scratch:
+        folder = Path(workdir) if workdir is not None else Path(scratch)
+        folder.mkdir(parents=True, exist_ok=True)
+        session = _Session(data, settings, folder, model, log or (lambda message: None))
+        _run_baselines(session)
+        _run_colbert_family(session)
+        for name, first in (("bm25+colbert", "bm25"), ("biencoder+colbert", "biencoder")):
+            if session.wanted(name):
+                _run_pipeline(session, name, first)
+        if session.wanted("cross-encoder"):
+            _run_cross_encoder(session)
+        if not session.systems:
+            raise ValueError("no configuration ran: choose at least one system")
+        for name in [n for n in session.systems if n not in settings.systems]:
+            session.systems.pop(name)  # first stages run only to feed a pipeline
+        return _finish(session, time.perf_counter() - start)

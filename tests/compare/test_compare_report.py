@@ -1,0 +1,239 @@
+"""End to end: ``plait compare`` on a tiny BEIR folder, with and without judgements."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from plait.compare import CompareSettings, load_compare_data, run_compare
+from plait.evaluation import BeirFormatError, evaluate_retriever, load_beir
+
+SECTIONS = (
+    "Verdict",
+    "Quality",
+    "Costs",
+    "Plots",
+    "Where ColBERT and the baseline disagree most",
+    "How this was measured",
+)
+
+
+def _invoke(*args: object):
+    import plait.cli.main as main
+
+    command = getattr(main, "cli", None)
+    if command is None:  # a typer app
+        import typer
+
+        command = typer.main.get_command(main.app)
+    return CliRunner().invoke(command, [str(a) for a in args])
+
+
+@pytest.fixture(scope="module")
+def report(
+    tmp_path_factory, beir_writer, tiny_model_path, tiny_biencoder_path, tiny_cross_encoder_path
+):
+    """``plait compare`` with every configuration (cross-encoder included) on the tiny folder."""
+    root = tmp_path_factory.mktemp("compare")
+    data = beir_writer(root / "tiny-beir")
+    out = root / "report"
+    result = _invoke(
+        "compare",
+        "--data",
+        data,
+        "--model",
+        tiny_model_path,
+        "--bi-encoder",
+        tiny_biencoder_path,
+        "--cross-encoder",
+        tiny_cross_encoder_path,
+        "--out",
+        out,
+        "--latency-queries",
+        2,
+        "--rerank-latency-queries",
+        1,
+        "--json",
+    )
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout[result.stdout.index("{") :])
+    return {
+        "data": data,
+        "out": out,
+        "summary": summary,
+        "html": (out / "report.html").read_text(encoding="utf-8"),
+        "markdown": (out / "report.md").read_text(encoding="utf-8"),
+    }
+
+
+def test_every_configuration_runs(report):
+    names = [system["name"] for system in report["summary"]["systems"]]
+    assert names == [
+        "bm25",
+        "biencoder",
+        "colbert",
+        "plaid-1bit",
+        "plaid-2bit",
+        "plaid-4bit",
+        "pool-2",
+        "pool-3",
+        "bm25+colbert",
+        "biencoder+colbert",
+        "cross-encoder",
+    ]
+    assert report["summary"]["skipped"] == {}
+    for system in report["summary"]["systems"]:
+        assert set(system["metrics"]) == {"ndcg@10", "mrr@10", "recall@100"}
+        assert system["index_bytes"] > 0 and system["build_s"] >= 0
+        assert system["latency_p50_ms"] > 0 and system["latency_p95_ms"] >= system["latency_p50_ms"]
+        if system["name"] != "biencoder":
+            assert set(system["versus_baseline"]) == {"ndcg@10", "mrr@10", "recall@100"}
+            assert 0.0 <= system["versus_baseline"]["ndcg@10"]["p_value"] <= 1.0
+
+
+def test_costs_are_consistent(report):
+    systems = {s["name"]: s for s in report["summary"]["systems"]}
+    exact = systems["colbert"]["bytes_per_document"]
+    assert systems["pool-3"]["bytes_per_document"] < systems["pool-2"]["bytes_per_document"] < exact
+    assert systems["plaid-1bit"]["bytes_per_document"] < systems["plaid-4bit"]["bytes_per_document"]
+    # re-rankers store only their first stage
+    assert systems["bm25+colbert"]["index_bytes"] == systems["bm25"]["index_bytes"]
+    assert systems["biencoder+colbert"]["index_bytes"] == systems["biencoder"]["index_bytes"]
+    for system in systems.values():
+        projected = system["projected_bytes"]
+        assert projected["100000000"] == pytest.approx(100 * projected["1000000"])
+        assert projected["1000000"] == pytest.approx(1e6 * system["bytes_per_document"])
+
+
+def test_html_is_self_contained_with_sections_tables_and_images(report):
+    page = report["html"]
+    for section in SECTIONS:
+        assert f"<h2>{section}</h2>" in page
+    assert page.count("<table>") == 2
+    images = re.findall(r'<img [^>]*src="([^"]+)"', page)
+    assert len(images) == 3 and all(src.startswith("data:image/png;base64,") for src in images)
+    assert not re.search(r'(src|href)\s*=\s*"(https?:)?//', page)
+    assert "url(" not in page and "<script" not in page and "<link" not in page
+    verdict = report["summary"]["verdict"]
+    assert verdict and all(sentence in page.replace("&#x27;", "'") for sentence in verdict)
+
+
+def test_markdown_has_the_same_tables_and_linked_plots(report):
+    text = report["markdown"]
+    for section in SECTIONS:
+        assert f"## {section}" in text
+    for system in report["summary"]["systems"]:
+        assert f"| {system['label']} |" in text
+    for name in re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text):
+        png = report["out"] / name
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_numbers_match_the_evaluation_path(report, tiny_model_path, tiny_biencoder_path):
+    """BM25, the bi-encoder and exact ColBERT give the same metrics as evaluate_retriever."""
+    from plait import retrieve
+    from plait.baselines import BM25, BiEncoder
+    from plait.indexes import Exact
+    from plait.models import ColBERT
+
+    documents, queries, qrels = load_beir(report["data"])
+    systems = {s["name"]: s["metrics"] for s in report["summary"]["systems"]}
+    direct = {
+        "bm25": BM25(),
+        "biencoder": BiEncoder(str(tiny_biencoder_path), device="cpu"),
+        "colbert": retrieve.ColBERT(
+            Exact(index_folder=None), ColBERT(str(tiny_model_path), device="cpu")
+        ),
+    }
+    for name, retriever in direct.items():
+        expected = evaluate_retriever(retriever, documents, queries, qrels).metrics
+        for metric, value in expected.items():
+            assert systems[name][metric] == pytest.approx(value, abs=1e-6), (name, metric)
+
+
+def test_corpus_without_qrels_reports_costs_and_agreement(
+    tiny_unjudged, tiny_model_path, tiny_biencoder_path
+):
+    from plait.compare import render_html, verdict
+
+    data = load_compare_data(tiny_unjudged)
+    assert data.qrels is None and len(data.queries) == 7
+    settings = CompareSettings(
+        model=str(tiny_model_path),
+        bi_encoder=str(tiny_biencoder_path),
+        systems=("bm25", "biencoder", "colbert", "plaid-2bit"),
+        latency_queries=1,
+        rerank_latency_queries=0,
+    )
+    result = run_compare(data, settings)
+    assert not result.has_qrels
+    assert all(system.metrics == {} and system.versus_baseline == {} for system in result.systems)
+    assert result.agreement["colbert"]["colbert"] == 1.0
+    assert 0.0 <= result.agreement["plaid-2bit"]["colbert"] <= 1.0
+    sentences = verdict(result)
+    assert sentences[0].startswith("No relevance judgements")
+    page = render_html(result, {})
+    assert "<h2>Quality</h2>" not in page and "<h2>Costs</h2>" in page
+    assert "<h2>Where ColBERT and the baseline disagree most</h2>" in page
+
+
+def test_unjudged_folder_through_the_cli(
+    tmp_path, tiny_unjudged, tiny_model_path, tiny_biencoder_path
+):
+    out = tmp_path / "out"
+    result = _invoke(
+        "compare",
+        "--data",
+        tiny_unjudged,
+        "--model",
+        tiny_model_path,
+        "--bi-encoder",
+        tiny_biencoder_path,
+        "--systems",
+        "bm25,biencoder,colbert",
+        "--latency-queries",
+        1,
+        "--out",
+        out,
+    )
+    assert result.exit_code == 0, result.output
+    assert "No relevance judgements" in result.stdout
+    assert (out / "report.html").is_file() and (out / "compare_agreement_bytes.png").is_file()
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        (lambda f: (f / "corpus.jsonl").unlink(), "missing corpus.jsonl"),
+        (
+            lambda f: (f / "queries.jsonl").write_text('{"_id": "q1", "text": "ok"}\nnot json\n'),
+            "line 2: invalid JSON",
+        ),
+        (
+            lambda f: (f / "qrels" / "test.tsv").write_text("q1\td4\n"),
+            "expected 3 tab-separated fields",
+        ),
+        (lambda f: (f / "qrels" / "test.tsv").rename(f / "qrels" / "dev.tsv"), "no split 'test'"),
+        (lambda f: (f / "corpus.jsonl").write_text('{"title": "no id"}\n'), "missing '_id'"),
+    ],
+)
+def test_malformed_folder_fails_clearly(tiny_beir: Path, damage, message):
+    damage(tiny_beir)
+    with pytest.raises(BeirFormatError, match=re.escape(message)):
+        load_compare_data(tiny_beir)
+    result = _invoke("compare", "--data", tiny_beir, "--out", tiny_beir / "out")
+    assert result.exit_code == 2
+    assert message in result.output and "Traceback" not in result.output
+
+
+def test_missing_folder_and_bad_options_fail_clearly(tmp_path, tiny_beir):
+    result = _invoke("compare", "--data", tmp_path / "nowhere")
+    assert result.exit_code == 2 and "not a folder" in result.output
+    result = _invoke("compare", "--data", tiny_beir, "--systems", "bm25,colbertt")
+    assert result.exit_code == 2 and "unknown system(s) ['colbertt']" in result.output
+    result = _invoke("compare", "--data", tiny_beir, "--cross-encoder", tmp_path / "no-model")
+    assert result.exit_code == 2 and "--cross-encoder: folder not found" in result.output
