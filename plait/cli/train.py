@@ -1,0 +1,116 @@
+"""``plait train``: fine-tune a ColBERT model on triplets or a BEIR folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from plait.cli._common import CliError, echo_json, quiet_libraries
+
+
+def command(
+    data: Annotated[
+        Path,
+        typer.Option(
+            help="JSONL rows ({query, positive, negative[_n]}; distillation: {query, documents, "
+            "scores}) or a BEIR folder (hard negatives mined on its train split)."
+        ),
+    ],
+    output: Annotated[Path, typer.Option(help="Folder to save the trained model to.")],
+    model: Annotated[
+        str | None,
+        typer.Option(
+            help="Base model folder (ColBERT or any HF encoder). Default: the packaged "
+            "all-MiniLM-L6-v2 with a fresh projection."
+        ),
+    ] = None,
+    loss: Annotated[
+        str, typer.Option(help="contrastive, cached-contrastive or distillation.")
+    ] = "contrastive",
+    batch_size: Annotated[int, typer.Option(min=1, help="Queries per step.")] = 32,
+    epochs: Annotated[float, typer.Option(min=0, help="Passes over the data.")] = 1.0,
+    lr: Annotated[float, typer.Option(min=0, help="Peak learning rate (linear decay).")] = 5e-5,
+    warmup_ratio: Annotated[
+        float, typer.Option(min=0, max=0.99, help="Warm-up share of steps.")
+    ] = 0.0,
+    temperature: Annotated[float, typer.Option(help="Contrastive softmax temperature.")] = 1.0,
+    mini_batch_size: Annotated[
+        int, typer.Option(min=1, help="Texts per forward pass (cached-contrastive).")
+    ] = 8,
+    embedding_size: Annotated[
+        int | None, typer.Option(min=1, help="Size of a fresh projection (default 128).")
+    ] = None,
+    num_negatives: Annotated[
+        int, typer.Option(min=1, help="Mined negatives per pair (BEIR folder data).")
+    ] = 2,
+    retriever: Annotated[
+        str, typer.Option(help="Miner for BEIR folder data: bm25, biencoder, colbert or a folder.")
+    ] = "bm25",
+    eval_data: Annotated[
+        Path | None, typer.Option(help="BEIR folder to evaluate on (nDCG@10, exact search).")
+    ] = None,
+    eval_split: Annotated[str, typer.Option(help="Qrels split of --eval-data.")] = "test",
+    eval_steps: Annotated[
+        int | None, typer.Option(min=1, help="Evaluate every N steps (and always at the end).")
+    ] = None,
+    eval_max_queries: Annotated[
+        int | None, typer.Option(min=1, help="Evaluate periodically on the first N queries only.")
+    ] = None,
+    trainable_layers: Annotated[
+        int | None,
+        typer.Option(min=0, help="Train only the top N encoder layers (+ projection, markers)."),
+    ] = None,
+    max_steps: Annotated[int, typer.Option(help="Stop after N steps (overrides epochs).")] = -1,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 42,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Fine-tune a ColBERT model with the sentence-transformers trainer, save it to --output
+    (plait.models.ColBERT(OUTPUT) loads it), and report nDCG@10 when --eval-data is given.
+
+    Example:  plait train --data ../shared/data/scifact --output scifact-colbert --epochs 5
+              --eval-data ../shared/data/scifact
+    """
+    from dataclasses import asdict
+
+    from plait.training.train import LOSSES, TrainConfig, train
+
+    if loss not in LOSSES:
+        raise CliError(f"unknown loss {loss!r}: use one of {', '.join(LOSSES)}")
+    if model is not None and not Path(model).exists():
+        raise CliError(f"model folder not found: {model}")
+    quiet_libraries()
+    config = TrainConfig(
+        data=str(data),
+        output=str(output),
+        model=model,
+        loss=loss,  # type: ignore[arg-type]
+        batch_size=batch_size,
+        epochs=epochs,
+        learning_rate=lr,
+        warmup_ratio=warmup_ratio,
+        temperature=temperature,
+        mini_batch_size=mini_batch_size,
+        embedding_size=embedding_size,
+        num_negatives=num_negatives,
+        retriever=retriever,
+        eval_data=str(eval_data) if eval_data else None,
+        eval_split=eval_split,
+        eval_steps=eval_steps,
+        eval_max_queries=eval_max_queries,
+        trainable_layers=trainable_layers,
+        max_steps=max_steps,
+        seed=seed,
+        show_progress_bar=not as_json,
+    )
+    result = train(config)
+    if as_json:
+        echo_json(asdict(result))
+        return
+    typer.echo(
+        f"saved {output} ({result.train_rows} rows, {result.steps} steps, "
+        f"{result.train_seconds:.0f}s, {result.samples_per_second:.1f} samples/s)"
+    )
+    for name, value in result.metrics.items():
+        typer.echo(f"  {name:<24} {value:.4f}")

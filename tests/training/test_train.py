@@ -1,0 +1,184 @@
+"""plait train (library and CLI) and plait mine on tiny data with the tiny model."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from plait.models import ColBERT
+from plait.training.train import TrainConfig, train
+
+DOCS = {f"d{i}": f"document {i} talks about topic {i} and item {i * 3}" for i in range(12)}
+QUERIES = {f"q{i}": f"what about topic {i}" for i in range(12)}
+
+
+@pytest.fixture
+def beir(tmp_path):
+    folder = tmp_path / "beir"
+    (folder / "qrels").mkdir(parents=True)
+    with open(folder / "corpus.jsonl", "w") as f:
+        for did, text in DOCS.items():
+            f.write(json.dumps({"_id": did, "title": "", "text": text}) + "\n")
+    with open(folder / "queries.jsonl", "w") as f:
+        for qid, text in QUERIES.items():
+            f.write(json.dumps({"_id": qid, "text": text}) + "\n")
+    for split, ids in (("train", range(0, 8)), ("test", range(8, 12))):
+        lines = ["query-id\tcorpus-id\tscore"] + [f"q{i}\td{i}\t1" for i in ids]
+        (folder / "qrels" / f"{split}.tsv").write_text("\n".join(lines) + "\n")
+    return folder
+
+
+@pytest.fixture
+def triplets(tmp_path):
+    path = tmp_path / "triplets.jsonl"
+    with open(path, "w") as f:
+        for i in range(8):
+            row = {
+                "query": QUERIES[f"q{i}"],
+                "positive": DOCS[f"d{i}"],
+                "negative": DOCS[f"d{(i + 5) % 12}"],
+            }
+            f.write(json.dumps(row) + "\n")
+    return path
+
+
+def test_train_on_triplets_saves_a_loadable_model_and_evaluates(
+    tiny_model_path, triplets, beir, tmp_path
+):
+    out = tmp_path / "model"
+    result = train(
+        TrainConfig(
+            data=str(triplets),
+            output=str(out),
+            model=str(tiny_model_path),
+            batch_size=4,
+            max_steps=3,
+            eval_data=str(beir),
+            eval_steps=2,
+            show_progress_bar=False,
+        )
+    )
+    assert result.steps == 3 and result.train_rows == 8
+    assert 0.0 <= result.metrics["beir_ndcg@10"] <= 1.0
+    loaded = ColBERT(str(out))
+    assert loaded.encode(["q"], is_query=True)[0].shape == (loaded.query_length, 16)
+    assert json.loads((out / "train_result.json").read_text())["result"]["steps"] == 3
+
+
+@pytest.mark.parametrize("loss", ["contrastive", "cached-contrastive"])
+def test_train_on_a_beir_folder_mines_negatives(tiny_model_path, beir, tmp_path, loss):
+    out = tmp_path / "model"
+    result = train(
+        TrainConfig(
+            data=str(beir),
+            output=str(out),
+            model=str(tiny_model_path),
+            loss=loss,
+            batch_size=4,
+            max_steps=2,
+            num_negatives=2,
+            mini_batch_size=3,
+            show_progress_bar=False,
+        )
+    )
+    assert result.train_rows == 8 and result.steps == 2
+    assert (out / "modules.json").is_file()
+
+
+def test_train_distillation_rows(tiny_model_path, tmp_path):
+    path = tmp_path / "kd.jsonl"
+    with open(path, "w") as f:
+        for i in range(4):
+            row = {
+                "query": QUERIES[f"q{i}"],
+                "documents": [DOCS[f"d{i}"], DOCS["d9"], DOCS["d10"]],
+                "scores": [3.0, 1.0, 0.5],
+            }
+            f.write(json.dumps(row) + "\n")
+    result = train(
+        TrainConfig(
+            data=str(path),
+            output=str(tmp_path / "m"),
+            model=str(tiny_model_path),
+            loss="distillation",
+            batch_size=2,
+            max_steps=2,
+            show_progress_bar=False,
+        )
+    )
+    assert result.steps == 2
+
+
+def test_trainable_layers_freezes_the_rest(tiny_model_path, triplets, tmp_path):
+    out = tmp_path / "model"
+    before = ColBERT(str(tiny_model_path))
+    train(
+        TrainConfig(
+            data=str(triplets),
+            output=str(out),
+            model=str(tiny_model_path),
+            batch_size=4,
+            max_steps=2,
+            learning_rate=1e-2,
+            trainable_layers=1,
+            show_progress_bar=False,
+        )
+    )
+    after = ColBERT(str(out))
+    old, new = before.state_dict(), after.state_dict()
+    changed = {k for k in old if not torch.equal(old[k], new[k])}
+    assert any(".layer.1." in k for k in changed)
+    assert not any(".layer.0." in k for k in changed)
+    words = "0.model.embeddings.word_embeddings.weight"
+    diff = (old[words] != new[words]).any(dim=1).nonzero().flatten().tolist()
+    assert set(diff) <= {before.query_prefix_id, before.document_prefix_id} and diff
+
+
+def test_train_rejects_bad_input(tmp_path, triplets):
+    with pytest.raises(FileNotFoundError, match="training data"):
+        train(TrainConfig(data=str(tmp_path / "missing.jsonl"), output=str(tmp_path / "o")))
+    with pytest.raises(ValueError, match="unknown loss"):
+        train(TrainConfig(data=str(triplets), output=str(tmp_path / "o"), loss="nope"))  # type: ignore[arg-type]
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"query": "q", "negative": "n"}\n')
+    with pytest.raises(ValueError, match="missing \\['positive'\\]"):
+        train(TrainConfig(data=str(bad), output=str(tmp_path / "o")))
+
+
+def test_cli_mine_and_train(tiny_model_path, beir, tmp_path):
+    from plait.cli.main import app
+
+    runner = CliRunner()
+    rows = tmp_path / "rows.jsonl"
+    mined = runner.invoke(
+        app, ["mine", "--data", str(beir), "--output", str(rows), "--num-negatives", "2"]
+    )
+    assert mined.exit_code == 0, mined.output
+    assert "wrote 8 rows" in mined.output
+    out = tmp_path / "model"
+    trained = runner.invoke(
+        app,
+        [
+            "train",
+            "--data",
+            str(rows),
+            "--output",
+            str(out),
+            "--model",
+            str(tiny_model_path),
+            "--batch-size",
+            "4",
+            "--max-steps",
+            "2",
+            "--eval-data",
+            str(beir),
+            "--json",
+        ],
+    )
+    assert trained.exit_code == 0, trained.output
+    assert json.loads(trained.stdout[trained.stdout.index("{\n") :])["steps"] == 2
+    bad = runner.invoke(app, ["train", "--data", str(rows), "--output", str(out), "--loss", "nope"])
+    assert bad.exit_code == 2 and "unknown loss" in bad.output
