@@ -23,9 +23,11 @@ COMMANDS: dict[str, str] = {
     "evaluate": "plait.cli.evaluate",
     "index": "plait.cli.index",
     "info": "plait.cli.info",
+    "mine": "plait.cli.mine",
     "remove": "plait.cli.remove",
     "search": "plait.cli.search",
     "serve": "plait.cli.serve",
+    "train": "plait.cli.train",
 }
 
 HELP = """plait: late-interaction (ColBERT) retrieval.
