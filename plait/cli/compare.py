@@ -77,6 +77,12 @@ def command(
         str, typer.Option(help="Paired test: student (t-test) or fisher (randomisation).")
     ] = "student",
     batch_size: Annotated[int, typer.Option(min=1, help="Texts per forward pass.")] = 32,
+    cache: Annotated[
+        Path | None,
+        typer.Option(
+            help="Folder caching corpus encodings between runs (keyed by model and texts)."
+        ),
+    ] = None,
     device: Annotated[str | None, typer.Option(help="torch device, e.g. cpu or cuda.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
@@ -118,6 +124,7 @@ def command(
         batch_size=batch_size,
         stat_test=stat_test,
         device=device,
+        cache=str(cache) if cache is not None else None,
     )
     started = time.perf_counter()
     dataset = load_compare_data(data, split=split, max_queries=max_queries)

@@ -205,6 +205,11 @@ def _notes(result: CompareResult) -> list[str]:
         notes.append(
             f"ColBERT corpus encoding took {s['colbert_encode_s']:.1f} s; the whole comparison {result.total_s:.0f} s."
         )
+    if s.get("cached_encodings"):
+        notes.append(
+            f"Corpus encodings of {', '.join(s['cached_encodings'])} were read from the cache; "
+            "their build times are the encoding times measured when the cache was filled."
+        )
     notes += [
         f"{system.label}: {system.note}."
         for system in result.systems

@@ -11,12 +11,13 @@ from __future__ import annotations
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from plait.compare.cache import DocumentMemo, EncodingCache, encoder_fingerprint
 from plait.compare.data import CompareData
 from plait.compare.results import CompareResult, SystemResult
 from plait.compare.stats import overlap_at_k, significance_against
@@ -54,7 +55,7 @@ class CompareSettings:
     batch_size: int = 32
     stat_test: str = "student"
     device: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    cache: str | None = None
 
     def check(self) -> None:
         """Reject unknown system names and non-positive sizes."""
@@ -85,6 +86,7 @@ class _Session:
         self.embeddings: dict[str, np.ndarray] | None = None
         self.query_memo: dict[str, np.ndarray] = {}
         self.timings: dict[str, float] = {}
+        self.cached: list[str] = []
 
     # ------------------------------------------------------------------ shared pieces
     @property
@@ -102,17 +104,33 @@ class _Session:
     def corpus_embeddings(self) -> dict[str, np.ndarray]:
         """ColBERT embeddings of every document text, encoded once (timed as ``colbert_encode_s``)."""
         if self.embeddings is None:
-            self.log(
-                f"encoding {len(self.texts)} documents with ColBERT (once for all configurations)"
-            )
-            start = time.perf_counter()
             unique = list(dict.fromkeys(self.texts))
+            cache, fingerprint = self.cache(), ""
+            if cache is not None:
+                fingerprint = encoder_fingerprint(
+                    lambda t: self.model.encode(t, is_query=False), f"colbert:{self.settings.model}"
+                )
+                hit = cache.load("colbert", fingerprint, unique)
+                if hit is not None:
+                    self.log("ColBERT document embeddings loaded from the cache")
+                    self.embeddings = dict(zip(unique, hit[0], strict=True))
+                    self.timings["colbert_encode_s"] = float(hit[1]["encode_s"])
+                    self.cached.append("ColBERT")
+                    return self.embeddings
+            self.log(f"encoding {len(unique)} documents with ColBERT (once for all configurations)")
+            start = time.perf_counter()
             encoded = self.model.encode(
                 unique, is_query=False, batch_size=self.settings.batch_size, show_progress_bar=None
             )
-            self.embeddings = dict(zip(unique, encoded, strict=True))
             self.timings["colbert_encode_s"] = time.perf_counter() - start
+            self.embeddings = dict(zip(unique, encoded, strict=True))
+            if cache is not None:
+                meta = {"encode_s": self.timings["colbert_encode_s"]}
+                cache.save("colbert", fingerprint, unique, list(encoded), meta)
         return self.embeddings
+
+    def cache(self) -> EncodingCache | None:
+        return EncodingCache(self.settings.cache) if self.settings.cache else None
 
     def latency_texts(self, rerank: bool = False) -> list[str]:
         n = self.settings.rerank_latency_queries if rerank else self.settings.latency_queries
@@ -206,18 +224,41 @@ def _run_baselines(session: _Session) -> None:
         or session.wanted("biencoder+colbert")
         or (session.wanted("cross-encoder") and s.cross_encoder)
     ):
-        from plait.baselines import BiEncoder
+        _run_biencoder(session)
 
-        session.log("loading the bi-encoder")
-        bi = BiEncoder(s.bi_encoder, device=s.device)
-        session.add(
-            "biencoder",
-            bi,
-            build_index=True,
-            build_s=0.0,
-            nbytes=lambda: biencoder_bytes(bi),
-            latency=lambda texts: bi.retrieve(texts, top_k=s.top_k),
+
+def _run_biencoder(session: _Session) -> None:
+    """The bi-encoder; with a cache, its document vectors are read from / written to it."""
+    from plait.baselines import BiEncoder
+
+    s = session.settings
+    session.log("loading the bi-encoder")
+    bi = BiEncoder(s.bi_encoder, device=s.device)
+    cache, unique = session.cache(), list(dict.fromkeys(session.texts))
+    hit, fingerprint = None, ""
+    if cache is not None:
+        fingerprint = encoder_fingerprint(
+            lambda t: bi.model.encode(t, normalize_embeddings=True), f"biencoder:{s.bi_encoder}"
         )
+        hit = cache.load("biencoder", fingerprint, unique)
+    known = {} if hit is None else {t: m[0] for t, m in zip(unique, hit[0], strict=True)}
+    memo = DocumentMemo(bi.model, known)
+    bi.model = memo
+    if hit is not None:
+        session.log("bi-encoder document vectors loaded from the cache")
+        session.cached.append("Bi-encoder")
+    session.add(
+        "biencoder",
+        bi,
+        build_index=True,
+        build_s=0.0 if hit is None else float(hit[1]["encode_s"]),
+        nbytes=lambda: biencoder_bytes(bi),
+        latency=lambda texts: bi.retrieve(texts, top_k=s.top_k),
+    )
+    if cache is not None and hit is None and all(t in memo.encoded for t in unique):
+        vectors = [memo.encoded[t][None, :] for t in unique]
+        meta = {"encode_s": session.systems["biencoder"].build_s}
+        cache.save("biencoder", fingerprint, unique, vectors, meta)
 
 
 def _run_colbert_index(
@@ -374,6 +415,7 @@ def _finish(session: _Session, total_s: float) -> CompareResult:
             "model": s.model or "default (plait ColBERT, offline)",
             "bi_encoder": s.bi_encoder or "all-MiniLM-L6-v2 (packaged)",
             "cross_encoder": s.cross_encoder,
+            "cached_encodings": list(session.cached),
             **session.timings,
         },
         queries={q["id"]: q["text"] for q in data.queries},
