@@ -243,7 +243,7 @@ def _run_biencoder(session: _Session) -> None:
         hit = cache.load("biencoder", fingerprint, unique)
     known = {} if hit is None else {t: m[0] for t, m in zip(unique, hit[0], strict=True)}
     memo = DocumentMemo(bi.model, known)
-    bi.model = memo
+    bi.model = memo  # type: ignore[assignment]  # same encode() call shape
     if hit is not None:
         session.log("bi-encoder document vectors loaded from the cache")
         session.cached.append("Bi-encoder")
