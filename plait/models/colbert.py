@@ -8,6 +8,7 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from sentence_transformers import SentenceTransformer
@@ -391,6 +392,38 @@ class ColBERT(SentenceTransformer):
             keep &= self.skiplist_mask(features["input_ids"].cpu())
         return [row[mask].clone() for row, mask in zip(embeddings, keep, strict=True)]
 
+    def similarity(self, queries: Any, documents: Any) -> Tensor:  # type: ignore[override]
+        """MaxSim scores ``[n_queries, n_documents]`` of encoded queries and documents.
+
+        Each side is one ``(n_tokens, dim)`` matrix, a list of them, or a zero-padded 3-D array
+        (as ``encode(..., padding=True)`` returns). A document without rows scores 0.
+        """
+        query_list, document_list = _as_matrices(queries), _as_matrices(documents)
+        scores = torch.zeros(len(query_list), len(document_list))
+        for i, query in enumerate(query_list):
+            for j, document in enumerate(document_list):
+                if len(document) and len(query):
+                    scores[i, j] = (query @ document.T).max(dim=1).values.sum()
+        return scores
+
+    def similarity_pairwise(self, queries: Any, documents: Any) -> Tensor:  # type: ignore[override]
+        """MaxSim of ``queries[i]`` with ``documents[i]`` (shape ``[n]``)."""
+        query_list, document_list = _as_matrices(queries), _as_matrices(documents)
+        if len(query_list) != len(document_list):
+            raise ValueError(
+                f"{len(query_list)} queries but {len(document_list)} documents for pairwise scores"
+            )
+        return (
+            torch.stack(
+                [
+                    self.similarity(q, d)[0, 0]
+                    for q, d in zip(query_list, document_list, strict=True)
+                ]
+            )
+            if query_list
+            else torch.zeros(0)
+        )
+
     def encode_query(self, sentences: Any, **kwargs: Any) -> Any:  # type: ignore[override]
         """``encode(sentences, is_query=True, ...)``."""
         return self.encode(sentences, is_query=True, **kwargs)
@@ -398,6 +431,21 @@ class ColBERT(SentenceTransformer):
     def encode_document(self, sentences: Any, **kwargs: Any) -> Any:  # type: ignore[override]
         """``encode(sentences, is_query=False, ...)``."""
         return self.encode(sentences, is_query=False, **kwargs)
+
+
+def _as_matrices(embeddings: Any) -> list[Tensor]:
+    """One ``(n_tokens, dim)`` float tensor per text from a matrix, a list, or a padded 3-D batch
+    (whose all-zero padding rows are dropped, so padding never wins a max)."""
+    padded = isinstance(embeddings, (np.ndarray, Tensor)) and embeddings.ndim == 3
+    if isinstance(embeddings, (np.ndarray, Tensor)) and embeddings.ndim == 2:
+        embeddings = [embeddings]
+    matrices = [
+        torch.as_tensor(np.asarray(e) if not isinstance(e, Tensor) else e) for e in embeddings
+    ]
+    matrices = [m.float().cpu() for m in matrices]
+    if padded:
+        matrices = [m[m.abs().sum(dim=1) > 0] for m in matrices]
+    return matrices
 
 
 def _is_nested(sentences: Any) -> bool:

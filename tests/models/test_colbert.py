@@ -279,3 +279,31 @@ def test_unknown_module_in_a_colbert_folder(tmp_path: Path, tiny_model_path: Pat
     folder = _copy_with_modules(tiny_model_path, tmp_path / "odd", add_pooling)
     with pytest.raises(ValueError, match="unsupported module 'x.Pooling'"):
         ColBERT(str(folder), device="cpu")
+
+
+def test_similarity_is_maxsim(tiny_model: ColBERT) -> None:
+    queries = tiny_model.encode(TEXTS[:3])
+    documents = tiny_model.encode(TEXTS, is_query=False)
+    scores = tiny_model.similarity(queries, documents)
+    expected = [[float((q @ d.T).max(axis=1).sum()) for d in documents] for q in queries]
+    np.testing.assert_allclose(scores.numpy(), expected, rtol=1e-5, atol=1e-5)
+    padded = tiny_model.encode(TEXTS, is_query=False, padding=True)
+    np.testing.assert_allclose(tiny_model.similarity(queries, padded).numpy(), expected, atol=1e-5)
+    pairwise = tiny_model.similarity_pairwise(queries, documents[:3])
+    np.testing.assert_allclose(pairwise.numpy(), np.diag(np.array(expected)[:, :3]), atol=1e-5)
+    assert tiny_model.similarity(queries[0], [np.zeros((0, 16), np.float32)]).tolist() == [[0.0]]
+
+
+def test_saved_folder_loads_in_sentence_transformers_multi_vector_encoder(
+    tiny_model: ColBERT, tiny_model_path: Path
+) -> None:
+    from sentence_transformers import MultiVectorEncoder
+
+    other = MultiVectorEncoder(str(tiny_model_path), device="cpu")
+    for ours, theirs in zip(
+        tiny_model.encode(TEXTS[:3]), other.encode_query(TEXTS[:3]), strict=True
+    ):
+        np.testing.assert_allclose(ours, np.asarray(theirs), atol=1e-5)
+    documents = other.encode_document(TEXTS[:3])
+    for ours, theirs in zip(tiny_model.encode(TEXTS[:3], is_query=False), documents, strict=True):
+        np.testing.assert_allclose(ours, np.asarray(theirs), atol=1e-5)
