@@ -16,6 +16,7 @@ add never re-trains: a misfit is logged as a warning, :attr:`PLAID.stats` report
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import time
@@ -42,6 +43,8 @@ from plait.indexes.plaid.store import (
     Segment,
     read_codec,
     read_segment,
+    read_tombstones,
+    segment_signature,
     write_codec,
     write_segment,
     write_tombstones,
@@ -159,7 +162,21 @@ class PLAID:
         self._codec: ResidualCodec | None = None
         if "centroids" in manifest["files"]:
             self._quantizer, self._codec = read_codec(self._folder, manifest["files"], settings["nbits"])
-        self._segments: list[Segment] = [read_segment(self._folder, manifest, s) for s in manifest["segments"]]
+        # segments are immutable: reuse the ones already open (and their inverted lists), re-reading
+        # only their tombstones
+        cache = {seg.name: seg for seg in getattr(self, "_segments", [])}
+        signatures = getattr(self, "_signatures", {})
+        self._segments: list[Segment] = []
+        self._signatures: dict[str, tuple[str, ...]] = {}
+        for info in manifest["segments"]:
+            name, signature = info["name"], segment_signature(manifest, info["name"])
+            seg = cache.get(name)
+            if seg is not None and signatures.get(name) == signature and "centroids" in manifest["files"]:
+                seg = dataclasses.replace(seg, deleted=read_tombstones(self._folder, manifest, name, seg.n_docs))
+            else:
+                seg = read_segment(self._folder, manifest, info)
+            self._segments.append(seg)
+            self._signatures[name] = signature
         self._where: dict[str, tuple[int, int]] = {}
         for s, seg in enumerate(self._segments):
             for local in np.flatnonzero(~seg.deleted):

@@ -2,16 +2,21 @@
 
 Manifest ``files`` roles:
 
-* ``centroids`` (float16 or float32 ``(n_centroids, dim)``), ``bucket_cutoffs``, ``bucket_weights``
-  (float32, see :mod:`.codec`): the trained codec, written once per (re)training.
+* ``centroids`` (int8 ``(n_centroids, dim)``) with ``centroid_scales`` (float32, one per centroid;
+  centroid = int8 row * scale), or float32 centroids without scales; ``bucket_cutoffs`` and
+  ``bucket_weights`` (float32, see :mod:`.codec`): the trained codec, written once per (re)training.
 * per segment ``<seg>`` (named ``s000001``, ``s000002``, ...; at most 65,536 documents each):
   ``<seg>.codes`` (uint16 below 65,536 centroids, else int32, one per token, document-major),
   ``<seg>.residuals`` (uint8 ``(n_tokens, dim * nbits / 8)``, bit-packed), ``<seg>.doclens`` (int32),
-  ``<seg>.ivf_offsets`` / ``<seg>.ivf_docs`` (:class:`.ivf.InvertedLists`), ``<seg>.ids`` (JSON list of
-  string ids) and optionally ``<seg>.tombstones`` (uint16/int32 sorted local indices of removed
-  documents; a remove writes a new tombstone file, never edits one).
+  ``<seg>.ids`` (JSON list of string ids) and optionally ``<seg>.tombstones`` (uint16/int32 sorted
+  local indices of removed documents; a remove writes a new tombstone file, never edits one).
 
 The manifest's ``segments`` list gives the segment order (= insertion order of documents).
+
+The inverted lists (centroid -> documents, :class:`.ivf.InvertedLists`) are derived from the codes
+when a segment is opened (one sort, about 0.1 s per million tokens) and kept in memory (2 bytes per
+(centroid, document) pair) instead of being stored: on disk they would cost 1-2 bytes per token, the
+difference between meeting and missing the 36 bytes/token budget at nbits=2 and 128 dimensions.
 """
 
 from __future__ import annotations
@@ -22,14 +27,14 @@ from typing import Any
 import numpy as np
 
 from plait.indexes.base import CorruptIndexError
-from plait.indexes.plaid.centroids import CentroidQuantizer
+from plait.indexes.plaid.centroids import CentroidQuantizer, from_int8_rows
 from plait.indexes.plaid.codec import ResidualCodec
 from plait.indexes.plaid.ivf import InvertedLists, docs_dtype
 from plait.indexes.storage import IndexFolder
 
 FORMAT = "plait-plaid"
 VERSION = 1
-SEGMENT_ROLES = ("codes", "residuals", "doclens", "ivf_offsets", "ivf_docs", "ids")
+SEGMENT_ROLES = ("codes", "residuals", "doclens", "ids")
 
 
 @dataclass
@@ -66,22 +71,31 @@ class Segment:
 
 
 def write_codec(folder: IndexFolder, quantizer: CentroidQuantizer, codec: ResidualCodec) -> dict[str, Any]:
-    centroids = quantizer.centroids
-    as_half = centroids.astype(np.float16)
-    stored = as_half if np.array_equal(as_half.astype(np.float32), centroids) else centroids
-    return {
-        "centroids": folder.write_array("centroids", stored),
+    files = {
         "bucket_cutoffs": folder.write_array("bucket_cutoffs", codec.cutoffs),
         "bucket_weights": folder.write_array("bucket_weights", codec.weights),
     }
+    if quantizer.int8 is not None:
+        files["centroids"] = folder.write_array("centroids", quantizer.int8[0])
+        files["centroid_scales"] = folder.write_array("centroid_scales", quantizer.int8[1])
+    else:
+        files["centroids"] = folder.write_array("centroids", quantizer.centroids)
+    return files
 
 
 def read_codec(folder: IndexFolder, files: dict[str, Any], nbits: int) -> tuple[CentroidQuantizer, ResidualCodec]:
-    centroids = folder.read_array(files["centroids"], mmap=False).astype(np.float32)
+    stored = folder.read_array(files["centroids"], mmap=False)
     cutoffs = folder.read_array(files["bucket_cutoffs"], mmap=False)
     weights = folder.read_array(files["bucket_weights"], mmap=False)
     try:
-        return CentroidQuantizer(centroids), ResidualCodec(nbits, cutoffs, weights)
+        if "centroid_scales" in files:
+            scale = folder.read_array(files["centroid_scales"], mmap=False)
+            if stored.dtype != np.int8 or scale.shape != (stored.shape[0],):
+                raise ValueError("int8 centroids and their scales disagree")
+            quantizer = CentroidQuantizer(from_int8_rows(stored, scale), int8=(stored, scale))
+        else:
+            quantizer = CentroidQuantizer(stored.astype(np.float32))
+        return quantizer, ResidualCodec(nbits, cutoffs, weights)
     except ValueError as e:
         raise CorruptIndexError(f"codec files in {folder.path} are inconsistent: {e}") from None
 
@@ -98,14 +112,7 @@ def write_segment(
     """Write one segment's files; returns their manifest entries keyed ``<name>.<role>``."""
     code_dtype = np.uint16 if n_centroids <= 1 << 16 else np.int32
     codes = np.asarray(codes).astype(code_dtype, copy=False)
-    ivf = InvertedLists.build(codes, doclens, n_centroids)
-    arrays = {
-        "codes": codes,
-        "residuals": residuals,
-        "doclens": np.asarray(doclens, dtype=np.int32),
-        "ivf_offsets": ivf.offsets,
-        "ivf_docs": ivf.docs,
-    }
+    arrays = {"codes": codes, "residuals": residuals, "doclens": np.asarray(doclens, dtype=np.int32)}
     files = {f"{name}.{role}": folder.write_array(f"{name}.{role}", a) for role, a in arrays.items()}
     files[f"{name}.ids"] = folder.write_json(f"{name}.ids", list(ids))
     return files
@@ -116,8 +123,24 @@ def write_tombstones(folder: IndexFolder, name: str, deleted: np.ndarray) -> dic
     return folder.write_array(f"{name}.tombstones", local)
 
 
+def read_tombstones(folder: IndexFolder, manifest: dict[str, Any], name: str, n_docs: int) -> np.ndarray:
+    deleted = np.zeros(n_docs, dtype=bool)
+    entry = manifest["files"].get(f"{name}.tombstones")
+    if entry is not None:
+        local = folder.read_array(entry, mmap=False).astype(np.int64)
+        if local.size and (local.min() < 0 or local.max() >= n_docs):
+            raise CorruptIndexError(f"tombstones file {folder.path / entry['name']} is out of range")
+        deleted[local] = True
+    return deleted
+
+
+def segment_signature(manifest: dict[str, Any], name: str) -> tuple[str, ...]:
+    """Names of a segment's immutable files: equal signatures mean the same segment data."""
+    return tuple(manifest["files"].get(f"{name}.{r}", {}).get("name", "") for r in SEGMENT_ROLES)
+
+
 def read_segment(folder: IndexFolder, manifest: dict[str, Any], info: dict[str, Any]) -> Segment:
-    """Open a segment memory-mapped and check that its arrays agree with each other."""
+    """Open a segment memory-mapped, check that its arrays agree, and build its inverted lists."""
     name = info["name"]
     files = manifest["files"]
     missing = [r for r in SEGMENT_ROLES if f"{name}.{r}" not in files]
@@ -130,20 +153,13 @@ def read_segment(folder: IndexFolder, manifest: dict[str, Any], info: dict[str, 
     ids = folder.read_json(files[f"{name}.ids"])
     doclens = arr("doclens", mmap=False).astype(np.int64)
     codes, residuals = arr("codes"), arr("residuals")
-    ivf = InvertedLists(arr("ivf_offsets", mmap=False).astype(np.int64), arr("ivf_docs"))
-    deleted = np.zeros(len(doclens), dtype=bool)
-    if f"{name}.tombstones" in files:
-        local = arr("tombstones", mmap=False).astype(np.int64)
-        if local.size and (local.min() < 0 or local.max() >= len(doclens)):
-            raise CorruptIndexError(f"tombstones of segment {name} in {folder.path} are out of range")
-        deleted[local] = True
     n_tokens = int(doclens.sum())
+    n_centroids = int(manifest["settings"]["n_centroids"])
     problems = [
         (not isinstance(ids, list) or len(ids) != len(doclens), "ids"),
-        (codes.shape != (n_tokens,), "codes"),
+        (doclens.ndim != 1 or (doclens.size and doclens.min() < 0), "doclens"),
+        (codes.shape != (n_tokens,) or (n_tokens and int(codes.max()) >= n_centroids), "codes"),
         (residuals.ndim != 2 or residuals.shape[0] != n_tokens, "residuals"),
-        (ivf.offsets.shape != (manifest["settings"]["n_centroids"] + 1,), "ivf_offsets"),
-        (ivf.offsets[-1] != ivf.docs.shape[0] if ivf.offsets.size else True, "ivf_docs"),
     ]
     for bad, role in problems:
         if bad:
@@ -152,4 +168,5 @@ def read_segment(folder: IndexFolder, manifest: dict[str, Any], info: dict[str, 
                 f"index file {folder.path / entry['name']} ({role} of segment {name}) does not match "
                 "the rest of the segment"
             )
-    return Segment(name, ids, doclens, codes, residuals, ivf, deleted)
+    deleted = read_tombstones(folder, manifest, name, len(doclens))
+    return Segment(name, ids, doclens, codes, residuals, InvertedLists.build(codes, doclens, n_centroids), deleted)

@@ -112,16 +112,26 @@ def test_truncated_file_is_named(small_index):
 
 def test_corrupted_bytes_are_caught_by_verify(small_index):
     folder, manifest = small_index
-    path = _file(folder, manifest, "s000001.codes")
+    path = _file(folder, manifest, "s000001.residuals")
     data = bytearray(path.read_bytes())
     data[-3] ^= 0xFF
     path.write_bytes(bytes(data))
-    index = PLAID(folder.parent, "p")  # same size: opening only checks sizes
+    index = PLAID(folder.parent, "p")  # same size, plausible values: opening cannot tell
     with pytest.raises(CorruptIndexError, match=path.name):
         index.verify()
 
 
-@pytest.mark.parametrize("role", ["centroids", "s000001.ids", "s000001.tombstones", "s000001.ivf_docs"])
+def test_out_of_range_codes_are_caught_on_open(small_index):
+    folder, manifest = small_index
+    path = _file(folder, manifest, "s000001.codes")
+    data = bytearray(path.read_bytes())
+    data[-2:] = b"\xff\xff"  # code 65535 > number of centroids
+    path.write_bytes(bytes(data))
+    with pytest.raises(CorruptIndexError, match=path.name):
+        PLAID(folder.parent, "p")
+
+
+@pytest.mark.parametrize("role", ["centroids", "s000001.ids", "s000001.tombstones", "s000001.doclens"])
 def test_missing_file_is_named(small_index, role):
     folder, manifest = small_index
     path = _file(folder, manifest, role)
