@@ -82,7 +82,10 @@ def test_index_then_search_matches_brute_force(
         assert [hit["score"] for hit in entry["results"]] == pytest.approx(
             [s for _, s in want], abs=1e-3
         )
-        assert entry["results"][0]["text"] == dict(zip(["1", "2", "4", "5"], docs, strict=True))[want[0][0]]
+        assert (
+            entry["results"][0]["text"]
+            == dict(zip(["1", "2", "4", "5"], docs, strict=True))[want[0][0]]
+        )
     text = run("search", index, "heart patients", "-k", "1")
     assert text.exit_code == 0 and "query: heart patients" in text.stdout
     again = run("index", source, index, "--exact", "--model", tiny_model_path)
@@ -148,7 +151,11 @@ def test_evaluate_bm25_and_colbert(run, tiny_model, tiny_model_path: Path, beir_
         "Saturn has bright rings of ice.",
     ]
     ranking = maxsim_ranking(
-        tiny_model, ["heart cardiac disease history", "baking bread"], texts, ["d1", "d2", "d3", "d4"], 4
+        tiny_model,
+        ["heart cardiac disease history", "baking bread"],
+        texts,
+        ["d1", "d2", "d3", "d4"],
+        4,
     )
     relevant = ["d1", "d3"]
     ranks = [[doc for doc, _ in r].index(rel) + 1 for r, rel in zip(ranking, relevant, strict=True)]
@@ -220,3 +227,24 @@ def test_demo_corpus_has_the_negation_pair() -> None:
     assert "no history of cardiac disease" in texts["med-01"]
     assert "history of cardiac disease" in texts["med-02"] and " no " not in texts["med-02"]
     assert len(set(texts.values())) == len(texts)
+
+
+def test_plaid_index_search_and_evaluate(
+    run, tiny_model_path: Path, tmp_path: Path, beir_dir: Path
+) -> None:
+    docs = [f"document number {i} about topic {i % 5} and words {i * 7}" for i in range(40)]
+    source = tmp_path / "docs.txt"
+    source.write_text("\n".join(docs) + "\n")
+    index = tmp_path / "plaid"
+    result = run("index", source, index, "--model", tiny_model_path)  # PLAID is the default
+    assert result.exit_code == 0, result.output
+    assert json.loads((index / "cli.json").read_text())["kind"] == "plaid"
+    found = json.loads(run("search", index, "topic 3", "-k", "5", "--json").stdout)
+    hits = found[0]["results"]
+    assert len(hits) == 5 and len({h["id"] for h in hits}) == 5
+    assert [h["score"] for h in hits] == sorted((h["score"] for h in hits), reverse=True)
+    result = run(
+        "evaluate", "--data", beir_dir, "--model", tiny_model_path, "--index", "plaid", "--json"
+    )
+    assert result.exit_code == 0, result.output
+    assert 0.0 <= json.loads(result.stdout)["metrics"]["ndcg@10"] <= 1.0
