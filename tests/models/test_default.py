@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -67,3 +71,24 @@ def test_delta_round_trip(tmp_path: Path, tiny_model_path: Path) -> None:
         np.testing.assert_array_equal(a, b)
     assert not default_model.apply_delta(target, folder=tmp_path / "absent")
     assert not default_model.apply_delta(target, explicit_embedding_size=99, folder=tmp_path)
+
+
+def test_fresh_model_is_identical_in_another_process(tiny_encoder_path: Path) -> None:
+    script = (
+        "import sys, hashlib, numpy as np; from plait.models import ColBERT; "
+        "m = ColBERT(sys.argv[1], device='cpu'); "
+        "e = np.concatenate(m.encode(['cardiac disease', 'no history'], is_query=False)); "
+        "print(hashlib.sha256(e.tobytes()).hexdigest())"
+    )
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    result = subprocess.run(
+        [sys.executable, "-c", script, str(tiny_encoder_path)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    here = ColBERT(str(tiny_encoder_path), device="cpu")
+    local = np.concatenate(here.encode(["cardiac disease", "no history"], is_query=False))
+    assert result.stdout.strip().splitlines()[-1] == hashlib.sha256(local.tobytes()).hexdigest()
