@@ -9,8 +9,8 @@ The fast path (:func:`maxsim_scores`) walks the documents in blocks of bounded m
 
 1. one BLAS matrix multiply per block, ``block_tokens @ query_tokens.T`` (torch, so it uses torch's
    thread pool; float16 blocks are widened to float32 first),
-2. a segment max over each document's rows (numba ``prange`` over documents; the inner loop runs
-   along the contiguous query-token axis, so it vectorises),
+2. a segment max over each document's rows (numba; the inner loop runs along the contiguous
+   query-token axis, so it vectorises; serial, as it costs ~2% of the multiply),
 3. a sum over each query's tokens.
 
 :func:`maxsim_scores_reference` is the slow loop it is tested against. :func:`top_k` selects with
@@ -31,8 +31,7 @@ import torch
 from plait.utils.tensor import as_matrices, to_numpy
 
 try:  # numba is a hard dependency, but keep the numpy path usable if it is broken
-    import numba
-    from numba import njit, prange
+    from numba import njit
 
     HAS_NUMBA = True
 except ImportError:  # pragma: no cover
@@ -100,12 +99,14 @@ def _check_documents(
 # ----------------------------------------------------------------------------- numba core
 if HAS_NUMBA:
 
-    @njit(parallel=True, cache=True, fastmath=True)
+    # Serial on purpose: the pass costs ~1/50 of the block's matrix multiply, and a second thread
+    # pool (numba's) fighting torch's spinning OpenMP threads made it 25x slower when parallel.
+    @njit(cache=True, fastmath=True)
     def _segment_max_sum_numba(sims, starts, ends, q_offsets, out, col0):  # pragma: no cover
         n_docs = starts.shape[0]
         n_tokens = sims.shape[1]
         n_queries = q_offsets.shape[0] - 1
-        for j in prange(n_docs):
+        for j in range(n_docs):
             a = starts[j]
             b = ends[j]
             if a == b:
@@ -201,8 +202,8 @@ def maxsim_scores(
     q_flat, q_offsets = pack_queries(queries, queries_mask)
     tokens = tokens if isinstance(tokens, np.ndarray) else to_numpy(tokens)
     offsets, documents = _check_documents(tokens, offsets, documents, q_flat.shape[1])
-    backend = resolve_backend(backend)
-    if backend == "reference":
+    resolved = resolve_backend(backend)
+    if resolved == "reference":
         return _reference_packed(q_flat, q_offsets, tokens, offsets, documents)
     doc_ids = documents if documents is not None else None
     n_docs = len(doc_ids) if doc_ids is not None else len(offsets) - 1
@@ -213,7 +214,7 @@ def maxsim_scores(
     max_tokens = max(1, block_bytes // (4 * len(q_flat)))
     buffer = np.empty((min(max_tokens, int(lengths.sum())), len(q_flat)), np.float32)
     q_t = torch.from_numpy(q_flat).T
-    segment = _segment_max_sum_numba if backend == "numba" else _segment_max_sum_numpy
+    segment = _segment_max_sum_numba if resolved == "numba" else _segment_max_sum_numpy
     for lo, hi in _blocks(lengths, max_tokens):
         if doc_ids is None:
             block = tokens[offsets[lo] : offsets[hi]]
@@ -319,12 +320,14 @@ def maxsim_search(
 
 # ----------------------------------------------------------------------------- threads
 def set_num_threads(n: int) -> None:
-    """Use ``n`` threads for the matrix multiply (torch) and the segment max (numba)."""
-    if not isinstance(n, int) or n < 1:
+    """Use ``n`` threads for the MaxSim kernel (torch's intra-op pool, which runs the multiply).
+
+    The segment max is serial numba code and never starts numba's own thread pool (launching it
+    resets the OpenMP thread count torch uses).
+    """
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ValueError(f"number of threads must be a positive integer, got {n!r}")
     torch.set_num_threads(n)
-    if HAS_NUMBA:
-        numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
 
 
 def get_num_threads() -> int:

@@ -61,7 +61,7 @@ def rerank(
             f"rerank needs one candidate list per query: {len(queries)} queries, "
             f"{len(documents_ids)} documents_ids lists, {len(documents_embeddings)} documents_embeddings lists"
         )
-    results = []
+    results: list[list[dict[str, Any]]] = []
     for i, (query, ids, embeddings) in enumerate(zip(queries, documents_ids, documents_embeddings, strict=True)):
         docs = as_matrices(embeddings, f"documents_embeddings[{i}]") if len(embeddings) else []
         if len(ids) != len(docs):
