@@ -142,6 +142,7 @@ class ColBERT(SentenceTransformer):
         self.do_query_expansion = settings.do_query_expansion
         self.attend_to_expansion_tokens = settings.attend_to_expansion_tokens
         self.skiplist_words = settings.skiplist_words
+        self._check_lengths()
         self._add_marker_tokens()
         tokenizer = self.tokenizer
         self.query_prefix_id = token_id(tokenizer, self.query_prefix) if self.query_prefix else None
@@ -152,6 +153,21 @@ class ColBERT(SentenceTransformer):
         tokenizer.pad_token_id = self.expansion_id  # PyLate saves pad_token "[MASK]"
         self.skiplist = skiplist_ids(tokenizer, self.skiplist_words)
         self._skiplist_tensor = torch.tensor(self.skiplist, dtype=torch.long)
+
+    def _check_lengths(self) -> None:
+        """Reject lengths beyond the encoder's position embeddings (else a torch index error)."""
+        config = self._transformers_model().config
+        limit = getattr(config, "max_position_embeddings", None)
+        if not isinstance(limit, int) or limit <= 0:
+            return
+        if "roberta" in config.model_type or "camembert" in config.model_type:
+            limit -= 2  # positions start after the padding index
+        for name in ("query_length", "document_length"):
+            if getattr(self, name) > limit:
+                raise ValueError(
+                    f"{name}={getattr(self, name)} exceeds the {limit} positions this "
+                    f"{config.model_type} encoder supports"
+                )
 
     def _add_marker_tokens(self) -> None:
         """Add the prefixes as new tokens when not in the vocabulary (seeded new embedding rows)."""

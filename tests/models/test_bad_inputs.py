@@ -114,6 +114,7 @@ def test_uncached_hub_name_offline_says_so(tmp_path: Path) -> None:
         {"do_query_expansion": "yes"},
         {"skiplist_words": "abc"},
         {"embedding_size": 0},
+        {"document_length": 600},
     ],
 )
 def test_bad_settings_raise_value_error(tiny_model_path: Path, kwargs: dict) -> None:
