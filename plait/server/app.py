@@ -13,6 +13,7 @@ on a server without a model. Anything else is a bug: it is logged and answered w
 
 import logging
 import secrets
+import threading
 from collections.abc import Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -197,10 +198,15 @@ def _add_routes(router: APIRouter, served: ServedIndex, model: Any, models: Any)
     SearchRequest, DocumentsRequest = models.SearchRequest, models.DocumentsRequest
     DeleteRequest, EncodeRequest = models.DeleteRequest, models.EncodeRequest
 
+    model_lock = threading.Lock()
+
     def encode(texts: list[str], is_query: bool) -> list[np.ndarray]:
         if model is None:
             raise ApiError(400, "this server has no model: send embeddings, or start it with --model")
-        return list(model.encode(texts, is_query=is_query, show_progress_bar=False))
+        # One encode at a time: a fast tokenizer's truncation length is shared state, so a query
+        # and a document tokenised at once can swap lengths (documents cut to the query length).
+        with model_lock:
+            return list(model.encode(texts, is_query=is_query, show_progress_bar=False))
 
     def check_writable() -> None:
         if not served.writable:

@@ -131,3 +131,29 @@ def test_hold_writer_lock_is_refused_while_another_writer_holds_it(tmp_path: Pat
     folder.release_writer_lock()  # idempotent
     with folder.writer_lock():  # really released
         pass
+
+
+def test_concurrent_query_and_document_encoding_stay_correct(tiny_model, tmp_path: Path) -> None:
+    """Queries and documents encoded at the same time (the tokenizer's truncation length is shared
+    state) must equal serial encoding; documents must not be cut to the query length."""
+    documents = ["word " * 150 + str(i) for i in range(4)]
+    queries = [f"short query {i}" for i in range(4)]
+    expected = {False: tiny_model.encode(documents, is_query=False), True: tiny_model.encode(queries, is_query=True)}
+    bad: list[tuple[bool, tuple[int, ...]]] = []
+    index = Exact(index_folder=tmp_path, index_name="enc")
+    with TestClient(create_app(index, tiny_model)) as client:
+
+        def hammer(is_query: bool) -> None:
+            for _ in range(20):
+                body = {"texts": queries if is_query else documents, "is_query": is_query}
+                got = client.post("/encode", json=body).json()["embeddings"]
+                for matrix, want in zip(got, expected[is_query], strict=True):
+                    if np.shape(matrix) != want.shape or not np.allclose(matrix, want, atol=1e-4):
+                        bad.append((is_query, np.shape(matrix)))
+
+        threads = [threading.Thread(target=hammer, args=(i % 2 == 0,)) for i in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(120)
+    assert not bad, bad[:3]
