@@ -6,10 +6,20 @@ import json
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from plait.indexes import CorruptIndexError, Exact, IndexLockedError, Voyager
+from plait.indexes import (
+    CorruptIndexError,
+    DuplicateIdError,
+    Exact,
+    IndexLockedError,
+    UnknownIdError,
+    Voyager,
+)
 from plait.indexes import exact as exact_module
 from plait.indexes.storage import IndexFolder
+from plait.scores.reference import maxsim_reference
 
 DIM = 8
 
@@ -199,3 +209,60 @@ def test_large_subset_and_dead_documents_use_the_same_scores():
     assert set(small.ids) == live & set(ids[1:5]) and set(big.ids) == live & set(ids[:30])
     for result in (small, big):
         assert result.scores.tolist() == [full[i] for i in result.ids]
+
+
+# ---------------------------------------------------------------- property test: random life cycles
+LIFE_DIM = 4
+IDS = [f"id{i}" for i in range(8)]
+
+operation = st.one_of(
+    st.tuples(st.just("add"), st.lists(st.sampled_from(IDS), min_size=1, max_size=3), st.booleans()),
+    st.tuples(st.just("remove"), st.lists(st.sampled_from(IDS), min_size=1, max_size=3), st.just(False)),
+    st.tuples(st.just("compact"), st.just([]), st.just(False)),
+    st.tuples(st.just("reopen"), st.just([]), st.just(False)),
+)
+
+
+def check_against_model(index: Exact, model: dict[str, np.ndarray], query: np.ndarray) -> None:
+    assert sorted(index.documents_ids) == sorted(model) and len(index) == len(model)
+    result = index.search([query], k=len(IDS))[0]
+    want = sorted(((maxsim_reference(query, emb), i) for i, emb in model.items()), key=lambda t: -t[0])
+    np.testing.assert_allclose(result.scores, [s for s, _ in want], rtol=1e-5, atol=1e-5)
+    assert {i for i in result.ids} == set(model)
+    for doc_id, emb in model.items():
+        np.testing.assert_array_equal(index.get_documents_embeddings([doc_id])[0], emb)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(operations=st.lists(operation, max_size=12), seed=st.integers(0, 2**16))
+def test_random_life_cycles(tmp_path_factory, operations, seed):
+    rng = np.random.default_rng(seed)
+    folder = tmp_path_factory.mktemp("life")
+    index = Exact(folder, "x")
+    model: dict[str, np.ndarray] = {}
+    query = rng.standard_normal((3, LIFE_DIM)).astype(np.float32)
+    for kind, ids, replace in operations:
+        if kind == "add":
+            embs = [rng.standard_normal((int(rng.integers(1, 4)), LIFE_DIM)).astype(np.float32) for _ in ids]
+            should_fail = len(set(ids)) != len(ids) or (not replace and any(i in model for i in ids))
+            try:
+                index.add_documents(ids, embs, replace=replace)
+                assert not should_fail
+                model.update(zip(ids, embs, strict=True))
+            except DuplicateIdError:
+                assert should_fail
+        elif kind == "remove":
+            should_fail = any(i not in model for i in ids)
+            try:
+                index.remove_documents(ids)
+                assert not should_fail
+                for i in ids:
+                    model.pop(i, None)
+            except UnknownIdError:
+                assert should_fail
+        elif kind == "compact":
+            index.compact()
+        else:
+            index = Exact(folder, "x")
+        check_against_model(index, model, query)
+    check_against_model(Exact(folder, "x"), model, query)
