@@ -92,3 +92,28 @@ def test_fresh_model_is_identical_in_another_process(tiny_encoder_path: Path) ->
     here = ColBERT(str(tiny_encoder_path), device="cpu")
     local = np.concatenate(here.encode(["cardiac disease", "no history"], is_query=False))
     assert result.stdout.strip().splitlines()[-1] == hashlib.sha256(local.tobytes()).hexdigest()
+
+
+def test_float16_delta_is_applied(tmp_path: Path, tiny_model_path: Path) -> None:
+    from safetensors.torch import load_file, save_file
+
+    trained = ColBERT(str(tiny_model_path), device="cpu")
+    with torch.no_grad():
+        trained[1].linear.weight.mul_(0.5)
+    default_model.save_delta(trained, ["1.linear.weight"], folder=tmp_path)
+    weights = tmp_path / default_model.DELTA_WEIGHTS
+    save_file({k: v.half() for k, v in load_file(str(weights)).items()}, str(weights))
+    target = ColBERT(str(tiny_model_path), device="cpu")
+    assert default_model.apply_delta(target, folder=tmp_path)
+    assert target[1].linear.weight.dtype == torch.float32
+    torch.testing.assert_close(
+        target[1].linear.weight, trained[1].linear.weight, atol=1e-3, rtol=1e-3
+    )
+
+
+def test_delta_that_does_not_fit_is_rejected(tmp_path: Path, tiny_model: ColBERT) -> None:
+    from safetensors.torch import save_file
+
+    save_file({"1.linear.weight": torch.zeros(3, 3)}, str(tmp_path / default_model.DELTA_WEIGHTS))
+    with pytest.raises(ValueError, match="does not fit"):
+        default_model.apply_delta(tiny_model, folder=tmp_path)
