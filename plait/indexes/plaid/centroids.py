@@ -102,15 +102,18 @@ class CoarseGroups:
         best = np.full(n, -np.inf, dtype=np.float32)
         idx = np.zeros(n, dtype=np.int32)
         for g, members in enumerate(self.members):
-            r = rows[bounds[g] : bounds[g + 1]]
-            if not len(r) or not len(members):
+            if not len(members):
                 continue
-            scores = x[r] @ self.centroids[members].T - self.half_sq[members]
-            arg = scores.argmax(axis=1)
-            value = scores[np.arange(len(r)), arg]
-            better = value > best[r]
-            best[r[better]] = value[better]
-            idx[r[better]] = members[arg[better]]
+            group = self.centroids[members]
+            step = max(1, _CHUNK_FLOATS // 4 // len(members))  # bound the score block (big groups)
+            for start in range(bounds[g], bounds[g + 1], step):
+                r = rows[start : min(start + step, bounds[g + 1])]
+                scores = x[r] @ group.T - self.half_sq[members]
+                arg = scores.argmax(axis=1)
+                value = scores[np.arange(len(r)), arg]
+                better = value > best[r]
+                best[r[better]] = value[better]
+                idx[r[better]] = members[arg[better]]
         return idx
 
 

@@ -96,7 +96,7 @@ class PLAID:
         ndocs: int | None = None,
         n_full_scores: int | None = None,
         codec_drift_threshold: float = 1.25,
-        auto_retrain_max_tokens: int = 1 << 21,
+        auto_retrain_max_tokens: int = 1 << 18,
         index_path: str | os.PathLike[str] | None = None,
         **pylate_kwargs: Any,
     ) -> None:
@@ -273,6 +273,7 @@ class PLAID:
         docs = check_embeddings(ids, documents_embeddings, self.dim)
         if not ids:
             return self
+        self.last_build_timings = {}
         with self._folder.writer_lock():
             self._refresh()
             docs = check_embeddings(ids, docs, self.dim)  # another writer may have set dim
