@@ -87,6 +87,9 @@ class Exact:
     dtype
         Storage type of token embeddings: ``"float32"`` (default, exact) or ``"float16"`` (half the
         bytes, scores within ~1e-3 per query token). An existing index keeps its stored dtype.
+    device
+        ``None`` scores on the CPU with the numba kernel; a torch device (e.g. ``"cuda"``) scores
+        there with the torch backend of :mod:`plait.kernels.maxsim`.
 
     >>> index = Exact(index_folder=None)
     >>> index.add_documents(["a", "b"], [np.eye(2, dtype=np.float32), np.ones((1, 2), np.float32)])
@@ -103,7 +106,9 @@ class Exact:
         dtype: str | None = None,
         *,
         index_path: str | os.PathLike[str] | None = None,
+        device: str | None = None,
     ) -> None:
+        self.device = device
         if index_path is not None:
             if index_folder not in (None, "indexes"):
                 raise ValueError("pass index_folder or its alias index_path, not both")
@@ -401,10 +406,12 @@ class Exact:
             n_docs = len(segment.ids)
             base = int(self._bases[seg_index])
             if len(selected) > n_docs // 2:
-                block = maxsim_scores(queries, segment.tokens, segment.offsets)
+                block = maxsim_scores(queries, segment.tokens, segment.offsets, device=self.device)
                 scores[:, base + selected] = block[:, selected]
             else:
-                block = maxsim_scores(queries, segment.tokens, segment.offsets, documents=selected)
+                block = maxsim_scores(
+                    queries, segment.tokens, segment.offsets, documents=selected, device=self.device
+                )
                 scores[:, base + selected] = block
         if per_query is not None:
             for row, allowed in zip(scores, per_query, strict=True):
@@ -442,7 +449,10 @@ class Voyager(Exact):
         dtype: str | None = None,
         *,
         index_path: str | os.PathLike[str] | None = None,
+        device: str | None = None,
     ) -> None:
-        super().__init__(index_folder, index_name, override, dtype, index_path=index_path)
+        super().__init__(
+            index_folder, index_name, override, dtype, index_path=index_path, device=device
+        )
         if embedding_size is not None and self.dim is not None and embedding_size != self.dim:
             raise ValueError(f"embedding_size={embedding_size} but the index holds {self.dim}-dimensional embeddings")

@@ -13,7 +13,9 @@ The fast path (:func:`maxsim_scores`) walks the documents in blocks of bounded m
    query-token axis, so it vectorises; serial, as it costs ~2% of the multiply),
 3. a sum over each query's tokens.
 
-:func:`maxsim_scores_reference` is the slow loop it is tested against. :func:`top_k` selects with
+:func:`maxsim_scores_reference` is the slow loop it is tested against. ``backend="torch"`` (chosen
+by passing ``device=``, e.g. ``"cuda"``) runs the same blocks with torch ops on that device: a
+matrix multiply, a scatter-max per document and an index-add per query. :func:`top_k` selects with
 ``argpartition`` and sorts only the ``k`` winners.
 
 Conventions: a document with no tokens scores 0 (so does a query with no tokens). Scores are float32.
@@ -37,7 +39,7 @@ try:  # numba is a hard dependency, but keep the numpy path usable if it is brok
 except ImportError:  # pragma: no cover
     HAS_NUMBA = False
 
-Backend = Literal["auto", "numba", "numpy", "reference"]
+Backend = Literal["auto", "numba", "numpy", "torch", "reference"]
 DEFAULT_BLOCK_BYTES = 8 << 20  # size of one block's similarity matrix
 
 
@@ -173,8 +175,10 @@ def resolve_backend(backend: Backend) -> str:
     """``"auto"`` picks numba when it imports, else numpy."""
     if backend == "auto":
         return "numba" if HAS_NUMBA else "numpy"
-    if backend not in ("numba", "numpy", "reference"):
-        raise ValueError(f"backend must be 'auto', 'numba', 'numpy' or 'reference', got {backend!r}")
+    if backend not in ("numba", "numpy", "torch", "reference"):
+        raise ValueError(
+            f"backend must be 'auto', 'numba', 'numpy', 'torch' or 'reference', got {backend!r}"
+        )
     if backend == "numba" and not HAS_NUMBA:
         raise ImportError("backend='numba' needs numba: pip install numba")
     return backend
@@ -188,12 +192,14 @@ def maxsim_scores(
     documents: Sequence[int] | np.ndarray | None = None,
     queries_mask: Any = None,
     backend: Backend = "auto",
+    device: str | torch.device | None = None,
     block_bytes: int = DEFAULT_BLOCK_BYTES,
 ) -> np.ndarray:
     """MaxSim scores ``(n_queries, n_documents)`` float32 of every query against every document.
 
     ``documents`` (indices into ``offsets``) restricts scoring to those documents, in that order;
-    the result then has one column per listed document.
+    the result then has one column per listed document. ``device`` (e.g. ``"cuda"``) selects the
+    torch backend, which runs every step on that device block by block.
 
     >>> tokens = np.eye(3, dtype=np.float32); offsets = np.array([0, 1, 3])
     >>> maxsim_scores(np.eye(3, dtype=np.float32)[None], tokens, offsets).tolist()
@@ -202,35 +208,62 @@ def maxsim_scores(
     q_flat, q_offsets = pack_queries(queries, queries_mask)
     tokens = tokens if isinstance(tokens, np.ndarray) else to_numpy(tokens)
     offsets, documents = _check_documents(tokens, offsets, documents, q_flat.shape[1])
-    resolved = resolve_backend(backend)
+    resolved = resolve_backend("torch" if device is not None and backend == "auto" else backend)
     if resolved == "reference":
         return _reference_packed(q_flat, q_offsets, tokens, offsets, documents)
-    doc_ids = documents if documents is not None else None
-    n_docs = len(doc_ids) if doc_ids is not None else len(offsets) - 1
+    n_docs = len(documents) if documents is not None else len(offsets) - 1
     out = np.zeros((len(q_offsets) - 1, n_docs), dtype=np.float32)
     if n_docs == 0 or len(q_flat) == 0:
         return out
-    lengths = np.diff(offsets) if doc_ids is None else offsets[doc_ids + 1] - offsets[doc_ids]
+    lengths = np.diff(offsets) if documents is None else offsets[documents + 1] - offsets[documents]
     max_tokens = max(1, block_bytes // (4 * len(q_flat)))
+    blocks = _iter_blocks(tokens, offsets, documents, lengths, max_tokens)
+    if resolved == "torch":
+        _scores_torch(q_flat, q_offsets, blocks, lengths, out, torch.device(device or "cpu"))
+        return out
     buffer = np.empty((min(max_tokens, int(lengths.sum())), len(q_flat)), np.float32)
     q_t = torch.from_numpy(q_flat).T
     segment = _segment_max_sum_numba if resolved == "numba" else _segment_max_sum_numpy
-    for lo, hi in _blocks(lengths, max_tokens):
-        if doc_ids is None:
-            block = tokens[offsets[lo] : offsets[hi]]
-        else:
-            block = tokens[_gather_rows(offsets, doc_ids[lo:hi])]
-        block32 = np.ascontiguousarray(block, dtype=np.float32)
-        n = len(block32)
+    for lo, hi, block in blocks:
+        n = len(block)
         if n > len(buffer):
             buffer = np.empty((n, len(q_flat)), np.float32)
         sims = buffer[:n]
         if n:
-            torch.mm(_as_tensor(block32), q_t, out=torch.from_numpy(sims))
+            torch.mm(_as_tensor(block), q_t, out=torch.from_numpy(sims))
         ends = np.cumsum(lengths[lo:hi])
-        starts = ends - lengths[lo:hi]
-        segment(sims, starts, ends, q_offsets, out, lo)
+        segment(sims, ends - lengths[lo:hi], ends, q_offsets, out, lo)
     return out
+
+
+def _iter_blocks(tokens, offsets, documents, lengths, max_tokens):
+    """Yield ``(lo, hi, float32 token rows of documents lo..hi)`` in bounded blocks."""
+    for lo, hi in _blocks(lengths, max_tokens):
+        if documents is None:
+            block = tokens[offsets[lo] : offsets[hi]]
+        else:
+            block = tokens[_gather_rows(offsets, documents[lo:hi])]
+        yield lo, hi, np.ascontiguousarray(block, dtype=np.float32)
+
+
+def _scores_torch(q_flat, q_offsets, blocks, lengths, out, device: torch.device) -> None:
+    """Torch backend (any device): matmul, scatter-max per document, index-add per query."""
+    n_queries = len(q_offsets) - 1
+    queries = torch.from_numpy(q_flat).to(device)
+    query_of_token = torch.repeat_interleave(
+        torch.arange(n_queries, device=device), torch.from_numpy(np.diff(q_offsets)).to(device)
+    )
+    for lo, hi, block in blocks:
+        n_block = hi - lo
+        sims = _as_tensor(block).to(device) @ queries.T  # (block tokens, query tokens)
+        doc_of_row = torch.repeat_interleave(
+            torch.arange(n_block, device=device), torch.from_numpy(lengths[lo:hi]).to(device)
+        )
+        maxima = torch.full((n_block, sims.shape[1]), float("-inf"), device=device)
+        maxima.scatter_reduce_(0, doc_of_row[:, None].expand_as(sims), sims, "amax")
+        maxima = torch.where(torch.isneginf(maxima), torch.zeros_like(maxima), maxima)
+        sums = torch.zeros((n_block, n_queries), device=device).index_add_(1, query_of_token, maxima)
+        out[:, lo:hi] = sums.T.cpu().numpy()
 
 
 # ----------------------------------------------------------------------------- reference
@@ -299,6 +332,7 @@ def maxsim_search(
     documents: Sequence[int] | np.ndarray | None = None,
     queries_mask: Any = None,
     backend: Backend = "auto",
+    device: str | torch.device | None = None,
     block_bytes: int = DEFAULT_BLOCK_BYTES,
 ) -> list[tuple[np.ndarray, np.ndarray]]:
     """Exact top-``k`` per query: a list of ``(document indices, scores)``, best first.
@@ -307,7 +341,7 @@ def maxsim_search(
     """
     scores = maxsim_scores(
         queries, tokens, offsets, documents=documents, queries_mask=queries_mask,
-        backend=backend, block_bytes=block_bytes,
+        backend=backend, device=device, block_bytes=block_bytes,
     )
     results = []
     for row in scores:

@@ -188,6 +188,15 @@ def test_pylate_call_shapes_and_voyager_alias(tmp_path):
         Voyager(index_folder=tmp_path, index_name="v", embedding_size=DIM + 1)
 
 
+def test_torch_device_gives_the_same_results():
+    ids, embs = docs(20, seed=6)
+    cpu_kernel = Exact(None).add_documents(ids, embs)
+    torch_backend = Exact(None, device="cpu").add_documents(ids, embs)
+    for a, b in zip(cpu_kernel.search(embs[:3], k=7), torch_backend.search(embs[:3], k=7), strict=True):
+        assert a.ids == b.ids
+        np.testing.assert_allclose(a.scores, b.scores, rtol=1e-5)
+
+
 def test_adding_nothing_is_a_no_op(tmp_path):
     index = Exact(tmp_path, "noop")
     generation = manifest(index)["generation"]

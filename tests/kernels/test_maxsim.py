@@ -16,7 +16,7 @@ from plait.kernels.maxsim import (
 )
 
 DIM = 8
-BACKENDS = ["numba", "numpy"] if kernel.HAS_NUMBA else ["numpy"]
+BACKENDS = (["numba"] if kernel.HAS_NUMBA else []) + ["numpy", "torch"]
 
 
 def ragged_corpus(rng, n_docs=40, max_len=9, negative=False):
@@ -145,3 +145,11 @@ def test_set_num_threads_roundtrip():
         kernel.set_num_threads(before)
     with pytest.raises(ValueError):
         kernel.set_num_threads(0)
+
+
+def test_device_selects_the_torch_backend(data):
+    queries, tokens, offsets = data
+    got = maxsim_scores(queries, tokens, offsets, device="cpu", documents=[3, 1])
+    np.testing.assert_allclose(got, maxsim_scores_reference(queries, tokens, offsets)[:, [3, 1]], atol=1e-4)
+    (idx, _), *_ = maxsim_search(queries, tokens, offsets, 3, device="cpu")
+    assert idx.tolist() == maxsim_search(queries, tokens, offsets, 3)[0][0].tolist()
