@@ -100,3 +100,38 @@ def test_pooled_documents(fixture_model: ColBERT, inputs: dict, reference: dict)
         distance = np.abs(ours[:, None, :] - theirs[None, :, :]).max(axis=2)
         assert distance.min(axis=1).max() <= ATOL
         assert distance.min(axis=0).max() <= ATOL
+
+
+def test_stanford_checkpoint_with_pytorch_bin_weights(
+    tmp_path: Path, pylate_fixtures: Path, inputs: dict, reference: dict
+) -> None:
+    import shutil
+
+    import torch
+    from safetensors.torch import load_file
+
+    folder = tmp_path / "stanford-bin"
+    shutil.copytree(pylate_fixtures / "tiny-colbert-stanford", folder)
+    (folder / "model.safetensors").chmod(0o644)
+    state = load_file(str(folder / "model.safetensors"))
+    (folder / "model.safetensors").unlink()
+    torch.save(state, folder / "pytorch_model.bin")
+    model = ColBERT(str(folder), device="cpu")
+    queries = model.encode(inputs["queries"], is_query=True)
+    np.testing.assert_allclose(np.stack(queries), reference["query_embeddings"], atol=ATOL, rtol=0)
+
+
+def test_stanford_checkpoint_without_metadata_uses_stanford_defaults(
+    tmp_path: Path, pylate_fixtures: Path, inputs: dict, reference: dict
+) -> None:
+    import shutil
+
+    folder = tmp_path / "stanford-no-metadata"
+    shutil.copytree(pylate_fixtures / "tiny-colbert-stanford", folder)
+    (folder / "artifact.metadata").unlink()
+    model = ColBERT(str(folder), device="cpu")
+    assert (model.query_prefix, model.document_prefix) == ("[unused0]", "[unused1]")
+    documents = model.encode(inputs["documents"], is_query=False)
+    expected = _split(reference["doc_embeddings_flat"], reference["doc_offsets"])
+    for ours, theirs in zip(documents, expected, strict=True):
+        np.testing.assert_allclose(ours, theirs, atol=ATOL, rtol=0)
