@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +32,13 @@ def inputs(pylate_fixtures: Path) -> dict:
 
 def _split(flat: np.ndarray, offsets: np.ndarray) -> list[np.ndarray]:
     return [flat[offsets[i] : offsets[i + 1]] for i in range(len(offsets) - 1)]
+
+
+def _writable_copy(source: Path, target: Path) -> Path:
+    """Copy a (read-only) fixture folder and make the copy writable."""
+    shutil.copytree(source, target, copy_function=shutil.copyfile)
+    target.chmod(0o755)
+    return target
 
 
 def _maxsim(query: np.ndarray, document: np.ndarray) -> float:
@@ -105,14 +113,10 @@ def test_pooled_documents(fixture_model: ColBERT, inputs: dict, reference: dict)
 def test_stanford_checkpoint_with_pytorch_bin_weights(
     tmp_path: Path, pylate_fixtures: Path, inputs: dict, reference: dict
 ) -> None:
-    import shutil
-
     import torch
     from safetensors.torch import load_file
 
-    folder = tmp_path / "stanford-bin"
-    shutil.copytree(pylate_fixtures / "tiny-colbert-stanford", folder)
-    (folder / "model.safetensors").chmod(0o644)
+    folder = _writable_copy(pylate_fixtures / "tiny-colbert-stanford", tmp_path / "stanford-bin")
     state = load_file(str(folder / "model.safetensors"))
     (folder / "model.safetensors").unlink()
     torch.save(state, folder / "pytorch_model.bin")
@@ -124,10 +128,7 @@ def test_stanford_checkpoint_with_pytorch_bin_weights(
 def test_stanford_checkpoint_without_metadata_uses_stanford_defaults(
     tmp_path: Path, pylate_fixtures: Path, inputs: dict, reference: dict
 ) -> None:
-    import shutil
-
-    folder = tmp_path / "stanford-no-metadata"
-    shutil.copytree(pylate_fixtures / "tiny-colbert-stanford", folder)
+    folder = _writable_copy(pylate_fixtures / "tiny-colbert-stanford", tmp_path / "no-metadata")
     (folder / "artifact.metadata").unlink()
     model = ColBERT(str(folder), device="cpu")
     assert (model.query_prefix, model.document_prefix) == ("[unused0]", "[unused1]")
