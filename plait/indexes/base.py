@@ -87,11 +87,15 @@ class Index(Protocol):
         documents_embeddings: Sequence[ArrayLike],
         *,
         replace: bool = False,
-    ) -> None:
-        """Add documents. An existing id raises :class:`DuplicateIdError` unless ``replace``."""
+    ) -> Index:
+        """Add documents. An existing id raises :class:`DuplicateIdError` unless ``replace``.
 
-    def remove_documents(self, documents_ids: Sequence[str]) -> None:
-        """Remove documents; unknown ids raise :class:`UnknownIdError` (nothing is removed)."""
+        Returns the index itself, so PyLate's ``index = index.add_documents(...)`` works."""
+
+    def remove_documents(self, documents_ids: Sequence[str]) -> Index:
+        """Remove documents; unknown ids raise :class:`UnknownIdError` (nothing is removed).
+
+        Returns the index itself."""
 
     def search(
         self,
