@@ -41,6 +41,7 @@ except ImportError:  # pragma: no cover
 
 Backend = Literal["auto", "numba", "numpy", "torch", "reference"]
 DEFAULT_BLOCK_BYTES = 8 << 20  # size of one block's similarity matrix
+_COPY_BLOCK_BYTES = 2 << 20  # size of a widened (float16) or gathered block of document tokens
 
 
 # ----------------------------------------------------------------------------- packing
@@ -217,6 +218,8 @@ def maxsim_scores(
         return out
     lengths = np.diff(offsets) if documents is None else offsets[documents + 1] - offsets[documents]
     max_tokens = max(1, block_bytes // (4 * len(q_flat)))
+    if tokens.dtype != np.float32 or documents is not None:  # blocks are copied: keep them in cache
+        max_tokens = min(max_tokens, max(1, _COPY_BLOCK_BYTES // (4 * tokens.shape[1])))
     blocks = _iter_blocks(tokens, offsets, documents, lengths, max_tokens)
     if resolved == "torch":
         _scores_torch(q_flat, q_offsets, blocks, lengths, out, torch.device(device or "cpu"))
