@@ -123,6 +123,11 @@ class Exact:
             self._load(self._folder.read_manifest(), requested_dtype=dtype)
         else:
             with self._folder.writer_lock():
+                if self._folder.exists():  # keep counting, so other writers notice the override
+                    try:
+                        self._generation = int(self._folder.read_manifest().get("generation", 0))
+                    except (CorruptIndexError, TypeError, ValueError):
+                        pass
                 self._commit([], [], {}, dim=None)
 
     # ------------------------------------------------------------------ properties

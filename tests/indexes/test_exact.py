@@ -161,6 +161,9 @@ def test_two_writers_see_each_others_commits(tmp_path):
         b.add_documents(["d0"], [embs[0]])
     assert b.documents_ids == ids
     assert Exact(tmp_path, "shared").documents_ids == ids
+    Exact(tmp_path, "shared", override=True)  # a third writer empties the index
+    b.add_documents(["fresh"], [embs[0]])  # b notices and writes on top of the empty index
+    assert Exact(tmp_path, "shared").documents_ids == ["fresh"]
 
 
 def test_writer_lock_keeps_a_second_writer_out(tmp_path):
