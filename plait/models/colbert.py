@@ -382,11 +382,12 @@ class ColBERT(SentenceTransformer):
         if show_progress_bar is None:
             show_progress_bar = logger.getEffectiveLevel() <= logging.INFO
         starts = range(0, len(order), batch_size)
+        kind = "queries" if is_query else "documents"
         modes = [(module, module.training) for module in self.modules()]
         self.eval()
         try:
             with torch.inference_mode():
-                for start in tqdm(starts, desc="Encoding", disable=not show_progress_bar):
+                for start in tqdm(starts, desc=f"Encoding {kind}", disable=not show_progress_bar):
                     batch = order[start : start + batch_size]
                     matrices = self._encode_batch([ids[i] for i in batch], is_query, normalize)
                     for index, matrix in zip(batch, matrices, strict=True):
