@@ -229,11 +229,12 @@ def _add_routes(router: APIRouter, served: ServedIndex, model: Any, models: Any)
     @router.post("/search", response_model=SearchResponse, tags=["search"], responses=_errors(400))
     def search(body: SearchRequest) -> SearchResponse:  # type: ignore[valid-type]
         """Top-``k`` documents per query by MaxSim, best first."""
-        if body.queries is not None:
-            queries = encode(body.queries, is_query=True)
+        request = _typed(body)
+        if request.queries is not None:
+            queries = encode(request.queries, is_query=True)
         else:
-            queries = to_matrices(body.embeddings, "embeddings", served.dim)
-        results = served.search(queries, body.k, subset=body.subset)
+            queries = to_matrices(request.embeddings, "embeddings", served.dim)
+        results = served.search(queries, request.k, subset=request.subset)
         return SearchResponse(
             results=[[Hit(id=i, score=float(s)) for i, s in zip(r.ids, r.scores, strict=True)] for r in results]
         )
@@ -256,14 +257,20 @@ def _add_routes(router: APIRouter, served: ServedIndex, model: Any, models: Any)
     def delete_documents(body: DeleteRequest) -> WriteResponse:  # type: ignore[valid-type]
         """Remove documents; any unknown id fails the request (404) and nothing is removed."""
         check_writable()
-        removed = served.remove(body.ids)
+        removed = served.remove(_typed(body).ids)
         return WriteResponse(removed=removed, documents=len(served))
 
     @router.post("/encode", response_model=EncodeResponse, tags=["search"], responses=_errors(400))
     def encode_texts(body: EncodeRequest) -> EncodeResponse:  # type: ignore[valid-type]
         """Token embeddings of texts, as queries (``is_query``) or documents."""
-        matrices = encode(body.texts, is_query=body.is_query)
+        request = _typed(body)
+        matrices = encode(request.texts, is_query=request.is_query)
         return EncodeResponse(embeddings=[m.tolist() for m in matrices], dim=int(matrices[0].shape[1]))
+
+
+def _typed(body: Any) -> Any:
+    """Request models are built per app (their limits vary), so type checkers see them as ``Any``."""
+    return body
 
 
 def _version() -> str:
