@@ -105,3 +105,21 @@ def test_openapi_schema_carries_limits_and_examples(client: TestClient) -> None:
     assert search["properties"]["k"]["maximum"] == 50
     assert search["examples"]
     assert {"/health", "/stats", "/search", "/documents", "/documents/delete", "/encode"} <= set(schema["paths"])
+
+
+def test_serves_a_plaid_index(tmp_path) -> None:
+    from plait.indexes.plaid import PLAID
+
+    ids, docs = random_documents(30)
+    index = PLAID(index_folder=tmp_path, index_name="plaid", nbits=2, n_centroids=8)
+    with TestClient(create_app(index)) as client:
+        added = client.post("/documents", json={"ids": ids, "embeddings": [d.tolist() for d in docs]})
+        assert added.status_code == 200, added.text
+        hits = client.post("/search", json={"embeddings": [docs[3].tolist()], "k": 30}).json()["results"][0]
+        assert {h["id"] for h in hits} <= set(ids) and hits[0]["score"] >= hits[-1]["score"]
+        assert client.post("/documents/delete", json={"ids": ["d3"]}).json()["documents"] == 29
+        hits = client.post("/search", json={"embeddings": [docs[3].tolist()], "k": 30}).json()["results"][0]
+        assert "d3" not in {h["id"] for h in hits}
+        stats = client.get("/stats").json()
+    assert stats["format"] == "plait-plaid" and stats["nbits"] == 2 and stats["documents"] == 29
+    assert stats["bytes_per_token"] == pytest.approx(stats["disk_bytes"] / stats["stored_tokens"])
