@@ -83,8 +83,28 @@ def open_index(kind: str, folder: Path, create: bool = False) -> Any:
     return PLAID(index_folder=folder, index_name="crash", override=create, n_centroids=16)
 
 
-def writer(kind: str, folder: str, seed: int, kill_at: int, conn: Any) -> None:
+def sabotage_commits() -> None:
+    """Make commits unsafe (manifest rewritten in place, in two fsynced halves) to show that this
+    test notices: with ``--sabotage`` runs must fail."""
+    import json
+
+    from plait.indexes import storage
+
+    def commit(self: Any, manifest: Any) -> None:
+        text = json.dumps(dict(manifest, previous_files=[]))
+        with open(self.path / storage.MANIFEST, "w", encoding="utf-8") as handle:
+            for part in (text[: len(text) // 2], text[len(text) // 2 :]):
+                handle.write(part)
+                handle.flush()
+                os.fsync(handle.fileno())
+
+    storage.IndexFolder.commit = commit  # type: ignore[method-assign]
+
+
+def writer(kind: str, folder: str, seed: int, kill_at: int, conn: Any, sabotage: bool = False) -> None:
     """Child: apply the plan, report ``i`` after operation ``i`` returns; die at syscall ``kill_at``."""
+    if sabotage:
+        sabotage_commits()
     calls = 0
     real_fsync, real_replace = os.fsync, os.replace
 
@@ -156,14 +176,16 @@ def _same_embeddings(kind: str, index: Any, expected: State) -> bool:
     return True
 
 
-def run_once(ctx: Any, kind: str, seed: int, kill_at: int, delay: float | None) -> tuple[int, int, int]:
+def run_once(
+    ctx: Any, kind: str, seed: int, kill_at: int, delay: float | None, sabotage: bool = False
+) -> tuple[int, int, int]:
     """One child run; returns (last reported operation, state found, commit syscalls seen)."""
     with tempfile.TemporaryDirectory(prefix="plait-crash-") as tmp:
         folder = Path(tmp)
         open_index(kind, folder, create=True)
         _, states = plan(seed)
         receive, send = ctx.Pipe(duplex=False)
-        child = ctx.Process(target=writer, args=(kind, str(folder), seed, kill_at, send))
+        child = ctx.Process(target=writer, args=(kind, str(folder), seed, kill_at, send, sabotage))
         child.start()
         send.close()
         last, calls = 0, 0
@@ -183,7 +205,10 @@ def run_once(ctx: Any, kind: str, seed: int, kill_at: int, delay: float | None) 
             except EOFError:
                 break
         RUN_SECONDS.append(elapsed)
-        matched, message = check(kind, folder, states, last)
+        try:
+            matched, message = check(kind, folder, states, last)
+        except Exception as error:  # noqa: BLE001 - any failure to open or verify is a finding
+            matched, message = None, f"{type(error).__name__}: {error}"
         if matched is None:
             raise AssertionError(f"{kind} seed={seed} kill_at={kill_at} delay={delay}: {message}")
         return last, matched, calls
@@ -194,6 +219,7 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=50)
     parser.add_argument("--kind", action="append", choices=["exact", "plaid"])
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--sabotage", action="store_true", help="unsafe commits: the test must then fail")
     args = parser.parse_args()
     ctx = mp.get_context("forkserver")
     ctx.set_forkserver_preload(["numpy", "plait.indexes", "plait.indexes.plaid"])
@@ -211,7 +237,7 @@ def main() -> int:
             kill_at = rng.randint(1, total_calls) if by_syscall else 0
             delay = None if by_syscall else rng.uniform(0.0, full_run_s)
             try:
-                last, matched, _ = run_once(ctx, kind, seed, kill_at, delay)
+                last, matched, _ = run_once(ctx, kind, seed, kill_at, delay, args.sabotage)
             except AssertionError as error:
                 failures += 1
                 print(f"FAIL {error}", flush=True)
