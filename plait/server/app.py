@@ -153,9 +153,10 @@ def create_app(
     on-disk index's writer lock is held while the app runs (from startup to shutdown), so no other
     process writes to it meanwhile.
     """
-    if model is not None and index.dim is not None and _model_dim(model) != index.dim:
+    model_dim = _model_dim(model) if model is not None and index.dim is not None else None
+    if model_dim is not None and model_dim != index.dim:
         raise ValueError(
-            f"the model makes {_model_dim(model)}-dimensional embeddings but the index holds "
+            f"the model makes {model_dim}-dimensional embeddings but the index holds "
             f"{index.dim}-dimensional ones; serve it with the model it was built with"
         )
     served = ServedIndex(index, writable=writable)
