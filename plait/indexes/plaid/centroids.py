@@ -212,8 +212,8 @@ class CentroidQuantizer:
 
 def _lloyd_step(x: np.ndarray, centroids: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """One assignment (two-level when there are many centroids) + update."""
-    if centroids.shape[0] >= TWO_LEVEL_FROM:
-        codes = CoarseGroups(centroids).nearest(x)
+    if centroids.shape[0] >= TWO_LEVEL_FROM:  # 4 probes suffice while training
+        codes = CoarseGroups(centroids, n_probe=4).nearest(x)
     else:
         codes = nearest(x, centroids, 0.5 * np.einsum("ij,ij->i", centroids, centroids))
     return _update(x, centroids, codes, rng)

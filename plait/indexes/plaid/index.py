@@ -111,7 +111,7 @@ class PLAID:
             raise ValueError(f"n_centroids must be positive, got {n_centroids}")
         if kmeans_niters < 0 or max_points_per_centroid < 1:
             raise ValueError("kmeans_niters must be >= 0 and max_points_per_centroid >= 1")
-        self._training = {
+        self._training: dict[str, Any] = {
             "nbits": check_nbits(nbits),
             "niters": int(kmeans_niters),
             "max_points_per_centroid": int(max_points_per_centroid),

@@ -122,18 +122,22 @@ def search_one(
     k: int,
     allowed: list[np.ndarray] | None,
 ) -> Candidates:
-    """Run the PLAID stages for one query; ``allowed`` is a per-segment bool mask (subset)."""
+    """Run the PLAID stages for one query with resolved ``params`` (see
+    :meth:`PLAIDSearchParams.resolve`); ``allowed`` is a per-segment bool mask (subset)."""
+    ncells, ndocs, n_full = params.ncells, params.ndocs, params.n_full_scores
+    threshold = params.centroid_score_threshold
+    if ncells is None or ndocs is None or n_full is None or threshold is None:
+        raise ValueError("search_one needs resolved parameters (PLAIDSearchParams.resolve)")
     scores = query @ quantizer.centroids.T  # (Lq, K)
     scores_t = np.ascontiguousarray(scores.T)
-    cand = _candidates(scores, segments, params, allowed, k)
-    threshold = params.centroid_score_threshold
-    if len(cand.seg) > params.ndocs and threshold is not None and threshold > -np.inf:
+    cand = _candidates(scores, segments, ncells, ndocs, allowed, k)
+    if len(cand.seg) > ndocs and threshold > -np.inf:
         keep = scores.max(axis=0) >= threshold
         cand = _interact(cand, segments, scores_t, keep)
-        cand = cand.take(top_n(cand.score, params.ndocs))
-    if len(cand.seg) > params.n_full_scores:
+        cand = cand.take(top_n(cand.score, ndocs))
+    if len(cand.seg) > n_full:
         cand = _interact(cand, segments, scores_t, np.ones(scores_t.shape[0], dtype=bool))
-        cand = cand.take(top_n(cand.score, params.n_full_scores))
+        cand = cand.take(top_n(cand.score, n_full))
     final = np.zeros(len(cand.seg), dtype=np.float32)
     for s in np.unique(cand.seg):
         where = np.flatnonzero(cand.seg == s)
@@ -146,7 +150,8 @@ def search_one(
 def _candidates(
     scores: np.ndarray,
     segments: list[Segment],
-    params: PLAIDSearchParams,
+    ncells: int,
+    ndocs: int,
     allowed: list[np.ndarray] | None,
     k: int,
 ) -> Candidates:
@@ -155,10 +160,10 @@ def _candidates(
     search returns ``k`` results whenever ``k`` eligible documents exist."""
     masks = [~seg.deleted if allowed is None else ~seg.deleted & allowed[s] for s, seg in enumerate(segments)]
     n_eligible = sum(int(m.sum()) for m in masks)
-    if allowed is not None and n_eligible <= params.ndocs:  # small subset: score it all
+    if allowed is not None and n_eligible <= ndocs:  # small subset: score it all
         return _gather(masks, [np.flatnonzero(m) for m in masks])
     n_centroids = scores.shape[1]
-    n_cells = min(params.ncells, n_centroids)
+    n_cells = min(ncells, n_centroids)
     while True:
         if n_cells >= n_centroids:
             cells = np.arange(n_centroids)
