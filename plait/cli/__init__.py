@@ -1,0 +1,1 @@
+"""The ``plait`` command line: ``plait.cli.main`` holds the app and the list of commands."""
