@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from plait.cli._common import CliError, load_model
+from plait.cli._common import CliError, load_model, read_cli_meta
 
 
 def is_loopback(host: str) -> bool:
@@ -23,6 +24,18 @@ def is_loopback(host: str) -> bool:
             return ipaddress.ip_address(socket.gethostbyname(host)).is_loopback
         except (OSError, ValueError):
             return False
+
+
+def cli_folder_sync(path: Path, served: Any) -> Callable[[list[tuple[str, str]], list[str]], None]:
+    """Keep a `plait index` folder's texts and count in step with writes made through the API."""
+    from plait.cli.add import update_cli_folder
+
+    def sync(added: list[tuple[str, str]], removed: list[str]) -> None:
+        # Appends only: removed documents never appear in results, so their old text lines can
+        # stay (no rewrite of documents.jsonl per delete); `plait remove` compacts the file.
+        update_cli_folder(path, served, added=added)
+
+    return sync
 
 
 def command(
@@ -76,6 +89,7 @@ def command(
         limits=Limits(max_k=max_k, max_texts=max_texts, max_chars=max_chars),
         writable=not read_only,
         hold_writer_lock=False,  # held above for the whole process
+        on_write=None if read_cli_meta(index) is None else cli_folder_sync(index, served),
     )
     typer.echo(f"serving {index} ({len(served)} documents) on http://{host}:{port}  (docs: /docs)", err=True)
     uvicorn.run(app, host=host, port=port, log_level=log_level)

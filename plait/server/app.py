@@ -37,7 +37,7 @@ from plait.server.schemas import (
     WriteResponse,
     build_request_models,
 )
-from plait.server.state import ServedIndex
+from plait.server.state import OnWrite, ServedIndex
 
 logger = logging.getLogger("plait.server")
 
@@ -144,6 +144,7 @@ def create_app(
     limits: Limits = Limits(),
     writable: bool = True,
     hold_writer_lock: bool = True,
+    on_write: OnWrite | None = None,
 ) -> FastAPI:
     """A FastAPI app serving ``index`` (any :class:`~plait.indexes.Index`).
 
@@ -151,7 +152,8 @@ def create_app(
     add take embeddings only. ``api_key`` requires every request except ``/health`` to carry it in
     the ``X-API-Key`` header. ``writable=False`` refuses writes (403). With ``hold_writer_lock`` an
     on-disk index's writer lock is held while the app runs (from startup to shutdown), so no other
-    process writes to it meanwhile.
+    process writes to it meanwhile. ``on_write(added, removed)`` runs after each committed write
+    (``plait serve`` uses it to keep a ``plait index`` folder's texts in step).
     """
     model_dim = _model_dim(model) if model is not None and index.dim is not None else None
     if model_dim is not None and model_dim != index.dim:
@@ -159,7 +161,7 @@ def create_app(
             f"the model makes {model_dim}-dimensional embeddings but the index holds "
             f"{index.dim}-dimensional ones; serve it with the model it was built with"
         )
-    served = ServedIndex(index, writable=writable)
+    served = ServedIndex(index, writable=writable, on_write=on_write)
     models = build_request_models(limits)
 
     @asynccontextmanager
@@ -213,14 +215,17 @@ def _add_routes(router: APIRouter, served: ServedIndex, model: Any, models: Any)
         if not served.writable:
             raise ApiError(403, "this server is read-only")
 
-    def documents(body: Any) -> tuple[list[str], list[np.ndarray]]:
+    def write(body: Any, replace: bool) -> WriteResponse:
         check_writable()
         dupes = sorted({i for i in body.ids if body.ids.count(i) > 1})
         if dupes:
             raise ApiError(422, f"ids contains duplicates: {dupes[:10]}")
         if body.texts is not None:
-            return body.ids, encode(body.texts, is_query=False)
-        return body.ids, to_matrices(body.embeddings, "embeddings", served.dim)
+            embeddings = encode(body.texts, is_query=False)
+        else:
+            embeddings = to_matrices(body.embeddings, "embeddings", served.dim)
+        added, replaced = served.add(body.ids, embeddings, replace=replace, texts=body.texts)
+        return WriteResponse(added=added, replaced=replaced, documents=len(served))
 
     @router.get("/stats", response_model=StatsResponse, tags=["service"])
     def stats() -> dict[str, Any]:
@@ -243,16 +248,12 @@ def _add_routes(router: APIRouter, served: ServedIndex, model: Any, models: Any)
     @router.post("/documents", response_model=WriteResponse, tags=["documents"], responses=_errors(400, 403, 409))
     def add_documents(body: DocumentsRequest) -> WriteResponse:  # type: ignore[valid-type]
         """Add documents; ids already in the index are refused (409) and nothing is added."""
-        ids, embeddings = documents(body)
-        added, _ = served.add(ids, embeddings, replace=False)
-        return WriteResponse(added=added, documents=len(served))
+        return write(body, replace=False)
 
     @router.put("/documents", response_model=WriteResponse, tags=["documents"], responses=_errors(400, 403))
     def upsert_documents(body: DocumentsRequest) -> WriteResponse:  # type: ignore[valid-type]
         """Add documents, replacing those whose ids exist (atomically: old or new, never neither)."""
-        ids, embeddings = documents(body)
-        added, replaced = served.add(ids, embeddings, replace=True)
-        return WriteResponse(added=added, replaced=replaced, documents=len(served))
+        return write(body, replace=True)
 
     @router.post("/documents/delete", response_model=WriteResponse, tags=["documents"], responses=_errors(403, 404))
     def delete_documents(body: DeleteRequest) -> WriteResponse:  # type: ignore[valid-type]

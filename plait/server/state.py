@@ -14,7 +14,7 @@ lifetime (:meth:`plait.indexes.storage.IndexFolder.hold_writer_lock`): a second 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -23,6 +23,10 @@ import numpy as np
 from plait.indexes.base import SearchResult
 from plait.indexes.storage import IndexFolder
 from plait.server.stats import index_path, index_stats
+
+OnWrite = Callable[[list[tuple[str, str]], list[str]], None]
+"""Called under the write lock after each committed write: ``(added (id, text) pairs, removed ids)``;
+texts are ``""`` for documents given as embeddings."""
 
 
 class ReadWriteLock:
@@ -69,9 +73,10 @@ class ReadWriteLock:
 class ServedIndex:
     """An index shared by request threads (see the module docstring)."""
 
-    def __init__(self, index: Any, *, writable: bool = True) -> None:
+    def __init__(self, index: Any, *, writable: bool = True, on_write: OnWrite | None = None) -> None:
         self.index = index
         self.writable = writable
+        self.on_write = on_write
         self.lock = ReadWriteLock()
         self._held: IndexFolder | None = None
 
@@ -106,14 +111,20 @@ class ServedIndex:
             return index_stats(self.index)
 
     # ------------------------------------------------------------------ writes
-    def add(self, ids: list[str], embeddings: list[np.ndarray], *, replace: bool) -> tuple[int, int]:
+    def add(
+        self, ids: list[str], embeddings: list[np.ndarray], *, replace: bool, texts: list[str] | None = None
+    ) -> tuple[int, int]:
         """Add (or upsert) documents; returns ``(added, replaced)`` counts."""
         with self.lock.write():
             replaced = sum(1 for doc_id in ids if doc_id in self.index) if replace else 0
             self.index.add_documents(ids, embeddings, replace=replace)
+            if self.on_write is not None:
+                self.on_write(list(zip(ids, texts or [""] * len(ids), strict=True)), [])
             return len(ids) - replaced, replaced
 
     def remove(self, ids: list[str]) -> int:
         with self.lock.write():
             self.index.remove_documents(ids)
+            if self.on_write is not None:
+                self.on_write([], list(ids))
             return len(dict.fromkeys(ids))

@@ -81,3 +81,26 @@ def test_live_server_answers_and_holds_the_writer_lock(bare_index: Exact) -> Non
     reopened = Exact(index_folder=bare_index.path.parent, index_name="served")
     assert reopened.documents_ids == ["a", "b", "c"]
     reopened.remove_documents(["a"])  # the lock went with the server
+
+
+def test_api_writes_keep_a_plait_index_folder_in_step(run, beir_dir: Path, tiny_model, tiny_model_path: Path, tmp_path: Path) -> None:
+    import json
+
+    from fastapi.testclient import TestClient
+
+    from plait.cli.search import open_cli_index
+    from plait.cli.serve import cli_folder_sync
+    from plait.server import create_app
+
+    folder = tmp_path / "idx"
+    assert run("index", beir_dir, folder, "--exact", "--model", tiny_model_path).exit_code == 0
+    index, _, _ = open_cli_index(folder)
+    app = create_app(index, tiny_model, on_write=cli_folder_sync(folder, index))
+    with TestClient(app) as client:
+        body = {"ids": ["n1"], "texts": ["Comets have icy tails."]}
+        assert client.post("/documents", json=body).status_code == 200
+        assert client.post("/documents/delete", json={"ids": ["d4"]}).status_code == 200
+    assert json.loads((folder / "cli.json").read_text())["documents"] == 4
+    found = json.loads(run("search", folder, "icy comets", "-k", "4", "--json").stdout)[0]["results"]
+    assert {hit["id"]: hit.get("text") for hit in found}["n1"] == "Comets have icy tails."
+    assert "d4" not in {hit["id"] for hit in found}
