@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -31,6 +32,25 @@ def _replace_file(path: Path, text: str) -> None:
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(tmp, path)
+
+
+@contextmanager
+def holding_writer_lock(index: Any) -> Iterator[None]:
+    """Take an on-disk index's writer lock for the whole command, so a running server (or another
+    writer) is reported before any encoding work, and released at the end."""
+    from plait.indexes.storage import IndexFolder
+    from plait.server.stats import index_path
+
+    path = index_path(index)
+    if path is None:
+        yield
+        return
+    folder = IndexFolder(path)
+    folder.hold_writer_lock()
+    try:
+        yield
+    finally:
+        folder.release_writer_lock()
 
 
 def update_cli_folder(
@@ -84,6 +104,14 @@ def command(
     from plait.cli.search import open_cli_index
 
     index, built_with, _ = open_cli_index(index_path)
+    with holding_writer_lock(index):
+        _add(index, index_path, source, built_with, upsert, model, batch_size, as_json, device)
+
+
+def _add(
+    index: Any, index_path: Path, source: Path, built_with: str | None, upsert: bool,
+    model: str | None, batch_size: int, as_json: bool, device: str | None,
+) -> None:
     ids, texts = read_collection(source)
     if len(set(ids)) != len(ids):
         raise CliError(f"{source} has duplicate document ids")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -38,11 +38,18 @@ def command(
 
     Example:  plait remove ./scifact-index 4983 5836 --compact
     """
-    from plait.cli.add import update_cli_folder
+    from plait.cli.add import holding_writer_lock
     from plait.cli.search import open_cli_index
 
     wanted = _read_ids(ids or [], ids_file)
     index, _, _ = open_cli_index(index_path)
+    with holding_writer_lock(index):
+        _remove(index, index_path, wanted, missing_ok, compact, as_json)
+
+
+def _remove(index: Any, index_path: Path, wanted: list[str], missing_ok: bool, compact: bool, as_json: bool) -> None:
+    from plait.cli.add import update_cli_folder
+
     missing = [doc_id for doc_id in wanted if doc_id not in index]
     if missing and not missing_ok:
         raise CliError(

@@ -119,3 +119,13 @@ def test_info_on_a_bare_index_and_on_corruption(run, tmp_path: Path) -> None:
     result = run("info", index.path)
     assert result.exit_code == 1 and "truncated" in result.output
     assert run("info", tmp_path / "nothing").exit_code == 2
+
+
+def test_add_and_remove_are_refused_while_another_writer_holds_the_index(run, cli_index: Path, tmp_path: Path) -> None:
+    docs = write_jsonl(tmp_path / "new.jsonl", [{"id": "n1", "text": "text"}])
+    with IndexFolder(cli_index / "index").writer_lock():  # e.g. a running `plait serve`
+        for args in (("add", cli_index, docs, "--model", tmp_path / "not-loaded"), ("remove", cli_index, "d1")):
+            result = run(*args)
+            assert result.exit_code == 1, result.output
+            assert "being written by another process" in result.output  # before any model loading
+    assert "d1" in open_exact(cli_index) and "n1" not in open_exact(cli_index)
