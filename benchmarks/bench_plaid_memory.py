@@ -39,6 +39,19 @@ def memory() -> dict[str, float]:
     return fields
 
 
+def index_mapped_mib(folder: str) -> float:
+    """Resident MiB of the memory-mapped index files (from /proc/self/smaps)."""
+    root = str(Path(folder).resolve())
+    total, inside = 0, False
+    for line in Path("/proc/self/smaps").read_text().splitlines():
+        parts = line.split()
+        if parts and "-" in parts[0] and len(parts) >= 5:  # a mapping header line
+            inside = len(parts) >= 6 and parts[5].startswith(root)
+        elif inside and parts[0] == "Rss:":
+            total += int(parts[1])
+    return round(total / 1024, 1)
+
+
 def build(folder: str, n_docs: int, chunk: int, nbits: int) -> dict:
     corpus = SyntheticCorpus()
     index = PLAID(folder, "memory", override=True, nbits=nbits)
@@ -81,6 +94,8 @@ def search(folder: str, n_queries: int) -> dict:
         index.search(q[None], k=10)
         latencies.append(time.perf_counter() - t)
     return {
+        "index_disk_mib": round(index.stats["disk_bytes"] / 2**20, 1),
+        "index_pages_resident_mib": index_mapped_mib(folder),
         "open_s": round(open_s, 2),
         "rss_before_open_mib": before,
         "rss_after_open_mib": opened,
