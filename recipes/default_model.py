@@ -61,6 +61,9 @@ class Recipe:
     warmup_ratio: float = 0.1
     batch_size: int = 32
     temperature: float = 1.0
+    query_length: int = 256
+    document_length: int = 180
+    query_expansion: bool = False
     alpha: float = 1.0
     fp16: bool = True
     seed: int = 42
@@ -70,6 +73,16 @@ class Recipe:
     baselines: bool = False
     eval_data: list[str] = field(default_factory=lambda: [str(DATA / c) for c in EVAL_COLLECTIONS])
     eval_max_queries: int | None = None
+    eval_max_documents: int | None = None
+
+
+def model_settings(recipe: Recipe) -> dict[str, Any]:
+    """The ColBERT settings the model is trained (and must be used) with."""
+    return {
+        "query_length": recipe.query_length,
+        "document_length": recipe.document_length,
+        "do_query_expansion": recipe.query_expansion,
+    }
 
 
 def mine(recipe: Recipe) -> list[dict[str, str]]:
@@ -112,7 +125,7 @@ def train(recipe: Recipe, rows: list[dict[str, str]]) -> tuple[Any, dict[str, An
     from plait.training import ColBERTCollator
     from plait.training.train import freeze_lower_layers
 
-    model = ColBERT(str(base_model_folder()), device="cpu")
+    model = ColBERT(str(base_model_folder()), device="cpu", **model_settings(recipe))
     freeze_lower_layers(model, recipe.trainable_layers)
     args = SentenceTransformerTrainingArguments(
         output_dir=str(Path(recipe.work_dir) / "checkpoints"),
@@ -171,13 +184,19 @@ def interpolate(model: Any, names: list[str], alpha: float) -> None:
                 state[name].copy_(base[name] + alpha * (state[name] - base[name]))
 
 
-def write_delta(model: Any, names: list[str], folder: Path, fp16: bool) -> int:
-    """Save the delta with plait's own writer (optionally as float16); returns its size in bytes."""
+def write_delta(
+    model: Any, names: list[str], folder: Path, fp16: bool, settings: dict[str, Any]
+) -> int:
+    """Save the delta with plait's own writer (optionally as float16) and record the ColBERT
+    settings it was trained with in ``delta.json`` (``"settings"``); returns the weights' bytes."""
     from safetensors.torch import load_file, save_file
 
-    from plait.models.default import DELTA_WEIGHTS, save_delta
+    from plait.models.default import DELTA_CONFIG, DELTA_WEIGHTS, save_delta
 
     save_delta(model, names, folder=folder)
+    config = json.loads((folder / DELTA_CONFIG).read_text(encoding="utf8"))
+    config["settings"] = settings
+    (folder / DELTA_CONFIG).write_text(json.dumps(config, indent=2) + "\n", encoding="utf8")
     path = folder / DELTA_WEIGHTS
     if fp16:
         tensors = {k: v.half().contiguous() for k, v in load_file(str(path)).items()}
@@ -185,16 +204,32 @@ def write_delta(model: Any, names: list[str], folder: Path, fp16: bool) -> int:
     return path.stat().st_size
 
 
-def load_default(folder: Path) -> Any:
-    """``ColBERT()`` with the delta in ``folder`` (the packaged path when it is the default one)."""
+def load_default(folder: Path, settings: dict[str, Any]) -> Any:
+    """``ColBERT()`` with the delta in ``folder`` (the packaged path when it is the default one).
+
+    Warns when the loaded model does not use the settings the delta was trained with (a
+    ``plait.models.default`` that ignores ``delta.json``'s ``"settings"``); the evaluation then
+    applies them explicitly, so the numbers describe the trained model.
+    """
     from plait.models import ColBERT
     from plait.models import default as default_model
 
     if folder.resolve() == default_model.DELTA_FOLDER.resolve():
-        return ColBERT(device="cpu")
-    model = ColBERT(str(default_model.base_model_folder()), device="cpu")
-    if not default_model.apply_delta(model, folder=folder):
-        raise RuntimeError(f"no delta found in {folder}")
+        model = ColBERT(device="cpu")
+    else:
+        model = ColBERT(str(default_model.base_model_folder()), device="cpu")
+        if not default_model.apply_delta(model, folder=folder):
+            raise RuntimeError(f"no delta found in {folder}")
+    wrong = {k: getattr(model, k) for k, v in settings.items() if getattr(model, k) != v}
+    if wrong:
+        logger.warning(
+            "the loaded default model ignores the delta's settings %s (has %s): apply_delta must "
+            "read delta.json 'settings'; evaluating with the trained settings",
+            settings,
+            wrong,
+        )
+        for key, value in settings.items():
+            setattr(model, key, value)
     return model
 
 
@@ -213,13 +248,24 @@ def check_reload(trained: Any, reloaded: Any) -> float:
 
 def evaluate(model: Any, recipe: Recipe) -> dict[str, dict[str, float]]:
     """nDCG@10 / MRR@10 / Recall@100 per collection (exact MaxSim), plus baselines if asked."""
+    from plait.evaluation import load_beir
     from plait.evaluation.evaluators import ColBERTInformationRetrievalEvaluator
 
     report: dict[str, dict[str, float]] = {}
     for folder in recipe.eval_data:
         name = Path(folder).name
-        evaluator = ColBERTInformationRetrievalEvaluator.from_beir(
-            folder, split="test", max_queries=recipe.eval_max_queries, name="", batch_size=64
+        documents, queries, qrels = load_beir(folder, split="test")
+        queries = queries[: recipe.eval_max_queries] if recipe.eval_max_queries else queries
+        corpus = {d["id"]: d["text"] for d in documents}
+        if recipe.eval_max_documents:  # smoke runs: judged documents plus the first N others
+            judged = {d for q in queries for d in qrels[q["id"]]}
+            keep = list(corpus)[: recipe.eval_max_documents]
+            corpus = {d: corpus[d] for d in corpus if d in judged or d in keep}
+        evaluator = ColBERTInformationRetrievalEvaluator(
+            queries={q["id"]: q["text"] for q in queries},
+            corpus=corpus,
+            relevant_docs={q["id"]: qrels[q["id"]] for q in queries},
+            batch_size=64,
         )
         start = time.perf_counter()
         report[f"{name}/colbert"] = {**evaluator(model), "seconds": time.perf_counter() - start}
@@ -257,8 +303,8 @@ def run(recipe: Recipe) -> dict[str, Any]:
     model, stats = train(recipe, rows)
     names = trained_names(model, recipe.trainable_layers)
     interpolate(model, names, recipe.alpha)
-    size = write_delta(model, names, delta_folder, recipe.fp16)
-    reloaded = load_default(delta_folder)
+    size = write_delta(model, names, delta_folder, recipe.fp16, model_settings(recipe))
+    reloaded = load_default(delta_folder, model_settings(recipe))
     report: dict[str, Any] = {
         "recipe": asdict(recipe),
         "mining_seconds": round(mined_seconds, 1),
@@ -291,6 +337,8 @@ def parse(argv: list[str] | None = None) -> Recipe:
         "batch_size",
         "seed",
         "max_steps",
+        "query_length",
+        "document_length",
     ):
         parser.add_argument(
             "--" + name.replace("_", "-"), type=int, default=getattr(defaults, name)
@@ -299,6 +347,9 @@ def parse(argv: list[str] | None = None) -> Recipe:
         parser.add_argument(
             "--" + name.replace("_", "-"), type=float, default=getattr(defaults, name)
         )
+    parser.add_argument(
+        "--query-expansion", action="store_true", help="pad queries with [MASK] to query_length"
+    )
     parser.add_argument("--max-rows", type=int, default=None, help="train on the first N rows")
     parser.add_argument("--fp32", action="store_true", help="store the delta in float32")
     parser.add_argument("--no-eval", action="store_true", help="skip the evaluation")
@@ -319,6 +370,9 @@ def parse(argv: list[str] | None = None) -> Recipe:
         warmup_ratio=args.warmup_ratio,
         batch_size=args.batch_size,
         temperature=args.temperature,
+        query_length=args.query_length,
+        document_length=args.document_length,
+        query_expansion=args.query_expansion,
         alpha=args.alpha,
         fp16=not args.fp32,
         seed=args.seed,
@@ -334,7 +388,7 @@ def parse(argv: list[str] | None = None) -> Recipe:
         scratch = tempfile.mkdtemp(prefix="plait-recipe-smoke-")
         recipe.max_rows, recipe.max_steps, recipe.batch_size = 16, 2, 8
         recipe.eval_data = recipe.eval_data[-1:]
-        recipe.eval_max_queries = 3
+        recipe.eval_max_queries, recipe.eval_max_documents = 3, 50
         recipe.delta_folder = args.delta_folder or os.path.join(scratch, "delta")
         recipe.work_dir = args.work_dir or os.path.join(scratch, "work")
     else:
