@@ -40,7 +40,7 @@ except ImportError:  # pragma: no cover
     HAS_NUMBA = False
 
 Backend = Literal["auto", "numba", "numpy", "torch", "reference"]
-DEFAULT_BLOCK_BYTES = 8 << 20  # size of one block's similarity matrix
+DEFAULT_BLOCK_BYTES = 2 << 20  # size of one block's similarity matrix (about one core's L2)
 _COPY_BLOCK_BYTES = 2 << 20  # size of a widened (float16) or gathered block of document tokens
 
 
