@@ -23,7 +23,7 @@ import torch
 try:  # sentence-transformers >= 6
     from sentence_transformers.base.evaluation.evaluator import BaseEvaluator as SentenceEvaluator
 except ImportError:  # pragma: no cover - sentence-transformers 5
-    from sentence_transformers.evaluation import SentenceEvaluator
+    from sentence_transformers.evaluation import SentenceEvaluator  # type: ignore[no-redef]
 
 from plait.evaluation.metrics import DEFAULT_METRICS, evaluate, max_cutoff
 from plait.scores import colbert_scores, colbert_scores_pairwise

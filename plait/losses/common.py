@@ -25,9 +25,10 @@ from plait.training.collator import QUERY_PREFIX
 
 def unwrap(model: nn.Module) -> Any:
     """The plait model inside a (Distributed)DataParallel or compiled wrapper."""
-    while hasattr(model, "module") and not hasattr(model, "skiplist_mask"):
-        model = model.module
-    return model
+    inner: Any = model
+    while hasattr(inner, "module") and not hasattr(inner, "skiplist_mask"):
+        inner = inner.module
+    return inner
 
 
 def _as_query(feature: dict[str, Any]) -> dict[str, Any]:

@@ -265,7 +265,7 @@ def train(config: TrainConfig) -> TrainResult:
         train_dataset=Dataset.from_list(rows),
         loss=make_loss(model, config),
         evaluator=evaluator,
-        data_collator=ColBERTCollator(model.tokenize),
+        data_collator=ColBERTCollator(model.tokenize),  # type: ignore[arg-type]  # duck-typed
     )
     if not config.show_progress_bar:  # keep stdout clean (e.g. for `plait train --json`)
         from transformers.trainer_callback import PrinterCallback
