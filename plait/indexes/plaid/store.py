@@ -21,6 +21,7 @@ difference between meeting and missing the 36 bytes/token budget at nbits=2 and 
 
 from __future__ import annotations
 
+import mmap
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -123,6 +124,17 @@ def write_tombstones(folder: IndexFolder, name: str, deleted: np.ndarray) -> dic
     return folder.write_array(f"{name}.tombstones", local)
 
 
+def advise_random(array: np.ndarray) -> None:
+    """Tell the kernel that a memory-mapped array is read at random places, so a page fault reads
+    one page instead of read-ahead windows (which would pull most of the file into RSS)."""
+    handle = getattr(array, "_mmap", None)
+    if handle is not None and hasattr(handle, "madvise") and hasattr(mmap, "MADV_RANDOM"):
+        try:
+            handle.madvise(mmap.MADV_RANDOM)
+        except OSError:  # pragma: no cover - advisory only
+            pass
+
+
 def read_tombstones(folder: IndexFolder, manifest: dict[str, Any], name: str, n_docs: int) -> np.ndarray:
     deleted = np.zeros(n_docs, dtype=bool)
     entry = manifest["files"].get(f"{name}.tombstones")
@@ -153,6 +165,7 @@ def read_segment(folder: IndexFolder, manifest: dict[str, Any], info: dict[str, 
     ids = folder.read_json(files[f"{name}.ids"])
     doclens = arr("doclens", mmap=False).astype(np.int64)
     codes, residuals = arr("codes"), arr("residuals")
+    advise_random(residuals)  # search reads scattered rows: no read-ahead
     n_tokens = int(doclens.sum())
     n_centroids = int(manifest["settings"]["n_centroids"])
     problems = [
