@@ -23,8 +23,10 @@ Conventions: a document with no tokens scores 0 (so does a query with no tokens)
 
 from __future__ import annotations
 
+import threading
 import warnings
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Literal
 
 import numpy as np
@@ -102,9 +104,9 @@ def _check_documents(
 # ----------------------------------------------------------------------------- numba core
 if HAS_NUMBA:
 
-    # Serial on purpose: the pass costs ~1/50 of the block's matrix multiply, and a second thread
-    # pool (numba's) fighting torch's spinning OpenMP threads made it 25x slower when parallel.
-    @njit(cache=True, fastmath=True)
+    # No numba thread pool: the pass costs ~1/50 of the block's matrix multiply, and numba's pool
+    # fighting torch's spinning OpenMP threads made it 25x slower. Workers run it (nogil) instead.
+    @njit(cache=True, fastmath=True, nogil=True)
     def _segment_max_sum_numba(sims, starts, ends, q_offsets, out, col0):  # pragma: no cover
         n_docs = starts.shape[0]
         n_tokens = sims.shape[1]
@@ -220,14 +222,39 @@ def maxsim_scores(
     max_tokens = max(1, block_bytes // (4 * len(q_flat)))
     if tokens.dtype != np.float32 or documents is not None:  # blocks are copied: keep them in cache
         max_tokens = min(max_tokens, max(1, _COPY_BLOCK_BYTES // (4 * tokens.shape[1])))
-    blocks = _iter_blocks(tokens, offsets, documents, lengths, max_tokens)
+    ranges = _blocks(lengths, max_tokens)
     if resolved == "torch":
+        blocks = ((lo, hi, _block(tokens, offsets, documents, lo, hi)) for lo, hi in ranges)
         _scores_torch(q_flat, q_offsets, blocks, lengths, out, torch.device(device or "cpu"))
         return out
-    buffer = np.empty((min(max_tokens, int(lengths.sum())), len(q_flat)), np.float32)
-    q_t = torch.from_numpy(q_flat).T
     segment = _segment_max_sum_numba if resolved == "numba" else _segment_max_sum_numpy
-    for lo, hi, block in blocks:
+
+    def run(some: list[tuple[int, int]]) -> None:
+        _run_blocks(some, q_flat, q_offsets, tokens, offsets, documents, lengths, out, segment)
+
+    workers = min(get_num_threads(), len(ranges))
+    if workers > 1:  # each worker multiplies single-threaded; no barrier per block
+        list(_pool(workers).map(run, [ranges[i::workers] for i in range(workers)]))
+    else:
+        run(ranges)
+    return out
+
+
+def _block(tokens, offsets, documents, lo: int, hi: int) -> np.ndarray:
+    """Float32 token rows of documents ``lo..hi`` (of ``documents`` when given)."""
+    if documents is None:
+        block = tokens[offsets[lo] : offsets[hi]]
+    else:
+        block = tokens[_gather_rows(offsets, documents[lo:hi])]
+    return np.ascontiguousarray(block, dtype=np.float32)
+
+
+def _run_blocks(ranges, q_flat, q_offsets, tokens, offsets, documents, lengths, out, segment) -> None:
+    """CPU backends: per block, one matrix multiply then the segment max into ``out[:, lo:hi]``."""
+    q_t = torch.from_numpy(q_flat).T
+    buffer = np.empty((0, len(q_flat)), np.float32)
+    for lo, hi in ranges:
+        block = _block(tokens, offsets, documents, lo, hi)
         n = len(block)
         if n > len(buffer):
             buffer = np.empty((n, len(q_flat)), np.float32)
@@ -236,17 +263,35 @@ def maxsim_scores(
             torch.mm(_as_tensor(block), q_t, out=torch.from_numpy(sims))
         ends = np.cumsum(lengths[lo:hi])
         segment(sims, ends - lengths[lo:hi], ends, q_offsets, out, lo)
-    return out
 
 
-def _iter_blocks(tokens, offsets, documents, lengths, max_tokens):
-    """Yield ``(lo, hi, float32 token rows of documents lo..hi)`` in bounded blocks."""
-    for lo, hi in _blocks(lengths, max_tokens):
-        if documents is None:
-            block = tokens[offsets[lo] : offsets[hi]]
-        else:
-            block = tokens[_gather_rows(offsets, documents[lo:hi])]
-        yield lo, hi, np.ascontiguousarray(block, dtype=np.float32)
+def _single_threaded_worker() -> None:
+    """Pool initializer: this thread's OpenMP (torch's matmul) runs on one thread."""
+    try:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(limits=1, user_api="openmp")  # per-thread setting; the caller's is kept
+    except Exception:  # pragma: no cover - without it the worker still computes correctly
+        pass
+
+
+_POOL_LOCK = threading.Lock()
+_POOL: tuple[int, ThreadPoolExecutor] | None = None
+
+
+def _pool(workers: int) -> ThreadPoolExecutor:
+    """Shared worker threads. One OpenMP team per block's matmul waits at every block for any
+    descheduled thread (25x slower measured on a busy machine); independent workers do not."""
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is None or _POOL[0] != workers:
+            if _POOL is not None:
+                _POOL[1].shutdown(wait=False)
+            executor = ThreadPoolExecutor(
+                workers, thread_name_prefix="plait-maxsim", initializer=_single_threaded_worker
+            )
+            _POOL = (workers, executor)
+        return _POOL[1]
 
 
 def _scores_torch(q_flat, q_offsets, blocks, lengths, out, device: torch.device) -> None:

@@ -153,3 +153,17 @@ def test_device_selects_the_torch_backend(data):
     np.testing.assert_allclose(got, maxsim_scores_reference(queries, tokens, offsets)[:, [3, 1]], atol=1e-4)
     (idx, _), *_ = maxsim_search(queries, tokens, offsets, 3, device="cpu")
     assert idx.tolist() == maxsim_search(queries, tokens, offsets, 3)[0][0].tolist()
+
+
+def test_worker_threads_give_the_same_scores(data):
+    queries, tokens, offsets = data
+    before = kernel.get_num_threads()
+    try:
+        kernel.set_num_threads(1)
+        serial = maxsim_scores(queries, tokens, offsets, block_bytes=64)
+        kernel.set_num_threads(3)
+        threaded = maxsim_scores(queries, tokens, offsets, block_bytes=64)
+        assert kernel.get_num_threads() == 3  # workers' one-thread setting stays in the workers
+    finally:
+        kernel.set_num_threads(before)
+    np.testing.assert_array_equal(serial, threaded)
