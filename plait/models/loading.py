@@ -224,6 +224,10 @@ def load(
         or embedding_size < 1
     ):
         raise ValueError(f"embedding_size must be a positive integer, got {embedding_size!r}")
+    if name_or_path is not None and not isinstance(name_or_path, (str, os.PathLike)):
+        raise TypeError(
+            f"model_name_or_path must be a path or a hub name, got {type(name_or_path).__name__}"
+        )
     if name_or_path is None:
         from plait.models.default import base_model_folder
 

@@ -87,6 +87,11 @@ def test_missing_local_path_is_a_clear_error(tmp_path: Path) -> None:
         ColBERT("./no/such/model")
 
 
+def test_model_name_of_the_wrong_type() -> None:
+    with pytest.raises(TypeError, match="model_name_or_path must be"):
+        ColBERT(123)  # type: ignore[arg-type]
+
+
 def test_file_instead_of_folder(tmp_path: Path) -> None:
     path = tmp_path / "model.bin"
     path.write_bytes(b"")
