@@ -5,13 +5,19 @@ Documents are stored the way every plait index stores them: one flat ``(n_tokens
 ``tokens[offsets[j]:offsets[j + 1]]``. Queries are packed the same way (``pack_queries``), so ragged
 queries and padding masks cost nothing: masked query tokens are simply not packed.
 
-The fast path (:func:`maxsim_scores`) walks the documents in blocks of bounded memory:
+The fast path (:func:`maxsim_scores`) walks the documents in blocks whose similarity matrix is
+about one core's L2 cache (2 MiB):
 
-1. one BLAS matrix multiply per block, ``block_tokens @ query_tokens.T`` (torch, so it uses torch's
-   thread pool; float16 blocks are widened to float32 first),
-2. a segment max over each document's rows (numba; the inner loop runs along the contiguous
-   query-token axis, so it vectorises; serial, as it costs ~2% of the multiply),
+1. one BLAS matrix multiply per block, ``block_tokens @ query_tokens.T`` (torch/MKL; float16 and
+   gathered blocks are widened/copied to float32 in cache-sized pieces first),
+2. a segment max over each document's rows (numba, ``nogil``; the inner loop runs along the
+   contiguous query-token axis, so it vectorises; it costs ~2% of the multiply),
 3. a sum over each query's tokens.
+
+Blocks are shared among ``get_num_threads()`` worker threads (torch's thread setting), each running
+its multiplies single-threaded. One OpenMP team per block would meet at a barrier thousands of
+times per search; on a busy machine every barrier waits for a descheduled thread (measured: 21% of
+the matmul rate instead of 88-100%). Measure with ``benchmarks/bench_maxsim.py``.
 
 :func:`maxsim_scores_reference` is the slow loop it is tested against. ``backend="torch"`` (chosen
 by passing ``device=``, e.g. ``"cuda"``) runs the same blocks with torch ops on that device: a
