@@ -29,6 +29,7 @@ Conventions: a document with no tokens scores 0 (so does a query with no tokens)
 
 from __future__ import annotations
 
+import os
 import threading
 import warnings
 from collections.abc import Sequence
@@ -282,22 +283,21 @@ def _single_threaded_worker() -> None:
 
 
 _POOL_LOCK = threading.Lock()
-_POOL: tuple[int, ThreadPoolExecutor] | None = None
+_POOL: tuple[int, int, ThreadPoolExecutor] | None = None  # (process id, workers, executor)
 
 
 def _pool(workers: int) -> ThreadPoolExecutor:
-    """Shared worker threads. One OpenMP team per block's matmul waits at every block for any
-    descheduled thread (25x slower measured on a busy machine); independent workers do not."""
+    """Shared worker threads, recreated after a fork (a child inherits no threads)."""
     global _POOL
     with _POOL_LOCK:
-        if _POOL is None or _POOL[0] != workers:
-            if _POOL is not None:
-                _POOL[1].shutdown(wait=False)
+        if _POOL is None or _POOL[:2] != (os.getpid(), workers):
+            if _POOL is not None and _POOL[0] == os.getpid():
+                _POOL[2].shutdown(wait=False)
             executor = ThreadPoolExecutor(
                 workers, thread_name_prefix="plait-maxsim", initializer=_single_threaded_worker
             )
-            _POOL = (workers, executor)
-        return _POOL[1]
+            _POOL = (os.getpid(), workers, executor)
+        return _POOL[2]
 
 
 def _scores_torch(q_flat, q_offsets, blocks, lengths, out, device: torch.device) -> None:

@@ -167,3 +167,20 @@ def test_worker_threads_give_the_same_scores(data):
     finally:
         kernel.set_num_threads(before)
     np.testing.assert_array_equal(serial, threaded)
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs fork")
+def test_forked_child_gets_its_own_workers(data):
+    import multiprocessing
+
+    queries, tokens, offsets = data
+    maxsim_scores(queries, tokens, offsets, block_bytes=64)  # parent creates its pool
+    context = multiprocessing.get_context("fork")
+    with context.Pool(1) as pool:
+        child = pool.apply_async(_score_in_child, (queries, tokens, offsets)).get(timeout=60)
+    np.testing.assert_allclose(child, maxsim_scores(queries, tokens, offsets), atol=1e-5)
+
+
+def _score_in_child(queries, tokens, offsets):
+    kernel.set_num_threads(2)
+    return maxsim_scores(queries, tokens, offsets, block_bytes=64)
