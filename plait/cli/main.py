@@ -18,6 +18,7 @@ from plait.cli._common import handle_errors
 
 COMMANDS: dict[str, str] = {
     "add": "plait.cli.add",
+    "compare": "plait.cli.compare",
     "demo": "plait.cli.demo",
     "encode": "plait.cli.encode",
     "evaluate": "plait.cli.evaluate",
