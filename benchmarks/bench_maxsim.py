@@ -44,7 +44,9 @@ def main() -> None:
     parser.add_argument("--query-tokens", type=int, default=32)
     parser.add_argument("--k", type=int, default=10)
     parser.add_argument("--threads", type=int, default=None, help="default: torch's setting")
-    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds; best of each kept")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="interleaved rounds; best of each kept"
+    )
     args = parser.parse_args()
     if args.threads:
         set_num_threads(args.threads)
@@ -62,7 +64,8 @@ def main() -> None:
         "float32 batched": (lambda: maxsim_search(queries, tokens, offsets, args.k), len(queries)),
         "float16 batched": (lambda: maxsim_search(queries, half, offsets, args.k), len(queries)),
         "float32 one query per call": (
-            lambda: [maxsim_search(q[None], tokens, offsets, args.k) for q in single], len(single)
+            lambda: [maxsim_search(q[None], tokens, offsets, args.k) for q in single],
+            len(single),
         ),
     }
     a, b = torch.randn(2048, 2048), torch.randn(2048, 2048)

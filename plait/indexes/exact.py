@@ -98,6 +98,14 @@ class Exact:
     ['a']
     """
 
+    _segments: list[_Segment]
+    _tombstones: list[_Tombstones]
+    _files: dict[str, Any]
+    _dim: int | None
+    _generation: int
+    _next_file: int
+    _lookup: dict[str, int]  # live id -> internal document number
+
     def __init__(
         self,
         index_folder: str | os.PathLike[str] | None = "indexes",
@@ -115,7 +123,9 @@ class Exact:
             index_folder = index_path
         self.index_name = check_name(index_name)
         self._dtype = _check_dtype(dtype)
-        self._folder = None if index_folder is None else IndexFolder(Path(index_folder) / index_name)
+        self._folder = (
+            None if index_folder is None else IndexFolder(Path(index_folder) / index_name)
+        )
         self._set_state([], [], {}, dim=None, generation=0, next_file=0)
         if self._folder is None:
             return
@@ -156,23 +166,25 @@ class Exact:
 
     def __repr__(self) -> str:
         where = "in memory" if self._folder is None else str(self._folder.path)
-        return f"{type(self).__name__}({where}, {len(self)} documents, dim={self._dim}, {self._dtype})"
+        return (
+            f"{type(self).__name__}({where}, {len(self)} documents, dim={self._dim}, {self._dtype})"
+        )
 
     # ------------------------------------------------------------------ state
     def _set_state(self, segments, tombstones, files, *, dim, generation, next_file) -> None:
-        self._segments: list[_Segment] = segments
-        self._tombstones: list[_Tombstones] = tombstones
-        self._files: dict[str, Any] = files
-        self._dim: int | None = dim
-        self._generation: int = generation
-        self._next_file: int = next_file
+        self._segments = segments
+        self._tombstones = tombstones
+        self._files = files
+        self._dim = dim
+        self._generation = generation
+        self._next_file = next_file
         self._ids = [doc_id for segment in segments for doc_id in segment.ids]
         counts = [len(segment.ids) for segment in segments]
         self._bases = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
         self._alive = np.ones(len(self._ids), dtype=bool)
         for tomb in tombstones:
             self._alive[tomb.internal] = False
-        self._lookup: dict[str, int] = {}
+        self._lookup = {}
         for internal in np.flatnonzero(self._alive).tolist():
             doc_id = self._ids[internal]
             if doc_id in self._lookup:
@@ -187,7 +199,9 @@ class Exact:
                 "open it with the matching class or pass override=True to replace it"
             )
         if manifest.get("version") != VERSION:
-            raise CorruptIndexError(f"{self._folder.path}: unsupported exact index version {manifest.get('version')}")
+            raise CorruptIndexError(
+                f"{self._folder.path}: unsupported exact index version {manifest.get('version')}"
+            )
         stored = manifest["dtype"]
         if requested_dtype is not None and _check_dtype(requested_dtype) != stored:
             raise ValueError(f"index {self._folder.path} stores {stored}, not {requested_dtype}")
@@ -198,12 +212,18 @@ class Exact:
         for role in manifest["tombstones"]:
             internal = self._folder.read_array(files[role], mmap=False).astype(np.int64)
             if len(internal) and (internal.min() < 0 or internal.max() >= total):
-                raise CorruptIndexError(f"{self._folder.path}: tombstone file {files[role]['name']} is out of range")
+                raise CorruptIndexError(
+                    f"{self._folder.path}: tombstone file {files[role]['name']} is out of range"
+                )
             tombstones.append(_Tombstones(internal, role))
         self._dtype = stored
         self._set_state(
-            segments, tombstones, dict(files), dim=dim,
-            generation=manifest["generation"], next_file=manifest["next_file"],
+            segments,
+            tombstones,
+            dict(files),
+            dim=dim,
+            generation=manifest["generation"],
+            next_file=manifest["next_file"],
         )
 
     def _read_segment(self, files, roles: Sequence[str], dim: int, dtype: str) -> _Segment:
@@ -214,10 +234,16 @@ class Exact:
         ids = self._folder.read_json(files[ids_role])
         name = files[tokens_role]["name"]
         if (
-            tokens.ndim != 2 or tokens.shape[1] != dim or tokens.dtype.name != dtype
-            or len(offsets) != len(ids) + 1 or offsets[0] != 0 or offsets[-1] != len(tokens)
+            tokens.ndim != 2
+            or tokens.shape[1] != dim
+            or tokens.dtype.name != dtype
+            or len(offsets) != len(ids) + 1
+            or offsets[0] != 0
+            or offsets[-1] != len(tokens)
         ):
-            raise CorruptIndexError(f"{self._folder.path}: segment {name} is inconsistent with its offsets/ids")
+            raise CorruptIndexError(
+                f"{self._folder.path}: segment {name} is inconsistent with its offsets/ids"
+            )
         return _Segment(tokens, offsets, list(ids), tuple(roles))
 
     def _commit(self, segments, tombstones, files, *, dim) -> None:
@@ -225,16 +251,23 @@ class Exact:
         generation, next_file = self._generation + 1, self._next_file
         if self._folder is not None:
             manifest = {
-                "format": FORMAT, "version": VERSION, "generation": generation,
-                "dim": dim, "dtype": self._dtype, "next_file": next_file,
-                "n_documents": sum(len(s.ids) for s in segments) - sum(len(t.internal) for t in tombstones),
+                "format": FORMAT,
+                "version": VERSION,
+                "generation": generation,
+                "dim": dim,
+                "dtype": self._dtype,
+                "next_file": next_file,
+                "n_documents": sum(len(s.ids) for s in segments)
+                - sum(len(t.internal) for t in tombstones),
                 "n_tokens": sum(len(s.tokens) for s in segments),
                 "segments": [list(s.roles) for s in segments],
                 "tombstones": [t.role for t in tombstones],
                 "files": files,
             }
             self._folder.commit(manifest)
-        self._set_state(segments, tombstones, files, dim=dim, generation=generation, next_file=next_file)
+        self._set_state(
+            segments, tombstones, files, dim=dim, generation=generation, next_file=next_file
+        )
 
     @contextmanager
     def _writing(self) -> Iterator[None]:
@@ -254,7 +287,9 @@ class Exact:
         self._next_file += 1
         return role
 
-    def _write_segment(self, ids: list[str], tokens: np.ndarray, offsets: np.ndarray, files) -> _Segment:
+    def _write_segment(
+        self, ids: list[str], tokens: np.ndarray, offsets: np.ndarray, files
+    ) -> _Segment:
         if self._folder is None:
             return _Segment(tokens, offsets, ids)
         n = self._new_role("segment")
@@ -359,7 +394,11 @@ class Exact:
 
     def get_documents_embeddings(self, documents_ids: Sequence[Any]) -> list[Any]:
         """Float32 embeddings of the given ids; a list of id lists gives a list of lists (PyLate)."""
-        if len(documents_ids) and not isinstance(documents_ids[0], str) and isinstance(documents_ids[0], Sequence):
+        if (
+            len(documents_ids)
+            and not isinstance(documents_ids[0], str)
+            and isinstance(documents_ids[0], Sequence)
+        ):
             return [self.get_documents_embeddings(ids) for ids in documents_ids]
         ids = list(documents_ids)
         raise_unknown(unknown_ids(ids, self._lookup))
@@ -460,4 +499,6 @@ class Voyager(Exact):
             index_folder, index_name, override, dtype, index_path=index_path, device=device
         )
         if embedding_size is not None and self.dim is not None and embedding_size != self.dim:
-            raise ValueError(f"embedding_size={embedding_size} but the index holds {self.dim}-dimensional embeddings")
+            raise ValueError(
+                f"embedding_size={embedding_size} but the index holds {self.dim}-dimensional embeddings"
+            )

@@ -111,7 +111,8 @@ def unknown_ids(ids: Iterable[str], known: Any) -> list[str]:
 def raise_unknown(missing: list[str]) -> None:
     if missing:
         raise UnknownIdError(
-            f"{len(missing)} unknown document id(s): {missing[:10]}" + (" ..." if len(missing) > 10 else "")
+            f"{len(missing)} unknown document id(s): {missing[:10]}"
+            + (" ..." if len(missing) > 10 else "")
         )
 
 

@@ -54,9 +54,7 @@ _COPY_BLOCK_BYTES = 2 << 20  # size of a widened (float16) or gathered block of 
 
 
 # ----------------------------------------------------------------------------- packing
-def pack_queries(
-    queries: Any, queries_mask: Any = None
-) -> tuple[np.ndarray, np.ndarray]:
+def pack_queries(queries: Any, queries_mask: Any = None) -> tuple[np.ndarray, np.ndarray]:
     """Pack queries into ``(flat float32 (n_query_tokens, dim), offsets int64 (n_queries + 1,))``.
 
     ``queries`` is a 3-D array/tensor ``(n, tokens, dim)``, one 2-D matrix, or a list of 2-D matrices
@@ -110,7 +108,6 @@ def _check_documents(
 
 # ----------------------------------------------------------------------------- numba core
 if HAS_NUMBA:
-
     # No numba thread pool: the pass costs ~1/50 of the block's matrix multiply, and numba's pool
     # fighting torch's spinning OpenMP threads made it 25x slower. Workers run it (nogil) instead.
     @njit(cache=True, fastmath=True, nogil=True)
@@ -256,7 +253,9 @@ def _block(tokens, offsets, documents, lo: int, hi: int) -> np.ndarray:
     return np.ascontiguousarray(block, dtype=np.float32)
 
 
-def _run_blocks(ranges, q_flat, q_offsets, tokens, offsets, documents, lengths, out, segment) -> None:
+def _run_blocks(
+    ranges, q_flat, q_offsets, tokens, offsets, documents, lengths, out, segment
+) -> None:
     """CPU backends: per block, one matrix multiply then the segment max into ``out[:, lo:hi]``."""
     q_t = torch.from_numpy(q_flat).T
     buffer = np.empty((0, len(q_flat)), np.float32)
@@ -316,7 +315,9 @@ def _scores_torch(q_flat, q_offsets, blocks, lengths, out, device: torch.device)
         maxima = torch.full((n_block, sims.shape[1]), float("-inf"), device=device)
         maxima.scatter_reduce_(0, doc_of_row[:, None].expand_as(sims), sims, "amax")
         maxima = torch.where(torch.isneginf(maxima), torch.zeros_like(maxima), maxima)
-        sums = torch.zeros((n_block, n_queries), device=device).index_add_(1, query_of_token, maxima)
+        sums = torch.zeros((n_block, n_queries), device=device).index_add_(
+            1, query_of_token, maxima
+        )
         out[:, lo:hi] = sums.T.cpu().numpy()
 
 
@@ -346,7 +347,11 @@ def maxsim_scores_reference(
 ) -> np.ndarray:
     """Slow, obviously correct loop version of :func:`maxsim_scores` (float64 accumulation)."""
     return maxsim_scores(
-        queries, tokens, offsets, documents=documents, queries_mask=queries_mask,
+        queries,
+        tokens,
+        offsets,
+        documents=documents,
+        queries_mask=queries_mask,
         backend="reference",
     )
 
@@ -394,8 +399,14 @@ def maxsim_search(
     Indices refer to ``offsets`` (also when ``documents`` restricts the search).
     """
     scores = maxsim_scores(
-        queries, tokens, offsets, documents=documents, queries_mask=queries_mask,
-        backend=backend, device=device, block_bytes=block_bytes,
+        queries,
+        tokens,
+        offsets,
+        documents=documents,
+        queries_mask=queries_mask,
+        backend=backend,
+        device=device,
+        block_bytes=block_bytes,
     )
     results = []
     for row in scores:

@@ -11,8 +11,10 @@ from plait.utils.tensor import as_matrices, is_array
 
 
 def _is_flat_ids(ids: Any) -> bool:
-    return isinstance(ids, Sequence) and not isinstance(ids, str) and all(
-        isinstance(i, (str, int, np.integer)) for i in ids
+    return (
+        isinstance(ids, Sequence)
+        and not isinstance(ids, str)
+        and all(isinstance(i, (str, int, np.integer)) for i in ids)
     )
 
 
@@ -54,7 +56,11 @@ def rerank(
         documents_ids = [documents_ids]
         if is_array(documents_embeddings) and np.ndim(documents_embeddings) == 3:
             documents_embeddings = [documents_embeddings]
-        elif documents_embeddings and is_array(documents_embeddings[0]) and np.ndim(documents_embeddings[0]) == 2:
+        elif (
+            documents_embeddings
+            and is_array(documents_embeddings[0])
+            and np.ndim(documents_embeddings[0]) == 2
+        ):
             documents_embeddings = [documents_embeddings]
     if not (len(queries) == len(documents_ids) == len(documents_embeddings)):
         raise ValueError(
@@ -62,10 +68,14 @@ def rerank(
             f"{len(documents_ids)} documents_ids lists, {len(documents_embeddings)} documents_embeddings lists"
         )
     results: list[list[dict[str, Any]]] = []
-    for i, (query, ids, embeddings) in enumerate(zip(queries, documents_ids, documents_embeddings, strict=True)):
+    for i, (query, ids, embeddings) in enumerate(
+        zip(queries, documents_ids, documents_embeddings, strict=True)
+    ):
         docs = as_matrices(embeddings, f"documents_embeddings[{i}]") if len(embeddings) else []
         if len(ids) != len(docs):
-            raise ValueError(f"query {i} has {len(ids)} candidate ids but {len(docs)} candidate embeddings")
+            raise ValueError(
+                f"query {i} has {len(ids)} candidate ids but {len(docs)} candidate embeddings"
+            )
         for j, doc in enumerate(docs):
             if len(doc) and doc.shape[1] != query.shape[1]:
                 raise ValueError(

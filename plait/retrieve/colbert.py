@@ -27,7 +27,9 @@ def _check_collection(collection: Any, document_ids: Any) -> tuple[list[str], li
             f"collection must be a list of document texts, got {type(collection).__name__}"
         )
     if isinstance(document_ids, (str, bytes)) or not isinstance(document_ids, Sequence):
-        raise TypeError(f"document_ids must be a list of string ids, got {type(document_ids).__name__}")
+        raise TypeError(
+            f"document_ids must be a list of string ids, got {type(document_ids).__name__}"
+        )
     if len(collection) == 0:
         raise ValueError("collection is empty: pass at least one document text")
     if len(collection) != len(document_ids):
@@ -147,13 +149,17 @@ class ColBERT:
         queries = self._embed_queries(queries, batch_size, show_progress_bar)
         subsets = normalize_subset(subset, len(queries))
         results: list[list[dict[str, Any]]] = []
-        for start, batch in zip(range(0, len(queries), batch_size), iter_batch(queries, batch_size), strict=True):
+        for start, batch in zip(
+            range(0, len(queries), batch_size), iter_batch(queries, batch_size), strict=True
+        ):
             batch_subset = None if subsets is None else subsets[start : start + batch_size]
             hits = self._index.search(batch, k, subset=batch_subset, params=params)
             results.extend(hit.to_dicts() for hit in hits)
         return results
 
-    def _embed_queries(self, queries: Any, batch_size: int, show_progress_bar: bool | None) -> list[Any]:
+    def _embed_queries(
+        self, queries: Any, batch_size: int, show_progress_bar: bool | None
+    ) -> list[Any]:
         if isinstance(queries, str):
             queries = [queries]
         if isinstance(queries, Sequence) and not isinstance(queries, bytes) and len(queries) == 0:
@@ -161,10 +167,15 @@ class ColBERT:
         if isinstance(queries, Sequence) and any(isinstance(q, str) for q in queries):
             for i, query in enumerate(queries):
                 if not isinstance(query, str):
-                    raise TypeError(f"queries[{i}] is {type(query).__name__}; give all texts or all embeddings")
+                    raise TypeError(
+                        f"queries[{i}] is {type(query).__name__}; give all texts or all embeddings"
+                    )
             return list(
                 self.model.encode(
-                    list(queries), is_query=True, batch_size=batch_size, show_progress_bar=show_progress_bar
+                    list(queries),
+                    is_query=True,
+                    batch_size=batch_size,
+                    show_progress_bar=show_progress_bar,
                 )
             )
         return as_matrices(queries, "queries_embeddings")

@@ -38,10 +38,14 @@ def _batch(x: Any, mask: Any, name: str, ndim: int) -> tuple[torch.Tensor, torch
         tensors = [convert_to_tensor(item) for item in x]
         if len({tuple(t.shape) for t in tensors}) > 1:
             if mask is not None:
-                raise ValueError(f"{name}: pass either ragged matrices or a padded batch with a mask")
+                raise ValueError(
+                    f"{name}: pass either ragged matrices or a padded batch with a mask"
+                )
             for i, t in enumerate(tensors):
                 if t.ndim != 2:
-                    raise ValueError(f"{name}[{i}] must be a 2-D (tokens, dim) matrix, got {tuple(t.shape)}")
+                    raise ValueError(
+                        f"{name}[{i}] must be a 2-D (tokens, dim) matrix, got {tuple(t.shape)}"
+                    )
             return _pad([t.to(tensors[0].dtype) for t in tensors])
     tensor = convert_to_tensor(x)
     if tensor.ndim != ndim:
@@ -133,7 +137,9 @@ def colbert_scores_pairwise(
     d, d_mask = _batch(documents_embeddings, documents_mask, "documents_embeddings", 3)
     _check_dims(q, d)
     if q.shape[0] != d.shape[0]:
-        raise ValueError(f"pairwise scores need as many documents as queries, got {d.shape[0]} and {q.shape[0]}")
+        raise ValueError(
+            f"pairwise scores need as many documents as queries, got {d.shape[0]} and {q.shape[0]}"
+        )
     d = d.to(device=q.device, dtype=q.dtype)
     sims = torch.einsum("ash,ath->ast", q, d)
     dm = None if d_mask is None else d_mask.to(q.device)[:, None, :]
@@ -160,7 +166,9 @@ def colbert_kd_scores(
     d, d_mask = _batch(documents_embeddings, documents_mask, "documents_embeddings", 4)
     _check_dims(q, d)
     if q.shape[0] != d.shape[0]:
-        raise ValueError(f"kd scores need one candidate list per query: {q.shape[0]} queries, {d.shape[0]} lists")
+        raise ValueError(
+            f"kd scores need one candidate list per query: {q.shape[0]} queries, {d.shape[0]} lists"
+        )
     d = d.to(device=q.device, dtype=q.dtype)
     sims = torch.einsum("ash,abth->abst", q, d)
     dm = None if d_mask is None else d_mask.to(q.device)[:, :, None, :]
@@ -180,8 +188,14 @@ def maxsim(query: Any, documents: Any) -> np.ndarray:
 
     query_matrix = as_matrices(query, "query")
     if len(query_matrix) != 1:
-        raise ValueError("maxsim takes one query matrix (tokens, dim); use colbert_scores for batches")
-    docs = as_matrices(documents, "documents") if not is_array(documents) or np.ndim(documents) == 3 else None
+        raise ValueError(
+            "maxsim takes one query matrix (tokens, dim); use colbert_scores for batches"
+        )
+    docs = (
+        as_matrices(documents, "documents")
+        if not is_array(documents) or np.ndim(documents) == 3
+        else None
+    )
     if docs is None:
         raise ValueError("documents must be a list of (tokens, dim) matrices or a 3-D array")
     dim = query_matrix[0].shape[1]
@@ -192,6 +206,7 @@ def maxsim(query: Any, documents: Any) -> np.ndarray:
     offsets[1:] = np.cumsum([len(doc) for doc in docs])
     tokens = (
         np.concatenate([doc.reshape(-1, dim) for doc in docs]).astype(np.float32, copy=False)
-        if docs else np.zeros((0, dim), np.float32)
+        if docs
+        else np.zeros((0, dim), np.float32)
     )
     return maxsim_scores(query_matrix, tokens, offsets)[0]

@@ -56,7 +56,9 @@ def colbert_scores_pairwise_reference(
     """``(n,)`` MaxSim of query ``i`` against document ``i``."""
     return np.array(
         [
-            maxsim_reference(queries[i], documents[i], _mask_at(queries_mask, i), _mask_at(documents_mask, i))
+            maxsim_reference(
+                queries[i], documents[i], _mask_at(queries_mask, i), _mask_at(documents_mask, i)
+            )
             for i in range(len(queries))
         ]
     )
@@ -70,7 +72,10 @@ def colbert_kd_scores_reference(
     for i in range(len(queries)):
         for j in range(out.shape[1]):
             out[i, j] = maxsim_reference(
-                queries[i], documents[i][j], _mask_at(queries_mask, i), _mask_at(documents_mask, i, j)
+                queries[i],
+                documents[i][j],
+                _mask_at(queries_mask, i),
+                _mask_at(documents_mask, i, j),
             )
     return out
 

@@ -41,7 +41,9 @@ INDEX_FACTORIES: list[IndexFactory] = [
     ),
     IndexFactory(
         name="exact-float16",
-        create=lambda folder: Exact(index_folder=folder, index_name="idx", override=True, dtype="float16"),
+        create=lambda folder: Exact(
+            index_folder=folder, index_name="idx", override=True, dtype="float16"
+        ),
         reopen=lambda folder: Exact(index_folder=folder, index_name="idx"),
         exact=False,
     ),

@@ -31,8 +31,11 @@ def query_for(doc: np.ndarray, seed: int = 0) -> np.ndarray:
 def brute_force(queries, ids, docs, k, allowed=None):
     out = []
     for q in queries:
-        scored = [(maxsim_reference(q, d), i) for i, d in zip(ids, docs, strict=True)
-                  if allowed is None or i in allowed]
+        scored = [
+            (maxsim_reference(q, d), i)
+            for i, d in zip(ids, docs, strict=True)
+            if allowed is None or i in allowed
+        ]
         scored.sort(key=lambda t: -t[0])
         out.append(scored[:k])
     return out
@@ -149,8 +152,11 @@ def test_reopen_gives_the_same_state(index_factory, tmp_path):
     for a, b in zip(before, after, strict=True):
         assert a.ids == b.ids
         np.testing.assert_allclose(a.scores, b.scores, rtol=1e-5)
-    for x, y in zip(index.get_documents_embeddings(["doc0", "doc2"]),
-                    again.get_documents_embeddings(["doc0", "doc2"]), strict=True):
+    for x, y in zip(
+        index.get_documents_embeddings(["doc0", "doc2"]),
+        again.get_documents_embeddings(["doc0", "doc2"]),
+        strict=True,
+    ):
         np.testing.assert_array_equal(x, y)
 
 
@@ -189,7 +195,9 @@ def test_exact_results_equal_brute_force(index_factory, tmp_path):
     rng = np.random.default_rng(3)
     ids = [f"r{i}" for i in range(25)]
     docs = [rng.standard_normal((int(rng.integers(1, 7)), DIM)).astype(np.float32) for _ in ids]
-    queries = [rng.standard_normal((int(rng.integers(1, 5)), DIM)).astype(np.float32) for _ in range(6)]
+    queries = [
+        rng.standard_normal((int(rng.integers(1, 5)), DIM)).astype(np.float32) for _ in range(6)
+    ]
     index = index_factory.create(tmp_path)
     index.add_documents(ids[:10], docs[:10])
     index.add_documents(ids[10:], docs[10:])

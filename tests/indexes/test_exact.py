@@ -195,7 +195,9 @@ def test_torch_device_gives_the_same_results():
     ids, embs = docs(20, seed=6)
     cpu_kernel = Exact(None).add_documents(ids, embs)
     torch_backend = Exact(None, device="cpu").add_documents(ids, embs)
-    for a, b in zip(cpu_kernel.search(embs[:3], k=7), torch_backend.search(embs[:3], k=7), strict=True):
+    for a, b in zip(
+        cpu_kernel.search(embs[:3], k=7), torch_backend.search(embs[:3], k=7), strict=True
+    ):
         assert a.ids == b.ids
         np.testing.assert_allclose(a.scores, b.scores, rtol=1e-5)
 
@@ -228,8 +230,12 @@ LIFE_DIM = 4
 IDS = [f"id{i}" for i in range(8)]
 
 operation = st.one_of(
-    st.tuples(st.just("add"), st.lists(st.sampled_from(IDS), min_size=1, max_size=3), st.booleans()),
-    st.tuples(st.just("remove"), st.lists(st.sampled_from(IDS), min_size=1, max_size=3), st.just(False)),
+    st.tuples(
+        st.just("add"), st.lists(st.sampled_from(IDS), min_size=1, max_size=3), st.booleans()
+    ),
+    st.tuples(
+        st.just("remove"), st.lists(st.sampled_from(IDS), min_size=1, max_size=3), st.just(False)
+    ),
     st.tuples(st.just("compact"), st.just([]), st.just(False)),
     st.tuples(st.just("reopen"), st.just([]), st.just(False)),
 )
@@ -238,14 +244,18 @@ operation = st.one_of(
 def check_against_model(index: Exact, model: dict[str, np.ndarray], query: np.ndarray) -> None:
     assert sorted(index.documents_ids) == sorted(model) and len(index) == len(model)
     result = index.search([query], k=len(IDS))[0]
-    want = sorted(((maxsim_reference(query, emb), i) for i, emb in model.items()), key=lambda t: -t[0])
+    want = sorted(
+        ((maxsim_reference(query, emb), i) for i, emb in model.items()), key=lambda t: -t[0]
+    )
     np.testing.assert_allclose(result.scores, [s for s, _ in want], rtol=1e-5, atol=1e-5)
     assert {i for i in result.ids} == set(model)
     for doc_id, emb in model.items():
         np.testing.assert_array_equal(index.get_documents_embeddings([doc_id])[0], emb)
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(operations=st.lists(operation, max_size=12), seed=st.integers(0, 2**16))
 def test_random_life_cycles(tmp_path_factory, operations, seed):
     rng = np.random.default_rng(seed)
@@ -255,8 +265,13 @@ def test_random_life_cycles(tmp_path_factory, operations, seed):
     query = rng.standard_normal((3, LIFE_DIM)).astype(np.float32)
     for kind, ids, replace in operations:
         if kind == "add":
-            embs = [rng.standard_normal((int(rng.integers(1, 4)), LIFE_DIM)).astype(np.float32) for _ in ids]
-            should_fail = len(set(ids)) != len(ids) or (not replace and any(i in model for i in ids))
+            embs = [
+                rng.standard_normal((int(rng.integers(1, 4)), LIFE_DIM)).astype(np.float32)
+                for _ in ids
+            ]
+            should_fail = len(set(ids)) != len(ids) or (
+                not replace and any(i in model for i in ids)
+            )
             try:
                 index.add_documents(ids, embs, replace=replace)
                 assert not should_fail

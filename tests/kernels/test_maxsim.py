@@ -66,7 +66,9 @@ def test_document_subset_in_given_order(data, backend):
     queries, tokens, offsets = data
     documents = [7, 3, 3, 39, 0, 1]
     full = maxsim_scores_reference(queries, tokens, offsets)
-    got = maxsim_scores(queries, tokens, offsets, documents=documents, backend=backend, block_bytes=300)
+    got = maxsim_scores(
+        queries, tokens, offsets, documents=documents, backend=backend, block_bytes=300
+    )
     np.testing.assert_allclose(got, full[:, documents], atol=1e-4)
 
 
@@ -129,7 +131,9 @@ def test_pack_queries_and_errors(data):
     with pytest.raises(ValueError, match="offsets"):
         maxsim_scores(np.ones((1, 2, DIM), np.float32), tokens, offsets[:-1])
     with pytest.raises(ValueError, match="queries_mask"):
-        maxsim_scores(np.ones((1, 2, DIM), np.float32), tokens, offsets, queries_mask=np.ones((1, 3)))
+        maxsim_scores(
+            np.ones((1, 2, DIM), np.float32), tokens, offsets, queries_mask=np.ones((1, 3))
+        )
     with pytest.raises(IndexError):
         maxsim_scores(np.ones((1, 2, DIM), np.float32), tokens, offsets, documents=[40])
     with pytest.raises(ValueError, match="backend"):
@@ -150,7 +154,9 @@ def test_set_num_threads_roundtrip():
 def test_device_selects_the_torch_backend(data):
     queries, tokens, offsets = data
     got = maxsim_scores(queries, tokens, offsets, device="cpu", documents=[3, 1])
-    np.testing.assert_allclose(got, maxsim_scores_reference(queries, tokens, offsets)[:, [3, 1]], atol=1e-4)
+    np.testing.assert_allclose(
+        got, maxsim_scores_reference(queries, tokens, offsets)[:, [3, 1]], atol=1e-4
+    )
     (idx, _), *_ = maxsim_search(queries, tokens, offsets, 3, device="cpu")
     assert idx.tolist() == maxsim_search(queries, tokens, offsets, 3)[0][0].tolist()
 

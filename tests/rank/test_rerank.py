@@ -13,7 +13,9 @@ DIM = 6
 
 
 def candidates(rng, n, negative=False):
-    docs = [rng.standard_normal((int(rng.integers(1, 8)), DIM)).astype(np.float32) for _ in range(n)]
+    docs = [
+        rng.standard_normal((int(rng.integers(1, 8)), DIM)).astype(np.float32) for _ in range(n)
+    ]
     return [-np.abs(d) for d in docs] if negative else docs
 
 

@@ -33,8 +33,10 @@ def test_seed_text_api_matches_brute_force(retriever, tiny_model):
     assert len(results) == 2 and all(len(r) == 3 for r in results)
     docs = tiny_model.encode(COLLECTION, is_query=False)
     for query, result in zip(tiny_model.encode(queries, is_query=True), results, strict=True):
-        want = sorted(((maxsim_reference(query, d), i) for i, d in zip(IDS, docs, strict=True)),
-                      key=lambda t: -t[0])[:3]
+        want = sorted(
+            ((maxsim_reference(query, d), i) for i, d in zip(IDS, docs, strict=True)),
+            key=lambda t: -t[0],
+        )[:3]
         assert [r["id"] for r in result] == [i for _, i in want]
         np.testing.assert_allclose([r["score"] for r in result], [s for s, _ in want], rtol=1e-4)
         assert set(result[0]) == {"id", "score"} and isinstance(result[0]["score"], float)
@@ -47,7 +49,9 @@ def test_embedding_api_and_subset(retriever, tiny_model):
     assert by_text == by_embeddings
     single = retriever.retrieve(queries_embeddings=embeddings[0], k=2)
     assert len(single) == 1 and single[0] == by_text[0][:2]
-    restricted = retriever.retrieve(queries_embeddings=embeddings, k=5, subset=["fruit", "cardio", "nope"])
+    restricted = retriever.retrieve(
+        queries_embeddings=embeddings, k=5, subset=["fruit", "cardio", "nope"]
+    )
     assert all({r["id"] for r in hits} == {"fruit", "cardio"} for hits in restricted)
     per_query = retriever.retrieve(embeddings, k=5, subset=[["attention"], ["fruit"]])
     assert [[r["id"] for r in hits] for hits in per_query] == [["attention"], ["fruit"]]
@@ -85,7 +89,9 @@ def test_replace_reindexes_a_document(retriever, tiny_model):
     retriever.index(["bananas apples fruits"], ["cardio"], replace=True)
     assert len(retriever.document_index) == 5
     stored = retriever.document_index.get_documents_embeddings(["cardio"])[0]
-    np.testing.assert_allclose(stored, tiny_model.encode("bananas apples fruits", is_query=False), atol=1e-6)
+    np.testing.assert_allclose(
+        stored, tiny_model.encode("bananas apples fruits", is_query=False), atol=1e-6
+    )
 
 
 def test_retrieve_errors(retriever):
@@ -115,7 +121,10 @@ def test_default_model_is_loaded_lazily(monkeypatch, tiny_model):
     monkeypatch.setattr(plait.models, "ColBERT", fake_default)
     retriever = retrieve.ColBERT(indexes.Exact(index_folder=None))
     retriever.document_index.add_documents(["d"], [np.ones((3, 16), np.float32)])
-    assert retriever.retrieve(queries_embeddings=[np.ones((2, 16), np.float32)], k=1)[0][0]["id"] == "d"
+    assert (
+        retriever.retrieve(queries_embeddings=[np.ones((2, 16), np.float32)], k=1)[0][0]["id"]
+        == "d"
+    )
     assert loads == []  # the embedding API never loads a model
     assert retriever.retrieve(["text query"], k=1)[0][0]["id"] == "d"
     assert loads == [()]

@@ -62,8 +62,12 @@ def test_numpy_and_torch_inputs_agree():
     q, qm = random_padded(rng, 3, 4, min_len=1)
     d, dm = random_padded(rng, 5, 6)
     from_numpy = colbert_scores(q, d, qm, dm)
-    from_torch = colbert_scores(torch.from_numpy(q), torch.from_numpy(d), torch.from_numpy(qm) > 0,
-                                torch.from_numpy(dm).bool())
+    from_torch = colbert_scores(
+        torch.from_numpy(q),
+        torch.from_numpy(d),
+        torch.from_numpy(qm) > 0,
+        torch.from_numpy(dm).bool(),
+    )
     assert isinstance(from_numpy, torch.Tensor)
     torch.testing.assert_close(from_numpy, from_torch)
 
@@ -128,7 +132,9 @@ def test_ragged_maxsim_matches_reference():
     assert got.shape == (5,) and got.dtype == np.float32
     np.testing.assert_allclose(got, maxsim_ragged_reference(query, docs), atol=1e-5)
     assert got[2] == 0
-    np.testing.assert_allclose(maxsim(torch.from_numpy(query), [torch.from_numpy(x) for x in docs]), got)
+    np.testing.assert_allclose(
+        maxsim(torch.from_numpy(query), [torch.from_numpy(x) for x in docs]), got
+    )
 
 
 @pytest.mark.parametrize(
@@ -136,9 +142,17 @@ def test_ragged_maxsim_matches_reference():
     [
         (lambda: colbert_scores(torch.zeros(1, 2, 3), torch.zeros(1, 2, 4)), "dimension"),
         (lambda: colbert_scores(torch.zeros(2, 3), torch.zeros(1, 2, 3)), "3 dimensions"),
-        (lambda: colbert_scores(torch.zeros(1, 2, 3), torch.zeros(1, 2, 3), documents_mask=torch.ones(1, 3)), "mask"),
+        (
+            lambda: colbert_scores(
+                torch.zeros(1, 2, 3), torch.zeros(1, 2, 3), documents_mask=torch.ones(1, 3)
+            ),
+            "mask",
+        ),
         (lambda: colbert_scores_pairwise(torch.zeros(2, 2, 3), torch.zeros(1, 2, 3)), "as many"),
-        (lambda: colbert_kd_scores(torch.zeros(2, 2, 3), torch.zeros(1, 2, 2, 3)), "one candidate list"),
+        (
+            lambda: colbert_kd_scores(torch.zeros(2, 2, 3), torch.zeros(1, 2, 2, 3)),
+            "one candidate list",
+        ),
         (lambda: maxsim(np.zeros((2, 3)), [np.zeros((2, 4))]), "dimension"),
     ],
 )
