@@ -35,13 +35,19 @@ def check_ids(documents_ids: Any, what: str = "documents_ids") -> list[str]:
 def check_embeddings(
     documents_ids: Sequence[str], documents_embeddings: Any, dim: int | None
 ) -> list[np.ndarray]:
-    """One finite float32 ``(n_tokens >= 1, dim)`` matrix per id, all of the same dimension."""
+    """One finite float32 ``(n_tokens >= 1, dim)`` matrix per id, all of the same dimension.
+
+    A 3-D array/tensor is read as a zero-padded batch (``encode(..., padding=True)``): its all-zero
+    rows are dropped, so padding can never win a max.
+    """
     if is_array(documents_embeddings) and np.ndim(documents_embeddings) != 3:
         raise ValueError(
             "documents_embeddings must be a list of (n_tokens, dim) matrices or a 3-D array, "
             f"got shape {tuple(np.shape(documents_embeddings))}"
         )
     matrices = as_matrices(documents_embeddings, "documents_embeddings")
+    if is_array(documents_embeddings):  # a padded batch: all-zero rows are padding, never tokens
+        matrices = [m[np.any(m != 0, axis=1)] for m in matrices]
     if len(matrices) != len(documents_ids):
         raise IndexInputError(
             f"got {len(documents_ids)} documents_ids but {len(matrices)} documents_embeddings"

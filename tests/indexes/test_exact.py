@@ -202,6 +202,16 @@ def test_torch_device_gives_the_same_results():
         np.testing.assert_allclose(a.scores, b.scores, rtol=1e-5)
 
 
+def test_a_padded_3d_batch_drops_its_padding_rows():
+    padded = np.zeros((2, 3, DIM), np.float32)
+    padded[0, :1] = -1.0
+    padded[1] = -2.0
+    index = Exact(None).add_documents(["short", "full"], padded)
+    assert [len(m) for m in index.get_documents_embeddings(["short", "full"])] == [1, 3]
+    result = index.search([np.ones((1, DIM), np.float32)], k=2)[0]
+    assert result.scores.tolist() == [-DIM, -2.0 * DIM]  # a zero pad would have scored 0
+
+
 def test_adding_nothing_is_a_no_op(tmp_path):
     index = Exact(tmp_path, "noop")
     generation = manifest(index)["generation"]
