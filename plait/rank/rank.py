@@ -44,7 +44,8 @@ def rerank(
     ``(n_tokens, dim)`` matrices). Returns, per query, ``[{"id", "score"}, ...]`` sorted by score,
     descending (ties keep the candidates' order). ``device=None`` scores on CPU with the MaxSim
     kernel; a torch device (e.g. ``"cuda"``) scores there with :func:`plait.scores.colbert_scores`.
-    Padding never wins the max (documents are masked with ``-inf``, not zero-padded as in PyLate).
+    Padding never wins the max (documents are masked with ``-inf``, not zero-padded as in PyLate;
+    all-zero rows of a 3-D padded batch are dropped).
 
     >>> q = np.array([[1.0, 0.0]], np.float32)
     >>> docs = [np.array([[0.25, 0.0]], np.float32), np.array([[0.5, 0.0], [0.0, 1.0]], np.float32)]
@@ -72,6 +73,8 @@ def rerank(
         zip(queries, documents_ids, documents_embeddings, strict=True)
     ):
         docs = as_matrices(embeddings, f"documents_embeddings[{i}]") if len(embeddings) else []
+        if is_array(embeddings):  # a zero-padded batch: padding rows are never tokens
+            docs = [d[np.any(d != 0, axis=1)] for d in docs]
         if len(ids) != len(docs):
             raise ValueError(
                 f"query {i} has {len(ids)} candidate ids but {len(docs)} candidate embeddings"

@@ -64,3 +64,12 @@ def test_rerank_empty_document_scores_zero(device):
     docs = [np.zeros((0, DIM), np.float32), -np.ones((3, DIM), np.float32)]
     result = rerank([["empty", "neg"]], [query], [docs], device=device)[0]
     assert result == [{"id": "empty", "score": 0.0}, {"id": "neg", "score": -2.0 * DIM}]
+
+
+def test_rerank_padded_batch_ignores_zero_rows():
+    query = np.ones((1, DIM), np.float32)
+    padded = np.zeros((2, 3, DIM), np.float32)
+    padded[0, 0] = -1.0
+    padded[1] = -0.5
+    result = rerank([["a", "b"]], [query], [padded])[0]
+    assert result == [{"id": "b", "score": -0.5 * DIM}, {"id": "a", "score": -1.0 * DIM}]
