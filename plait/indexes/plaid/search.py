@@ -131,8 +131,8 @@ def search_one(
     scores = query @ quantizer.centroids.T  # (Lq, K)
     scores_t = np.ascontiguousarray(scores.T)
     cand = _candidates(scores, segments, ncells, ndocs, allowed, k)
-    if len(cand.seg) > ndocs and threshold > -np.inf:
-        keep = scores.max(axis=0) >= threshold
+    keep = scores.max(axis=0) >= threshold
+    if len(cand.seg) > ndocs and threshold > -np.inf and keep.any():  # (nothing kept: no pruning)
         cand = _interact(cand, segments, scores_t, keep)
         cand = cand.take(top_n(cand.score, ndocs))
     if len(cand.seg) > n_full:
