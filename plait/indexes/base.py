@@ -18,12 +18,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, Union, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
 ArrayLike = Any  # numpy array or torch tensor
-Subset = Union[Sequence[str], Sequence[Sequence[str]]]
+Subset = Sequence[str] | Sequence[Sequence[str]]
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,7 @@ class SearchResult:
 
     def to_dicts(self) -> list[dict[str, Any]]:
         """PyLate's result shape: ``[{"id": ..., "score": ...}, ...]``."""
-        return [{"id": i, "score": float(s)} for i, s in zip(self.ids, self.scores)]
+        return [{"id": i, "score": float(s)} for i, s in zip(self.ids, self.scores, strict=True)]
 
 
 class IndexInputError(ValueError):
