@@ -38,7 +38,7 @@ class SearchResult:
 
     def to_dicts(self) -> list[dict[str, Any]]:
         """PyLate's result shape: ``[{"id": ..., "score": ...}, ...]``."""
-        return [{"id": i, "score": float(s)} for i, s in zip(self.ids, self.scores, strict=True)]
+        return [{"id": i, "score": float(s)} for i, s in zip(self.ids, self.scores, strict=False)]
 
 
 class IndexInputError(ValueError):
