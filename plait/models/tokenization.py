@@ -8,6 +8,7 @@ padding gets attention 0 unless ``attend_to_expansion_tokens`` is set.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -15,6 +16,8 @@ from typing import Any
 import numpy as np
 import torch
 from torch import Tensor
+
+_TOKENIZER_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -61,16 +64,20 @@ def tokenize_ids(
         raise ValueError(f"sequence length must be at least 3 ([CLS] marker [SEP]), got {length}")
     if not texts:
         return TokenizedTexts([], [])
-    encoded = tokenizer(
-        list(texts),
-        add_special_tokens=True,
-        truncation=True,
-        max_length=length - 1 if marker_id is not None else length,
-        padding=False,
-        return_attention_mask=False,
-        return_token_type_ids=False,
-        return_overflowing_tokens=True,
-    )
+    # Fast tokenizers keep truncation settings as mutable state on the shared Rust object, so two
+    # threads tokenising with different lengths (a query and a document) could truncate each
+    # other's texts; one lock per process makes the call atomic.
+    with _TOKENIZER_LOCK:
+        encoded = tokenizer(
+            list(texts),
+            add_special_tokens=True,
+            truncation=True,
+            max_length=length - 1 if marker_id is not None else length,
+            padding=False,
+            return_attention_mask=False,
+            return_token_type_ids=False,
+            return_overflowing_tokens=True,
+        )
     rows: list[list[int]] = encoded["input_ids"]
     sample_of_row = encoded.get("overflow_to_sample_mapping")
     if sample_of_row is None:  # slow tokenizers: one row per text, overflow listed separately
