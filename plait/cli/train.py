@@ -62,6 +62,19 @@ def command(
         int | None,
         typer.Option(min=0, help="Train only the top N encoder layers (+ projection, markers)."),
     ] = None,
+    query_length: Annotated[
+        int | None, typer.Option(min=3, help="Query length in tokens (default: the model's).")
+    ] = None,
+    document_length: Annotated[
+        int | None, typer.Option(min=3, help="Document length in tokens (default: the model's).")
+    ] = None,
+    query_expansion: Annotated[
+        bool | None,
+        typer.Option(
+            "--query-expansion/--no-query-expansion",
+            help="Pad queries with [MASK] to --query-length (default: the model's setting).",
+        ),
+    ] = None,
     max_steps: Annotated[int, typer.Option(help="Stop after N steps (overrides epochs).")] = -1,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 42,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
@@ -100,6 +113,9 @@ def command(
         eval_steps=eval_steps,
         eval_max_queries=eval_max_queries,
         trainable_layers=trainable_layers,
+        query_length=query_length,
+        document_length=document_length,
+        query_expansion=query_expansion,
         max_steps=max_steps,
         seed=seed,
         show_progress_bar=not as_json,

@@ -55,6 +55,9 @@ class TrainConfig:
     seed: int = 42
     show_progress_bar: bool = True
     trainable_layers: int | None = None
+    query_length: int | None = None
+    document_length: int | None = None
+    query_expansion: bool | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def check(self) -> None:
@@ -255,7 +258,12 @@ def train(config: TrainConfig) -> TrainResult:
 
     rows = load_rows(config)
     model = ColBERT(
-        config.model or base_model_path(), embedding_size=config.embedding_size, device="cpu"
+        config.model or base_model_path(),
+        embedding_size=config.embedding_size,
+        query_length=config.query_length,  # None: the checkpoint's (or PyLate's default)
+        document_length=config.document_length,
+        do_query_expansion=config.query_expansion,
+        device="cpu",
     )
     freeze_lower_layers(model, config.trainable_layers)
     evaluator = _evaluator(config)

@@ -182,3 +182,26 @@ def test_cli_mine_and_train(tiny_model_path, beir, tmp_path):
     assert json.loads(trained.stdout[trained.stdout.index("{\n") :])["steps"] == 2
     bad = runner.invoke(app, ["train", "--data", str(rows), "--output", str(out), "--loss", "nope"])
     assert bad.exit_code == 2 and "unknown loss" in bad.output
+
+
+def test_train_applies_and_saves_colbert_settings(tiny_model_path, triplets, tmp_path):
+    out = tmp_path / "model"
+    train(
+        TrainConfig(
+            data=str(triplets),
+            output=str(out),
+            model=str(tiny_model_path),
+            batch_size=4,
+            max_steps=1,
+            query_length=40,
+            document_length=64,
+            query_expansion=False,
+            show_progress_bar=False,
+        )
+    )
+    loaded = ColBERT(str(out))
+    assert (loaded.query_length, loaded.document_length, loaded.do_query_expansion) == (
+        40,
+        64,
+        False,
+    )
