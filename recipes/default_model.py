@@ -74,6 +74,7 @@ class Recipe:
     eval_data: list[str] = field(default_factory=lambda: [str(DATA / c) for c in EVAL_COLLECTIONS])
     eval_max_queries: int | None = None
     eval_max_documents: int | None = None
+    sweep_alphas: list[float] = field(default_factory=list)
 
 
 def model_settings(recipe: Recipe) -> dict[str, Any]:
@@ -166,22 +167,36 @@ def train(recipe: Recipe, rows: list[dict[str, str]]) -> tuple[Any, dict[str, An
     return model, stats
 
 
-def interpolate(model: Any, names: list[str], alpha: float) -> None:
-    """``base + alpha * (trained - base)`` for the encoder tensors in ``names`` (not the projection,
-    whose base is a random initialisation)."""
-    if alpha == 1.0:
-        return
+def interpolate(model: Any, names: list[str], alpha: float, trained: dict[str, Any]) -> None:
+    """Set the encoder tensors in ``names`` to ``base + alpha * (trained - base)`` (WiSE-FT); the
+    projection keeps its trained value (its "base" is a random initialisation)."""
     import torch
 
     from plait.models import ColBERT
     from plait.models.default import base_model_folder
 
-    base = ColBERT(str(base_model_folder()), device="cpu").state_dict()
+    base = ColBERT(str(base_model_folder()), device="cpu").state_dict() if alpha != 1.0 else {}
     state = model.state_dict()
     with torch.no_grad():
         for name in names:
-            if name != PROJECTION and not name.startswith("1."):
-                state[name].copy_(base[name] + alpha * (state[name] - base[name]))
+            if alpha == 1.0 or name.startswith("1."):
+                state[name].copy_(trained[name])
+            else:
+                state[name].copy_(base[name] + alpha * (trained[name] - base[name]))
+
+
+def sweep(model: Any, names: list[str], trained: dict[str, Any], recipe: Recipe) -> dict[str, Any]:
+    """For each ``--sweep-alphas`` value: interpolate, write a delta under ``<work-dir>/deltas/``,
+    reload it and evaluate. Any of these folders can be copied to ``plait/models/default/``."""
+    results: dict[str, Any] = {}
+    for alpha in recipe.sweep_alphas:
+        interpolate(model, names, alpha, trained)
+        folder = Path(recipe.work_dir) / "deltas" / f"alpha-{alpha:g}"
+        write_delta(model, names, folder, recipe.fp16, model_settings(recipe))
+        reloaded = load_default(folder, model_settings(recipe))
+        results[f"{alpha:g}"] = {"folder": str(folder), "evaluation": evaluate(reloaded, recipe)}
+        logger.info("alpha %g: %s", alpha, results[f"{alpha:g}"]["evaluation"])
+    return results
 
 
 def write_delta(
@@ -302,7 +317,9 @@ def run(recipe: Recipe) -> dict[str, Any]:
     mined_seconds = time.perf_counter() - start
     model, stats = train(recipe, rows)
     names = trained_names(model, recipe.trainable_layers)
-    interpolate(model, names, recipe.alpha)
+    trained = {name: tensor.detach().clone() for name, tensor in model.state_dict().items()}
+    swept = sweep(model, names, trained, recipe) if recipe.sweep_alphas else None
+    interpolate(model, names, recipe.alpha, trained)
     size = write_delta(model, names, delta_folder, recipe.fp16, model_settings(recipe))
     reloaded = load_default(delta_folder, model_settings(recipe))
     report: dict[str, Any] = {
@@ -312,7 +329,11 @@ def run(recipe: Recipe) -> dict[str, Any]:
         "delta": {"folder": str(delta_folder), "bytes": size, "tensors": len(names) + 1},
         "reload_max_abs_diff": check_reload(model, reloaded),
     }
-    if recipe.evaluate:
+    if swept is not None:
+        report["alpha_sweep"] = swept
+    if recipe.evaluate and f"{recipe.alpha:g}" in (swept or {}):
+        report["evaluation"] = swept[f"{recipe.alpha:g}"]["evaluation"]  # type: ignore[index]
+    elif recipe.evaluate:
         report["evaluation"] = evaluate(reloaded, recipe)
     report["total_seconds"] = round(time.perf_counter() - start, 1)
     (work / "report.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf8")
@@ -350,6 +371,12 @@ def parse(argv: list[str] | None = None) -> Recipe:
     parser.add_argument(
         "--query-expansion", action="store_true", help="pad queries with [MASK] to query_length"
     )
+    parser.add_argument(
+        "--sweep-alphas",
+        default="",
+        help="comma-separated alphas to evaluate from one training run (e.g. 1,0.75,0.5); "
+        "each delta is kept under <work-dir>/deltas/",
+    )
     parser.add_argument("--max-rows", type=int, default=None, help="train on the first N rows")
     parser.add_argument("--fp32", action="store_true", help="store the delta in float32")
     parser.add_argument("--no-eval", action="store_true", help="skip the evaluation")
@@ -382,6 +409,7 @@ def parse(argv: list[str] | None = None) -> Recipe:
         baselines=args.baselines,
         eval_max_queries=args.eval_max_queries,
     )
+    recipe.sweep_alphas = [float(a) for a in args.sweep_alphas.split(",") if a.strip()]
     if args.eval_data is not None:
         recipe.eval_data = list(args.eval_data)
     if args.smoke:
