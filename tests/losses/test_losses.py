@@ -246,3 +246,13 @@ def test_a_few_steps_lower_the_loss(model, name):
     with torch.no_grad():
         final = loss(feats, labels).item()
     assert final < values[0] * 0.9, values + [final]
+
+
+def test_gather_across_devices_is_a_no_op_in_one_process(model):
+    feats = features(model, QUERIES, POSITIVES, NEGATIVES)
+    with torch.no_grad():
+        plain = losses.Contrastive(model=model)(feats).item()
+        gathered = losses.Contrastive(model=model, gather_across_devices=True)(feats).item()
+        cached = losses.CachedContrastive(model=model, gather_across_devices=True)(feats).item()
+    assert gathered == pytest.approx(plain, rel=1e-6)
+    assert cached == pytest.approx(plain, rel=1e-5)
