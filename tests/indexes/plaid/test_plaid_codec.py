@@ -73,3 +73,15 @@ def test_small_samples_pool_the_quantile_shape_but_keep_per_dimension_scale():
     fresh = (rng.normal(size=(2000, 4)) * scales).astype(np.float32)
     error = np.abs(codec.decode(codec.encode(fresh)) - fresh).max(axis=0)
     assert np.all(error < 2.5 * scales)  # unseen values: only true outliers (> 3.5 sigma) clip far
+
+
+@pytest.mark.parametrize("nbits", [1, 2, 4])
+def test_lloyd_max_refinement_lowers_the_error(nbits):
+    rng = np.random.default_rng(5)
+    residuals = (rng.standard_t(5, size=(5000, 16)) * 0.05).astype(np.float32)
+    errors = []
+    for iters in (0, 10):
+        codec = ResidualCodec.train(residuals, nbits, lloyd_iters=iters)
+        assert np.all(np.diff(codec.weights, axis=1) >= 0) and np.all(np.diff(codec.cutoffs, axis=1) >= 0)
+        errors.append(float(((codec.decode(codec.encode(residuals)) - residuals) ** 2).mean()))
+    assert errors[1] < 0.95 * errors[0]
