@@ -122,9 +122,13 @@ class ColBERT(SentenceTransformer):
             "attend_to_expansion_tokens": attend_to_expansion_tokens,
             "skiplist_words": skiplist_words,
         }
-        self._configure(ColBERTSettings.resolve(given, loaded.settings))
+        is_default = model_name_or_path is None and modules is None
+        saved = dict(loaded.settings)
+        if is_default:  # the packaged delta records the settings it was trained with
+            saved.update(default_model.delta_settings(explicit_embedding_size=embedding_size))
+        self._configure(ColBERTSettings.resolve(given, saved))
         self._warned_truncation = False
-        if model_name_or_path is None and modules is None:
+        if is_default:
             default_model.apply_delta(self, explicit_embedding_size=embedding_size)
 
     @staticmethod

