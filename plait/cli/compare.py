@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from plait.cli._common import CliError, echo_json, quiet_libraries
+
+if TYPE_CHECKING:
+    from plait.compare import CompareResult
 
 DEFAULT_OUT = Path("compare-report")
 
@@ -128,7 +131,13 @@ def command(
     )
     started = time.perf_counter()
     dataset = load_compare_data(data, split=split, max_queries=max_queries)
-    result = run_compare(dataset, settings, log=_log(started))
+    log = _log(started)
+
+    def keep_report_current(partial: CompareResult) -> None:  # a report exists at any time
+        write_report(partial, out)
+        log(f"report updated: {out / 'report.html'}")
+
+    result = run_compare(dataset, settings, log=log, on_update=keep_report_current)
     files = write_report(result, out)
     if as_json:
         echo_json({"verdict": verdict(result), "report": str(files["html"]), **result.to_dict()})

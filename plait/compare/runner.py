@@ -87,6 +87,8 @@ class _Session:
         self.query_memo: dict[str, np.ndarray] = {}
         self.timings: dict[str, float] = {}
         self.cached: list[str] = []
+        self.on_update: Callable[[CompareResult], None] | None = None
+        self.started = time.perf_counter()
 
     # ------------------------------------------------------------------ shared pieces
     @property
@@ -195,6 +197,8 @@ class _Session:
         )
         self.systems[name] = result
         self.retrievers[name] = retriever
+        if self.on_update is not None and self.wanted(name):
+            self.on_update(_finish(self, time.perf_counter() - self.started))
         return result
 
     def search_with_model(self, index: Any) -> Callable[[list[str]], Any]:
@@ -279,39 +283,39 @@ def _run_colbert_index(
     )
 
 
-def _run_colbert_family(session: _Session) -> None:
+def _run_exact(session: _Session, name: str) -> None:
+    from plait.indexes import Exact
+
+    index = Exact(index_folder=session.workdir, index_name=name, override=True)
+    _run_colbert_index(session, name, index, session.corpus_embeddings(), 0.0)
+
+
+def _run_plaid(session: _Session, name: str) -> None:
+    plaid = plaid_class()
+    if plaid is None:
+        session.skipped[name] = "plait.indexes.PLAID is not available in this build"
+        return
+    nbits = int(name.split("-")[1].rstrip("bit"))
+    embeddings = session.corpus_embeddings()
+    try:
+        index = plaid(index_folder=session.workdir, index_name=name, override=True, nbits=nbits)
+        _run_colbert_index(session, name, index, embeddings, 0.0)
+    except Exception as error:  # report it and go on with the other configurations
+        session.skipped[name] = f"{type(error).__name__}: {error}"
+
+
+def _run_pooled(session: _Session, name: str) -> None:
     from plait.indexes import Exact
     from plait.models.pooling import pool_embeddings
 
-    if session.wanted("colbert"):
-        embeddings = session.corpus_embeddings()
-        index = Exact(index_folder=session.workdir, index_name="colbert", override=True)
-        _run_colbert_index(session, "colbert", index, embeddings, 0.0)
-    for nbits in (1, 2, 4):
-        name = f"plaid-{nbits}bit"
-        if not session.wanted(name):
-            continue
-        plaid = plaid_class()
-        if plaid is None:
-            session.skipped[name] = "plait.indexes.PLAID is not available in this build"
-            continue
-        embeddings = session.corpus_embeddings()
-        try:
-            index = plaid(index_folder=session.workdir, index_name=name, override=True, nbits=nbits)
-            _run_colbert_index(session, name, index, embeddings, 0.0)
-        except Exception as error:  # report it and go on with the other configurations
-            session.skipped[name] = f"{type(error).__name__}: {error}"
-    for factor in (2, 3):
-        name = f"pool-{factor}"
-        if not session.wanted(name):
-            continue
-        embeddings = session.corpus_embeddings()
-        session.log(f"pooling token embeddings (pool_factor={factor})")
-        start = time.perf_counter()
-        pooled = {text: pool_embeddings(matrix, factor) for text, matrix in embeddings.items()}
-        pool_s = time.perf_counter() - start
-        index = Exact(index_folder=session.workdir, index_name=name, override=True)
-        _run_colbert_index(session, name, index, pooled, pool_s)
+    factor = int(name.split("-")[1])
+    embeddings = session.corpus_embeddings()
+    session.log(f"pooling token embeddings (pool_factor={factor})")
+    start = time.perf_counter()
+    pooled = {text: pool_embeddings(matrix, factor) for text, matrix in embeddings.items()}
+    pool_s = time.perf_counter() - start
+    index = Exact(index_folder=session.workdir, index_name=name, override=True)
+    _run_colbert_index(session, name, index, pooled, pool_s)
 
 
 def _run_pipeline(session: _Session, name: str, first: str) -> None:
@@ -374,10 +378,10 @@ def _run_cross_encoder(session: _Session) -> None:
 # ---------------------------------------------------------------------- entry point
 def _finish(session: _Session, total_s: float) -> CompareResult:
     data, s = session.data, session.settings
-    order = [name for name in ALL_SYSTEMS if name in session.systems]
+    order = [name for name in ALL_SYSTEMS if name in session.systems and session.wanted(name)]
     systems = [session.systems[name] for name in order]
-    baseline = next((n for n in ("biencoder", "bm25") if n in session.systems), order[0])
-    reference = "colbert" if "colbert" in session.systems else baseline
+    baseline = next((n for n in ("biencoder", "bm25") if n in order), order[0])
+    reference = "colbert" if "colbert" in order else baseline
     base = session.systems[baseline]
     for system in systems:
         if data.has_qrels and system.name != baseline:
@@ -425,6 +429,26 @@ def _finish(session: _Session, total_s: float) -> CompareResult:
     )
 
 
+def _run_first_stage_rerank(session: _Session, name: str) -> None:
+    _run_pipeline(session, name, name.split("+")[0])
+
+
+# Most informative first, so a long run stopped early has already measured what matters most.
+RUN_ORDER = ("colbert", "bm25+colbert", "biencoder+colbert", "plaid-2bit", "pool-2", "plaid-1bit",
+             "plaid-4bit", "pool-3", "cross-encoder")  # fmt: skip
+_RUNNERS: dict[str, Callable[[_Session, str], None]] = {
+    "colbert": _run_exact,
+    "bm25+colbert": _run_first_stage_rerank,
+    "biencoder+colbert": _run_first_stage_rerank,
+    "plaid-1bit": _run_plaid,
+    "plaid-2bit": _run_plaid,
+    "plaid-4bit": _run_plaid,
+    "pool-2": _run_pooled,
+    "pool-3": _run_pooled,
+    "cross-encoder": lambda session, name: _run_cross_encoder(session),
+}
+
+
 def run_compare(
     data: CompareData,
     settings: CompareSettings | None = None,
@@ -432,12 +456,14 @@ def run_compare(
     model: Any = None,
     workdir: str | Path | None = None,
     log: Callable[[str], None] | None = None,
+    on_update: Callable[[CompareResult], None] | None = None,
 ) -> CompareResult:
     """Run the configurations in ``settings.systems`` on ``data`` and collect a :class:`CompareResult`.
 
     ``model`` is an already loaded :class:`plait.models.ColBERT` (else ``settings.model`` is
     loaded). Indexes are written under ``workdir`` (a temporary folder, deleted afterwards, when
-    ``None``). ``log`` receives one line per stage.
+    ``None``). ``log`` receives one line per stage; ``on_update`` receives the partial result
+    after each configuration (e.g. to keep a report on disk current during a long run).
     """
     settings = settings or CompareSettings()
     settings.check()
@@ -446,15 +472,11 @@ def run_compare(
         folder = Path(workdir) if workdir is not None else Path(scratch)
         folder.mkdir(parents=True, exist_ok=True)
         session = _Session(data, settings, folder, model, log or (lambda message: None))
+        session.on_update = on_update
         _run_baselines(session)
-        _run_colbert_family(session)
-        for name, first in (("bm25+colbert", "bm25"), ("biencoder+colbert", "biencoder")):
+        for name in RUN_ORDER:
             if session.wanted(name):
-                _run_pipeline(session, name, first)
-        if session.wanted("cross-encoder"):
-            _run_cross_encoder(session)
-        if not session.systems:
+                _RUNNERS[name](session, name)
+        if not any(session.wanted(name) for name in session.systems):
             raise ValueError("no configuration ran: choose at least one system")
-        for name in [n for n in session.systems if n not in settings.systems]:
-            session.systems.pop(name)  # first stages run only to feed a pipeline
         return _finish(session, time.perf_counter() - start)

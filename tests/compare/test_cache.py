@@ -42,10 +42,17 @@ def test_second_run_reads_the_cache_and_matches(
     )
     data = load_compare_data(tiny_beir)
     first = run_compare(data, settings)
-    second = run_compare(data, settings)
+    snapshots = []
+    second = run_compare(data, settings, on_update=snapshots.append)
     assert first.settings["cached_encodings"] == []
     assert second.settings["cached_encodings"] == ["Bi-encoder", "ColBERT"]
     assert second.settings["colbert_encode_s"] == first.settings["colbert_encode_s"]
     for a, b in zip(first.systems, second.systems, strict=True):
         assert a.name == b.name and a.metrics == b.metrics and a.index_bytes == b.index_bytes
     assert second.get("biencoder").build_s >= first.get("biencoder").build_s
+    # the partial result after each configuration (biencoder, colbert, biencoder+colbert)
+    assert [[sys.name for sys in snap.systems] for snap in snapshots] == [
+        ["biencoder"],
+        ["biencoder", "colbert"],
+        ["biencoder", "colbert", "biencoder+colbert"],
+    ]
