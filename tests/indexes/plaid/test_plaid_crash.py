@@ -56,12 +56,12 @@ def test_kill_9_leaves_last_committed_state(tmp_path):
             [sys.executable, str(CHILD), str(folder), str(log), json.dumps(state), str(round_)],
             env=env, stderr=subprocess.PIPE,
         )
-        deadline = time.time() + 60
-        while not log.read_text().startswith("ready"):
+        deadline = time.time() + 120
+        while "commit" not in log.read_text():  # started, and committed at least once
             assert child.poll() is None, child.stderr.read().decode()
             assert time.time() < deadline, "child did not start"
             time.sleep(0.02)
-        time.sleep(float(rng.uniform(0.2, 0.8)))
+        time.sleep(float(rng.uniform(0.0, 0.6)))
         child.send_signal(signal.SIGKILL)
         child.wait()
         child.stderr.close()
@@ -80,7 +80,7 @@ def test_kill_9_leaves_last_committed_state(tmp_path):
         state = matches[-1] if len(matches) == 1 else last_commit
         _check_state(index, state)
         index.search([document("query", 0)], k=3)
-    assert kills_after_commits >= 2  # the kills really interrupted a working writer
+    assert kills_after_commits == 3  # the kills really interrupted a working writer
     # the next commit collects files orphaned by the crashes
     index = PLAID(folder, "p")
     index.compact()
