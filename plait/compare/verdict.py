@@ -118,6 +118,17 @@ def _rerank(system: SystemResult, colbert: SystemResult, base: SystemResult) -> 
     )
 
 
+def _worse_than_first_stage(result: CompareResult, system: SystemResult) -> str:
+    first = result.get(system.name.split("+")[0])
+    if first is None or _score(system) >= _score(first):
+        return ""
+    return (
+        f"Re-ranking {first.label}'s top {system.label.split('top-')[-1].split()[0]} with ColBERT "
+        f"lowers nDCG@10 from {_score(first):.3f} to {_score(system):.3f}: {first.label} alone "
+        "is better here."
+    )
+
+
 def _quality_sentences(result: CompareResult) -> list[str]:
     base = result.get(result.baseline)
     colbert = result.get("colbert")
@@ -142,6 +153,7 @@ def _quality_sentences(result: CompareResult) -> list[str]:
         if reranks:
             best = max(reranks, key=_score)
             sentences.append(_rerank(best, colbert, base))
+        sentences += [_worse_than_first_stage(result, system) for system in reranks]
     cross = result.get("cross-encoder")
     if cross is not None:
         sentences.append(

@@ -236,3 +236,20 @@ def test_without_qrels_only_costs_and_agreement():
 def test_baselines_only(ndcg):
     sentences = verdict(compare(system("bm25", ndcg, 900, family="baseline"), BI))
     assert sentences[-1].startswith("Best nDCG@10 here: ")
+
+
+def test_reranking_that_hurts_its_first_stage_is_said():
+    sentences = verdict(
+        compare(
+            system("bm25", 0.686, 934, family="baseline"),
+            BI,
+            system("colbert", 0.642, 80600),
+            system("bm25+colbert", 0.666, 934, family="rerank"),
+            system("biencoder+colbert", 0.651, 1536, family="rerank"),
+        )
+    )
+    assert (
+        "Re-ranking BM25's top 100 with ColBERT lowers nDCG@10 from 0.686 to 0.666: BM25 alone "
+        "is better here." in sentences
+    )
+    assert not any(s.startswith("Re-ranking Bi-encoder") for s in sentences)
