@@ -50,9 +50,13 @@ def _existing(folder: Path) -> dict[str, Any] | None:
 
 
 def model_fingerprint(model_folder: Path) -> str:
-    """SHA-256 over every file of a saved model folder (names and bytes)."""
+    """SHA-256 over the weights (``*.safetensors``) of a saved model folder, names and bytes.
+
+    Settings that change embeddings without changing weights are caught by the spot check in
+    :func:`scifact`, which re-encodes a few texts whenever a cached set is reused.
+    """
     digest = hashlib.sha256()
-    for path in sorted(p for p in model_folder.rglob("*") if p.is_file()):
+    for path in sorted(model_folder.rglob("*.safetensors")):
         digest.update(str(path.relative_to(model_folder)).encode())
         with open(path, "rb") as f:
             for block in iter(lambda: f.read(1 << 20), b""):
@@ -67,6 +71,9 @@ def scifact(path: Path, work: Path, worker: Worker, fingerprint: str) -> Embeddi
     documents, queries, qrels = load_beir(path, "test")
     folder = work / "data" / f"scifact-{fingerprint[:12]}"
     meta = _existing(folder)
+    if meta is not None and not _still_matches(folder, documents, queries, worker):
+        print(f"{folder}: the cached embeddings differ from the model's; encoding again", flush=True)
+        meta = None
     if meta is None:
         shutil.rmtree(folder, ignore_errors=True)
         print(f"encoding SciFact ({len(documents)} documents, {len(queries)} queries) once; "
@@ -80,6 +87,39 @@ def scifact(path: Path, work: Path, worker: Worker, fingerprint: str) -> Embeddi
                 "source": str(path), "model_fingerprint": fingerprint,
                 "encode_seconds": result["seconds"]}
         _finish(folder, meta)
+    return EmbeddingSet("SciFact", folder, meta, qrels)
+
+
+def _still_matches(folder: Path, documents: list[dict[str, str]], queries: list[dict[str, str]],
+                   worker: Worker, n: int = 4, tolerance: float = 1e-4) -> bool:
+    """Re-encode the first ``n`` documents and queries and compare them with the cached arrays."""
+    tokens = np.load(folder / "tokens.npy", mmap_mode="r")
+    offsets = np.load(folder / "offsets.npy")
+    cached_queries = np.load(folder / "queries.npy", mmap_mode="r")
+    probe = folder.parent / "spot-check.npz"
+    for is_query, texts in ((False, documents[:n]), (True, queries[:n])):
+        worker.call("encode", timeout=600, texts=[t["text"] for t in texts], is_query=is_query,
+                    save=str(probe))
+        fresh = np.load(probe)
+        if is_query:
+            expected = np.asarray(cached_queries[:n]).reshape(-1, cached_queries.shape[-1])
+        else:
+            expected = np.asarray(tokens[: offsets[n]])
+        if fresh["tokens"].shape != expected.shape:
+            return False
+        if float(np.abs(fresh["tokens"] - expected).max()) > tolerance:
+            return False
+    return True
+
+
+def cached_scifact(path: Path, folder: Path) -> EmbeddingSet:
+    """An existing SciFact embedding set (e.g. from an earlier model), with the judgements of ``path``."""
+    from plait.evaluation import load_beir
+
+    meta = _existing(folder)
+    if meta is None:
+        raise ValueError(f"{folder}: not a complete embedding set (no meta.json)")
+    _, _, qrels = load_beir(path, "test")
     return EmbeddingSet("SciFact", folder, meta, qrels)
 
 

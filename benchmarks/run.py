@@ -33,7 +33,7 @@ from common import (  # noqa: E402
     plait_worker,
     ratio,
 )
-from embedding_sets import model_fingerprint, scifact, synthetic  # noqa: E402
+from embedding_sets import cached_scifact, model_fingerprint, scifact, synthetic  # noqa: E402
 from sections import Options, Outcome, build_section, encode_section, search_section  # noqa: E402
 
 SECTIONS = ("encode", "build", "search", "quality", "scale")
@@ -47,6 +47,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--scifact", type=Path, default=ROOT.parent / "shared" / "data" / "scifact")
     parser.add_argument("--sections", default=",".join(SECTIONS),
                         help=f"comma-separated subset of {','.join(SECTIONS)}")
+    parser.add_argument("--scifact-embeddings", type=Path, default=None,
+                        help="use this cached SciFact embedding set (benchmarks/.work/data/scifact-*) "
+                             "instead of encoding with the current default model")
     parser.add_argument("--nbits", type=int, default=2, choices=(1, 2, 4, 8))
     parser.add_argument("--scale", default=None,
                         help="synthetic sizes in documents, e.g. 10000,100000 (default: 10000 with "
@@ -62,6 +65,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="seconds one worker operation may take before it is reported as failed")
     parser.add_argument("--peer-max-tokens", type=int, default=3_000_000,
                         help="skip the peer on synthetic sets with more document tokens than this")
+    parser.add_argument("--no-build", action="store_true",
+                        help="scale: search the indexes an earlier run built instead of building")
+    parser.add_argument("--rebuild-plait", action="store_true",
+                        help="without the build section: rebuild plait's SciFact index (only) "
+                             "before searching, e.g. after a PLAID code change")
     parser.add_argument("--no-append", action="store_true", help="print only; leave docs/ alone")
     args = parser.parse_args(argv)
     chosen = [s.strip() for s in args.sections.split(",") if s.strip()]
@@ -108,7 +116,12 @@ def prepare(args: argparse.Namespace, opts: Options) -> tuple[dict[str, Any], di
         plait.call("save_model", timeout=300, path=str(model_folder))
         fingerprint = model_fingerprint(model_folder)
         versions["model"] = f"plait default model, sha256 {fingerprint[:12]}"
-        if needs_scifact:
+        if needs_scifact and args.scifact_embeddings:
+            sets["scifact"] = cached_scifact(args.scifact, args.scifact_embeddings)
+            versions["SciFact embeddings"] = (
+                f"{args.scifact_embeddings} (model sha256 "
+                f"{sets['scifact'].meta.get('model_fingerprint', '?')[:12]})")
+        elif needs_scifact:
             sets["scifact"] = scifact(args.scifact, WORK, plait, fingerprint)
     try:
         with peer_worker(opts.logs) as peer:
@@ -119,8 +132,8 @@ def prepare(args: argparse.Namespace, opts: Options) -> tuple[dict[str, Any], di
 
 
 def run_sections(args: argparse.Namespace, opts: Options, sets: dict[str, Any],
-                 model_folder: Path) -> list[tuple[str, Outcome]]:
-    outcomes: list[tuple[str, Outcome]] = []
+                 model_folder: Path, outcomes: list[tuple[str, Outcome]]) -> None:
+    """Run the chosen sections in order, appending each result to ``outcomes`` as it completes."""
 
     def done(name: str, outcome: Outcome) -> None:
         outcomes.append((name, outcome))
@@ -135,6 +148,9 @@ def run_sections(args: argparse.Namespace, opts: Options, sets: dict[str, Any],
             done("SciFact", encode_section(plait, peer, model_folder, texts, opts))
     if "build" in args.sections:
         done("SciFact", build_section(sets["scifact"], opts, make))
+    if args.rebuild_plait and "build" not in args.sections:
+        why = "its index from an earlier build (same folder, same embeddings) is searched"
+        done("SciFact", build_section(sets["scifact"], opts, {**make, "peer": None, "why": why}))
     if "search" in args.sections or "quality" in args.sections:
         latency = "search" in args.sections
         done("SciFact", search_section(sets["scifact"], opts, make, latency=latency))
@@ -147,9 +163,9 @@ def run_sections(args: argparse.Namespace, opts: Options, sets: dict[str, Any],
                 sides["why"] = (f"{data.n_tokens:,} tokens > --peer-max-tokens "
                                 f"{opts.peer_max_tokens:,} (fast-plaid's CPU build needs several "
                                 "GiB per million tokens and hours here)")
-            done(data.name, build_section(data, opts, sides))
+            if not args.no_build:
+                done(data.name, build_section(data, opts, sides))
             done(data.name, search_section(data, opts, sides))
-    return outcomes
 
 
 def _scifact_texts(path: Path) -> dict[str, list[str]]:
@@ -245,9 +261,10 @@ def main(argv: list[str] | None = None) -> int:
     error = None
     try:
         sets, versions, model_folder = prepare(args, opts)
-        outcomes = run_sections(args, opts, sets, model_folder)
-    except (WorkerError, OSError, ValueError) as exc:
-        error = f"{type(exc).__name__}: {exc}"
+        run_sections(args, opts, sets, model_folder, outcomes)
+    except Exception as exc:  # keep what was measured: report it with the error
+        last = (str(exc).strip().splitlines() or [""])[-1]
+        error = f"{type(exc).__name__}: {last} (details printed on the console)"
         traceback.print_exc()
     tables = [t for _, o in outcomes for t in o.tables]
     tables.append(summary(outcomes))

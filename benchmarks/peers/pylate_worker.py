@@ -26,11 +26,47 @@ logging.getLogger("pylate").setLevel(logging.ERROR)
 state: dict[str, Any] = {}
 
 
+def _compatible_copy(path: str) -> tuple[str, list[str]]:
+    """A view of ``path`` whose ``sentence_bert_config.json`` keeps only the keys this
+    sentence-transformers' ``Transformer`` accepts (newer releases write keys older ones reject).
+    Returns the folder to load and the keys dropped (empty: ``path`` itself is used)."""
+    import inspect
+    import json
+
+    from sentence_transformers.models import Transformer
+
+    config_path = os.path.join(path, "sentence_bert_config.json")
+    if not os.path.isfile(config_path):
+        return path, []
+    with open(config_path) as f:
+        config = json.load(f)
+    accepted = set(inspect.signature(Transformer.__init__).parameters)
+    dropped = sorted(set(config) - accepted)
+    if not dropped:
+        return path, []
+    copy = path.rstrip("/") + "-for-pylate"
+    os.makedirs(copy, exist_ok=True)
+    for root, _dirs, files in os.walk(path):
+        target_root = os.path.join(copy, os.path.relpath(root, path))
+        os.makedirs(target_root, exist_ok=True)
+        for name in files:
+            target = os.path.join(target_root, name)
+            if os.path.lexists(target):
+                os.remove(target)
+            if os.path.join(root, name) != config_path:
+                os.symlink(os.path.abspath(os.path.join(root, name)), target)
+    with open(os.path.join(copy, "sentence_bert_config.json"), "w") as f:
+        json.dump({k: v for k, v in config.items() if k in accepted}, f)
+    return copy, dropped
+
+
 def load_model(path: str) -> dict[str, Any]:
     from pylate import models
 
-    seconds, state["model"] = timed(lambda: models.ColBERT(model_name_or_path=path, device="cpu"))
-    return {"seconds": seconds, "dim": state["model"].get_sentence_embedding_dimension()}
+    folder, dropped = _compatible_copy(path)
+    seconds, state["model"] = timed(lambda: models.ColBERT(model_name_or_path=folder, device="cpu"))
+    return {"seconds": seconds, "dim": state["model"].get_sentence_embedding_dimension(),
+            "dropped_config_keys": dropped}
 
 
 def encode(texts: list[str], is_query: bool, batch_size: int = 32, save: str | None = None) -> dict:
