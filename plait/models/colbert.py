@@ -221,6 +221,7 @@ class ColBERT(SentenceTransformer):
                 entry["type"] = PYLATE_DENSE_REF
             elif entry["type"].endswith(".Transformer"):
                 entry["type"] = _TRANSFORMER_REF
+                _write_portable_transformer_config(os.path.join(path, entry.get("path", "")))
         with open(modules_path, "w", encoding="utf8") as handle:
             json.dump(entries, handle, indent=2)
 
@@ -491,3 +492,24 @@ def _pad(outputs: list[Tensor], dim: int) -> Tensor:
 
 
 __all__ = ["ColBERT", "Dense"]
+
+
+def _write_portable_transformer_config(folder: str) -> None:
+    """Rewrite ``sentence_bert_config.json`` in the format every sentence-transformers reads.
+
+    sentence-transformers 6 writes keys (``transformer_task``, ``modality_config``, ...) that the
+    5.x releases PyLate 1.6 pins reject; the older two-key form loads in both.
+    """
+    config_path = os.path.join(folder, "sentence_bert_config.json")
+    if not os.path.isfile(config_path):
+        return
+    config = loading.read_json(config_path)
+    portable = {
+        "max_seq_length": config.get("max_seq_length")
+        or config.get("processing_kwargs", {}).get("text", {}).get("max_length")
+        or 512,
+        "do_lower_case": bool(config.get("do_lower_case", False)),
+    }
+    with open(config_path, "w", encoding="utf8") as handle:
+        json.dump(portable, handle, indent=2)
+
