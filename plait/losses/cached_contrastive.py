@@ -29,13 +29,10 @@ from plait.losses.common import (
     check_temperature,
     documents_mask,
     embed,
-    gather,
-    gather_with_grad,
     queries_mask,
     split_features,
-    world_size,
 )
-from plait.losses.contrastive import check_columns, contrastive_loss, contrastive_scores
+from plait.losses.contrastive import contrastive_objective
 from plait.scores import colbert_scores
 
 
@@ -124,19 +121,16 @@ class CachedContrastive(nn.Module):
         return chunks, states
 
     def _loss(self, reps: list[list[Tensor]], masks: list[Tensor], q_mask: Tensor | None) -> Tensor:
-        queries = torch.cat(reps[0])
-        documents = [torch.cat(chunks) for chunks in reps[1:]]
-        check_columns(queries, documents)
-        target = torch.arange(queries.size(0), device=queries.device)
-        scale = 1.0
-        if self.gather_across_devices:
-            gathered = [gather_with_grad(column) for column in documents]
-            documents = [column for column, _ in gathered]
-            masks = [gather(mask) for mask in masks]
-            target = target + gathered[0][1] * queries.size(0)
-            scale = float(world_size())
-        scores = contrastive_scores(self.score_metric, queries, q_mask, documents, masks)
-        return contrastive_loss(scores, target, self.temperature, self.size_average) * scale
+        return contrastive_objective(
+            self.score_metric,
+            torch.cat(reps[0]),
+            q_mask,
+            [torch.cat(chunks) for chunks in reps[1:]],
+            masks,
+            temperature=self.temperature,
+            size_average=self.size_average,
+            gather_across_devices=self.gather_across_devices,
+        )
 
     def forward(
         self, sentence_features: Sequence[dict[str, Any]], labels: Tensor | None = None

@@ -62,6 +62,32 @@ def contrastive_loss(
     )
 
 
+def contrastive_objective(
+    score_metric: Callable[..., Tensor],
+    queries: Tensor,
+    q_mask: Tensor | None,
+    documents: list[Tensor],
+    masks: list[Tensor],
+    *,
+    temperature: float,
+    size_average: bool,
+    gather_across_devices: bool,
+) -> Tensor:
+    """The contrastive loss from embeddings (shared by Contrastive and CachedContrastive):
+    in-batch plus hard negatives, with other processes' documents when ``gather_across_devices``."""
+    check_columns(queries, documents)
+    target = torch.arange(queries.size(0), device=queries.device)
+    scale = 1.0
+    if gather_across_devices:
+        gathered = [gather_with_grad(column) for column in documents]
+        documents = [column for column, _ in gathered]
+        masks = [gather(mask) for mask in masks]
+        target = target + gathered[0][1] * queries.size(0)
+        scale = float(world_size())
+    scores = contrastive_scores(score_metric, queries, q_mask, documents, masks)
+    return contrastive_loss(scores, target, temperature, size_average) * scale
+
+
 class Contrastive(nn.Module):
     """Contrastive loss with in-batch negatives and any number of hard negatives per query.
 
@@ -112,19 +138,16 @@ class Contrastive(nn.Module):
         queries = embed(self.model, query_features)
         documents = [embed(self.model, feature) for feature in document_features]
         masks = [documents_mask(self.model, feature) for feature in document_features]
-        check_columns(queries, documents)
-        target = torch.arange(queries.size(0), device=queries.device)
-        scale = 1.0
-        if self.gather_across_devices:
-            gathered = [gather_with_grad(column) for column in documents]
-            documents = [column for column, _ in gathered]
-            masks = [gather(mask) for mask in masks]
-            target = target + gathered[0][1] * queries.size(0)
-            scale = float(world_size())
-        scores = contrastive_scores(
-            self.score_metric, queries, queries_mask(self.model, query_features), documents, masks
+        return contrastive_objective(
+            self.score_metric,
+            queries,
+            queries_mask(self.model, query_features),
+            documents,
+            masks,
+            temperature=self.temperature,
+            size_average=self.size_average,
+            gather_across_devices=self.gather_across_devices,
         )
-        return contrastive_loss(scores, target, self.temperature, self.size_average) * scale
 
     def get_config_dict(self) -> dict[str, Any]:
         """Settings shown in the model card."""
