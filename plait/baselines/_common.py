@@ -6,15 +6,23 @@ from collections.abc import Sequence
 from typing import Any
 
 
-def check_queries(queries: Any) -> list[str]:
-    """A non-empty list of strings (a single string is wrapped)."""
+def check_queries(queries: Any, why_text: str = "") -> list[str]:
+    """A non-empty list of strings (a single string is wrapped); ``why_text`` is appended to the
+    error for a non-string item."""
     if isinstance(queries, str):
         return [queries]
-    if queries is None or not isinstance(queries, Sequence) or len(queries) == 0:
+    if (
+        queries is None
+        or not isinstance(queries, Sequence)
+        or isinstance(queries, bytes)
+        or len(queries) == 0
+    ):
         raise ValueError("queries must be a non-empty list of strings")
     for position, text in enumerate(queries):
         if not isinstance(text, str):
-            raise TypeError(f"queries[{position}] must be a string, got {type(text).__name__}")
+            raise TypeError(
+                f"queries[{position}] must be a string, got {type(text).__name__}{why_text}"
+            )
     return list(queries)
 
 

@@ -22,21 +22,9 @@ from typing import Any
 
 import numpy as np
 
+from plait.baselines._common import check_queries, resolve_k
+
 __all__ = ["RerankPipeline"]
-
-
-def _check_texts(queries: Any) -> list[str]:
-    if isinstance(queries, str):
-        return [queries]
-    if not isinstance(queries, Sequence) or isinstance(queries, bytes) or len(queries) == 0:
-        raise ValueError("queries must be a non-empty list of strings")
-    for position, text in enumerate(queries):
-        if not isinstance(text, str):
-            raise TypeError(
-                f"queries[{position}] is {type(text).__name__}: a re-rank pipeline needs query "
-                "texts (its first stage searches text)"
-            )
-    return list(queries)
 
 
 def _check_positive(name: str, value: Any) -> int:
@@ -169,8 +157,10 @@ class RerankPipeline:
         """Per query, up to ``min(k, candidates)`` hits ``{"id", "score"}`` by MaxSim, best first."""
         from plait.rank import rerank
 
-        texts = _check_texts(queries)
-        k = _check_positive("top_k", top_k if top_k is not None else k)
+        texts = check_queries(
+            queries, ": a re-rank pipeline needs query texts (its first stage searches text)"
+        )
+        k = resolve_k(k, top_k)
         _check_positive("batch_size", batch_size)
         if not self._texts:
             return [[] for _ in texts]
