@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from protocol import load_embeddings, memory_kib, serve, timed  # noqa: E402
+from protocol import load_embeddings, memory_kib, package_versions, serve, timed  # noqa: E402
 
 state: dict[str, Any] = {}
 
@@ -172,19 +172,7 @@ def maxsim_rate(n_queries: int = 16, repeats: int = 3) -> dict[str, float]:
 
 
 def versions() -> dict[str, str]:
-    import importlib.metadata as md
-
-    found = {"python": sys.version.split()[0]}
-    for name in ("plait", "torch", "numpy", "numba", "transformers", "sentence-transformers"):
-        try:
-            found[name] = md.version(name)
-        except md.PackageNotFoundError:
-            found[name] = "absent"
-    import torch
-
-    found["torch_threads"] = str(torch.get_num_threads())
-    return found
-
+    return package_versions(("plait", "torch", "numpy", "numba", "transformers", "sentence-transformers"))
 
 if __name__ == "__main__":
     serve({

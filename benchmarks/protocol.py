@@ -81,6 +81,22 @@ def load_embeddings(folder: str, *, documents: bool = True) -> dict[str, Any]:
     return data
 
 
+def package_versions(names: tuple[str, ...]) -> dict[str, str]:
+    """Python, the given packages' installed versions ("absent" if missing) and torch's threads."""
+    import importlib.metadata as md
+
+    found = {"python": sys.version.split()[0]}
+    for name in names:
+        try:
+            found[name] = md.version(name)
+        except md.PackageNotFoundError:
+            found[name] = "absent"
+    import torch
+
+    found["torch_threads"] = str(torch.get_num_threads())
+    return found
+
+
 def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
     """``(seconds, result)`` of one call."""
     start = time.perf_counter()

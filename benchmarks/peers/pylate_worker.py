@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from protocol import load_embeddings, memory_kib, serve, timed  # noqa: E402
+from protocol import load_embeddings, memory_kib, package_versions, serve, timed  # noqa: E402
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -131,19 +131,7 @@ def search(k: int, indices: list[int], batched: bool) -> dict[str, Any]:
 
 
 def versions() -> dict[str, str]:
-    import importlib.metadata as md
-
-    found = {"python": sys.version.split()[0]}
-    for name in ("pylate", "fast-plaid", "torch", "numpy", "transformers", "sentence-transformers"):
-        try:
-            found[name] = md.version(name)
-        except md.PackageNotFoundError:
-            found[name] = "absent"
-    import torch
-
-    found["torch_threads"] = str(torch.get_num_threads())
-    return found
-
+    return package_versions(("pylate", "fast-plaid", "torch", "numpy", "transformers", "sentence-transformers"))
 
 if __name__ == "__main__":
     serve({
