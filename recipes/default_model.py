@@ -189,12 +189,15 @@ def sweep(model: Any, names: list[str], trained: dict[str, Any], recipe: Recipe)
     """For each ``--sweep-alphas`` value: interpolate, write a delta under ``<work-dir>/deltas/``,
     reload it and evaluate. Any of these folders can be copied to ``plait/models/default/``."""
     results: dict[str, Any] = {}
-    for alpha in recipe.sweep_alphas:
+    for position, alpha in enumerate(recipe.sweep_alphas):
         interpolate(model, names, alpha, trained)
         folder = Path(recipe.work_dir) / "deltas" / f"alpha-{alpha:g}"
         write_delta(model, names, folder, recipe.fp16, model_settings(recipe))
         reloaded = load_default(folder, model_settings(recipe))
-        results[f"{alpha:g}"] = {"folder": str(folder), "evaluation": evaluate(reloaded, recipe)}
+        results[f"{alpha:g}"] = {
+            "folder": str(folder),
+            "evaluation": evaluate(reloaded, recipe, position == 0),
+        }
         logger.info("alpha %g: %s", alpha, results[f"{alpha:g}"]["evaluation"])
     return results
 
@@ -261,8 +264,11 @@ def check_reload(trained: Any, reloaded: Any) -> float:
     return worst
 
 
-def evaluate(model: Any, recipe: Recipe) -> dict[str, dict[str, float]]:
-    """nDCG@10 / MRR@10 / Recall@100 per collection (exact MaxSim), plus baselines if asked."""
+def evaluate(
+    model: Any, recipe: Recipe, with_baselines: bool = True
+) -> dict[str, dict[str, float]]:
+    """nDCG@10 / MRR@10 / Recall@100 per collection (exact MaxSim), plus baselines if asked
+    (``--baselines`` and ``with_baselines``: an alpha sweep runs them only once)."""
     from plait.evaluation import load_beir
     from plait.evaluation.evaluators import ColBERTInformationRetrievalEvaluator
 
@@ -284,7 +290,7 @@ def evaluate(model: Any, recipe: Recipe) -> dict[str, dict[str, float]]:
         )
         start = time.perf_counter()
         report[f"{name}/colbert"] = {**evaluator(model), "seconds": time.perf_counter() - start}
-        if recipe.baselines:
+        if recipe.baselines and with_baselines:
             report.update(baselines(folder, recipe.eval_max_queries))
         logger.info("%s: %s", name, report[f"{name}/colbert"])
     return report

@@ -13,9 +13,10 @@ from plait.indexes.base import (
     UnknownIdError,
 )
 from plait.indexes.exact import Exact, Voyager
-from plait.indexes.plaid import PLAID, PLAIDSearchParams
+from plait.indexes.plaid import PLAID, Codebook, PLAIDSearchParams
 
 __all__ = [
+    "Codebook",
     "CorruptIndexError",
     "DuplicateIdError",
     "Exact",

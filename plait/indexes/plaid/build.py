@@ -48,8 +48,10 @@ def train_codec(
     max_points_per_centroid: int,
     n_sample_docs: int | None,
     seed: int,
+    quantizer: CentroidQuantizer | None = None,
 ) -> tuple[CentroidQuantizer, ResidualCodec, dict[str, float]]:
-    """Train centroids on a document sample (PLAID's size rule) and the residual codec."""
+    """Train centroids on a document sample (PLAID's size rule) and the residual codec; with
+    ``quantizer`` given, keep its centroids and train only the codec."""
     t0 = time.perf_counter()
     rng = np.random.default_rng(seed)
     n_sample = min(len(docs), n_sample_docs or sample_documents_count(len(docs)))
@@ -63,10 +65,11 @@ def train_codec(
     held = sample[order[:n_held]] if n_held else sample
     train = sample[np.sort(order[n_held:])] if n_held else sample
     total_tokens = sum(len(d) for d in docs)
-    k = int(min(n_centroids or default_n_centroids(total_tokens), len(train)))
-    quantizer = CentroidQuantizer.train(
-        train, k, niters=niters, max_points_per_centroid=max_points_per_centroid, seed=seed
-    )
+    if quantizer is None:
+        k = int(min(n_centroids or default_n_centroids(total_tokens), len(train)))
+        quantizer = CentroidQuantizer.train(
+            train, k, niters=niters, max_points_per_centroid=max_points_per_centroid, seed=seed
+        )
     t1 = time.perf_counter()
     residuals = held - quantizer.centroids[quantizer.assign(held)]
     codec = ResidualCodec.train(residuals, nbits)

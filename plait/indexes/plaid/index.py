@@ -35,6 +35,7 @@ from plait.indexes.base import (
 )
 from plait.indexes.plaid import build
 from plait.indexes.plaid.centroids import CentroidQuantizer
+from plait.indexes.plaid.codebook import Codebook
 from plait.indexes.plaid.codec import ResidualCodec, check_nbits
 from plait.indexes.plaid.search import PLAIDSearchParams, decompress, search_one
 from plait.indexes.plaid.store import (
@@ -73,7 +74,10 @@ class PLAID:
     ``n_samples_kmeans`` (documents sampled for k-means; default PLAID's ``16 * sqrt(120 * n)``),
     ``seed``; search defaults ``ncells`` (alias ``n_ivf_probe``), ``centroid_score_threshold``,
     ``ndocs`` and ``n_full_scores`` (``None`` = chosen from ``k``); ``codec_drift_threshold`` and
-    ``auto_retrain_max_tokens`` (0 disables automatic re-training, see the module docstring). ``index_path`` is an alias of
+    ``auto_retrain_max_tokens`` (0 disables automatic re-training, see the module docstring).
+    ``codebook``: a trained :class:`~.codebook.Codebook` to use instead of training one (its nbits
+    win; the index never re-trains it, and an existing index must already use the same one): how
+    shards of one collection stay comparable. ``index_path`` is an alias of
     ``index_folder``. An existing index is opened (its stored settings win) unless ``override``.
     PyLate arguments without a meaning here (``use_fast``, ``device``, ``show_progress``,
     ``batch_size``, ``embedding_size``) are accepted and ignored.
@@ -84,7 +88,7 @@ class PLAID:
         index_folder: str | os.PathLike[str] | None = "indexes",
         index_name: str = "plaid",
         override: bool = False,
-        nbits: int = 2,
+        nbits: int | None = None,
         kmeans_niters: int = 4,
         max_points_per_centroid: int = 256,
         n_centroids: int | None = None,
@@ -98,6 +102,7 @@ class PLAID:
         codec_drift_threshold: float = 1.25,
         auto_retrain_max_tokens: int = 1 << 18,
         index_path: str | os.PathLike[str] | None = None,
+        codebook: Codebook | None = None,
         **pylate_kwargs: Any,
     ) -> None:
         unknown = sorted(set(pylate_kwargs) - set(_IGNORED_PYLATE_ARGS))
@@ -111,8 +116,13 @@ class PLAID:
             raise ValueError(f"n_centroids must be positive, got {n_centroids}")
         if kmeans_niters < 0 or max_points_per_centroid < 1:
             raise ValueError("kmeans_niters must be >= 0 and max_points_per_centroid >= 1")
+        if codebook is not None and not isinstance(codebook, Codebook):
+            raise TypeError(f"codebook must be a plait Codebook, got {type(codebook).__name__}")
+        if codebook is not None and nbits is not None and nbits != codebook.nbits:
+            raise ValueError(f"nbits={nbits} disagrees with the codebook's nbits={codebook.nbits}")
+        self.codebook = codebook
         self._training: dict[str, Any] = {
-            "nbits": check_nbits(nbits),
+            "nbits": check_nbits(codebook.nbits if codebook else 2 if nbits is None else nbits),
             "niters": int(kmeans_niters),
             "max_points_per_centroid": int(max_points_per_centroid),
             "n_centroids": n_centroids,
@@ -133,6 +143,10 @@ class PLAID:
                 if override:
                     self._folder.collect_garbage({"files": {}})
         self._load()
+        if codebook is not None and self._quantizer is not None:
+            assert self._codec is not None
+            if not codebook.same_as(Codebook(self._quantizer, self._codec)):
+                raise ValueError(f"{self.path} was built with another codebook than the one given")
 
     # ------------------------------------------------------------------ state
     def _empty_manifest(self) -> dict[str, Any]:
@@ -306,15 +320,22 @@ class PLAID:
         dim = docs[0].shape[1]
         nbits = check_nbits(self._training["nbits"], dim)
         t = self._training
-        quantizer, codec, stats = build.train_codec(
-            docs,
-            nbits=nbits,
-            n_centroids=t["n_centroids"],
-            niters=t["niters"],
-            max_points_per_centroid=t["max_points_per_centroid"],
-            n_sample_docs=t["n_sample_docs"],
-            seed=t["seed"],
-        )
+        if self.codebook is not None:
+            if self.codebook.dim != dim:
+                raise IndexInputError(f"the codebook is {self.codebook.dim}-d, the documents {dim}-d")
+            quantizer, codec = self.codebook.quantizer, self.codebook.codec
+            stats = {**self.codebook.stats, "kmeans_s": 0.0, "codec_s": 0.0}
+            manifest["settings"]["shared_codebook"] = True
+        else:
+            quantizer, codec, stats = build.train_codec(
+                docs,
+                nbits=nbits,
+                n_centroids=t["n_centroids"],
+                niters=t["niters"],
+                max_points_per_centroid=t["max_points_per_centroid"],
+                n_sample_docs=t["n_sample_docs"],
+                seed=t["seed"],
+            )
         manifest["files"].update(write_codec(self._folder, quantizer, codec))
         manifest["settings"].update(dim=dim, nbits=nbits, n_centroids=quantizer.n_centroids)
         manifest["stats"].update(stats, trained_on_tokens=int(sum(len(d) for d in docs)))
@@ -400,6 +421,11 @@ class PLAID:
         unknown = set(training) - set(self._training)
         if unknown:
             raise TypeError(f"retrain() got unexpected keyword arguments {sorted(unknown)}")
+        if self._manifest["settings"].get("shared_codebook"):
+            raise ValueError(
+                f"{self.path} uses a shared codebook: train a new Codebook and rebuild every index "
+                "that shares it instead of re-training one of them"
+            )
         with self._folder.writer_lock():
             self._refresh()
             ids = self.documents_ids
@@ -432,6 +458,8 @@ class PLAID:
         stored = sum(int(seg.doclens[~seg.deleted].sum()) for seg in self._segments)
         total = stored + sum(len(d) for d in docs)
         if total > self.auto_retrain_max_tokens or self._quantizer is None:
+            return False
+        if self._manifest["settings"].get("shared_codebook"):
             return False
         if total >= 4 * int(stats.get("trained_on_tokens", total)):
             return True

@@ -1,0 +1,141 @@
+"""``Codebook``: the trained part of a PLAID index (k-means centroids + residual codec), on its own.
+
+A codebook is trained once and can then be handed to any number of :class:`~.index.PLAID` indexes
+(``PLAID(..., codebook=cb)``), which skip training and never re-train automatically. Indexes built
+from one codebook compress the same vector to the same bytes, so their scores are comparable: this
+is what a sharded index needs (every shard uses the coordinator's codebook), and what lets
+``plait compare`` train k-means once for nbits 1, 2 and 4 (``Codebook.train(..., quantizer=...)``
+re-uses the centroids and only learns new residual buckets).
+
+On disk a codebook is one ``.npz`` file, written to a temporary name and renamed into place.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from plait.indexes.plaid import build
+from plait.indexes.plaid.centroids import CentroidQuantizer, from_int8_rows
+from plait.indexes.plaid.codec import ResidualCodec, check_nbits
+
+FORMAT = "plait.plaid.codebook"
+VERSION = 1
+
+
+@dataclass(frozen=True)
+class Codebook:
+    """Centroids (:class:`CentroidQuantizer`) and residual buckets (:class:`ResidualCodec`)."""
+
+    quantizer: CentroidQuantizer
+    codec: ResidualCodec
+    stats: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.quantizer.dim != self.codec.dim:
+            raise ValueError(
+                f"centroids are {self.quantizer.dim}-d but the residual codec is {self.codec.dim}-d"
+            )
+
+    @property
+    def nbits(self) -> int:
+        return self.codec.nbits
+
+    @property
+    def dim(self) -> int:
+        return self.quantizer.dim
+
+    @property
+    def n_centroids(self) -> int:
+        return self.quantizer.n_centroids
+
+    @classmethod
+    def train(
+        cls,
+        documents_embeddings: Sequence[np.ndarray],
+        *,
+        nbits: int = 2,
+        n_centroids: int | None = None,
+        kmeans_niters: int = 4,
+        max_points_per_centroid: int = 256,
+        n_samples_kmeans: int | None = None,
+        seed: int = 0,
+        quantizer: CentroidQuantizer | None = None,
+    ) -> Codebook:
+        """Train on (a sample of) ``documents_embeddings`` with PLAID's rules (the same code an index
+        uses on its first add). ``quantizer``: keep these centroids, learn only the residual codec."""
+        docs = [np.asarray(d, dtype=np.float32) for d in documents_embeddings]
+        if not docs or not any(len(d) for d in docs):
+            raise ValueError("a codebook needs documents with at least one token")
+        dims = {d.shape[1] for d in docs if d.ndim == 2}
+        if any(d.ndim != 2 for d in docs) or len(dims) != 1:
+            raise ValueError(f"document embeddings must be (tokens, dim) arrays of one dim, got {dims}")
+        dim = dims.pop()
+        if quantizer is not None and quantizer.dim != dim:
+            raise ValueError(f"the given centroids are {quantizer.dim}-d, the documents {dim}-d")
+        q, codec, stats = build.train_codec(
+            docs,
+            nbits=check_nbits(nbits, dim),
+            n_centroids=n_centroids,
+            niters=kmeans_niters,
+            max_points_per_centroid=max_points_per_centroid,
+            n_sample_docs=n_samples_kmeans,
+            seed=seed,
+            quantizer=quantizer,
+        )
+        return cls(q, codec, stats)
+
+    def same_as(self, other: Codebook) -> bool:
+        """True when both compress every vector identically (same centroids and buckets)."""
+        return (
+            self.nbits == other.nbits
+            and np.array_equal(self.quantizer.centroids, other.quantizer.centroids)
+            and np.array_equal(self.codec.cutoffs, other.codec.cutoffs)
+            and np.array_equal(self.codec.weights, other.codec.weights)
+        )
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write to ``path`` (``.npz``) atomically: a reader sees the old file or the new one."""
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        arrays: dict[str, Any] = {
+            "format": np.array(FORMAT),
+            "version": np.array(VERSION),
+            "nbits": np.array(self.nbits),
+            "bucket_cutoffs": self.codec.cutoffs,
+            "bucket_weights": self.codec.weights,
+        }
+        if self.quantizer.int8 is not None:
+            arrays["centroids"], arrays["centroid_scales"] = self.quantizer.int8
+        else:
+            arrays["centroids"] = self.quantizer.centroids
+        tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
+        with open(tmp, "wb") as f:
+            np.savez(f, **arrays)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, target)
+        return target
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> Codebook:
+        """Read a codebook written by :meth:`save`."""
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                if str(data["format"]) != FORMAT or int(data["version"]) != VERSION:
+                    raise ValueError(f"{path} is not a plait codebook (version {VERSION})")
+                stored = data["centroids"]
+                if "centroid_scales" in data:
+                    scale = data["centroid_scales"]
+                    quantizer = CentroidQuantizer(from_int8_rows(stored, scale), int8=(stored, scale))
+                else:
+                    quantizer = CentroidQuantizer(stored)
+                codec = ResidualCodec(int(data["nbits"]), data["bucket_cutoffs"], data["bucket_weights"])
+        except (KeyError, OSError, EOFError) as e:
+            raise ValueError(f"cannot read the codebook {path}: {e}") from None
+        return cls(quantizer, codec)
