@@ -246,6 +246,11 @@ class PLAID:
         return self._codec
 
     @property
+    def segments(self) -> list[Segment]:
+        """The current segments (read-only use: the inputs of the staged search in :mod:`.search`)."""
+        return list(self._segments)
+
+    @property
     def stats(self) -> dict[str, Any]:
         """Counts, disk usage and codec fit (``codec_fits`` False means :meth:`retrain` helps)."""
         n_tokens = sum(int(seg.doclens[~seg.deleted].sum()) for seg in self._segments)

@@ -9,6 +9,15 @@ Stages, per query (each query is processed on its own, so results never depend o
    ``centroid_score_threshold`` are ignored) -> keep the best ``ndocs``;
 4. centroid interaction without pruning -> keep the best ``n_full_scores``;
 5. decompress those documents and compute exact MaxSim -> top ``k``.
+
+Each stage is a public function over ONE index's segments (:func:`centroid_scores`,
+:func:`probe_cells`, :func:`eligible_masks`, :func:`candidates_in_cells`, :func:`interaction_scores`,
+:func:`exact_candidate_scores`, :func:`top_n`), so a coordinator over shards that share one codebook
+can reproduce :func:`search_one` exactly: it merges the shards' candidates and cuts the merged list at
+``ndocs`` (after the pruned pass), ``n_full_scores`` (after the unpruned pass) and ``k`` (after exact
+scoring), and evaluates every condition (``len(cand) > ndocs``, the small-``subset`` rule
+``n_eligible <= ndocs``, doubling ``ncells`` while fewer than ``min(k, n_eligible)`` candidates were
+found) on global counts.
 """
 
 from __future__ import annotations
@@ -123,72 +132,115 @@ def search_one(
     allowed: list[np.ndarray] | None,
 ) -> Candidates:
     """Run the PLAID stages for one query with resolved ``params`` (see
-    :meth:`PLAIDSearchParams.resolve`); ``allowed`` is a per-segment bool mask (subset)."""
+    :meth:`PLAIDSearchParams.resolve`); ``allowed`` is a per-segment bool mask (subset).
+
+    Composed from the public stages below; a coordinator over several indexes that share one
+    :class:`~.codebook.Codebook` runs the same stages per index and cuts the merged candidate list
+    wherever this function cuts its single list (see the module docstring)."""
     ncells, ndocs, n_full = params.ncells, params.ndocs, params.n_full_scores
     threshold = params.centroid_score_threshold
     if ncells is None or ndocs is None or n_full is None or threshold is None:
         raise ValueError("search_one needs resolved parameters (PLAIDSearchParams.resolve)")
-    scores = query @ quantizer.centroids.T  # (Lq, K)
+    scores = centroid_scores(query, quantizer)
     scores_t = np.ascontiguousarray(scores.T)
-    cand = _candidates(scores, segments, ncells, ndocs, allowed, k)
-    keep = scores.max(axis=0) >= threshold
+    masks = eligible_masks(segments, allowed)
+    n_eligible = sum(int(m.sum()) for m in masks)
+    if allowed is not None and n_eligible <= ndocs:  # small subset: score it all
+        cand = gather(masks, [np.flatnonzero(m) for m in masks])
+    else:
+        cand = _probe_until(scores, segments, masks, ncells, min(k, n_eligible))
+    keep = pruning_mask(scores, threshold)
     if len(cand.seg) > ndocs and threshold > -np.inf and keep.any():  # (nothing kept: no pruning)
-        cand = _interact(cand, segments, scores_t, keep)
+        cand = interaction_scores(cand, segments, scores_t, keep)
         cand = cand.take(top_n(cand.score, ndocs))
     if len(cand.seg) > n_full:
-        cand = _interact(cand, segments, scores_t, np.ones(scores_t.shape[0], dtype=bool))
+        cand = interaction_scores(cand, segments, scores_t, np.ones(scores_t.shape[0], dtype=bool))
         cand = cand.take(top_n(cand.score, n_full))
-    final = np.zeros(len(cand.seg), dtype=np.float32)
-    for s in np.unique(cand.seg):
-        where = np.flatnonzero(cand.seg == s)
-        vectors, lens = decompress(segments[s], cand.local[where], quantizer, codec)
-        final[where] = exact_scores(query, vectors, lens)
-    cand = Candidates(cand.seg, cand.local, final)
+    cand = exact_candidate_scores(cand, segments, query, quantizer, codec)
     return cand.take(top_n(cand.score, k))
 
 
-def _candidates(
-    scores: np.ndarray,
-    segments: list[Segment],
-    ncells: int,
-    ndocs: int,
-    allowed: list[np.ndarray] | None,
-    k: int,
-) -> Candidates:
-    """Documents under the top ``ncells`` centroids of any query token. When that yields fewer than
-    ``k`` eligible documents, ``ncells`` doubles until it does (or every centroid is probed), so a
-    search returns ``k`` results whenever ``k`` eligible documents exist."""
-    masks = [~seg.deleted if allowed is None else ~seg.deleted & allowed[s] for s, seg in enumerate(segments)]
-    n_eligible = sum(int(m.sum()) for m in masks)
-    if allowed is not None and n_eligible <= ndocs:  # small subset: score it all
-        return _gather(masks, [np.flatnonzero(m) for m in masks])
+# ---------------------------------------------------------------------- stages (public)
+def centroid_scores(query: np.ndarray, quantizer: CentroidQuantizer) -> np.ndarray:
+    """Stage 1: ``(Lq, K)`` float32 scores of every query token against every centroid."""
+    return np.asarray(query, dtype=np.float32) @ quantizer.centroids.T
+
+
+def probe_cells(scores: np.ndarray, n_cells: int) -> np.ndarray:
+    """Stage 2a: sorted unique ids of the top ``n_cells`` centroids of any query token (all
+    centroids when ``n_cells >= K``)."""
     n_centroids = scores.shape[1]
-    n_cells = min(ncells, n_centroids)
-    while True:
-        if n_cells >= n_centroids:
-            cells = np.arange(n_centroids)
-        else:
-            cells = np.unique(np.argpartition(-scores, n_cells - 1, axis=1)[:, :n_cells])
-        found = [seg.ivf.probe(cells) for seg in segments]
-        cand = _gather(masks, [f[m[f]] for f, m in zip(found, masks, strict=True)])
-        if len(cand.seg) >= min(k, n_eligible) or n_cells >= n_centroids:
-            return cand
-        n_cells *= 2
+    if n_cells >= n_centroids:
+        return np.arange(n_centroids)
+    return np.unique(np.argpartition(-scores, n_cells - 1, axis=1)[:, :n_cells])
 
 
-def _gather(masks: list[np.ndarray], locals_: list[np.ndarray]) -> Candidates:
-    segs = [np.full(len(loc), s, dtype=np.int64) for s, loc in enumerate(locals_)]
-    seg = np.concatenate(segs) if segs else np.zeros(0, dtype=np.int64)
-    local = np.concatenate(locals_).astype(np.int64) if locals_ else np.zeros(0, dtype=np.int64)
-    return Candidates(seg, local, np.zeros(len(seg), dtype=np.float32))
+def eligible_masks(segments: list[Segment], allowed: list[np.ndarray] | None) -> list[np.ndarray]:
+    """Per segment, the bool mask of documents a search may return (live, and in ``allowed``)."""
+    if allowed is None:
+        return [~seg.deleted for seg in segments]
+    return [~seg.deleted & allowed[s] for s, seg in enumerate(segments)]
 
 
-def _interact(
+def candidates_in_cells(cells: np.ndarray, segments: list[Segment], masks: list[np.ndarray]) -> Candidates:
+    """Stage 2b: eligible documents listed under any of ``cells`` (scores 0). No ``ncells`` doubling
+    here: the caller decides that from the global candidate count."""
+    found = [seg.ivf.probe(cells) for seg in segments]
+    return gather(masks, [f[m[f]] for f, m in zip(found, masks, strict=True)])
+
+
+def pruning_mask(scores: np.ndarray, threshold: float) -> np.ndarray:
+    """Centroids kept by stage 3: those whose best query-token score reaches ``threshold``."""
+    return np.asarray(scores.max(axis=0) >= threshold)
+
+
+def interaction_scores(
     cand: Candidates, segments: list[Segment], scores_t: np.ndarray, keep: np.ndarray
 ) -> Candidates:
+    """Stages 3-4: centroid-interaction scores of ``cand`` (``scores_t``: ``(K, Lq)``; ``keep``:
+    ``(K,)`` pruning mask, all True for the unpruned pass)."""
     out = np.empty(len(cand.seg), dtype=np.float32)
     for s in np.unique(cand.seg):
         where = np.flatnonzero(cand.seg == s)
         seg = segments[s]
         out[where] = centroid_interaction(seg.codes, seg.offsets, cand.local[where], scores_t, keep)
     return Candidates(cand.seg, cand.local, out)
+
+
+def exact_candidate_scores(
+    cand: Candidates,
+    segments: list[Segment],
+    query: np.ndarray,
+    quantizer: CentroidQuantizer,
+    codec: ResidualCodec,
+) -> Candidates:
+    """Stage 5: decompress ``cand`` and score them with exact MaxSim against ``query``."""
+    final = np.zeros(len(cand.seg), dtype=np.float32)
+    for s in np.unique(cand.seg):
+        where = np.flatnonzero(cand.seg == s)
+        vectors, lens = decompress(segments[s], cand.local[where], quantizer, codec)
+        final[where] = exact_scores(query, vectors, lens)
+    return Candidates(cand.seg, cand.local, final)
+
+
+def gather(masks: list[np.ndarray], locals_: list[np.ndarray]) -> Candidates:
+    """Candidates from per-segment local document indices (scores 0)."""
+    segs = [np.full(len(loc), s, dtype=np.int64) for s, loc in enumerate(locals_)]
+    seg = np.concatenate(segs) if segs else np.zeros(0, dtype=np.int64)
+    local = np.concatenate(locals_).astype(np.int64) if locals_ else np.zeros(0, dtype=np.int64)
+    return Candidates(seg, local, np.zeros(len(seg), dtype=np.float32))
+
+
+def _probe_until(
+    scores: np.ndarray, segments: list[Segment], masks: list[np.ndarray], ncells: int, enough: int
+) -> Candidates:
+    """Documents under the top ``ncells`` centroids of any query token. When that yields fewer than
+    ``enough`` documents, ``ncells`` doubles until it does (or every centroid is probed), so a
+    search returns ``k`` results whenever ``k`` eligible documents exist."""
+    n_centroids = scores.shape[1]
+    n_cells = min(ncells, n_centroids)
+    while True:
+        cand = candidates_in_cells(probe_cells(scores, n_cells), segments, masks)
+        if len(cand.seg) >= enough or n_cells >= n_centroids:
+            return cand
+        n_cells *= 2
