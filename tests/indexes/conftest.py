@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from plait.distributed.sharded import ShardedPLAID
 from plait.indexes import Exact, Index
 from plait.indexes.plaid import PLAID
 
@@ -22,7 +23,8 @@ class IndexFactory:
     ``create(folder)`` returns a new, empty index stored under ``folder`` (or in memory when
     ``folder`` is ``None`` and ``in_memory`` is true); ``reopen(folder)`` opens what ``create``
     stored there. ``exact`` says whether scores equal brute-force MaxSim (float tolerance); for
-    approximate indexes the suite only checks rankings on well-separated data.
+    approximate indexes the suite only checks rankings on well-separated data. ``ordered_ids``:
+    ``documents_ids`` lists insertion order (a sharded index lists shard by shard instead).
     """
 
     name: str
@@ -30,6 +32,7 @@ class IndexFactory:
     reopen: Callable[[Path], Index]
     exact: bool = True
     in_memory: bool = False
+    ordered_ids: bool = True
 
 
 INDEX_FACTORIES: list[IndexFactory] = [
@@ -52,6 +55,15 @@ INDEX_FACTORIES: list[IndexFactory] = [
         create=lambda folder: PLAID(index_folder=folder, index_name="idx", override=True, nbits=8),
         reopen=lambda folder: PLAID(index_folder=folder, index_name="idx"),
         exact=False,
+    ),
+    IndexFactory(
+        name="sharded-plaid",
+        create=lambda folder: ShardedPLAID(
+            index_folder=folder, index_name="idx", override=True, n_shards=3, nbits=8
+        ),
+        reopen=lambda folder: ShardedPLAID(index_folder=folder, index_name="idx"),
+        exact=False,
+        ordered_ids=False,
     ),
 ]
 

@@ -1,0 +1,435 @@
+"""``ShardedPLAID``: one collection split into N PLAID shards that share one codebook.
+
+Layout of ``<index_folder>/<index_name>`` (format ``"plait-sharded-plaid"``, version 1)::
+
+    manifest.json        the commit point (same atomic-switch rules as every plait index)
+    writer.lock
+    centroids.*.npy, centroid_scales.*.npy, bucket_cutoffs.*.npy, bucket_weights.*.npy
+                         the shared codebook, written once (trained on a sample of the first add,
+                         or given as ``codebook=``)
+    shards/shard-000/ ... shards/shard-<N-1>/
+                         plain PLAID indexes built with that codebook (each never re-trains it)
+
+The manifest holds ``format``, ``version``, ``generation``, ``settings`` (``dim``, ``nbits``,
+``n_centroids``, ``n_shards``, ``partition``: ``"id"`` or ``"key"``, ``hash``), ``shards`` (name and
+folder of each) and ``files`` (the codebook's files with sizes and CRC-32). Shard folders are created
+before the manifest that lists them is committed; the codebook is committed before any shard holds a
+document.
+
+Routing: a document lives in shard ``shard_of(id)`` (:mod:`.partition`, a stable hash), or, for an
+index created with ``partition="key"``, in ``shard_of(partition_key)`` of the key given to
+:meth:`ShardedPLAID.add_documents`. Adds, removes and look-ups go to the owning shard (with keys, the
+owner is found by asking every shard). Each shard's write is atomic; a write spanning several shards
+is applied shard by shard (a crash in between leaves some shards written: re-running an add with
+``replace=True`` or a remove is safe).
+
+Search fans out to the shards and merges them with PLAID's global cuts
+(:mod:`plait.distributed.search`): results equal one PLAID index with the same codebook.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from plait.distributed.actors import LocalShards, RayShards
+from plait.distributed.partition import HASH, shard_of, split_by_shard
+from plait.distributed.search import ShardedSearchResult, ShardUnavailableError, scatter_gather
+from plait.indexes.base import (
+    ArrayLike,
+    CorruptIndexError,
+    DuplicateIdError,
+    IndexInputError,
+    Subset,
+)
+from plait.indexes.plaid import Codebook, PLAIDSearchParams
+from plait.indexes.plaid.store import read_codec, write_codec
+from plait.indexes.storage import IndexFolder, check_name
+from plait.indexes.validation import (
+    check_embeddings,
+    check_ids,
+    check_k,
+    check_queries,
+    normalize_subset,
+    raise_unknown,
+)
+
+FORMAT = "plait-sharded-plaid"
+VERSION = 1
+SHARDS_DIR = "shards"
+BACKENDS = ("local", "ray")
+
+
+def is_sharded_index(path: str | os.PathLike[str]) -> bool:
+    """True when ``path`` holds a sharded index's manifest (cheap: reads one small JSON file)."""
+    folder = IndexFolder(path)
+    if not folder.exists():
+        return False
+    try:
+        return folder.read_manifest().get("format") == FORMAT
+    except CorruptIndexError:
+        return False
+
+
+class ShardedPLAID:
+    """A PLAID index split into ``n_shards`` shards (see the module docstring).
+
+    New index: ``n_shards``, ``partition`` (``"id"`` or ``"key"``), ``codebook`` (a trained
+    :class:`~plait.indexes.plaid.Codebook`; otherwise one is trained on the first add with PLAID's
+    settings ``nbits``, ``n_centroids``, ``kmeans_niters``, ``max_points_per_centroid``,
+    ``n_samples_kmeans``, ``seed``). An existing index is opened (its settings win) unless
+    ``override``. Search defaults: ``ncells``, ``centroid_score_threshold``, ``ndocs``,
+    ``n_full_scores`` (as :class:`~plait.indexes.plaid.PLAIDSearchParams`).
+
+    Execution: ``backend="local"`` runs every shard in this process (no Ray); ``backend="ray"``
+    starts one Ray actor per shard (``ray_address`` joins a running cluster; without one a local
+    cluster is started). ``timeout_s`` bounds every call to a shard; ``allow_partial`` (also per
+    search) turns a failed shard into results marked ``partial`` instead of a
+    :class:`~plait.distributed.search.ShardUnavailableError`. ``actor_options`` /
+    ``worker_options``: see :class:`~plait.distributed.actors.RayShards`. Call :meth:`close` (or use
+    ``with``) to stop the actors.
+    """
+
+    def __init__(
+        self,
+        index_folder: str | os.PathLike[str] | None = "indexes",
+        index_name: str = "sharded",
+        override: bool = False,
+        *,
+        n_shards: int = 4,
+        partition: str = "id",
+        codebook: Codebook | None = None,
+        nbits: int = 2,
+        n_centroids: int | None = None,
+        kmeans_niters: int = 4,
+        max_points_per_centroid: int = 256,
+        n_samples_kmeans: int | None = None,
+        seed: int = 0,
+        ncells: int | None = None,
+        centroid_score_threshold: float | None = None,
+        ndocs: int | None = None,
+        n_full_scores: int | None = None,
+        backend: str = "local",
+        ray_address: str | None = None,
+        timeout_s: float = 60.0,
+        allow_partial: bool = False,
+        actor_options: Mapping[str, Any] | None = None,
+        worker_options: Mapping[str, Any] | None = None,
+        index_path: str | os.PathLike[str] | None = None,
+    ) -> None:
+        folder = index_path if index_path is not None else index_folder
+        if folder is None:
+            raise ValueError("ShardedPLAID needs a folder: pass index_folder= (or index_path=)")
+        check_name(index_name)
+        if isinstance(n_shards, bool) or not isinstance(n_shards, int) or not 1 <= n_shards <= 4096:
+            raise ValueError(f"n_shards must be an integer in [1, 4096], got {n_shards!r}")
+        if partition not in ("id", "key"):
+            raise ValueError(f"partition must be 'id' or 'key', got {partition!r}")
+        if backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+        if codebook is not None and not isinstance(codebook, Codebook):
+            raise TypeError(f"codebook must be a plait Codebook, got {type(codebook).__name__}")
+        if not timeout_s > 0:
+            raise ValueError(f"timeout_s must be positive, got {timeout_s!r}")
+        self.path = os.path.join(os.fspath(folder), index_name)
+        self._folder = IndexFolder(self.path)
+        self._training: dict[str, Any] = {
+            "nbits": codebook.nbits if codebook is not None else int(nbits),
+            "n_centroids": n_centroids,
+            "kmeans_niters": int(kmeans_niters),
+            "max_points_per_centroid": int(max_points_per_centroid),
+            "n_samples_kmeans": n_samples_kmeans,
+            "seed": int(seed),
+        }
+        self.default_params = PLAIDSearchParams(ncells, centroid_score_threshold, ndocs, n_full_scores)
+        self.allow_partial = bool(allow_partial)
+        self.backend = backend
+        if override or not self._folder.exists():
+            self._create(n_shards, partition, codebook)
+        self._load()
+        if codebook is not None and self.codebook is not None and not codebook.same_as(self.codebook):
+            raise ValueError(f"{self.path} was built with another codebook than the one given")
+        shard_folder = os.path.join(self.path, SHARDS_DIR)
+        names = self.shard_names
+        self._shards: LocalShards | RayShards
+        if backend == "ray":
+            self._shards = RayShards(shard_folder, names, self.codebook, self.nbits, address=ray_address,
+                                     timeout_s=timeout_s, actor_options=actor_options,
+                                     worker_options=worker_options)
+        else:
+            self._shards = LocalShards(shard_folder, names, self.codebook, self.nbits, worker_options=worker_options)
+        self._counts = self._each("count")
+
+    # ------------------------------------------------------------------ manifest
+    def _create(self, n_shards: int, partition: str, codebook: Codebook | None) -> None:
+        from plait.indexes.plaid import PLAID
+
+        names = [f"shard-{i:03d}" for i in range(n_shards)]
+        nbits = self._training["nbits"]
+        with self._folder.writer_lock():
+            shard_folder = os.path.join(self.path, SHARDS_DIR)
+            for name in names:  # empty shard folders exist before a manifest lists them
+                PLAID(index_folder=shard_folder, index_name=name, override=True, nbits=nbits)
+            manifest: dict[str, Any] = {
+                "format": FORMAT,
+                "version": VERSION,
+                "generation": 0,
+                "settings": {"dim": None, "nbits": nbits, "n_centroids": None, "n_shards": n_shards,
+                             "partition": partition, "hash": HASH},
+                "shards": [{"name": name, "folder": f"{SHARDS_DIR}/{name}"} for name in names],
+                "files": {},
+            }
+            if codebook is not None:
+                self._put_codebook(manifest, codebook)
+            self._folder.commit(manifest)
+
+    def _put_codebook(self, manifest: dict[str, Any], codebook: Codebook) -> None:
+        manifest["files"] = write_codec(self._folder, codebook.quantizer, codebook.codec)
+        manifest["settings"].update(dim=codebook.dim, nbits=codebook.nbits, n_centroids=codebook.n_centroids)
+
+    def _load(self) -> None:
+        manifest = self._folder.read_manifest()
+        if manifest.get("format") != FORMAT:
+            raise ValueError(
+                f"{self.path} holds a {manifest.get('format')!r} index, not {FORMAT!r}: open it with the "
+                "matching class or pass override=True to replace it"
+            )
+        if manifest.get("version") != VERSION:
+            raise CorruptIndexError(f"{self.path} has format version {manifest.get('version')}, expected {VERSION}")
+        self._manifest = manifest
+        settings = manifest["settings"]
+        self.codebook: Codebook | None = None
+        if "centroids" in manifest["files"]:
+            quantizer, codec = read_codec(self._folder, manifest["files"], int(settings["nbits"]))
+            self.codebook = Codebook(quantizer, codec)
+
+    # ------------------------------------------------------------------ properties
+    @property
+    def dim(self) -> int | None:
+        return self._manifest["settings"]["dim"]
+
+    @property
+    def nbits(self) -> int:
+        return int(self._manifest["settings"]["nbits"])
+
+    @property
+    def n_shards(self) -> int:
+        return int(self._manifest["settings"]["n_shards"])
+
+    @property
+    def partition(self) -> str:
+        return str(self._manifest["settings"]["partition"])
+
+    @property
+    def shard_names(self) -> list[str]:
+        return [str(s["name"]) for s in self._manifest["shards"]]
+
+    @property
+    def documents_ids(self) -> list[str]:
+        """Live ids, shard by shard (insertion order within each shard)."""
+        per_shard = self._each("documents_ids")
+        return [i for s in range(self.n_shards) for i in per_shard[s]]
+
+    def __len__(self) -> int:
+        return int(sum(self._counts.values()))
+
+    def __contains__(self, document_id: object) -> bool:
+        return isinstance(document_id, str) and bool(self._owners([document_id]))
+
+    def __repr__(self) -> str:
+        return f"ShardedPLAID(path={self.path!r}, shards={self.n_shards}, backend={self.backend!r})"
+
+    def shard_counts(self) -> dict[str, int]:
+        """Live documents per shard name."""
+        return {self.shard_names[s]: int(n) for s, n in sorted(self._counts.items())}
+
+    @property
+    def stats(self) -> dict[str, Any]:
+        per_shard = self._each("stats")
+        keys = ("tokens", "stored_tokens", "deleted_documents", "segments", "disk_bytes")
+        out: dict[str, Any] = {k: sum(int(per_shard[s].get(k) or 0) for s in per_shard) for k in keys}
+        out.update(documents=len(self), shards=self.n_shards, partition=self.partition, nbits=self.nbits,
+                   n_centroids=self._manifest["settings"]["n_centroids"], shard_documents=self.shard_counts())
+        out["bytes_per_token"] = out["disk_bytes"] / out["stored_tokens"] if out["stored_tokens"] else None
+        return out
+
+    # ------------------------------------------------------------------ shard calls
+    def _call(self, method: str, args: dict[int, tuple[Any, ...]]) -> dict[int, Any]:
+        """Run ``method`` on shards; any failure raises (writes and look-ups are never partial)."""
+        answers = self._shards.call(method, args)
+        for answer in answers.values():
+            if isinstance(answer, BaseException):
+                raise answer
+        return answers
+
+    def _each(self, method: str) -> dict[int, Any]:
+        return self._call(method, {s: () for s in range(self.n_shards)})
+
+    def _owners(self, ids: Sequence[str]) -> dict[str, int]:
+        """The shard holding each of ``ids`` that exists (absent ids are left out)."""
+        if self.partition == "id":
+            groups = {s: [ids[p] for p in g] for s, g in enumerate(split_by_shard(ids, self.n_shards)) if g}
+        else:
+            groups = {s: list(ids) for s in range(self.n_shards)} if ids else {}
+        found = self._call("contains", {s: (g,) for s, g in groups.items()})
+        return {i: s for s, flags in sorted(found.items()) for i, there in zip(groups[s], flags, strict=True) if there}
+
+    def _route_subset(self, ids: list[str]) -> list[list[str]]:
+        if self.partition == "key":
+            return [ids] * self.n_shards
+        return [[ids[p] for p in g] for g in split_by_shard(ids, self.n_shards)]
+
+    # ------------------------------------------------------------------ writes
+    def add_documents(
+        self,
+        documents_ids: Sequence[str],
+        documents_embeddings: Sequence[ArrayLike],
+        *,
+        replace: bool = False,
+        partition_keys: Sequence[str] | None = None,
+    ) -> ShardedPLAID:
+        """Add documents to their owning shards (``partition_keys``: one per id, required exactly
+        when the index was created with ``partition="key"``). An existing id raises
+        :class:`DuplicateIdError` unless ``replace``. The first add trains the shared codebook."""
+        ids = check_ids(documents_ids)
+        docs = check_embeddings(ids, documents_embeddings, self.dim)
+        keys = self._check_keys(ids, partition_keys)
+        if not ids:
+            return self
+        with self._folder.writer_lock():
+            self._refresh()
+            docs = check_embeddings(ids, docs, self.dim)
+            owners = self._owners(ids)
+            if owners and not replace:
+                raise DuplicateIdError(
+                    f"document ids already in the index: {list(owners)[:5]} (pass replace=True to overwrite)"
+                )
+            if self.codebook is None:
+                self._train(docs)
+            targets = [shard_of(key, self.n_shards) for key in keys]
+            target_of = dict(zip(ids, targets, strict=True))
+            moved = {i: s for i, s in owners.items() if s != target_of[i]}  # its key changed: move it
+            if moved:
+                self._write("remove", {s: ([i for i, o in moved.items() if o == s],) for s in set(moved.values())})
+            groups: dict[int, list[int]] = {}
+            for position, target in enumerate(targets):
+                groups.setdefault(target, []).append(position)
+            self._write("add", {s: ([ids[p] for p in g], [docs[p] for p in g], replace) for s, g in groups.items()})
+        return self
+
+    def _check_keys(self, ids: list[str], partition_keys: Sequence[str] | None) -> list[str]:
+        if self.partition == "id":
+            if partition_keys is not None:
+                raise IndexInputError(f"{self.path} is partitioned by id: partition_keys are not accepted")
+            return ids
+        if partition_keys is None:
+            raise IndexInputError(f"{self.path} is partitioned by key: pass partition_keys (one per id)")
+        keys = list(partition_keys)
+        if len(keys) != len(ids) or not all(isinstance(k, str) for k in keys):
+            raise IndexInputError(f"partition_keys must be {len(ids)} strings, one per document id")
+        return keys
+
+    def _write(self, method: str, args: dict[int, tuple[Any, ...]]) -> None:
+        """A write on several shards; each answers its new count."""
+        answers = self._shards.call(method, args)
+        self._counts.update({s: n for s, n in answers.items() if not isinstance(n, BaseException)})
+        for answer in answers.values():
+            if isinstance(answer, BaseException):
+                raise answer
+
+    def _train(self, docs: list[np.ndarray]) -> None:
+        """Train the shared codebook on (a sample of) ``docs``, commit it, hand it to every shard."""
+        t = self._training
+        codebook = Codebook.train(
+            docs, nbits=t["nbits"], n_centroids=t["n_centroids"], kmeans_niters=t["kmeans_niters"],
+            max_points_per_centroid=t["max_points_per_centroid"], n_samples_kmeans=t["n_samples_kmeans"],
+            seed=t["seed"],
+        )
+        manifest = {k: v for k, v in self._manifest.items() if k != "previous_files"}
+        manifest["settings"] = dict(manifest["settings"])
+        manifest["generation"] = int(manifest.get("generation", 0)) + 1
+        self._put_codebook(manifest, codebook)
+        self._folder.commit(manifest)
+        self._load()
+        self._call("use_codebook", {s: (self.codebook,) for s in range(self.n_shards)})
+
+    def _refresh(self) -> None:
+        """Pick up a codebook committed by another process since this one opened the index."""
+        current = self._folder.read_manifest()
+        if current.get("generation") != self._manifest.get("generation"):
+            self._load()
+            if self.codebook is not None:
+                self._call("use_codebook", {s: (self.codebook,) for s in range(self.n_shards)})
+        self._counts = self._each("reload")
+
+    def remove_documents(self, documents_ids: Sequence[str]) -> ShardedPLAID:
+        """Remove documents from their shards; unknown ids raise :class:`UnknownIdError` and nothing
+        is removed."""
+        ids = check_ids(list(dict.fromkeys(documents_ids)))
+        if not ids:
+            return self
+        with self._folder.writer_lock():
+            self._refresh()
+            owners = self._owners(ids)
+            raise_unknown([i for i in ids if i not in owners])
+            groups: dict[int, list[str]] = {}
+            for i in ids:
+                groups.setdefault(owners[i], []).append(i)
+            self._write("remove", {s: (g,) for s, g in groups.items()})
+        return self
+
+    # ------------------------------------------------------------------ reads
+    def get_documents_embeddings(self, documents_ids: Sequence[str]) -> list[np.ndarray]:
+        """Decompressed ``(n_tokens, dim)`` float32 embeddings, in the order asked."""
+        ids = list(documents_ids)
+        owners = self._owners(ids)
+        raise_unknown([i for i in ids if i not in owners])
+        groups: dict[int, list[str]] = {}
+        for i in dict.fromkeys(ids):
+            groups.setdefault(owners[i], []).append(i)
+        answers = self._call("embeddings", {s: (g,) for s, g in groups.items()})
+        found = {i: e for s, g in groups.items() for i, e in zip(g, answers[s], strict=True)}
+        return [found[i] for i in ids]
+
+    def search(
+        self,
+        queries_embeddings: Sequence[ArrayLike] | ArrayLike,
+        k: int = 10,
+        *,
+        subset: Subset | None = None,
+        params: PLAIDSearchParams | None = None,
+        allow_partial: bool | None = None,
+    ) -> list[ShardedSearchResult]:
+        """Top-``k`` documents per query over all shards, equal to one PLAID index's answer.
+
+        A shard that fails or times out raises :class:`ShardUnavailableError`, unless
+        ``allow_partial`` (default: the constructor's) is true: then results come from the other
+        shards and carry ``partial=True`` and the ``missing_shards``."""
+        k = check_k(k)
+        if params is not None and not isinstance(params, PLAIDSearchParams):
+            raise TypeError(f"params must be a PLAIDSearchParams, got {type(params).__name__}")
+        queries = check_queries(queries_embeddings, self.dim)
+        subsets = normalize_subset(subset, len(queries))
+        resolved = (params or PLAIDSearchParams()).resolve(k, self.default_params)
+        if self.codebook is None:
+            return [ShardedSearchResult([], np.zeros(0, dtype=np.float32)) for _ in queries]
+        partial = self.allow_partial if allow_partial is None else bool(allow_partial)
+        return scatter_gather(self._shards, self.codebook, queries, k, subsets=subsets, params=resolved,
+                              route_subset=self._route_subset, allow_partial=partial)
+
+    # ------------------------------------------------------------------ life cycle
+    def close(self) -> None:
+        """Stop the shard actors (Ray backend); the index stays on disk."""
+        self._shards.close()
+
+    def __enter__(self) -> ShardedPLAID:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+__all__ = ["FORMAT", "ShardUnavailableError", "ShardedPLAID", "is_sharded_index"]
