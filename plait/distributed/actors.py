@@ -66,14 +66,15 @@ class RayShards:
 
     ``address``: a running cluster to join (``"auto"`` or ``"ray://host:10001"``); when Ray is not
     initialised and no address is given, a local cluster is started. ``timeout_s`` bounds every call
-    (a shard that does not answer in time is reported unavailable; nothing waits forever).
+    (a shard that does not answer in time is reported unavailable; nothing waits forever);
+    ``start_timeout_s`` bounds starting the actors and opening the shards.
     ``actor_options`` go to ``ActorClass.options`` (default ``num_cpus=0``: actors reserve no CPU, so
     any number of shards fit a small cluster; give real numbers, e.g. ``{"num_cpus": 4}``, on a real
     one). ``worker_options`` go to :class:`~plait.distributed.worker.ShardWorker`.
     """
 
     def __init__(self, folder: str | os.PathLike[str], names: list[str], codebook: Codebook | None, nbits: int,
-                 *, address: str | None = None, timeout_s: float = 60.0,
+                 *, address: str | None = None, timeout_s: float = 60.0, start_timeout_s: float = 300.0,
                  actor_options: Mapping[str, Any] | None = None,
                  worker_options: Mapping[str, Any] | None = None) -> None:
         ray = require_ray()
@@ -87,22 +88,23 @@ class RayShards:
         folder = os.path.abspath(os.fspath(folder))
         self.actors = [actor_class.remote(folder, name, codebook, nbits=nbits, **dict(worker_options or {}))
                        for name in names]
-        started = self.call("ping", {s: () for s in range(len(names))})
+        started = self.call("ping", {s: () for s in range(len(names))}, timeout_s=start_timeout_s)
         failed = [answer for answer in started.values() if isinstance(answer, BaseException)]
         if failed:
             self.close()
             raise failed[0]
 
-    def call(self, method: str, args: dict[int, tuple[Any, ...]]) -> dict[int, Any]:
+    def call(self, method: str, args: dict[int, tuple[Any, ...]], timeout_s: float | None = None) -> dict[int, Any]:
         ray = self.ray
+        timeout = self.timeout_s if timeout_s is None else timeout_s
         refs = {shard: getattr(self.actors[shard], method).remote(*a) for shard, a in args.items()}
-        ready, _ = ray.wait(list(refs.values()), num_returns=len(refs), timeout=self.timeout_s)
+        ready, _ = ray.wait(list(refs.values()), num_returns=len(refs), timeout=timeout)
         done = set(ready)
         out: dict[int, Any] = {}
         for shard, ref in refs.items():
             name = self.names[shard]
             if ref not in done:
-                out[shard] = ShardUnavailableError(name, f"no answer to {method} within {self.timeout_s:g} s")
+                out[shard] = ShardUnavailableError(name, f"no answer to {method} within {timeout:g} s")
                 continue
             try:
                 out[shard] = ray.get(ref)

@@ -190,6 +190,10 @@ class ShardWorker:
             out.append((ids, scored.score))
         return out
 
+    def set_stage_delay(self, seconds: float) -> None:
+        """Fault injection for tests: sleep ``seconds`` before each search stage from now on."""
+        self.stage_delay_s = float(seconds)
+
     def _delay(self) -> None:
         if self.stage_delay_s > 0:
             time.sleep(self.stage_delay_s)
