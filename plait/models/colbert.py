@@ -19,7 +19,7 @@ from transformers import PreTrainedModel
 from plait.models import default as default_model
 from plait.models import loading
 from plait.models.dense import PYLATE_DENSE_REF, Dense
-from plait.models.pooling import pool_embeddings
+from plait.models.pooling import pool_many
 from plait.models.settings import ColBERTSettings
 from plait.models.tokenization import (
     check_texts,
@@ -362,10 +362,8 @@ class ColBERT(SentenceTransformer):
             texts, is_query, batch_size, show_progress_bar, normalize_embeddings
         )
         if pool_factor > 1 and not is_query:
-            outputs = [
-                torch.from_numpy(pool_embeddings(o.numpy(), pool_factor, protected_tokens))
-                for o in outputs
-            ]
+            pooled = pool_many([o.numpy() for o in outputs], pool_factor, protected_tokens)
+            outputs = [torch.from_numpy(p) for p in pooled]
         as_tensor = convert_to_tensor or not convert_to_numpy
         if padding:
             padded = _pad(outputs, self.get_embedding_dimension() or 0)

@@ -133,21 +133,27 @@ def test_markdown_has_the_same_tables_and_linked_plots(report):
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_numbers_match_the_evaluation_path(report, tiny_model_path, tiny_biencoder_path):
-    """BM25, the bi-encoder and exact ColBERT give the same metrics as evaluate_retriever."""
+def test_numbers_match_the_evaluation_path(report, tiny_model_path, tiny_biencoder_path, tmp_path):
+    """BM25, the bi-encoder, exact ColBERT and PLAID (each index built alone, training its own
+    centroids, where compare shares one k-means) give the same metrics as evaluate_retriever."""
     from plait import retrieve
     from plait.baselines import BM25, BiEncoder
-    from plait.indexes import Exact
+    from plait.indexes import PLAID, Exact
     from plait.models import ColBERT
 
     documents, queries, qrels = load_beir(report["data"])
     systems = {s["name"]: s["metrics"] for s in report["summary"]["systems"]}
+    model = ColBERT(str(tiny_model_path), device="cpu")
     direct = {
         "bm25": BM25(),
         "biencoder": BiEncoder(str(tiny_biencoder_path), device="cpu"),
-        "colbert": retrieve.ColBERT(
-            Exact(index_folder=None), ColBERT(str(tiny_model_path), device="cpu")
-        ),
+        "colbert": retrieve.ColBERT(Exact(index_folder=None), model),
+        **{
+            f"plaid-{nbits}bit": retrieve.ColBERT(
+                PLAID(index_folder=tmp_path, index_name=f"alone-{nbits}", nbits=nbits), model
+            )
+            for nbits in (1, 2, 4)
+        },
     }
     for name, retriever in direct.items():
         expected = evaluate_retriever(retriever, documents, queries, qrels).metrics

@@ -46,3 +46,33 @@ def test_factor_one_and_tiny_inputs_are_unchanged() -> None:
 def test_bad_arguments(factor: int, protected: int) -> None:
     with pytest.raises(ValueError):
         pool_embeddings(np.zeros((3, 2), dtype=np.float32), factor, protected)
+
+
+def _loop_reference(rows: np.ndarray, factor: int, protected: int = 1) -> np.ndarray:
+    """The straightforward per-cluster loop (PyLate's formulation) the vectorised means replace."""
+    from scipy.cluster.hierarchy import fcluster, linkage
+    from scipy.spatial.distance import squareform
+
+    head, rest = rows[:protected], rows[protected:]
+    distances = 1.0 - rest.astype(np.float64) @ rest.astype(np.float64).T
+    np.fill_diagonal(distances, 0.0)
+    distances = np.clip((distances + distances.T) / 2, 0.0, None)
+    tree = linkage(squareform(distances, checks=False), method="ward")
+    labels = fcluster(tree, t=max(len(rest) // factor, 1), criterion="maxclust")
+    means = [rest[labels == label].mean(axis=0) for label in np.unique(labels)]
+    return np.concatenate([head, np.stack(means)])
+
+
+def test_pool_many_matches_the_per_document_loop() -> None:
+    from plait.models.pooling import pool_many
+
+    rng = np.random.default_rng(7)
+    documents = [_unit(rng.normal(size=(n, 16))) for n in (2, 3, 17, 40, 181)]
+    for factor in (2, 3):
+        many = pool_many(documents, factor)
+        for document, pooled in zip(documents, many, strict=True):
+            expected = _loop_reference(document, factor) if len(document) > 2 else document
+            assert pooled.shape == expected.shape and pooled.dtype == np.float32
+            np.testing.assert_allclose(pooled, expected, atol=1e-6)
+            np.testing.assert_array_equal(pooled, pool_embeddings(document, factor))
+    assert pool_many(documents, 1) == documents
