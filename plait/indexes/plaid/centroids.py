@@ -23,10 +23,13 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import sparse
 
+from plait.kernels.kmeans import top_columns, update_best
+
 logger = logging.getLogger(__name__)
 
 _CHUNK_FLOATS = 1 << 23  # score-matrix floats per chunk (32 MiB)
 TWO_LEVEL_FROM = 4096  # from this many centroids on, assignment uses CoarseGroups
+_GROUP_BLOCK_ROWS = 1 << 14  # points multiplied by one group's centroids at a time
 
 
 def default_n_centroids(n_tokens: int) -> int:
@@ -80,40 +83,41 @@ class CoarseGroups:
         self.centres_half_sq = 0.5 * np.einsum("ij,ij->i", centres, centres)
         groups = nearest(centroids, centres, self.centres_half_sq)
         self.members = [np.flatnonzero(groups == g) for g in range(n_groups)]
+        self.group_centroids = [np.ascontiguousarray(centroids[m]) for m in self.members]
         self.n_probe = int(min(n_probe, n_groups))
 
     def nearest(self, x: np.ndarray) -> np.ndarray:
-        out = np.empty(x.shape[0], dtype=np.int32)
-        chunk = 1 << 16
-        for start in range(0, x.shape[0], chunk):
-            out[start : start + chunk] = self._nearest_chunk(np.asarray(x[start : start + chunk], dtype=np.float32))
-        return out
+        """Nearest centroid (among the probed groups' members) of each row of ``x``, int32.
 
-    def _nearest_chunk(self, x: np.ndarray) -> np.ndarray:
-        n, p = x.shape[0], self.n_probe
-        group_scores = x @ self.centres.T - self.centres_half_sq
-        top = np.argpartition(-group_scores, p - 1, axis=1)[:, :p] if p < len(self.members) else (
-            np.broadcast_to(np.arange(len(self.members)), (n, p))
-        )
-        flat = top.ravel()
-        order = np.argsort(flat, kind="stable")
-        rows = order // p
-        bounds = np.searchsorted(flat[order], np.arange(len(self.members) + 1))
+        Group-major: every point's ``n_probe`` groups are found first, then each group's points
+        are multiplied by its centroids in blocks of up to ``_GROUP_BLOCK_ROWS`` (large multiplies
+        run near the BLAS peak; the per-chunk blocks of ~3k rows this replaced ran at ~1/4 of it).
+        """
+        n = x.shape[0]
         best = np.full(n, -np.inf, dtype=np.float32)
         idx = np.zeros(n, dtype=np.int32)
+        if n == 0:
+            return idx
+        top = np.empty((n, self.n_probe), dtype=np.int32)
+        chunk = max(1, _CHUNK_FLOATS // max(1, len(self.members)))
+        for start in range(0, n, chunk):
+            block = np.asarray(x[start : start + chunk], dtype=np.float32)
+            group_scores = block @ self.centres.T
+            group_scores -= self.centres_half_sq
+            top[start : start + len(block)] = top_columns(group_scores, self.n_probe)
+        flat = top.ravel()
+        order = np.argsort(flat, kind="stable")
+        rows = order // self.n_probe
+        bounds = np.searchsorted(flat[order], np.arange(len(self.members) + 1))
         for g, members in enumerate(self.members):
             if not len(members):
                 continue
-            group = self.centroids[members]
-            step = max(1, _CHUNK_FLOATS // 4 // len(members))  # bound the score block (big groups)
+            group = self.group_centroids[g]
+            step = max(1, min(_GROUP_BLOCK_ROWS, _CHUNK_FLOATS // len(members)))
             for start in range(bounds[g], bounds[g + 1], step):
                 r = rows[start : min(start + step, bounds[g + 1])]
-                scores = x[r] @ group.T - self.half_sq[members]
-                arg = scores.argmax(axis=1)
-                value = scores[np.arange(len(r)), arg]
-                better = value > best[r]
-                best[r[better]] = value[better]
-                idx[r[better]] = members[arg[better]]
+                scores = np.asarray(x[r], dtype=np.float32) @ group.T
+                update_best(scores, self.half_sq[members], r, members, best, idx)
         return idx
 
 
