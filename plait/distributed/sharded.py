@@ -253,6 +253,7 @@ class ShardedPLAID:
         out: dict[str, Any] = {k: sum(int(per_shard[s].get(k) or 0) for s in per_shard) for k in keys}
         out.update(documents=len(self), shards=self.n_shards, partition=self.partition, nbits=self.nbits,
                    n_centroids=self._manifest["settings"]["n_centroids"], shard_documents=self.shard_counts())
+        out["disk_bytes"] += self._folder.disk_bytes(self._manifest)  # manifest + shared codebook
         out["bytes_per_token"] = out["disk_bytes"] / out["stored_tokens"] if out["stored_tokens"] else None
         return out
 

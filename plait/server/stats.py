@@ -32,7 +32,8 @@ def index_stats(index: Any) -> dict[str, Any]:
         out["format"] = manifest.get("format", out["format"])
         out["version"] = manifest.get("version")
         out["generation"] = manifest.get("generation")
-        out["disk_bytes"] = folder.disk_bytes(manifest)
+        if "disk_bytes" not in out:  # a sharded index counts its shards' folders in its own stats
+            out["disk_bytes"] = folder.disk_bytes(manifest)
         out["path"] = str(path)
         if "n_tokens" in manifest:  # the exact index
             out["stored_tokens"] = int(manifest["n_tokens"])
