@@ -19,6 +19,7 @@ require it, and nothing in the single-machine path imports this module.
 from __future__ import annotations
 
 import fcntl
+import importlib.util
 import logging
 import os
 import time
@@ -282,6 +283,8 @@ def encode_corpus(
         raise ValueError("pool_factor applies to documents only")
     if num_cpus < 0 or num_gpus < 0:
         raise ValueError("num_cpus and num_gpus must be >= 0")
+    if importlib.util.find_spec("ray") is None:
+        raise ImportError(RAY_MISSING)
     began = time.perf_counter()
     ids, texts = load_texts(source)
     if not ids:
