@@ -289,6 +289,8 @@ def encode_corpus(
     ids, texts = load_texts(source)
     if not ids:
         raise ValueError("the corpus is empty: nothing to encode")
+    if model is not None and not Path(model).is_dir():
+        raise FileNotFoundError(f"model folder not found: {model} (it must exist on every node)")
     folder = Path(output)
     if folder.exists() and not folder.is_dir():
         raise NotADirectoryError(

@@ -198,8 +198,26 @@ def test_bad_inputs_give_clear_errors(ray_cluster, tiny_model_path, tmp_path):
     (tmp_path / "file").write_text("")
     with pytest.raises(NotADirectoryError, match="must be a folder"):
         encode_corpus(corpus, tmp_path / "file")
+    with pytest.raises(FileNotFoundError, match="model folder not found"):
+        encode_corpus(corpus, tmp_path / "o", model=tmp_path / "no-model")
     with pytest.raises(ShardError, match="not an embedding shard folder"):
         read_manifest(tmp_path)
+
+
+def test_a_write_that_dies_before_its_rename_leaves_nothing_visible(monkeypatch, tmp_path):
+    import plait.distributed.shards as shards
+
+    def crash(*args):
+        raise OSError("disk gone at the commit point")
+
+    monkeypatch.setattr(shards.os, "replace", crash)
+    with pytest.raises(OSError, match="commit point"):
+        shards.write_shard(tmp_path, ShardRange(0, 2), ["a", "b"], [np.ones((3, 4))] * 2)
+    assert list(tmp_path.iterdir()) == []
+    monkeypatch.undo()
+    entry = shards.write_shard(tmp_path, ShardRange(0, 2), ["a", "b"], [np.ones((3, 4))] * 2)
+    assert [p.name for p in tmp_path.iterdir()] == [entry["name"]]
+    assert check_shard(tmp_path, ShardRange(0, 2), ["a", "b"])
 
 
 def test_other_input_in_the_same_folder_is_refused_unless_overwrite(
