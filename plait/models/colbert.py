@@ -430,11 +430,13 @@ class ColBERT(SentenceTransformer):
                 embeddings = F.normalize(embeddings, p=2, dim=-1)
             embeddings = embeddings.cpu()
         if is_query and self.do_query_expansion:
-            return [row.clone() for row in embeddings]
+            return list(embeddings.unbind(0))
         keep = features["attention_mask"].bool().cpu()
         if not is_query:
             keep &= self.skiplist_mask(features["input_ids"].cpu())
-        return [row[mask].clone() for row, mask in zip(embeddings, keep, strict=True)]
+        # one gather for the whole batch, then views per text (per-row boolean indexing cost ~6%
+        # of a document batch's time on 2 busy cores)
+        return list(torch.split(embeddings[keep], keep.sum(dim=1).tolist()))
 
     def similarity(self, queries: Any, documents: Any) -> Tensor:  # type: ignore[override]
         """MaxSim scores ``[n_queries, n_documents]`` of encoded queries and documents.
