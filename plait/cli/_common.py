@@ -115,8 +115,28 @@ def read_collection(source: Path) -> tuple[list[str], list[str]]:
     return [p[0] for p in pairs], [p[1] for p in pairs]
 
 
-def open_index(kind: str, folder: Path, name: str, override: bool, nbits: int = 2) -> Any:
-    """An Exact or PLAID index at ``folder/name``."""
+def open_index(
+    kind: str,
+    folder: Path,
+    name: str,
+    override: bool,
+    nbits: int = 2,
+    *,
+    shards: int = 4,
+    ray: bool = False,
+    ray_address: str | None = None,
+) -> Any:
+    """An Exact, PLAID or sharded PLAID index at ``folder/name``.
+
+    A sharded index (``kind="sharded"``, ``shards`` for a new one) runs its shards in this process,
+    or with ``ray`` on a Ray cluster (``ray_address`` joins one; without it a local one is started).
+    """
+    if kind == "sharded":
+        from plait.distributed.sharded import ShardedPLAID
+
+        backend = "ray" if ray else "local"
+        return ShardedPLAID(folder, name, override, n_shards=shards, nbits=nbits, backend=backend,
+                            ray_address=ray_address)
     if kind == "exact":
         from plait.indexes import Exact
 
@@ -132,7 +152,7 @@ def open_index(kind: str, folder: Path, name: str, override: bool, nbits: int = 
                     "the PLAID index is not available in this build; use --exact"
                 ) from None
         return PLAID(index_folder=folder, index_name=name, override=override, nbits=nbits)
-    raise CliError(f"unknown index kind {kind!r}: use 'exact' or 'plaid'")
+    raise CliError(f"unknown index kind {kind!r}: use 'exact', 'plaid' or 'sharded'")
 
 
 def read_cli_meta(path: Path) -> dict[str, Any] | None:
@@ -148,7 +168,7 @@ def read_cli_meta(path: Path) -> dict[str, Any] | None:
 
 
 def bare_index_kind(path: Path) -> str:
-    """``exact`` or ``plaid`` from a library index folder's manifest."""
+    """``exact``, ``plaid`` or ``sharded`` from a library index folder's manifest."""
     manifest = path / "manifest.json"
     if not manifest.is_file():
         raise CliError(
@@ -158,6 +178,8 @@ def bare_index_kind(path: Path) -> str:
         fmt = json.loads(manifest.read_text(encoding="utf-8")).get("format", "")
     except (OSError, json.JSONDecodeError, AttributeError) as error:
         raise CliError(f"{manifest}: unreadable ({error})", exit_code=1) from None
+    if fmt == "plait-sharded-plaid":
+        return "sharded"
     return "plaid" if "plaid" in str(fmt) else "exact"
 
 

@@ -41,6 +41,7 @@ def build_index(
     override: bool,
     nbits: int = 2,
     keep_texts: bool = True,
+    shards: int = 4,
 ) -> tuple[Any, dict[str, float]]:
     """Encode ``texts`` and write ``path`` in the CLI layout; returns the index and timings."""
     if (path / CLI_META).exists() and not override:
@@ -56,7 +57,7 @@ def build_index(
         )
     path.mkdir(parents=True, exist_ok=True)
     with timer(timings, "index"):
-        index = open_index(kind, path, CLI_INDEX, override=True, nbits=nbits)
+        index = open_index(kind, path, CLI_INDEX, override=True, nbits=nbits, shards=shards)
         index.add_documents(ids, embeddings)
     if keep_texts:
         with open(path / CLI_TEXTS, "w", encoding="utf-8") as handle:
@@ -68,7 +69,8 @@ def build_index(
         "kind": kind,
         "model": None if model_path is None else str(Path(model_path).resolve()),
         "documents": len(ids),
-        "nbits": nbits if kind == "plaid" else None,
+        "nbits": nbits if kind in ("plaid", "sharded") else None,
+        **({"shards": shards} if kind == "sharded" else {}),
         "texts": keep_texts,
     }
     (path / CLI_META).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
@@ -106,6 +108,12 @@ def command(
     device: Annotated[
         str | None, typer.Option(metavar="DEVICE", help="torch device, e.g. cpu or cuda.")
     ] = None,
+    shards: Annotated[
+        int | None,
+        typer.Option(
+            min=1, help="Build a sharded PLAID index with this many shards (search it on Ray)."
+        ),
+    ] = None,
 ) -> None:
     """Build an index over a collection, ready for `plait search`.
 
@@ -115,6 +123,10 @@ def command(
     Example:  plait index ../shared/data/scifact ./scifact-index --exact
     """
     kind = "exact" if exact else "plaid"
+    if shards is not None:
+        if exact:
+            raise CliError("--shards builds a sharded PLAID index; it cannot be combined with --exact")
+        kind = "sharded"
     if kind == "plaid" and not plaid_available():
         typer.echo("note: PLAID is not available in this build; building an exact index", err=True)
         kind = "exact"
@@ -133,6 +145,7 @@ def command(
         override=override,
         nbits=nbits,
         keep_texts=not no_texts,
+        shards=shards or 4,
     )
     timings.update(build_timings)
     typer.echo(

@@ -22,17 +22,23 @@ from plait.cli._common import (
 )
 
 
-def open_cli_index(path: Path) -> tuple[Any, str | None, dict[str, str]]:
-    """``(index, model_path, texts)`` for a ``plait index`` folder or a bare library index."""
+def open_cli_index(
+    path: Path, *, ray: bool = False, ray_address: str | None = None
+) -> tuple[Any, str | None, dict[str, str]]:
+    """``(index, model_path, texts)`` for a ``plait index`` folder or a bare library index.
+
+    A sharded index searches on Ray when ``ray`` (``ray_address``: cluster to join; a local one
+    is started without it), else in this process."""
     if not path.is_dir():
         raise CliError(f"no index folder at {path}")
     meta = read_cli_meta(path)
+    ray_args: dict[str, Any] = {"ray": ray, "ray_address": ray_address}
     if meta is None:
         kind = bare_index_kind(path)
-        return open_index(kind, path.parent, path.name, override=False), None, {}
+        return open_index(kind, path.parent, path.name, override=False, **ray_args), None, {}
     if not (path / CLI_INDEX).is_dir():
         raise CliError(f"{path}: {CLI_INDEX}/ is missing; rebuild with plait index --override")
-    index = open_index(str(meta.get("kind", "exact")), path, CLI_INDEX, override=False)
+    index = open_index(str(meta.get("kind", "exact")), path, CLI_INDEX, override=False, **ray_args)
     texts: dict[str, str] = {}
     if (path / CLI_TEXTS).is_file():
         with open(path / CLI_TEXTS, encoding="utf-8") as handle:
@@ -71,13 +77,22 @@ def command(
     device: Annotated[
         str | None, typer.Option(metavar="DEVICE", help="torch device, e.g. cpu or cuda.")
     ] = None,
+    ray_address: Annotated[
+        str | None,
+        typer.Option(
+            metavar="ADDRESS",
+            help="Sharded index: Ray cluster to join (e.g. auto); a local one is started without it.",
+        ),
+    ] = None,
 ) -> None:
     """Search an index with query texts; prints the top-k documents with MaxSim scores.
+
+    A sharded index (plait index --shards N) is searched with one Ray actor per shard.
 
     Example:  plait search ./scifact-index "vitamin D lowers fracture risk" -k 5
     """
     timings: dict[str, float] = {}
-    index, built_with, texts = open_cli_index(index_path)
+    index, built_with, texts = open_cli_index(index_path, ray=True, ray_address=ray_address)
     if len(index) == 0:
         raise CliError(f"{index_path}: the index is empty")
     with timer(timings, "load model"):

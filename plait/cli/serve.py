@@ -56,6 +56,10 @@ def command(
     max_chars: Annotated[int, typer.Option(min=1, help="Most characters per text.")] = 20_000,
     device: Annotated[str | None, typer.Option(help="torch device, e.g. cpu or cuda.")] = None,
     log_level: Annotated[str, typer.Option(help="uvicorn log level: critical, error, warning, info, debug.")] = "info",
+    ray_address: Annotated[
+        str | None,
+        typer.Option(metavar="ADDRESS", help="Sharded index: Ray cluster to join (e.g. auto); a local one is started without it."),
+    ] = None,
 ) -> None:
     """Serve an index over HTTP: search, add/upsert/delete documents, encode, health, stats.
 
@@ -75,7 +79,7 @@ def command(
     from plait.indexes.storage import IndexFolder
     from plait.server.stats import index_path
 
-    served, built_with, _ = open_cli_index(index)
+    served, built_with, _ = open_cli_index(index, ray=True, ray_address=ray_address)
     folder = index_path(served)
     if not read_only and folder is not None:
         IndexFolder(folder).hold_writer_lock()  # refuse now, before loading a model, if another writer runs
