@@ -192,3 +192,14 @@ def test_bad_arguments(tmp_path):
     PLAID(tmp_path, "plain")
     with pytest.raises(ValueError, match="plait-plaid"):
         ShardedPLAID(tmp_path, "plain")
+
+
+def test_retrieve_colbert_takes_a_sharded_index(pair):
+    from plait.retrieve import ColBERT
+
+    sharded, single, _, _ = pair
+    qs = queries(6)
+    hits = ColBERT(sharded).retrieve(qs, k=5)
+    for got, want in zip(hits, single.search(qs, 5), strict=True):
+        assert [h["id"] for h in got] == want.ids
+        np.testing.assert_allclose([h["score"] for h in got], want.scores, atol=1e-5)
