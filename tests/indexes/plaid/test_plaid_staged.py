@@ -75,6 +75,9 @@ def coordinated_search(query, shards, codebook, params, k):  # type: ignore[no-u
     return ids, merged.score
 
 
+PRUNED_CUTS = PLAIDSearchParams(ncells=1, ndocs=256, n_full_scores=64)
+
+
 @pytest.fixture(scope="module")
 def codebook(corpus) -> Codebook:
     return Codebook.train(corpus.docs, nbits=2, n_centroids=64, seed=1)
@@ -82,8 +85,9 @@ def codebook(corpus) -> Codebook:
 
 @pytest.mark.parametrize(
     "params",
-    [PLAIDSearchParams(), PLAIDSearchParams(ndocs=40, n_full_scores=12), PLAIDSearchParams(ncells=4, ndocs=100)],
-    ids=["defaults", "small-cuts", "more-cells"],
+    [PLAIDSearchParams(), PRUNED_CUTS, PLAIDSearchParams(ndocs=40, n_full_scores=12),
+     PLAIDSearchParams(ncells=4, ndocs=100)],
+    ids=["defaults", "pruned-cuts", "small-cuts", "more-cells"],
 )
 def test_stages_over_split_indexes_equal_one_index(tmp_path, corpus, codebook, params):
     single = PLAID(tmp_path, "all", codebook=codebook).add_documents(corpus.ids, corpus.docs)
@@ -102,9 +106,9 @@ def test_stages_over_split_indexes_equal_one_index(tmp_path, corpus, codebook, p
 
 
 def test_default_params_really_cut(tmp_path, corpus, codebook):
-    """The default-parameter case above exercises the pruned cut (more candidates than ``ndocs``)."""
+    """The ``pruned-cuts`` case above exercises the pruned cut (more candidates than ``ndocs``)."""
     index = PLAID(tmp_path, "all", codebook=codebook).add_documents(corpus.ids, corpus.docs)
-    resolved = PLAIDSearchParams().resolve(10)
+    resolved = PRUNED_CUTS.resolve(10)
     segs = index.segments
     counts = [
         len(candidates_in_cells(probe_cells(centroid_scores(q, codebook.quantizer), 1), segs, eligible_masks(segs, None)).seg)
