@@ -51,10 +51,16 @@ def test_default_projection_is_a_function_of_the_seed(
 def test_default_model_settings(default_pair: tuple[ColBERT, ColBERT]) -> None:
     model = default_pair[0]
     assert len(model) == 2 and isinstance(model[1], Dense)  # MiniLM's pooling/normalize dropped
-    assert model.query_length == 32 and model.document_length == 180
+    # the packaged delta's recorded settings win over PyLate's defaults (32 tokens, expansion)
+    settings = {"query_length": 32, "document_length": 180, "do_query_expansion": True}
+    settings.update(default_model.delta_settings())
+    for name, value in settings.items():
+        assert getattr(model, name) == value, name
     assert model.tokenizer.convert_tokens_to_ids("[Q] ") == model.query_prefix_id == 30522
     assert model.tokenizer.convert_tokens_to_ids("[D] ") == model.document_prefix_id == 30523
-    assert model.encode(["hello"])[0].shape == (32, 128)
+    # [CLS] [Q] hello [SEP], padded with [MASK] to query_length when expanding
+    expected = settings["query_length"] if settings["do_query_expansion"] else 4
+    assert model.encode(["hello"])[0].shape == (expected, 128)
 
 
 def test_delta_round_trip(tmp_path: Path, tiny_model_path: Path) -> None:
