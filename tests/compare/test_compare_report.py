@@ -243,3 +243,13 @@ def test_missing_folder_and_bad_options_fail_clearly(tmp_path, tiny_beir):
     assert result.exit_code == 2 and "unknown system(s) ['colbertt']" in result.output
     result = _invoke("compare", "--data", tiny_beir, "--cross-encoder", tmp_path / "no-model")
     assert result.exit_code == 2 and "--cross-encoder: folder not found" in result.output
+
+
+def test_plaid_rows_state_the_shared_kmeans_in_their_build_time(report):
+    kmeans_s = report["summary"]["settings"]["plaid_kmeans_s"]
+    encode_s = report["summary"]["settings"]["colbert_encode_s"]
+    assert kmeans_s > 0
+    for system in report["summary"]["systems"]:
+        if system["name"].startswith("plaid-"):
+            assert system["build_s"] >= encode_s + kmeans_s
+    assert "PLAID rows share one k-means" in report["markdown"]
