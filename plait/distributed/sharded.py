@@ -191,14 +191,7 @@ class ShardedPLAID:
         manifest["settings"].update(dim=codebook.dim, nbits=codebook.nbits, n_centroids=codebook.n_centroids)
 
     def _load(self) -> None:
-        manifest = self._folder.read_manifest()
-        if manifest.get("format") != FORMAT:
-            raise ValueError(
-                f"{self.path} holds a {manifest.get('format')!r} index, not {FORMAT!r}: open it with the "
-                "matching class or pass override=True to replace it"
-            )
-        if manifest.get("version") != VERSION:
-            raise CorruptIndexError(f"{self.path} has format version {manifest.get('version')}, expected {VERSION}")
+        manifest = self._folder.read_manifest(expect=(FORMAT, VERSION))
         self._manifest = manifest
         settings = manifest["settings"]
         self.codebook: Codebook | None = None

@@ -72,7 +72,10 @@ class IndexFolder:
     def exists(self) -> bool:
         return (self.path / MANIFEST).is_file()
 
-    def read_manifest(self) -> dict[str, Any]:
+    def read_manifest(self, expect: tuple[str, int] | None = None) -> dict[str, Any]:
+        """The committed manifest. ``expect=(format, version)``: a manifest of another index kind
+        raises ``ValueError`` (open it with the matching class, or override), another version of
+        this kind :class:`CorruptIndexError`."""
         file = self.path / MANIFEST
         try:
             text = file.read_text(encoding="utf-8")
@@ -84,6 +87,17 @@ class IndexFolder:
             raise CorruptIndexError(f"{file} is not valid JSON ({e})") from None
         if not isinstance(manifest, dict) or "format" not in manifest:
             raise CorruptIndexError(f"{file} is not a plait index manifest")
+        if expect is not None:
+            kind, version = expect
+            if manifest.get("format") != kind:
+                raise ValueError(
+                    f"{self.path} holds a {manifest.get('format')!r} index, not {kind!r}: open it "
+                    "with the matching class or pass override=True to replace it"
+                )
+            if manifest.get("version") != version:
+                raise CorruptIndexError(
+                    f"{self.path} has format version {manifest.get('version')}, expected {version}"
+                )
         return manifest
 
     def commit(self, manifest: Mapping[str, Any]) -> None:

@@ -27,7 +27,6 @@ import numpy as np
 
 from plait.indexes.base import (
     ArrayLike,
-    CorruptIndexError,
     DuplicateIdError,
     IndexInputError,
     SearchResult,
@@ -162,14 +161,7 @@ class PLAID:
         }
 
     def _load(self) -> None:
-        manifest = self._folder.read_manifest()
-        if manifest.get("format") != FORMAT:
-            raise ValueError(
-                f"{self.path} holds a {manifest.get('format')!r} index, not {FORMAT!r}: open it with "
-                "the matching class or pass override=True to replace it"
-            )
-        if manifest.get("version") != VERSION:
-            raise CorruptIndexError(f"{self.path} has format version {manifest.get('version')}, expected {VERSION}")
+        manifest = self._folder.read_manifest(expect=(FORMAT, VERSION))
         self._manifest = manifest
         settings = manifest["settings"]
         self._quantizer: CentroidQuantizer | None = None
