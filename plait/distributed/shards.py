@@ -34,13 +34,14 @@ import os
 import re
 import secrets
 import zipfile
-import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from plait.indexes.storage import crc32_file, fsync_dir
 
 __all__ = [
     "FORMAT",
@@ -66,7 +67,6 @@ VERSION = 1
 MANIFEST = "manifest.json"
 _SHARD_NAME = re.compile(r"^shard-(\d{12})-(\d{12})\.npz$")
 _MEMBERS = {"embeddings.npy", "lengths.npy", "ids.npy"}
-_CHUNK = 1 << 22
 
 
 class ShardError(ValueError):
@@ -128,22 +128,6 @@ def ids_digest(ids: Sequence[str]) -> str:
     return digest.hexdigest()
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _crc32(path: Path) -> int:
-    crc = 0
-    with open(path, "rb") as handle:
-        while chunk := handle.read(_CHUNK):
-            crc = zlib.crc32(chunk, crc)
-    return crc
-
-
 def write_shard(
     folder: str | os.PathLike[str],
     shard: ShardRange,
@@ -181,12 +165,12 @@ def write_shard(
             "stop": shard.stop,
             "n_tokens": int(lengths.sum()),
             "bytes": tmp.stat().st_size,
-            "crc32": _crc32(tmp),
+            "crc32": crc32_file(tmp),
         }
         os.replace(tmp, folder / shard.name)
     finally:
         tmp.unlink(missing_ok=True)
-    _fsync_dir(folder)
+    fsync_dir(folder)
     return entry
 
 
@@ -259,7 +243,7 @@ def shard_entry(folder: str | os.PathLike[str], shard: ShardRange) -> dict[str, 
         "stop": shard.stop,
         "n_tokens": int(lengths.sum()),
         "bytes": path.stat().st_size,
-        "crc32": _crc32(path),
+        "crc32": crc32_file(path),
     }
 
 
@@ -273,7 +257,7 @@ def write_manifest(folder: str | os.PathLike[str], manifest: dict[str, Any]) -> 
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(tmp, folder / MANIFEST)
-    _fsync_dir(folder)
+    fsync_dir(folder)
 
 
 def read_manifest(folder: str | os.PathLike[str]) -> dict[str, Any]:
@@ -315,7 +299,7 @@ def read_embedding_shards(
             raise ShardError(f"{path}: missing (listed in {MANIFEST})")
         if path.stat().st_size != entry["bytes"]:
             raise ShardError(f"{path}: {path.stat().st_size} bytes, manifest says {entry['bytes']}")
-        if verify_crc and _crc32(path) != entry["crc32"]:
+        if verify_crc and crc32_file(path) != entry["crc32"]:
             raise CorruptShardError(f"{path}: CRC-32 mismatch (corrupt shard)")
         ids, embeddings = _split(path, _read_npz(path, verify_crc=False))
         yield EmbeddingShard(entry["start"], entry["stop"], ids, embeddings)
