@@ -20,7 +20,7 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from plait.kernels.maxsim import get_num_threads, maxsim_search, set_num_threads
+from plait.kernels import get_num_threads, maxsim_search, set_num_threads
 
 
 def timed(fn: Callable[[], object]) -> tuple[float, float]:

@@ -29,16 +29,14 @@ Conventions: a document with no tokens scores 0 (so does a query with no tokens)
 
 from __future__ import annotations
 
-import os
-import threading
 import warnings
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Literal
 
 import numpy as np
 import torch
 
+from plait.kernels.threads import get_num_threads, worker_pool
 from plait.utils.tensor import as_matrices, to_numpy
 
 try:  # numba is a hard dependency, but keep the numpy path usable if it is broken
@@ -238,7 +236,7 @@ def maxsim_scores(
 
     workers = min(get_num_threads(), len(ranges))
     if workers > 1:  # each worker multiplies single-threaded; no barrier per block
-        list(_pool(workers).map(run, [ranges[i::workers] for i in range(workers)]))
+        list(worker_pool("maxsim", workers).map(run, [ranges[i::workers] for i in range(workers)]))
     else:
         run(ranges)
     return out
@@ -269,34 +267,6 @@ def _run_blocks(
             torch.mm(_as_tensor(block), q_t, out=torch.from_numpy(sims))
         ends = np.cumsum(lengths[lo:hi])
         segment(sims, ends - lengths[lo:hi], ends, q_offsets, out, lo)
-
-
-def _single_threaded_worker() -> None:
-    """Pool initializer: this thread's OpenMP (torch's matmul) runs on one thread."""
-    try:
-        from threadpoolctl import threadpool_limits
-
-        threadpool_limits(limits=1, user_api="openmp")  # per-thread setting; the caller's is kept
-    except Exception:  # pragma: no cover - without it the worker still computes correctly
-        pass
-
-
-_POOL_LOCK = threading.Lock()
-_POOL: tuple[int, int, ThreadPoolExecutor] | None = None  # (process id, workers, executor)
-
-
-def _pool(workers: int) -> ThreadPoolExecutor:
-    """Shared worker threads, recreated after a fork (a child inherits no threads)."""
-    global _POOL
-    with _POOL_LOCK:
-        if _POOL is None or _POOL[:2] != (os.getpid(), workers):
-            if _POOL is not None and _POOL[0] == os.getpid():
-                _POOL[2].shutdown(wait=False)
-            executor = ThreadPoolExecutor(
-                workers, thread_name_prefix="plait-maxsim", initializer=_single_threaded_worker
-            )
-            _POOL = (os.getpid(), workers, executor)
-        return _POOL[2]
 
 
 def _scores_torch(q_flat, q_offsets, blocks, lengths, out, device: torch.device) -> None:
@@ -415,20 +385,3 @@ def maxsim_search(
             idx = np.asarray(documents, dtype=np.int64)[idx]
         results.append((idx, values))
     return results
-
-
-# ----------------------------------------------------------------------------- threads
-def set_num_threads(n: int) -> None:
-    """Use ``n`` threads for the MaxSim kernel (torch's intra-op pool, which runs the multiply).
-
-    The segment max is serial numba code and never starts numba's own thread pool (launching it
-    resets the OpenMP thread count torch uses).
-    """
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"number of threads must be a positive integer, got {n!r}")
-    torch.set_num_threads(n)
-
-
-def get_num_threads() -> int:
-    """Threads used by the matrix multiply (torch's setting)."""
-    return torch.get_num_threads()

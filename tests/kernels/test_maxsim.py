@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from plait.kernels import maxsim as kernel
+from plait.kernels import threads
 from plait.kernels.maxsim import (
     maxsim_scores,
     maxsim_scores_reference,
@@ -141,14 +142,14 @@ def test_pack_queries_and_errors(data):
 
 
 def test_set_num_threads_roundtrip():
-    before = kernel.get_num_threads()
+    before = threads.get_num_threads()
     try:
-        kernel.set_num_threads(1)
-        assert kernel.get_num_threads() == 1
+        threads.set_num_threads(1)
+        assert threads.get_num_threads() == 1
     finally:
-        kernel.set_num_threads(before)
+        threads.set_num_threads(before)
     with pytest.raises(ValueError):
-        kernel.set_num_threads(0)
+        threads.set_num_threads(0)
 
 
 def test_device_selects_the_torch_backend(data):
@@ -163,15 +164,15 @@ def test_device_selects_the_torch_backend(data):
 
 def test_worker_threads_give_the_same_scores(data):
     queries, tokens, offsets = data
-    before = kernel.get_num_threads()
+    before = threads.get_num_threads()
     try:
-        kernel.set_num_threads(1)
+        threads.set_num_threads(1)
         serial = maxsim_scores(queries, tokens, offsets, block_bytes=64)
-        kernel.set_num_threads(3)
+        threads.set_num_threads(3)
         threaded = maxsim_scores(queries, tokens, offsets, block_bytes=64)
-        assert kernel.get_num_threads() == 3  # workers' one-thread setting stays in the workers
+        assert threads.get_num_threads() == 3  # workers' one-thread setting stays in the workers
     finally:
-        kernel.set_num_threads(before)
+        threads.set_num_threads(before)
     np.testing.assert_array_equal(serial, threaded)
 
 
@@ -188,5 +189,5 @@ def test_forked_child_gets_its_own_workers(data):
 
 
 def _score_in_child(queries, tokens, offsets):
-    kernel.set_num_threads(2)
+    threads.set_num_threads(2)
     return maxsim_scores(queries, tokens, offsets, block_bytes=64)

@@ -59,6 +59,7 @@ from plait.indexes.validation import (
     raise_unknown,
     unknown_ids,
 )
+from plait.kernels.threads import get_num_threads, worker_pool
 
 logger = logging.getLogger(__name__)
 
@@ -498,16 +499,21 @@ class PLAID:
         queries = check_queries(queries_embeddings, self.dim)
         subsets = normalize_subset(subset, len(queries))
         resolved = (params or PLAIDSearchParams()).resolve(int(k), self.default_params)
-        results = []
-        for qi, query in enumerate(queries):
-            if self._quantizer is None or self._codec is None or not len(self):
-                results.append(SearchResult([], np.zeros(0, dtype=np.float32)))
-                continue
+        if self._quantizer is None or self._codec is None or not len(self):
+            return [SearchResult([], np.zeros(0, dtype=np.float32)) for _ in queries]
+        quantizer, codec, segments = self._quantizer, self._codec, self._segments
+
+        def one(qi: int) -> SearchResult:
             allowed = self._allowed(subsets[qi]) if subsets is not None else None
-            hits = search_one(query, self._segments, self._quantizer, self._codec, resolved, int(k), allowed)
-            ids = [self._segments[s].ids[j] for s, j in zip(hits.seg.tolist(), hits.local.tolist(), strict=True)]
-            results.append(SearchResult(ids, hits.score.astype(np.float32)))
-        return results
+            hits = search_one(queries[qi], segments, quantizer, codec, resolved, int(k), allowed)
+            pairs = zip(hits.seg.tolist(), hits.local.tolist(), strict=True)
+            return SearchResult([segments[s].ids[j] for s, j in pairs], hits.score.astype(np.float32))
+
+        workers = min(get_num_threads(), len(queries))
+        if workers <= 1:
+            return [one(qi) for qi in range(len(queries))]
+        # queries are independent; the stages are numba (nogil) and torch, so threads run in parallel
+        return list(worker_pool("plaid-search", workers).map(one, range(len(queries))))
 
     def _allowed(self, ids: Sequence[str]) -> list[np.ndarray]:
         masks = [np.zeros(seg.n_docs, dtype=bool) for seg in self._segments]

@@ -1,6 +1,8 @@
 """PLAID search over segments: candidates -> pruned centroid scores -> centroid scores -> exact MaxSim.
 
-Stages, per query (each query is processed on its own, so results never depend on the batch size):
+Stages, per query (each query is processed on its own, so results never depend on the batch size;
+:meth:`PLAID.search <plait.indexes.plaid.index.PLAID.search>` spreads a batch's queries over
+``plait.kernels.get_num_threads()`` threads):
 
 1. centroid scores ``S = Q @ C.T``;
 2. candidates: documents listed under the top ``ncells`` centroids of any query token (or, when a
@@ -25,6 +27,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 
 from plait.indexes.plaid.centroids import CentroidQuantizer
 from plait.indexes.plaid.codec import ResidualCodec
@@ -169,8 +172,14 @@ def search_one(
 
 # ---------------------------------------------------------------------- stages (public)
 def centroid_scores(query: np.ndarray, quantizer: CentroidQuantizer) -> np.ndarray:
-    """Stage 1: ``(Lq, K)`` float32 scores of every query token against every centroid."""
-    return np.asarray(query, dtype=np.float32) @ quantizer.centroids.T
+    """Stage 1: ``(Lq, K)`` float32 scores of every query token against every centroid.
+
+    Multiplied by torch, whose OpenMP thread count is per thread: a search running on a
+    single-threaded worker (a batch split over threads) then multiplies on its own core.
+    """
+    q = torch.from_numpy(np.ascontiguousarray(query, dtype=np.float32))
+    centroids = torch.from_numpy(np.asarray(quantizer.centroids, dtype=np.float32))
+    return (q @ centroids.T).numpy()
 
 
 def probe_cells(scores: np.ndarray, n_cells: int) -> np.ndarray:

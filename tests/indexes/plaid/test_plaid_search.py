@@ -72,6 +72,24 @@ def test_results_do_not_depend_on_batch_size(tmp_path, corpus):
             np.testing.assert_array_equal(single.scores, batched[i].scores)
 
 
+def test_batch_split_over_threads_equals_one_thread(tmp_path, corpus):
+    from plait.kernels import get_num_threads, set_num_threads
+
+    index = build(tmp_path, corpus)
+    before = get_num_threads()
+    try:
+        set_num_threads(1)
+        serial = index.search(corpus.queries, k=10)
+        set_num_threads(3)  # more workers than cores: order and results must not change
+        threaded = index.search(corpus.queries, k=10)
+    finally:
+        set_num_threads(before)
+    assert len(serial) == len(threaded) == len(corpus.queries)
+    for one, many in zip(serial, threaded, strict=True):
+        assert one.ids == many.ids
+        np.testing.assert_array_equal(one.scores, many.scores)
+
+
 def test_subset_is_exact(tmp_path, corpus):
     index = build(tmp_path, corpus)
     stored = index.get_documents_embeddings(corpus.ids)
