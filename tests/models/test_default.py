@@ -123,3 +123,44 @@ def test_delta_that_does_not_fit_is_rejected(tmp_path: Path, tiny_model: ColBERT
     save_file({"1.linear.weight": torch.zeros(3, 3)}, str(tmp_path / default_model.DELTA_WEIGHTS))
     with pytest.raises(ValueError, match="does not fit"):
         default_model.apply_delta(tiny_model, folder=tmp_path)
+
+
+def test_low_rank_delta_round_trip(tmp_path: Path, tiny_model_path: Path) -> None:
+    trained = ColBERT(str(tiny_model_path), device="cpu")
+    name = next(k for k, v in trained.state_dict().items() if "encoder.layer.0" in k and v.ndim == 2)
+    base = trained.state_dict()[name].clone()
+    generator = torch.Generator().manual_seed(0)
+    out_features, in_features = base.shape
+    change = torch.randn(out_features, 2, generator=generator) @ torch.randn(
+        2, in_features, generator=generator
+    )
+    with torch.no_grad():
+        trained.state_dict()[name].add_(0.05 * change)
+    up, down = default_model.low_rank_difference(trained.state_dict()[name], base, rank=2)
+    assert up.shape == (out_features, 2) and down.shape == (2, in_features)
+    default_model.save_delta(trained, [], folder=tmp_path, low_rank={name: (up, down)})
+    target = ColBERT(str(tiny_model_path), device="cpu")
+    assert not np.allclose(target.encode(TEXTS)[0], trained.encode(TEXTS)[0], atol=1e-4)
+    assert default_model.apply_delta(target, folder=tmp_path)
+    torch.testing.assert_close(target.state_dict()[name], trained.state_dict()[name])
+    for a, b in zip(target.encode(TEXTS), trained.encode(TEXTS), strict=True):
+        np.testing.assert_allclose(a, b, atol=1e-5)
+
+
+def test_low_rank_difference_keeps_the_largest_directions() -> None:
+    generator = torch.Generator().manual_seed(1)
+    base = torch.randn(6, 5, generator=generator)
+    big = torch.outer(torch.randn(6, generator=generator), torch.randn(5, generator=generator))
+    small = 1e-3 * torch.randn(6, 5, generator=generator)
+    up, down = default_model.low_rank_difference(base + 10 * big + small, base, rank=1)
+    torch.testing.assert_close(up @ down, 10 * big, atol=2e-2, rtol=0)
+    with pytest.raises(ValueError, match="rank"):
+        default_model.low_rank_difference(base, base, rank=6)
+
+
+def test_low_rank_delta_with_half_a_pair_is_rejected(tmp_path: Path, tiny_model: ColBERT) -> None:
+    from safetensors.torch import save_file
+
+    save_file({"x.weight:up": torch.zeros(3, 1)}, str(tmp_path / default_model.DELTA_WEIGHTS))
+    with pytest.raises(ValueError, match="needs both"):
+        default_model.apply_delta(tiny_model, folder=tmp_path)
