@@ -45,6 +45,13 @@ def command(
     num_negatives: Annotated[
         int, typer.Option(min=1, help="Mined negatives per pair (BEIR folder data).")
     ] = 2,
+    mining_format: Annotated[
+        str,
+        typer.Option(
+            help="Mined rows (BEIR folder data): triplet (one row per negative, as "
+            "sentence-transformers' miner writes by default) or n-tuple (negative_1..n per row)."
+        ),
+    ] = "triplet",
     retriever: Annotated[
         str, typer.Option(help="Miner for BEIR folder data: bm25, biencoder, colbert or a folder.")
     ] = "bm25",
@@ -89,6 +96,8 @@ def command(
 
     from plait.training.train import LOSSES, TrainConfig, train
 
+    if mining_format not in ("triplet", "n-tuple"):
+        raise CliError(f"unknown mining format {mining_format!r}: use triplet or n-tuple")
     if loss not in LOSSES:
         raise CliError(f"unknown loss {loss!r}: use one of {', '.join(LOSSES)}")
     if model is not None and not Path(model).exists():
@@ -107,6 +116,7 @@ def command(
         mini_batch_size=mini_batch_size,
         embedding_size=embedding_size,
         num_negatives=num_negatives,
+        mining_format=mining_format,  # type: ignore[arg-type]
         retriever=retriever,
         eval_data=str(eval_data) if eval_data else None,
         eval_split=eval_split,

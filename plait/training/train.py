@@ -46,6 +46,7 @@ class TrainConfig:
     split: str = "train"
     retriever: str = "bm25"
     num_negatives: int = 2
+    mining_format: Literal["triplet", "n-tuple"] = "triplet"
     range_max: int = 50
     eval_data: str | None = None
     eval_split: str = "test"
@@ -69,6 +70,10 @@ class TrainConfig:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.epochs <= 0 and self.max_steps <= 0:
             raise ValueError("epochs must be > 0 (or give max_steps)")
+        if self.mining_format not in ("triplet", "n-tuple"):
+            raise ValueError(
+                f"mining_format must be 'triplet' or 'n-tuple', got {self.mining_format!r}"
+            )
         if not 0 <= self.warmup_ratio < 1:
             raise ValueError(f"warmup_ratio must be in [0, 1), got {self.warmup_ratio}")
         if not self.learning_rate > 0:
@@ -112,6 +117,7 @@ def load_rows(config: TrainConfig) -> list[dict[str, Any]]:
             split=config.split,
             retriever=config.retriever,
             num_negatives=config.num_negatives,
+            output_format=config.mining_format,
             range_max=config.range_max,
             seed=config.seed,
             show_progress_bar=config.show_progress_bar,
