@@ -68,8 +68,13 @@ def test_train_on_triplets_saves_a_loadable_model_and_evaluates(
     assert json.loads((out / "train_result.json").read_text())["result"]["steps"] == 3
 
 
-@pytest.mark.parametrize("loss", ["contrastive", "cached-contrastive"])
-def test_train_on_a_beir_folder_mines_negatives(tiny_model_path, beir, tmp_path, loss):
+@pytest.mark.parametrize(
+    ("loss", "mining_format", "rows"),
+    [("contrastive", "triplet", 16), ("cached-contrastive", "n-tuple", 8)],
+)
+def test_train_on_a_beir_folder_mines_negatives(
+    tiny_model_path, beir, tmp_path, loss, mining_format, rows
+):
     out = tmp_path / "model"
     result = train(
         TrainConfig(
@@ -80,11 +85,13 @@ def test_train_on_a_beir_folder_mines_negatives(tiny_model_path, beir, tmp_path,
             batch_size=4,
             max_steps=2,
             num_negatives=2,
+            mining_format=mining_format,
             mini_batch_size=3,
             show_progress_bar=False,
         )
     )
-    assert result.train_rows == 8 and result.steps == 2
+    # 8 (query, positive) pairs, 2 negatives each: a row per negative, or one row per pair
+    assert result.train_rows == rows and result.steps == 2
     assert (out / "modules.json").is_file()
 
 
@@ -182,6 +189,9 @@ def test_cli_mine_and_train(tiny_model_path, beir, tmp_path):
     assert json.loads(trained.stdout[trained.stdout.index("{\n") :])["steps"] == 2
     bad = runner.invoke(app, ["train", "--data", str(rows), "--output", str(out), "--loss", "nope"])
     assert bad.exit_code == 2 and "unknown loss" in bad.output
+    odd = ["--mining-format", "pairs"]
+    bad = runner.invoke(app, ["train", "--data", str(rows), "--output", str(out), *odd])
+    assert bad.exit_code == 2 and "unknown mining format" in bad.output
 
 
 def test_train_applies_and_saves_colbert_settings(tiny_model_path, triplets, tmp_path):
