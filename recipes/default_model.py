@@ -1,27 +1,31 @@
 """Train plait's offline default ColBERT from the packaged all-MiniLM-L6-v2, in one command.
 
-    .venv/bin/python recipes/default_model.py                 # full run, writes plait/models/default/
+    .venv/bin/python recipes/default_model.py --baselines     # full run, writes plait/models/default/
     .venv/bin/python recipes/default_model.py --smoke         # a few steps on a subset, temp output
+    .venv/bin/python recipes/default_model.py --trained DIR   # start from a `plait train` output
 
 What it does (every step is a plait library call):
 
-1. mine ``--num-negatives`` BM25 hard negatives per SciFact *train* (query, positive) pair
-   (:func:`plait.training.mine_hard_negatives`);
-2. start from ``ColBERT(<packaged MiniLM folder>)``: the encoder plus the seeded 384 -> 128
-   projection and marker embeddings, i.e. exactly the default model without a delta;
-3. train the projection, the ``[Q]``/``[D]`` marker rows and the top ``--trainable-layers`` encoder
-   layers (the rest stays frozen) with :class:`plait.losses.Contrastive`, in-batch plus hard
-   negatives, through the stock sentence-transformers trainer;
-4. optionally interpolate the trained layers back towards the base weights
-   (``--alpha``: ``base + alpha * (trained - base)``, WiSE-FT) so the model keeps more of MiniLM's
-   general behaviour and does not become a SciFact specialist;
-5. write the *delta* (projection, trained layers, marker rows; float16 with ``--fp16``) with
-   :func:`plait.models.default.save_delta` into ``--delta-folder``; ``plait.models.ColBERT()``
-   applies it on top of the packaged base weights at load time;
-6. reload the default model from the delta, check it reproduces the trained model, and evaluate
-   it (nDCG@10, MRR@10, Recall@100, exact search) on SciFact test, Cranfield and CISI, with BM25 and
-   the MiniLM bi-encoder beside it (``--baselines``). The report is printed and written to
-   ``<work-dir>/report.json``.
+1. fine-tune exactly as ``plait train --data <scifact> --epochs 5`` does (the documented
+   fine-tuning example, :func:`plait.training.train.train`): two BM25-mined hard negatives per
+   SciFact *train* (query, positive) pair, a row per negative, :class:`plait.losses.Contrastive`
+   (in-batch plus hard negatives), 5 epochs, lr 5e-5, batch 32, every layer of the packaged
+   MiniLM plus a fresh 384 -> 128 projection, PyLate's 32-token queries with ``[MASK]``
+   expansion. On its own that makes a SciFact specialist (it loses to the MiniLM bi-encoder on
+   Cranfield and CISI);
+2. WiSE-FT: move every encoder weight back towards the packaged base,
+   ``base + alpha * (trained - base)`` (``--alpha``); the projection and the ``[Q]``/``[D]`` marker
+   rows keep their trained values, every other word-embedding row its base value;
+3. store each weight matrix's difference from the base as a rank-``--rank`` product
+   (:func:`plait.models.default.low_rank_difference`, truncated SVD) and the small tensors
+   (biases, LayerNorms, projection, markers) in full, float16: the *delta*, written with
+   :func:`plait.models.default.save_delta` into ``--delta-folder`` together with the settings the
+   model is used with (``--query-length`` 256 without expansion: CISI's long queries need them);
+   ``plait.models.ColBERT()`` applies it on top of the packaged base weights at load time;
+4. reload the default model from the delta, check it reproduces the blended model, and evaluate it
+   (nDCG@10, MRR@10, Recall@100, exact search) on SciFact test, Cranfield and CISI, with BM25 and
+   the MiniLM bi-encoder beside it (``--baselines``); ``--sweep-alphas`` evaluates several alphas
+   from one training run. The report is printed and written to ``<work-dir>/report.json``.
 
 Only SciFact's train split is used for training; the test splits are only evaluated.
 """
@@ -43,7 +47,7 @@ logger = logging.getLogger("plait.recipes.default_model")
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 EVAL_COLLECTIONS = ("scifact", "cranfield", "cisi")
-PROJECTION = "1.linear.weight"
+WORD_EMBEDDINGS = "word_embeddings.weight"
 
 
 @dataclass
@@ -53,21 +57,19 @@ class Recipe:
     data: str = str(DATA / "scifact")
     delta_folder: str = ""
     work_dir: str = ""
+    trained: str | None = None
     num_negatives: int = 2
-    range_max: int = 30
-    trainable_layers: int = 2
-    epochs: float = 3.0
+    epochs: float = 5.0
     learning_rate: float = 5e-5
-    warmup_ratio: float = 0.1
     batch_size: int = 32
     temperature: float = 1.0
+    alpha: float = 0.5
+    rank: int = 64
     query_length: int = 256
     document_length: int = 180
     query_expansion: bool = False
-    alpha: float = 1.0
     fp16: bool = True
     seed: int = 42
-    max_rows: int | None = None
     max_steps: int = -1
     evaluate: bool = True
     baselines: bool = False
@@ -78,7 +80,7 @@ class Recipe:
 
 
 def model_settings(recipe: Recipe) -> dict[str, Any]:
-    """The ColBERT settings the model is trained (and must be used) with."""
+    """The ColBERT settings the default model is used (and evaluated) with."""
     return {
         "query_length": recipe.query_length,
         "document_length": recipe.document_length,
@@ -86,132 +88,88 @@ def model_settings(recipe: Recipe) -> dict[str, Any]:
     }
 
 
-def mine(recipe: Recipe) -> list[dict[str, str]]:
-    """BM25 hard negatives for SciFact train pairs."""
-    from plait.training import mine_hard_negatives
+def train(recipe: Recipe) -> tuple[str, dict[str, Any]]:
+    """Step 1, ``plait train``'s code path; returns the trained folder and training stats."""
+    from plait.training.train import TrainConfig
+    from plait.training.train import train as fine_tune
 
-    rows = mine_hard_negatives(
-        recipe.data,
-        split="train",
-        retriever="bm25",
-        num_negatives=recipe.num_negatives,
-        range_max=recipe.range_max,
-        seed=recipe.seed,
+    folder = str(Path(recipe.work_dir) / "trained")
+    result = fine_tune(
+        TrainConfig(
+            data=recipe.data,
+            output=folder,
+            epochs=recipe.epochs,
+            learning_rate=recipe.learning_rate,
+            batch_size=recipe.batch_size,
+            temperature=recipe.temperature,
+            num_negatives=recipe.num_negatives,
+            mining_format="triplet",
+            seed=recipe.seed,
+            max_steps=recipe.max_steps,
+            show_progress_bar=sys.stderr.isatty(),
+        )
     )
-    return rows[: recipe.max_rows] if recipe.max_rows else rows
-
-
-def trained_names(model: Any, trainable_layers: int) -> list[str]:
-    """State-dict names of the projection and the top ``trainable_layers`` encoder layers."""
-    n_layers = len(model[0].auto_model.encoder.layer)
-    layers = {f".encoder.layer.{i}." for i in range(n_layers - trainable_layers, n_layers)}
-    names = [name for name in model.state_dict() if any(tag in name for tag in layers)]
-    projection = [name for name in model.state_dict() if name.startswith("1.")]
-    return projection + names
-
-
-def train(recipe: Recipe, rows: list[dict[str, str]]) -> tuple[Any, dict[str, Any]]:
-    """Fine-tune the top layers, projection and markers; returns the model and training stats."""
-    from datasets import Dataset
-    from sentence_transformers import (
-        SentenceTransformerTrainer,
-        SentenceTransformerTrainingArguments,
-    )
-    from sentence_transformers.base.sampler import BatchSamplers
-    from transformers.trainer_callback import PrinterCallback
-
-    from plait import losses
-    from plait.models import ColBERT
-    from plait.models.default import base_model_folder
-    from plait.training import ColBERTCollator
-    from plait.training.train import freeze_lower_layers
-
-    model = ColBERT(str(base_model_folder()), device="cpu", **model_settings(recipe))
-    freeze_lower_layers(model, recipe.trainable_layers)
-    args = SentenceTransformerTrainingArguments(
-        output_dir=str(Path(recipe.work_dir) / "checkpoints"),
-        num_train_epochs=recipe.epochs,
-        max_steps=recipe.max_steps,
-        per_device_train_batch_size=recipe.batch_size,
-        learning_rate=recipe.learning_rate,
-        warmup_steps=recipe.warmup_ratio,
-        seed=recipe.seed,
-        batch_sampler=BatchSamplers.NO_DUPLICATES,
-        save_strategy="no",
-        logging_steps=10,
-        report_to="none",
-        disable_tqdm=not sys.stderr.isatty(),
-        dataloader_pin_memory=False,
-    )
-    trainer = SentenceTransformerTrainer(
-        model=model,
-        args=args,
-        train_dataset=Dataset.from_list(rows),
-        loss=losses.Contrastive(model=model, temperature=recipe.temperature),
-        data_collator=ColBERTCollator(model.tokenize),
-    )
-    if not sys.stderr.isatty():
-        trainer.remove_callback(PrinterCallback)
-    start = time.perf_counter()
-    output = trainer.train()
-    seconds = time.perf_counter() - start
-    history = [log for log in trainer.state.log_history if "loss" in log]
     stats = {
-        "rows": len(rows),
-        "steps": int(output.global_step),
-        "train_seconds": round(seconds, 1),
-        "samples_per_second": round(float(output.metrics.get("train_samples_per_second", 0.0)), 2),
-        "first_loss": history[0]["loss"] if history else None,
-        "last_loss": history[-1]["loss"] if history else None,
+        "rows": result.train_rows,
+        "steps": result.steps,
+        "train_seconds": round(result.train_seconds, 1),
+        "samples_per_second": round(result.samples_per_second, 2),
     }
-    return model, stats
+    return folder, stats
 
 
-def interpolate(model: Any, names: list[str], alpha: float, trained: dict[str, Any]) -> None:
-    """Set the encoder tensors in ``names`` to ``base + alpha * (trained - base)`` (WiSE-FT); the
-    projection keeps its trained value (its "base" is a random initialisation)."""
+def blend(trained_folder: str, recipe: Recipe, alpha: float) -> tuple[Any, list[str], dict[str, Any]]:
+    """Steps 2-3: the default model set to the WiSE-FT blend (low-rank where ``recipe.rank``), the
+    names of the tensors stored in full and the ``{name: (up, down)}`` low-rank differences."""
     import torch
 
     from plait.models import ColBERT
-    from plait.models.default import base_model_folder
+    from plait.models.default import base_model_folder, low_rank_difference
 
-    base = ColBERT(str(base_model_folder()), device="cpu").state_dict() if alpha != 1.0 else {}
-    state = model.state_dict()
+    settings = model_settings(recipe)
+    model = ColBERT(str(base_model_folder()), device="cpu", **settings)
+    trained = ColBERT(trained_folder, device="cpu", **settings)
+    base_state, trained_state = model.state_dict(), trained.state_dict()
+    if {k: v.shape for k, v in base_state.items()} != {k: v.shape for k, v in trained_state.items()}:
+        raise ValueError(f"{trained_folder} is not a fine-tune of the packaged MiniLM ColBERT")
+    full: list[str] = []
+    low_rank: dict[str, Any] = {}
+    rows = [model.query_prefix_id, model.document_prefix_id]
     with torch.no_grad():
-        for name in names:
-            if alpha == 1.0 or name.startswith("1."):
-                state[name].copy_(trained[name])
-            else:
-                state[name].copy_(base[name] + alpha * (trained[name] - base[name]))
-
-
-def sweep(model: Any, names: list[str], trained: dict[str, Any], recipe: Recipe) -> dict[str, Any]:
-    """For each ``--sweep-alphas`` value: interpolate, write a delta under ``<work-dir>/deltas/``,
-    reload it and evaluate. Any of these folders can be copied to ``plait/models/default/``."""
-    results: dict[str, Any] = {}
-    for position, alpha in enumerate(recipe.sweep_alphas):
-        interpolate(model, names, alpha, trained)
-        folder = Path(recipe.work_dir) / "deltas" / f"alpha-{alpha:g}"
-        write_delta(model, names, folder, recipe.fp16, model_settings(recipe))
-        reloaded = load_default(folder, model_settings(recipe))
-        results[f"{alpha:g}"] = {
-            "folder": str(folder),
-            "evaluation": evaluate(reloaded, recipe, position == 0),
-        }
-        logger.info("alpha %g: %s", alpha, results[f"{alpha:g}"]["evaluation"])
-    return results
+        for name, tuned in trained_state.items():
+            base = base_state[name].clone()
+            if name.startswith("1."):  # the projection: its "base" is a random initialisation
+                base_state[name].copy_(tuned)
+                full.append(name)
+            elif name.endswith(WORD_EMBEDDINGS):  # markers only (save_delta stores their rows)
+                base_state[name][rows] = tuned[rows]
+            elif not torch.equal(tuned, base):
+                target = base + alpha * (tuned - base)
+                if recipe.rank and target.ndim == 2 and min(target.shape) > recipe.rank:
+                    up, down = low_rank_difference(target, base, recipe.rank)
+                    base_state[name].copy_(base + up @ down)
+                    low_rank[name] = (up, down)
+                else:
+                    base_state[name].copy_(target)
+                    full.append(name)
+    return model, full, low_rank
 
 
 def write_delta(
-    model: Any, names: list[str], folder: Path, fp16: bool, settings: dict[str, Any]
+    model: Any,
+    names: list[str],
+    low_rank: dict[str, Any],
+    folder: Path,
+    fp16: bool,
+    settings: dict[str, Any],
 ) -> int:
     """Save the delta with plait's own writer (optionally as float16) and record the ColBERT
-    settings it was trained with in ``delta.json`` (``"settings"``); returns the weights' bytes."""
+    settings it is used with in ``delta.json`` (``"settings"``); returns the weights' bytes."""
     from safetensors.torch import load_file, save_file
 
     from plait.models.default import DELTA_CONFIG, DELTA_WEIGHTS, save_delta
 
-    save_delta(model, names, folder=folder)
+    save_delta(model, names, folder=folder, low_rank=low_rank)
     config = json.loads((folder / DELTA_CONFIG).read_text(encoding="utf8"))
     config["settings"] = settings
     (folder / DELTA_CONFIG).write_text(json.dumps(config, indent=2) + "\n", encoding="utf8")
@@ -220,6 +178,23 @@ def write_delta(
         tensors = {k: v.half().contiguous() for k, v in load_file(str(path)).items()}
         save_file(tensors, str(path))
     return path.stat().st_size
+
+
+def make_delta(trained_folder: str, recipe: Recipe, alpha: float, folder: Path) -> dict[str, Any]:
+    """Blend, write the delta to ``folder``, reload it; returns its facts and the reloaded model."""
+    model, names, low_rank = blend(trained_folder, recipe, alpha)
+    size = write_delta(model, names, low_rank, folder, recipe.fp16, model_settings(recipe))
+    reloaded = load_default(folder, model_settings(recipe))
+    return {
+        "folder": str(folder),
+        "alpha": alpha,
+        "rank": recipe.rank,
+        "bytes": size,
+        "full_tensors": len(names),
+        "low_rank_tensors": len(low_rank),
+        "reload_max_abs_diff": check_reload(model, reloaded),
+        "model": reloaded,
+    }
 
 
 def load_default(folder: Path, settings: dict[str, Any]) -> Any:
@@ -234,8 +209,9 @@ def load_default(folder: Path, settings: dict[str, Any]) -> Any:
 
     if folder.resolve() == default_model.DELTA_FOLDER.resolve():
         model = ColBERT(device="cpu")
-    else:
-        model = ColBERT(str(default_model.base_model_folder()), device="cpu")
+    else:  # the settings ColBERT() reads from the packaged delta.json, read from this one
+        recorded = default_model.delta_settings(folder=folder)
+        model = ColBERT(str(default_model.base_model_folder()), device="cpu", **recorded)
         if not default_model.apply_delta(model, folder=folder):
             raise RuntimeError(f"no delta found in {folder}")
     wrong = {k: getattr(model, k) for k, v in settings.items() if getattr(model, k) != v}
@@ -317,30 +293,27 @@ def run(recipe: Recipe) -> dict[str, Any]:
     """The whole recipe; returns (and writes) the report."""
     work = Path(recipe.work_dir)
     work.mkdir(parents=True, exist_ok=True)
-    delta_folder = Path(recipe.delta_folder)
     start = time.perf_counter()
-    rows = mine(recipe)
-    mined_seconds = time.perf_counter() - start
-    model, stats = train(recipe, rows)
-    names = trained_names(model, recipe.trainable_layers)
-    trained = {name: tensor.detach().clone() for name, tensor in model.state_dict().items()}
-    swept = sweep(model, names, trained, recipe) if recipe.sweep_alphas else None
-    interpolate(model, names, recipe.alpha, trained)
-    size = write_delta(model, names, delta_folder, recipe.fp16, model_settings(recipe))
-    reloaded = load_default(delta_folder, model_settings(recipe))
-    report: dict[str, Any] = {
-        "recipe": asdict(recipe),
-        "mining_seconds": round(mined_seconds, 1),
-        "training": stats,
-        "delta": {"folder": str(delta_folder), "bytes": size, "tensors": len(names) + 1},
-        "reload_max_abs_diff": check_reload(model, reloaded),
-    }
-    if swept is not None:
-        report["alpha_sweep"] = swept
-    if recipe.evaluate and f"{recipe.alpha:g}" in (swept or {}):
-        report["evaluation"] = swept[f"{recipe.alpha:g}"]["evaluation"]  # type: ignore[index]
-    elif recipe.evaluate:
-        report["evaluation"] = evaluate(reloaded, recipe)
+    report: dict[str, Any] = {"recipe": asdict(recipe)}
+    if recipe.trained:
+        trained_folder = recipe.trained
+    else:
+        trained_folder, report["training"] = train(recipe)
+        report["training"]["mining_and_training_seconds"] = round(time.perf_counter() - start, 1)
+    if recipe.sweep_alphas:
+        report["alpha_sweep"] = {}
+        for position, alpha in enumerate(recipe.sweep_alphas):
+            facts = make_delta(trained_folder, recipe, alpha, work / "deltas" / f"alpha-{alpha:g}")
+            model = facts.pop("model")
+            facts["evaluation"] = evaluate(model, recipe, position == 0)
+            report["alpha_sweep"][f"{alpha:g}"] = facts
+            logger.info("alpha %g: %s", alpha, facts)
+    facts = make_delta(trained_folder, recipe, recipe.alpha, Path(recipe.delta_folder))
+    model = facts.pop("model")
+    report["delta"] = facts
+    swept = report.get("alpha_sweep", {}).get(f"{recipe.alpha:g}")
+    if recipe.evaluate:
+        report["evaluation"] = swept["evaluation"] if swept else evaluate(model, recipe)
     report["total_seconds"] = round(time.perf_counter() - start, 1)
     (work / "report.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf8")
     return report
@@ -356,34 +329,35 @@ def parse(argv: list[str] | None = None) -> Recipe:
         "--data", default=defaults.data, help="SciFact BEIR folder (train split used)"
     )
     parser.add_argument("--delta-folder", default=None, help="default: plait/models/default")
-    parser.add_argument("--work-dir", default=None, help="checkpoints and report.json")
+    parser.add_argument("--work-dir", default=None, help="trained model, deltas, report.json")
+    parser.add_argument(
+        "--trained", default=None, help="skip training: blend this `plait train` output folder"
+    )
     for name in (
         "num_negatives",
-        "range_max",
-        "trainable_layers",
         "batch_size",
         "seed",
         "max_steps",
+        "rank",
         "query_length",
         "document_length",
     ):
         parser.add_argument(
             "--" + name.replace("_", "-"), type=int, default=getattr(defaults, name)
         )
-    for name in ("epochs", "learning_rate", "warmup_ratio", "temperature", "alpha"):
+    for name in ("epochs", "learning_rate", "temperature", "alpha"):
         parser.add_argument(
             "--" + name.replace("_", "-"), type=float, default=getattr(defaults, name)
         )
     parser.add_argument(
-        "--query-expansion", action="store_true", help="pad queries with [MASK] to query_length"
+        "--query-expansion", action="store_true", help="use the model with [MASK] expansion"
     )
     parser.add_argument(
         "--sweep-alphas",
         default="",
-        help="comma-separated alphas to evaluate from one training run (e.g. 1,0.75,0.5); "
+        help="comma-separated alphas to evaluate from one training run (e.g. 1,0.6,0.4); "
         "each delta is kept under <work-dir>/deltas/",
     )
-    parser.add_argument("--max-rows", type=int, default=None, help="train on the first N rows")
     parser.add_argument("--fp32", action="store_true", help="store the delta in float32")
     parser.add_argument("--no-eval", action="store_true", help="skip the evaluation")
     parser.add_argument("--baselines", action="store_true", help="also run BM25 and the bi-encoder")
@@ -395,21 +369,19 @@ def parse(argv: list[str] | None = None) -> Recipe:
     args = parser.parse_args(argv)
     recipe = Recipe(
         data=args.data,
+        trained=args.trained,
         num_negatives=args.num_negatives,
-        range_max=args.range_max,
-        trainable_layers=args.trainable_layers,
         epochs=args.epochs,
         learning_rate=args.learning_rate,
-        warmup_ratio=args.warmup_ratio,
         batch_size=args.batch_size,
         temperature=args.temperature,
+        alpha=args.alpha,
+        rank=args.rank,
         query_length=args.query_length,
         document_length=args.document_length,
         query_expansion=args.query_expansion,
-        alpha=args.alpha,
         fp16=not args.fp32,
         seed=args.seed,
-        max_rows=args.max_rows,
         max_steps=args.max_steps,
         evaluate=not args.no_eval,
         baselines=args.baselines,
@@ -420,7 +392,7 @@ def parse(argv: list[str] | None = None) -> Recipe:
         recipe.eval_data = list(args.eval_data)
     if args.smoke:
         scratch = tempfile.mkdtemp(prefix="plait-recipe-smoke-")
-        recipe.max_rows, recipe.max_steps, recipe.batch_size = 16, 2, 8
+        recipe.max_steps, recipe.batch_size = 2, 8
         recipe.eval_data = recipe.eval_data[-1:]
         recipe.eval_max_queries, recipe.eval_max_documents = 3, 50
         recipe.delta_folder = args.delta_folder or os.path.join(scratch, "delta")
