@@ -48,6 +48,9 @@ def encode(texts: list[str], is_query: bool, batch_size: int = 32, save: str | N
     return {"seconds": seconds, "texts": len(texts), "tokens": int(sum(len(m) for m in out))}
 
 
+QUERY_TOKENS = 32  # fixed query length of embedding sets (protocol.py: queries.npy)
+
+
 def encode_set(
     folder: str, documents: list[str], ids: list[str], queries: list[str], query_ids: list[str],
     batch_size: int = 32,
@@ -56,7 +59,15 @@ def encode_set(
     model = state["model"]
     start = time.perf_counter()
     docs = model.encode(documents, is_query=False, batch_size=batch_size, show_progress_bar=False)
-    qs = model.encode(queries, is_query=True, batch_size=batch_size, show_progress_bar=False)
+    # The set stores queries as one (n, query_tokens, dim) array, which both sides search: PyLate's
+    # 32-token [MASK]-expanded queries. A model used without expansion (the default model reads
+    # up to 256 real tokens) is asked for that form here; documents keep the model's settings.
+    settings = (model.query_length, model.do_query_expansion)
+    model.query_length, model.do_query_expansion = QUERY_TOKENS, True
+    try:
+        qs = model.encode(queries, is_query=True, batch_size=batch_size, show_progress_bar=False)
+    finally:
+        model.query_length, model.do_query_expansion = settings
     os.makedirs(folder, exist_ok=True)
     offsets = np.zeros(len(docs) + 1, dtype=np.int64)
     offsets[1:] = np.cumsum([len(d) for d in docs])
