@@ -2,11 +2,17 @@
 
 A stored token is ``centroids[code] + decoded residual``; the residual is ``bytes_per_token`` packed
 bytes, and ``lut[b, byte]`` holds the ``8 // nbits`` decoded dimensions of byte value ``byte`` at
-byte position ``b`` (:attr:`plait.indexes.plaid.codec.ResidualCodec.lut`). For every candidate
-document the kernel decodes one token at a time into a ``dim``-float buffer, dots it with every
-query token and keeps each query token's maximum, so the work per token is ``dim * n_query_tokens``
-multiply-adds and nothing larger than one token is ever written. The numpy path it replaces
-gathered and decoded every candidate token into a fresh ``(n_tokens, dim)`` array first.
+byte position ``b`` (:attr:`plait.indexes.plaid.codec.ResidualCodec.lut`). A query token's score
+against a stored token splits the same way (WARP's implicit decompression):
+
+    q . (centroid[code] + residual) = S[code, q] + sum_b T[b, byte_b, q]
+
+where ``S = centroids @ query.T`` are the centroid scores the search computed anyway and
+``T[b, v, q] = lut[b, v] . query[q, dims of byte b]`` is a small per-query table
+(``bytes_per_token * 256 * n_query_tokens`` floats: 1 MiB for 32 query tokens at nbits=2, built
+with one batched matrix product). Per stored token the kernel then does one table lookup-add per
+byte and query token (32 * 32 adds at nbits=2, dim=128) instead of decoding ``dim`` floats and
+``dim * n_query_tokens`` multiply-adds, and nothing larger than the table is ever written.
 
 ``compressed_maxsim`` (numba) must equal ``compressed_maxsim_reference`` (numpy decode + matrix
 product) up to float32 rounding; a test compares them. A document with no tokens scores 0.
@@ -42,12 +48,19 @@ def compressed_maxsim_reference(
     return out
 
 
+def query_byte_table(query: np.ndarray, lut: np.ndarray) -> np.ndarray:
+    """``T[b, v, q]``: the dot product of query token ``q`` with the residual dimensions that byte
+    value ``v`` at byte position ``b`` decodes to. ``(n_bytes, 256, n_query_tokens)`` float32."""
+    n_bytes, _, per_byte = lut.shape
+    q = np.ascontiguousarray(query, dtype=np.float32).reshape(query.shape[0], n_bytes, per_byte)
+    return np.ascontiguousarray(np.matmul(lut, q.transpose(1, 2, 0)), dtype=np.float32)
+
+
 @numba.njit(cache=True, nogil=True, fastmath=True)
-def _compressed_maxsim(query, centroids, codes, residuals, doc_offsets, docs, lut, out):  # pragma: no cover
-    n_q, dim = query.shape
+def _table_maxsim(scores_t, table, codes, residuals, doc_offsets, docs, out):  # pragma: no cover
+    n_q = scores_t.shape[1]
     n_bytes = residuals.shape[1]
-    per_byte = lut.shape[2]
-    vec = np.empty(dim, dtype=np.float32)
+    acc = np.empty(n_q, dtype=np.float32)
     best = np.empty(n_q, dtype=np.float32)
     for i in range(docs.shape[0]):
         d = docs[i]
@@ -59,16 +72,15 @@ def _compressed_maxsim(query, centroids, codes, residuals, doc_offsets, docs, lu
             best[q] = -np.inf
         for t in range(start, stop):
             c = codes[t]
+            for q in range(n_q):
+                acc[q] = scores_t[c, q]
             for b in range(n_bytes):
                 v = residuals[t, b]
-                for j in range(per_byte):
-                    vec[b * per_byte + j] = centroids[c, b * per_byte + j] + lut[b, v, j]
+                for q in range(n_q):
+                    acc[q] += table[b, v, q]
             for q in range(n_q):
-                s = np.float32(0.0)
-                for j in range(dim):
-                    s += query[q, j] * vec[j]
-                if s > best[q]:
-                    best[q] = s
+                if acc[q] > best[q]:
+                    best[q] = acc[q]
         total = np.float32(0.0)
         for q in range(n_q):
             total += best[q]
@@ -83,18 +95,25 @@ def compressed_maxsim(
     doc_offsets: np.ndarray,
     docs: np.ndarray,
     lut: np.ndarray,
+    scores_t: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Compiled :func:`compressed_maxsim_reference` (same arguments; float32 rounding may differ)."""
+    """Compiled :func:`compressed_maxsim_reference` (same arguments; float32 rounding may differ).
+
+    ``scores_t``: the ``(n_centroids, n_query_tokens)`` centroid scores ``centroids @ query.T`` when
+    the caller has them already (a PLAID search does); computed here otherwise.
+    """
     out = np.zeros(len(docs), dtype=np.float32)
     if len(docs) and query.shape[0]:
-        _compressed_maxsim(
-            np.ascontiguousarray(query, dtype=np.float32),
-            np.ascontiguousarray(centroids, dtype=np.float32),
+        query = np.ascontiguousarray(query, dtype=np.float32)
+        if scores_t is None:
+            scores_t = np.asarray(centroids, dtype=np.float32) @ query.T
+        _table_maxsim(
+            np.ascontiguousarray(scores_t, dtype=np.float32),
+            query_byte_table(query, np.asarray(lut, dtype=np.float32)),
             np.asarray(codes),
             np.asarray(residuals),
             np.asarray(doc_offsets, dtype=np.int64),
             np.asarray(docs, dtype=np.int64),
-            np.ascontiguousarray(lut, dtype=np.float32),
             out,
         )
     return out

@@ -1,5 +1,5 @@
-"""The numba compressed-MaxSim kernel equals decode + matrix product (its reference), and the
-reference equals the codec's own decoding."""
+"""The numba compressed-MaxSim kernel (centroid scores + per-byte query tables) equals decode +
+matrix product (its reference), and the reference equals the codec's own decoding."""
 
 from __future__ import annotations
 
@@ -30,6 +30,9 @@ def test_kernel_equals_reference_and_codec_decoding(nbits, code_dtype, tmp_path)
     want = compressed_maxsim_reference(query, centroids, codes, residuals, offsets, docs, codec.lut)
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
     assert np.all(got[doclens[docs] == 0] == 0)
+    scores_t = centroids @ query.T  # the centroid scores a search passes in
+    given = compressed_maxsim(query, centroids, codes, mapped, offsets, docs, codec.lut, scores_t)
+    np.testing.assert_allclose(given, want, rtol=1e-5, atol=1e-5)
     d = int(docs[np.argmax(doclens[docs])])  # the reference decodes as the codec does
     rows = slice(offsets[d], offsets[d + 1])
     vectors = centroids[codes[rows].astype(np.int64)] + codec.decode(residuals[rows])

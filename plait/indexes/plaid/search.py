@@ -45,13 +45,15 @@ class PLAIDSearchParams:
     ``ndocs``: documents kept after pruned centroid scoring.
     ``n_full_scores``: documents decompressed and scored exactly (default ``max(k, ndocs // f)``).
 
-    Defaults ``(ncells, threshold, ndocs, f)``: ``k <= 10``: (2, 0.5, 512, 1); ``k <= 100``:
+    Defaults ``(ncells, threshold, ndocs, f)``: ``k <= 10``: (2, 0.5, 512, 2); ``k <= 100``:
     (4, 0.45, 2048, 2); else (4, 0.4, max(4k, 4096), 4). Chosen on SciFact (MiniLM ColBERT, 8,192
     centroids, nbits=2, recall against exact MaxSim over 300 queries): the earlier (1, 0.5, 256, 4)
     gave recall@10 0.819 and (2, 0.45, 1024, 4) recall@100 0.799, limited by candidate generation
-    and the centroid-only ranking that picks the exactly-scored documents (probing everything and
-    scoring 4,096 exactly reaches only 0.854 at k=10, the 2-bit codec's ceiling); these give 0.843
-    and 0.865 (fast-plaid 1.4.6 defaults: 0.839 and 0.850).
+    and the centroid-only ranking that picks the exactly-scored documents; (2, 0.5, 512, 1) and the
+    k <= 100 row gave 0.843 and 0.865 with the untrained-projection model (fast-plaid 1.4.6
+    defaults: 0.839 and 0.850). With the trained default model, rescoring 256 instead of 512
+    documents exactly at k <= 10 keeps recall@10 at 0.877 (fast-plaid 0.854) and raises batched
+    queries/s from 103 to 143 (benchmarks/ and docs/benchmarks.md, 2026-11-26).
     """
 
     ncells: int | None = None
@@ -71,7 +73,7 @@ class PLAIDSearchParams:
     def resolve(self, k: int, defaults: PLAIDSearchParams | None = None) -> PLAIDSearchParams:
         """Fill every ``None`` from ``defaults`` (the index's constructor settings), then from ``k``."""
         if k <= 10:
-            auto = (2, 0.5, 512, 1)
+            auto = (2, 0.5, 512, 2)
         elif k <= 100:
             auto = (4, 0.45, 2048, 2)
         else:
@@ -166,7 +168,7 @@ def search_one(
     if len(cand.seg) > n_full:
         cand = interaction_scores(cand, segments, scores_t, np.ones(scores_t.shape[0], dtype=bool))
         cand = cand.take(top_n(cand.score, n_full))
-    cand = exact_candidate_scores(cand, segments, query, quantizer, codec)
+    cand = exact_candidate_scores(cand, segments, query, quantizer, codec, scores_t)
     return cand.take(top_n(cand.score, k))
 
 
@@ -229,16 +231,21 @@ def exact_candidate_scores(
     query: np.ndarray,
     quantizer: CentroidQuantizer,
     codec: ResidualCodec,
+    scores_t: np.ndarray | None = None,
 ) -> Candidates:
-    """Stage 5: exact MaxSim of ``query`` against the decompressed ``cand`` (decoded token by token
-    in :func:`~plait.kernels.plaid_decompress.compressed_maxsim`; :func:`decompress` +
-    :func:`exact_scores` is the numpy equivalent)."""
+    """Stage 5: exact MaxSim of ``query`` against the compressed ``cand``, scored without decoding
+    them (:func:`~plait.kernels.plaid_decompress.compressed_maxsim`: centroid score plus per-byte
+    residual tables; :func:`decompress` + :func:`exact_scores` is the numpy equivalent).
+    ``scores_t``: the query's ``(K, Lq)`` centroid scores when already computed (stage 1)."""
+    if scores_t is None and len(cand.seg):
+        scores_t = np.ascontiguousarray(centroid_scores(query, quantizer).T)
     final = np.zeros(len(cand.seg), dtype=np.float32)
     for s in np.unique(cand.seg):
         where = np.flatnonzero(cand.seg == s)
         seg = segments[s]
         final[where] = compressed_maxsim(
-            query, quantizer.centroids, seg.codes, seg.residuals, seg.offsets, cand.local[where], codec.lut
+            query, quantizer.centroids, seg.codes, seg.residuals, seg.offsets, cand.local[where],
+            codec.lut, scores_t,
         )
     return Candidates(cand.seg, cand.local, final)
 
