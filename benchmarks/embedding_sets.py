@@ -99,7 +99,7 @@ def _still_matches(folder: Path, documents: list[dict[str, str]], queries: list[
     probe = folder.parent / "spot-check.npz"
     for is_query, texts in ((False, documents[:n]), (True, queries[:n])):
         worker.call("encode", timeout=600, texts=[t["text"] for t in texts], is_query=is_query,
-                    save=str(probe))
+                    save=str(probe), fixed_queries=is_query)
         fresh = np.load(probe)
         if is_query:
             expected = np.asarray(cached_queries[:n]).reshape(-1, cached_queries.shape[-1])

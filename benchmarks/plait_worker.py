@@ -7,10 +7,12 @@ over every token, the ground truth), ``matmul_gflops``, ``maxsim_gflops``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -38,17 +40,38 @@ def _save_ragged(path: str, matrices: list[np.ndarray]) -> None:
     np.savez(path, tokens=np.concatenate(matrices), offsets=offsets)
 
 
-def encode(texts: list[str], is_query: bool, batch_size: int = 32, save: str | None = None) -> dict:
+def encode(
+    texts: list[str], is_query: bool, batch_size: int = 32, save: str | None = None,
+    fixed_queries: bool = False,
+) -> dict:
+    """Encode and time ``texts``; ``fixed_queries``: queries in the embedding sets' fixed form."""
     model = state["model"]
-    seconds, out = timed(
-        lambda: model.encode(texts, is_query=is_query, batch_size=batch_size, show_progress_bar=False)
-    )
+    with fixed_query_form(model, fixed_queries):
+        seconds, out = timed(
+            lambda: model.encode(texts, is_query=is_query, batch_size=batch_size, show_progress_bar=False)
+        )
     if save:
         _save_ragged(save, list(out))
     return {"seconds": seconds, "texts": len(texts), "tokens": int(sum(len(m) for m in out))}
 
 
 QUERY_TOKENS = 32  # fixed query length of embedding sets (protocol.py: queries.npy)
+
+
+@contextlib.contextmanager
+def fixed_query_form(model: Any, active: bool = True) -> Iterator[None]:
+    """Queries as embedding sets store them: one (n, QUERY_TOKENS, dim) array, PyLate's 32-token
+    [MASK]-expanded form, which both sides search. A model used without expansion (the default
+    model reads up to 256 real tokens) is asked for that form; documents keep its settings."""
+    if not active:
+        yield
+        return
+    settings = (model.query_length, model.do_query_expansion)
+    model.query_length, model.do_query_expansion = QUERY_TOKENS, True
+    try:
+        yield
+    finally:
+        model.query_length, model.do_query_expansion = settings
 
 
 def encode_set(
@@ -59,15 +82,8 @@ def encode_set(
     model = state["model"]
     start = time.perf_counter()
     docs = model.encode(documents, is_query=False, batch_size=batch_size, show_progress_bar=False)
-    # The set stores queries as one (n, query_tokens, dim) array, which both sides search: PyLate's
-    # 32-token [MASK]-expanded queries. A model used without expansion (the default model reads
-    # up to 256 real tokens) is asked for that form here; documents keep the model's settings.
-    settings = (model.query_length, model.do_query_expansion)
-    model.query_length, model.do_query_expansion = QUERY_TOKENS, True
-    try:
+    with fixed_query_form(model):
         qs = model.encode(queries, is_query=True, batch_size=batch_size, show_progress_bar=False)
-    finally:
-        model.query_length, model.do_query_expansion = settings
     os.makedirs(folder, exist_ok=True)
     offsets = np.zeros(len(docs) + 1, dtype=np.int64)
     offsets[1:] = np.cumsum([len(d) for d in docs])
