@@ -44,11 +44,11 @@ def command(
 
     Example:  plait mine --data ../shared/data/scifact --output triplets.jsonl --num-negatives 2
     """
-    from plait.training.mining import mine_hard_negatives
+    from plait.training.mining import OUTPUT_FORMATS, mine_hard_negatives
 
     if sampling not in ("top", "random"):
         raise CliError(f"unknown sampling {sampling!r}: use top or random")
-    if output_format not in ("n-tuple", "triplet"):
+    if output_format not in OUTPUT_FORMATS:
         raise CliError(f"unknown output format {output_format!r}: use n-tuple or triplet")
     if range_max <= range_min:
         raise CliError(f"--range-max ({range_max}) must be greater than --range-min ({range_min})")

@@ -94,9 +94,10 @@ def command(
     """
     from dataclasses import asdict
 
+    from plait.training.mining import OUTPUT_FORMATS
     from plait.training.train import LOSSES, TrainConfig, train
 
-    if mining_format not in ("triplet", "n-tuple"):
+    if mining_format not in OUTPUT_FORMATS:
         raise CliError(f"unknown mining format {mining_format!r}: use triplet or n-tuple")
     if loss not in LOSSES:
         raise CliError(f"unknown loss {loss!r}: use one of {', '.join(LOSSES)}")

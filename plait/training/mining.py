@@ -132,6 +132,9 @@ def _pairs(
     return pairs
 
 
+OUTPUT_FORMATS: tuple[str, ...] = ("triplet", "n-tuple")  # a row per negative / per pair
+
+
 def mine_hard_negatives(
     data: str | os.PathLike[str] | None = None,
     *,
@@ -179,7 +182,7 @@ def mine_hard_negatives(
     settings = MiningSettings(
         num_negatives, range_min, range_max, absolute_margin, relative_margin, sampling, seed
     )
-    if output_format not in ("triplet", "n-tuple"):
+    if output_format not in OUTPUT_FORMATS:
         raise ValueError(f"output_format must be 'triplet' or 'n-tuple', got {output_format!r}")
     query_texts, documents, judgements = load_inputs(data, queries, corpus, qrels, split)
     pairs = _pairs(query_texts, documents, judgements)

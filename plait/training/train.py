@@ -70,7 +70,9 @@ class TrainConfig:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.epochs <= 0 and self.max_steps <= 0:
             raise ValueError("epochs must be > 0 (or give max_steps)")
-        if self.mining_format not in ("triplet", "n-tuple"):
+        from plait.training.mining import OUTPUT_FORMATS
+
+        if self.mining_format not in OUTPUT_FORMATS:
             raise ValueError(
                 f"mining_format must be 'triplet' or 'n-tuple', got {self.mining_format!r}"
             )
