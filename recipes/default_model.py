@@ -36,6 +36,7 @@ import argparse
 import json
 import logging
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -137,13 +138,13 @@ def blend(trained_folder: str, recipe: Recipe, alpha: float) -> tuple[Any, list[
     rows = [model.query_prefix_id, model.document_prefix_id]
     with torch.no_grad():
         for name, tuned in trained_state.items():
-            base = base_state[name].clone()
             if name.startswith("1."):  # the projection: its "base" is a random initialisation
                 base_state[name].copy_(tuned)
                 full.append(name)
             elif name.endswith(WORD_EMBEDDINGS):  # markers only (save_delta stores their rows)
                 base_state[name][rows] = tuned[rows]
-            elif not torch.equal(tuned, base):
+            elif not torch.equal(tuned, base_state[name]):
+                base = base_state[name].clone()
                 target = base + alpha * (tuned - base)
                 if recipe.rank and target.ndim == 2 and min(target.shape) > recipe.rank:
                     up, down = low_rank_difference(target, base, recipe.rank)
@@ -308,12 +309,19 @@ def run(recipe: Recipe) -> dict[str, Any]:
             facts["evaluation"] = evaluate(model, recipe, position == 0)
             report["alpha_sweep"][f"{alpha:g}"] = facts
             logger.info("alpha %g: %s", alpha, facts)
-    facts = make_delta(trained_folder, recipe, recipe.alpha, Path(recipe.delta_folder))
-    model = facts.pop("model")
-    report["delta"] = facts
     swept = report.get("alpha_sweep", {}).get(f"{recipe.alpha:g}")
-    if recipe.evaluate:
-        report["evaluation"] = swept["evaluation"] if swept else evaluate(model, recipe)
+    if swept is not None:  # already blended, written and evaluated: copy that delta
+        shutil.copytree(swept["folder"], recipe.delta_folder, dirs_exist_ok=True)
+        report["delta"] = {**swept, "folder": recipe.delta_folder}
+        del report["delta"]["evaluation"]
+        if recipe.evaluate:
+            report["evaluation"] = swept["evaluation"]
+    else:
+        facts = make_delta(trained_folder, recipe, recipe.alpha, Path(recipe.delta_folder))
+        model = facts.pop("model")
+        report["delta"] = facts
+        if recipe.evaluate:
+            report["evaluation"] = evaluate(model, recipe)
     report["total_seconds"] = round(time.perf_counter() - start, 1)
     (work / "report.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf8")
     return report
