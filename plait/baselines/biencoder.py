@@ -61,9 +61,12 @@ class BiEncoder:
     def __len__(self) -> int:
         return len(self._ids)
 
-    def _encode(self, texts: list[str], batch_size: int, show: bool | None = None) -> np.ndarray:
+    def encode(
+        self, texts: Sequence[str], batch_size: int = 32, show: bool | None = None
+    ) -> np.ndarray:
+        """Normalised float32 vectors ``(len(texts), dim)``."""
         vectors = self.model.encode(
-            texts,
+            list(texts),
             batch_size=batch_size,
             normalize_embeddings=True,
             convert_to_numpy=True,
@@ -80,7 +83,7 @@ class BiEncoder:
     ) -> BiEncoder:
         """Encode and add documents."""
         texts, ids = check_corpus(collection, document_ids, existing=self._ids)
-        vectors = self._encode(texts, batch_size, show_progress_bar)
+        vectors = self.encode(texts, batch_size, show_progress_bar)
         self._embeddings = vectors if not self._ids else np.vstack([self._embeddings, vectors])
         self._ids += ids
         return self
@@ -98,7 +101,7 @@ class BiEncoder:
         k = min(resolve_k(k, top_k), len(self._ids))
         if k == 0:
             return [[] for _ in texts]
-        scores = self._encode(texts, batch_size, False) @ self._embeddings.T
+        scores = self.encode(texts, batch_size, False) @ self._embeddings.T
         results: list[list[dict[str, Any]]] = []
         for row in scores:
             top = np.argpartition(-row, k - 1)[:k]

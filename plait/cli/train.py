@@ -82,6 +82,17 @@ def command(
             help="Pad queries with [MASK] to --query-length (default: the model's setting).",
         ),
     ] = None,
+    teacher: Annotated[
+        str | None,
+        typer.Option(
+            help="Also distil a single-vector teacher's in-batch scores (contrastive loss): "
+            "'biencoder' (the packaged all-MiniLM-L6-v2) or a sentence-transformers folder. "
+            "Keeps the model closer to the teacher outside the training domain."
+        ),
+    ] = None,
+    teacher_weight: Annotated[
+        float, typer.Option(min=0, help="Weight of the teacher's KL term (with --teacher).")
+    ] = 1.0,
     max_steps: Annotated[int, typer.Option(help="Stop after N steps (overrides epochs).")] = -1,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 42,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
@@ -127,6 +138,8 @@ def command(
         query_length=query_length,
         document_length=document_length,
         query_expansion=query_expansion,
+        teacher=teacher,
+        teacher_weight=teacher_weight,
         max_steps=max_steps,
         seed=seed,
         show_progress_bar=not as_json,

@@ -7,5 +7,6 @@ sentence-transformers trainer runs it unchanged.
 from plait.losses.cached_contrastive import CachedContrastive
 from plait.losses.contrastive import Contrastive
 from plait.losses.distillation import Distillation
+from plait.losses.teacher import TeacherContrastive
 
-__all__ = ["CachedContrastive", "Contrastive", "Distillation"]
+__all__ = ["CachedContrastive", "Contrastive", "Distillation", "TeacherContrastive"]

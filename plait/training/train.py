@@ -8,6 +8,10 @@ Data is a JSONL file or a BEIR folder:
 * distillation: rows ``{"query", "documents": [...], "scores": [...]}`` (teacher scores, one per
   document, the same count in every row).
 
+With ``teacher`` (``plait train --teacher biencoder``) the contrastive loss becomes
+:class:`plait.losses.TeacherContrastive`: the student also matches a single-vector teacher's
+scores over each batch, which keeps it closer to the teacher on other domains.
+
 The model is saved in PyLate's folder format, so ``plait.models.ColBERT(output)`` loads it.
 """
 
@@ -20,7 +24,10 @@ import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from plait.training.teacher import TeacherVectors
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +66,9 @@ class TrainConfig:
     query_length: int | None = None
     document_length: int | None = None
     query_expansion: bool | None = None
+    teacher: str | None = None
+    teacher_weight: float = 1.0
+    teacher_scale: float = 20.0
     extra: dict[str, Any] = field(default_factory=dict)
 
     def check(self) -> None:
@@ -76,6 +86,12 @@ class TrainConfig:
             raise ValueError(
                 f"mining_format must be 'triplet' or 'n-tuple', got {self.mining_format!r}"
             )
+        if self.teacher is not None and self.loss != "contrastive":
+            raise ValueError(f"a teacher works with the contrastive loss, not {self.loss!r}")
+        if self.teacher not in (None, "biencoder") and not os.path.isdir(str(self.teacher)):
+            raise FileNotFoundError(f"teacher model folder not found: {self.teacher}")
+        if self.teacher_weight < 0:
+            raise ValueError(f"teacher_weight must be >= 0, got {self.teacher_weight}")
         if not 0 <= self.warmup_ratio < 1:
             raise ValueError(f"warmup_ratio must be in [0, 1), got {self.warmup_ratio}")
         if not self.learning_rate > 0:
@@ -163,10 +179,20 @@ def check_rows(rows: Sequence[dict[str, Any]], loss: str, source: str) -> None:
             raise ValueError(f"{source} row {number}: columns {list(row)} differ from {columns}")
 
 
-def make_loss(model: Any, config: TrainConfig) -> Any:
-    """The loss object for ``config.loss``."""
+def make_loss(model: Any, config: TrainConfig, teacher: TeacherVectors | None = None) -> Any:
+    """The loss object for ``config.loss``; with ``teacher`` vectors, the contrastive loss is
+    :class:`plait.losses.TeacherContrastive`."""
     from plait import losses
 
+    if teacher is not None:
+        return losses.TeacherContrastive(
+            model,
+            teacher.queries,
+            teacher.documents,
+            weight=config.teacher_weight,
+            scale=config.teacher_scale,
+            temperature=config.temperature,
+        )
     if config.loss == "contrastive":
         return losses.Contrastive(model=model, temperature=config.temperature)
     if config.loss == "cached-contrastive":
@@ -263,8 +289,10 @@ def train(config: TrainConfig) -> TrainResult:
 
     from plait.models import ColBERT
     from plait.training.collator import ColBERTCollator
+    from plait.training.teacher import attach_teacher
 
     rows = load_rows(config)
+    teacher = attach_teacher(rows, config.teacher) if config.teacher is not None else None
     model = ColBERT(
         config.model or base_model_path(),
         embedding_size=config.embedding_size,
@@ -279,7 +307,7 @@ def train(config: TrainConfig) -> TrainResult:
         model=model,
         args=_arguments(config, evaluator is not None),
         train_dataset=Dataset.from_list(rows),
-        loss=make_loss(model, config),
+        loss=make_loss(model, config, teacher),
         evaluator=evaluator,
         data_collator=ColBERTCollator(model.tokenize),  # type: ignore[arg-type]  # duck-typed
     )

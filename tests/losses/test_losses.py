@@ -211,7 +211,77 @@ def test_cached_contrastive_without_grad_returns_loss(model):
     assert value.item() == pytest.approx(reference.item(), rel=1e-5)
 
 
-@pytest.mark.parametrize("name", ["contrastive", "cached", "distillation"])
+def teacher_vectors(rows, columns, dim=5, seed=0):
+    """Random normalised teacher vectors: queries ``(rows, dim)`` and one table per column."""
+    generator = torch.Generator().manual_seed(seed)
+    tables = [torch.randn(rows, dim, generator=generator) for _ in range(columns + 1)]
+    tables = [torch.nn.functional.normalize(t, dim=1) for t in tables]
+    return tables[0], tables[1:]
+
+
+def expected_teacher_contrastive(
+    model, feats, query_vectors, document_vectors, rows, weight, scale, temperature=1.0
+):
+    embs, q_keep, d_keeps = embeddings_and_masks(model, feats)
+    n = embs[0].shape[0]
+    documents = [column[r] for column in document_vectors for r in rows]
+    total = 0.0
+    for i in range(n):
+        student = [
+            loop_maxsim(embs[0][i], q_keep[i], column[j], keep[j]) / temperature
+            for column, keep in zip(embs[1:], d_keeps, strict=True)
+            for j in range(column.shape[0])
+        ]
+        teacher = [scale * float(query_vectors[rows[i]] @ d) for d in documents]
+        log_zs = math.log(sum(math.exp(v) for v in student))
+        log_zt = math.log(sum(math.exp(v) for v in teacher))
+        total += log_zs - student[i]
+        total += weight * sum(
+            math.exp(t - log_zt) * ((t - log_zt) - (s - log_zs))
+            for t, s in zip(teacher, student, strict=True)
+        )
+    return total / n
+
+
+@pytest.mark.parametrize(("weight", "temperature"), [(0.0, 1.0), (1.0, 1.0), (0.5, 0.2)])
+def test_teacher_contrastive_matches_hand_computed(model, weight, temperature):
+    feats = features(model, QUERIES, POSITIVES, NEGATIVES)
+    query_vectors, document_vectors = teacher_vectors(5, 2)
+    rows = [4, 0, 2]  # the batch's rows in the dataset: the loss looks the vectors up by row
+    loss = losses.TeacherContrastive(
+        model, query_vectors, document_vectors, weight=weight, scale=20.0, temperature=temperature
+    )
+    with torch.no_grad():
+        value = loss(feats, torch.tensor(rows)).item()
+    expected = expected_teacher_contrastive(
+        model, feats, query_vectors, document_vectors, rows, weight, 20.0, temperature
+    )
+    assert value == pytest.approx(expected, rel=1e-5)
+    if weight == 0.0:
+        with torch.no_grad():
+            plain = losses.Contrastive(model=model, temperature=temperature)(feats).item()
+        assert value == pytest.approx(plain, rel=1e-6)
+
+
+def test_teacher_contrastive_rejects_bad_input(model):
+    query_vectors, document_vectors = teacher_vectors(3, 2)
+    feats = features(model, QUERIES, POSITIVES, NEGATIVES)
+    loss = losses.TeacherContrastive(model, query_vectors, document_vectors)
+    with pytest.raises(ValueError, match="label"):
+        loss(feats, None)
+    with pytest.raises(ValueError, match="out of range"):
+        loss(feats, torch.tensor([0, 1, 3]))
+    with pytest.raises(ValueError, match="2 document columns, the teacher vectors 1"):
+        losses.TeacherContrastive(model, query_vectors, document_vectors[:1])(
+            feats, torch.arange(3)
+        )
+    with pytest.raises(ValueError, match="shapes"):
+        losses.TeacherContrastive(model, query_vectors[:2], document_vectors)
+    with pytest.raises(ValueError, match="weight"):
+        losses.TeacherContrastive(model, query_vectors, document_vectors, weight=-1.0)
+
+
+@pytest.mark.parametrize("name", ["contrastive", "cached", "distillation", "teacher"])
 def test_a_few_steps_lower_the_loss(model, name):
     torch.manual_seed(0)
     if name == "distillation":
@@ -227,6 +297,10 @@ def test_a_few_steps_lower_the_loss(model, name):
         labels = torch.tensor([[2.0, -1.0], [2.0, -1.0], [2.0, -1.0]])
         # with two candidates, min-max normalised scores are always (0, 1): no gradient
         loss = losses.Distillation(model=model, normalize_scores=False)
+    elif name == "teacher":
+        feats = features(model, QUERIES, POSITIVES, NEGATIVES)
+        labels = torch.arange(3)
+        loss = losses.TeacherContrastive(model, *teacher_vectors(3, 2), weight=1.0)
     else:
         feats = features(model, QUERIES, POSITIVES, NEGATIVES)
         labels = None

@@ -119,6 +119,43 @@ def test_train_distillation_rows(tiny_model_path, tmp_path):
     assert result.steps == 2
 
 
+def test_attach_teacher_indexes_rows_and_encodes_each_text(triplets):
+    from plait.baselines import BiEncoder
+    from plait.training.teacher import attach_teacher
+
+    rows = [json.loads(line) for line in triplets.read_text().splitlines()]
+    vectors = attach_teacher(rows, "biencoder")
+    assert [row["label"] for row in rows] == list(range(len(rows)))
+    assert vectors.columns == ["positive", "negative"]
+    direct = BiEncoder(device="cpu")
+    for name, table in (
+        ("query", vectors.queries),
+        *zip(vectors.columns, vectors.documents, strict=True),
+    ):
+        expected = direct.encode([row[name] for row in rows])
+        assert torch.allclose(table, torch.from_numpy(expected), atol=1e-5), name
+    with pytest.raises(ValueError, match="already have a 'label'"):
+        attach_teacher(rows)
+
+
+def test_train_with_a_teacher(tiny_model_path, triplets, tmp_path):
+    out = tmp_path / "model"
+    config = TrainConfig(
+        data=str(triplets),
+        output=str(out),
+        model=str(tiny_model_path),
+        batch_size=4,
+        max_steps=2,
+        teacher="biencoder",
+        teacher_weight=0.5,
+        show_progress_bar=False,
+    )
+    assert train(config).steps == 2
+    saved = json.loads((out / "train_result.json").read_text())["config"]
+    assert saved["teacher"] == "biencoder" and saved["teacher_weight"] == 0.5
+    assert ColBERT(str(out)).encode(["q"], is_query=True)[0].shape[1] == 16
+
+
 def test_trainable_layers_freezes_the_rest(tiny_model_path, triplets, tmp_path):
     out = tmp_path / "model"
     before = ColBERT(str(tiny_model_path))
@@ -149,6 +186,21 @@ def test_train_rejects_bad_input(tmp_path, triplets):
         train(TrainConfig(data=str(tmp_path / "missing.jsonl"), output=str(tmp_path / "o")))
     with pytest.raises(ValueError, match="unknown loss"):
         train(TrainConfig(data=str(triplets), output=str(tmp_path / "o"), loss="nope"))  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="teacher works with the contrastive loss"):
+        train(
+            TrainConfig(
+                data=str(triplets),
+                output=str(tmp_path / "o"),
+                loss="distillation",
+                teacher="biencoder",
+            )
+        )
+    with pytest.raises(FileNotFoundError, match="teacher model folder"):
+        train(
+            TrainConfig(
+                data=str(triplets), output=str(tmp_path / "o"), teacher=str(tmp_path / "nowhere")
+            )
+        )
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"query": "q", "negative": "n"}\n')
     with pytest.raises(ValueError, match="missing \\['positive'\\]"):
@@ -192,6 +244,9 @@ def test_cli_mine_and_train(tiny_model_path, beir, tmp_path):
     odd = ["--mining-format", "pairs"]
     bad = runner.invoke(app, ["train", "--data", str(rows), "--output", str(out), *odd])
     assert bad.exit_code == 2 and "unknown mining format" in bad.output
+    odd = ["--teacher", str(tmp_path / "nowhere")]
+    bad = runner.invoke(app, ["train", "--data", str(rows), "--output", str(out), *odd])
+    assert bad.exit_code == 2 and "teacher model folder not found" in bad.output
 
 
 def test_train_applies_and_saves_colbert_settings(tiny_model_path, triplets, tmp_path):

@@ -1,0 +1,81 @@
+"""Teacher vectors for :class:`plait.losses.TeacherContrastive`: encode every training text once.
+
+A single-vector teacher (by default the packaged all-MiniLM-L6-v2 bi-encoder) encodes each
+distinct query and document of the training rows before training; each row then gets a ``label``
+column holding its own index, through which the loss finds its vectors in any batch order.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from plait.training.collator import column_role
+
+logger = logging.getLogger(__name__)
+
+#: ``plait train --teacher`` value for the packaged MiniLM bi-encoder.
+BIENCODER = "biencoder"
+
+
+@dataclass
+class TeacherVectors:
+    """Per-row teacher vectors: ``queries`` ``(n_rows, dim)``, one tensor per document column."""
+
+    queries: Tensor
+    documents: list[Tensor]
+    columns: list[str]
+
+
+def text_columns(row: dict[str, Any]) -> tuple[str, list[str]]:
+    """The query column and the document columns of a contrastive row, in the collator's order."""
+    queries = [c for c in row if column_role(c) == "query"]
+    documents = [c for c in row if column_role(c) == "document" and c != "label"]
+    if len(queries) != 1 or not documents:
+        raise ValueError(
+            f"teacher distillation needs one query column and document columns, got {list(row)}"
+        )
+    return queries[0], documents
+
+
+def attach_teacher(
+    rows: Sequence[dict[str, Any]],
+    teacher: str = BIENCODER,
+    batch_size: int = 64,
+    show_progress_bar: bool = False,
+) -> TeacherVectors:
+    """Encode the rows' texts with ``teacher`` and set each row's ``label`` to its index.
+
+    ``teacher`` is ``"biencoder"`` (the packaged all-MiniLM-L6-v2) or a sentence-transformers
+    folder. The rows are changed in place.
+
+    Raises:
+        ValueError: the rows already have a ``label`` column, or are not contrastive rows.
+    """
+    from plait.baselines import BiEncoder
+
+    if not rows:
+        raise ValueError("no training rows to encode with the teacher")
+    if "label" in rows[0]:
+        raise ValueError("the rows already have a 'label' column; the teacher needs it for row ids")
+    query_column, document_columns = text_columns(rows[0])
+    texts = sorted({str(row[c]) for row in rows for c in (query_column, *document_columns)})
+    encoder = BiEncoder(None if teacher == BIENCODER else teacher, device="cpu")
+    logger.info("teacher %s: encoding %d distinct training texts", teacher, len(texts))
+    vectors = torch.from_numpy(encoder.encode(texts, batch_size, show_progress_bar))
+    position = {text: i for i, text in enumerate(texts)}
+
+    def column(name: str) -> Tensor:
+        return vectors[[position[str(row[name])] for row in rows]]
+
+    result = TeacherVectors(
+        column(query_column), [column(c) for c in document_columns], document_columns
+    )
+    for index, row in enumerate(rows):
+        row["label"] = index
+    return result
