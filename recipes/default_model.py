@@ -6,15 +6,18 @@
 
 What it does (every step is a plait library call):
 
-1. fine-tune exactly as ``plait train --data <scifact> --epochs 5`` does (the documented
-   fine-tuning example, :func:`plait.training.train.train`): two BM25-mined hard negatives per
-   SciFact *train* (query, positive) pair, a row per negative, :class:`plait.losses.Contrastive`
-   (in-batch plus hard negatives), 5 epochs, lr 5e-5, batch 32, every layer of the packaged
-   MiniLM plus a fresh 384 -> 128 projection, PyLate's 32-token queries with ``[MASK]``
-   expansion. On its own that makes a SciFact specialist (it loses to the MiniLM bi-encoder on
-   Cranfield and CISI);
-2. WiSE-FT: move every encoder weight back towards the packaged base,
-   ``base + alpha * (trained - base)`` (``--alpha``); the projection and the ``[Q]``/``[D]`` marker
+1. fine-tune with ``plait train``'s code (:func:`plait.training.train.train`, the documented
+   fine-tuning example plus ``--teacher biencoder``): two BM25-mined hard negatives per SciFact
+   *train* (query, positive) pair, a row per negative, 5 epochs, lr 5e-5, batch 32, every layer of
+   the packaged MiniLM plus a fresh 384 -> 128 projection, trained with the settings the model is
+   used with (256-token queries without ``[MASK]`` expansion, 180-token documents). The loss is
+   :class:`plait.losses.TeacherContrastive`: in-batch plus hard-negative contrastive, plus the KL
+   divergence to the packaged MiniLM bi-encoder's scores over the same batch (``--teacher``,
+   ``--teacher-weight``). Plain contrastive makes a SciFact specialist that loses to the
+   bi-encoder on Cranfield and CISI; the teacher term keeps the bi-encoder's general ranking;
+2. optionally WiSE-FT: move every encoder weight back towards the packaged base,
+   ``base + alpha * (trained - base)`` (``--alpha``, default 1 = no blending: with the teacher,
+   blending back lowered all three collections); the projection and the ``[Q]``/``[D]`` marker
    rows keep their trained values, every other word-embedding row its base value;
 3. store each weight matrix's difference from the base as a rank-``--rank`` product
    (:func:`plait.models.default.low_rank_difference`, truncated SVD) and the small tensors
@@ -64,7 +67,9 @@ class Recipe:
     learning_rate: float = 5e-5
     batch_size: int = 32
     temperature: float = 1.0
-    alpha: float = 0.5
+    teacher: str | None = "biencoder"
+    teacher_weight: float = 1.0
+    alpha: float = 1.0
     rank: int = 64
     query_length: int = 256
     document_length: int = 180
@@ -105,6 +110,11 @@ def train(recipe: Recipe) -> tuple[str, dict[str, Any]]:
             temperature=recipe.temperature,
             num_negatives=recipe.num_negatives,
             mining_format="triplet",
+            query_length=recipe.query_length,  # trained as it is used (see model_settings)
+            document_length=recipe.document_length,
+            query_expansion=recipe.query_expansion,
+            teacher=recipe.teacher,
+            teacher_weight=recipe.teacher_weight,
             seed=recipe.seed,
             max_steps=recipe.max_steps,
             show_progress_bar=sys.stderr.isatty(),
@@ -353,12 +363,18 @@ def parse(argv: list[str] | None = None) -> Recipe:
         parser.add_argument(
             "--" + name.replace("_", "-"), type=int, default=getattr(defaults, name)
         )
-    for name in ("epochs", "learning_rate", "temperature", "alpha"):
+    for name in ("epochs", "learning_rate", "temperature", "teacher_weight", "alpha"):
         parser.add_argument(
             "--" + name.replace("_", "-"), type=float, default=getattr(defaults, name)
         )
     parser.add_argument(
         "--query-expansion", action="store_true", help="use the model with [MASK] expansion"
+    )
+    parser.add_argument(
+        "--teacher",
+        default=defaults.teacher,
+        help="single-vector teacher distilled during training ('biencoder' = the packaged "
+        "MiniLM, a sentence-transformers folder, or 'none' for plain contrastive)",
     )
     parser.add_argument(
         "--sweep-alphas",
@@ -383,6 +399,8 @@ def parse(argv: list[str] | None = None) -> Recipe:
         learning_rate=args.learning_rate,
         batch_size=args.batch_size,
         temperature=args.temperature,
+        teacher=None if args.teacher == "none" else args.teacher,
+        teacher_weight=args.teacher_weight,
         alpha=args.alpha,
         rank=args.rank,
         query_length=args.query_length,
