@@ -65,7 +65,7 @@ def attach_teacher(
         raise ValueError("the rows already have a 'label' column; the teacher needs it for row ids")
     query_column, document_columns = text_columns(rows[0])
     texts = sorted({str(row[c]) for row in rows for c in (query_column, *document_columns)})
-    encoder = BiEncoder(None if teacher == BIENCODER else teacher, device="cpu")
+    encoder = BiEncoder(None if teacher == BIENCODER else teacher)  # its own device choice
     logger.info("teacher %s: encoding %d distinct training texts", teacher, len(texts))
     vectors = torch.from_numpy(encoder.encode(texts, batch_size, show_progress_bar))
     position = {text: i for i, text in enumerate(texts)}
