@@ -81,6 +81,7 @@ class TrainConfig:
         if self.epochs <= 0 and self.max_steps <= 0:
             raise ValueError("epochs must be > 0 (or give max_steps)")
         from plait.training.mining import OUTPUT_FORMATS
+        from plait.training.teacher import BIENCODER
 
         if self.mining_format not in OUTPUT_FORMATS:
             raise ValueError(
@@ -88,7 +89,7 @@ class TrainConfig:
             )
         if self.teacher is not None and self.loss != "contrastive":
             raise ValueError(f"a teacher works with the contrastive loss, not {self.loss!r}")
-        if self.teacher not in (None, "biencoder") and not os.path.isdir(str(self.teacher)):
+        if self.teacher not in (None, BIENCODER) and not os.path.isdir(str(self.teacher)):
             raise FileNotFoundError(f"teacher model folder not found: {self.teacher}")
         if self.teacher_weight < 0:
             raise ValueError(f"teacher_weight must be >= 0, got {self.teacher_weight}")
