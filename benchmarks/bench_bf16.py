@@ -15,13 +15,14 @@ it, with the command, machine facts and date, to docs/benchmarks.md. Not run in 
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
-from common import ROOT, Table, machine_facts
+from common import ROOT, Table, machine_facts, report_head
 
 from plait.evaluation import evaluate, load_beir
 from plait.kernels import maxsim_scores
@@ -118,18 +119,8 @@ def main() -> None:
         f"interleaved chunks of {args.chunk} texts after one warm-up chunk each, batch size 32; "
         f"exact MaxSim in float32 over every document; torch threads {torch.get_num_threads()}",
     ]
-    command = "python " + " ".join(["benchmarks/bench_bf16.py", *sys.argv[1:]])
-    report = "\n".join(
-        [
-            f"## bfloat16 encoding, {facts['date']}",
-            "",
-            f"Command: `{command}`",
-            "",
-            *(f"- {k}: {v}" for k, v in facts.items() if k != "date"),
-            "",
-            table.markdown(),
-        ]
-    )
+    command = shlex.join([".venv/bin/python", "benchmarks/bench_bf16.py", *sys.argv[1:]])
+    report = "\n".join([*report_head("bfloat16 encoding", command, facts), "", table.markdown()])
     print(report)
     if not args.no_append:
         with open(ROOT / "docs" / "benchmarks.md", "a") as f:

@@ -166,6 +166,12 @@ def machine_facts() -> dict[str, str]:
     }
 
 
+def report_head(title: str, command: str, facts: dict[str, str]) -> list[str]:
+    """First lines of a docs/benchmarks.md entry: ``## title, date``, the command, machine facts."""
+    lines = [f"## {title}, {facts['date']}", "", f"Command: `{command}`", ""]
+    return lines + [f"- {key}: {value}" for key, value in facts.items() if key != "date"]
+
+
 # ----------------------------------------------------------------------------- statistics
 def percentile_ms(seconds: Sequence[float], q: float) -> float:
     return float(np.percentile(np.asarray(seconds) * 1e3, q)) if len(seconds) else float("nan")

@@ -32,6 +32,7 @@ from common import (  # noqa: E402
     peer_worker,
     plait_worker,
     ratio,
+    report_head,
 )
 from embedding_sets import cached_scifact, model_fingerprint, scifact, synthetic  # noqa: E402
 from sections import Options, Outcome, build_section, encode_section, search_section  # noqa: E402
@@ -231,8 +232,7 @@ def _diff(a: float | None, b: float | None) -> float | None:
 
 def append_report(command: str, facts: dict[str, str], versions: dict[str, Any],
                   tables: list[Table], error: str | None) -> str:
-    lines = [f"## Side-by-side benchmark, {facts['date']}", "", f"Command: `{command}`", ""]
-    lines += [f"- {key}: {value}" for key, value in facts.items() if key != "date"]
+    lines = report_head("Side-by-side benchmark", command, facts)
     for side, found in versions.items():
         text = found if isinstance(found, str) else ", ".join(f"{k} {v}" for k, v in found.items())
         lines.append(f"- {side}: {text}")
