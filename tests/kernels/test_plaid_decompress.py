@@ -12,7 +12,8 @@ from plait.kernels.plaid_decompress import compressed_maxsim, compressed_maxsim_
 
 @pytest.mark.parametrize("nbits", [1, 2, 4, 8])
 @pytest.mark.parametrize("code_dtype", [np.uint16, np.int32])
-def test_kernel_equals_reference_and_codec_decoding(nbits, code_dtype, tmp_path):
+@pytest.mark.parametrize("normalize", [False, True])
+def test_kernel_equals_reference_and_codec_decoding(nbits, code_dtype, normalize, tmp_path):
     rng = np.random.default_rng(nbits)
     dim, n_centroids = 16, 30
     centroids = rng.normal(size=(n_centroids, dim)).astype(np.float32)
@@ -26,18 +27,23 @@ def test_kernel_equals_reference_and_codec_decoding(nbits, code_dtype, tmp_path)
     mapped = np.load(tmp_path / "r.npy", mmap_mode="r")  # the index passes memory maps
     query = rng.normal(size=(5, dim)).astype(np.float32)
     docs = rng.permutation(40)[:30]
-    got = compressed_maxsim(query, centroids, codes, mapped, offsets, docs, codec.lut)
-    want = compressed_maxsim_reference(query, centroids, codes, residuals, offsets, docs, codec.lut)
+    got = compressed_maxsim(query, centroids, codes, mapped, offsets, docs, codec.lut, normalize=normalize)
+    want = compressed_maxsim_reference(query, centroids, codes, residuals, offsets, docs, codec.lut, normalize)
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
     assert np.all(got[doclens[docs] == 0] == 0)
     scores_t = centroids @ query.T  # the centroid scores a search passes in
-    given = compressed_maxsim(query, centroids, codes, mapped, offsets, docs, codec.lut, scores_t)
+    sq = np.einsum("ij,ij->i", centroids, centroids)
+    given = compressed_maxsim(query, centroids, codes, mapped, offsets, docs, codec.lut, scores_t, normalize, sq)
     np.testing.assert_allclose(given, want, rtol=1e-5, atol=1e-5)
     d = int(docs[np.argmax(doclens[docs])])  # the reference decodes as the codec does
     rows = slice(offsets[d], offsets[d + 1])
     vectors = centroids[codes[rows].astype(np.int64)] + codec.decode(residuals[rows])
+    if normalize:
+        vectors = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
     expected = (query @ vectors.T).max(axis=1).sum()
-    one = compressed_maxsim_reference(query, centroids, codes, residuals, offsets, np.array([d]), codec.lut)
+    one = compressed_maxsim_reference(
+        query, centroids, codes, residuals, offsets, np.array([d]), codec.lut, normalize
+    )
     np.testing.assert_allclose(one[0], expected, rtol=1e-5)
 
 

@@ -137,7 +137,12 @@ def from_int8_rows(q: np.ndarray, scale: np.ndarray) -> np.ndarray:
 class CentroidQuantizer:
     """``centroids``: ``(n_centroids, dim)`` float32. ``int8``: when set, ``(q, scale)`` with
     ``centroids == q * scale[:, None]`` exactly: the compact form the index stores (about 1 byte
-    per centroid dimension instead of 4)."""
+    per centroid dimension instead of 4).
+
+    ``unit_norm`` is true when every centroid has unit norm, which :meth:`train` arranges exactly
+    when the training vectors were unit-norm (ColBERT's case): decoded tokens are then divided by
+    their norm (see :mod:`plait.kernels.plaid_decompress`). Derived, so indexes written before the
+    flag existed get it too."""
 
     centroids: np.ndarray
     int8: tuple[np.ndarray, np.ndarray] | None = None
@@ -147,7 +152,19 @@ class CentroidQuantizer:
         if c.ndim != 2 or c.shape[0] == 0:
             raise ValueError(f"centroids must be a non-empty 2-D array, got shape {c.shape}")
         object.__setattr__(self, "centroids", c)
-        object.__setattr__(self, "_half_sq", 0.5 * np.einsum("ij,ij->i", c, c))
+        sq = np.einsum("ij,ij->i", c, c)
+        object.__setattr__(self, "_sq", sq)
+        object.__setattr__(self, "_half_sq", 0.5 * sq)
+        object.__setattr__(self, "_unit", _is_unit_norm(c))
+
+    @property
+    def sq_norms(self) -> np.ndarray:
+        """``(n_centroids,)`` float32 squared norms."""
+        return self._sq  # type: ignore[attr-defined,no-any-return]
+
+    @property
+    def unit_norm(self) -> bool:
+        return bool(self._unit)  # type: ignore[attr-defined]
 
     @property
     def n_centroids(self) -> int:

@@ -32,7 +32,7 @@ import torch
 from plait.indexes.plaid.centroids import CentroidQuantizer
 from plait.indexes.plaid.codec import ResidualCodec
 from plait.indexes.plaid.store import Segment
-from plait.kernels.plaid_decompress import compressed_maxsim
+from plait.kernels.plaid_decompress import NORM_FLOOR, compressed_maxsim
 from plait.kernels.plaid_interaction import centroid_interaction
 
 
@@ -107,6 +107,8 @@ def decompress(
     rows = segment.rows(local)
     codes = np.asarray(segment.codes[rows], dtype=np.int64)
     vectors = quantizer.centroids[codes] + codec.decode(np.asarray(segment.residuals[rows]))
+    if quantizer.unit_norm:  # as the kernel scores them (plait.kernels.plaid_decompress)
+        vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), NORM_FLOOR)
     return vectors, lens
 
 
@@ -245,7 +247,7 @@ def exact_candidate_scores(
         seg = segments[s]
         final[where] = compressed_maxsim(
             query, quantizer.centroids, seg.codes, seg.residuals, seg.offsets, cand.local[where],
-            codec.lut, scores_t,
+            codec.lut, scores_t, quantizer.unit_norm, quantizer.sq_norms,
         )
     return Candidates(cand.seg, cand.local, final)
 

@@ -35,6 +35,24 @@ def test_exhaustive_search_equals_exact_over_stored_vectors(tmp_path, corpus):
         np.testing.assert_allclose(result.scores, scores[top], rtol=1e-5, atol=1e-5)
 
 
+def test_unit_norm_corpus_is_decoded_to_unit_vectors(tmp_path, corpus):
+    """Unit-norm inputs: stored tokens come back with norm 1, as ColBERTv2's decompression gives
+    them (search scores the same vectors: test_exhaustive_search_equals_exact_over_stored_vectors)."""
+    index = build(tmp_path, corpus, nbits=2)
+    assert index.quantizer.unit_norm
+    stored = index.get_documents_embeddings(corpus.ids)
+    np.testing.assert_allclose(np.linalg.norm(np.concatenate(stored), axis=1), 1.0, atol=1e-5)
+
+
+def test_vectors_that_are_not_unit_norm_are_not_normalised(tmp_path, corpus):
+    docs = [2.0 * d for d in corpus.docs]
+    index = PLAID(tmp_path, "plaid", nbits=8)
+    index.add_documents(corpus.ids, docs)
+    assert not index.quantizer.unit_norm
+    stored = np.concatenate(index.get_documents_embeddings(corpus.ids))
+    assert np.abs(np.linalg.norm(stored, axis=1) - 2.0).mean() < 0.01  # 8-bit codec, not rescaled to 1
+
+
 def test_exhaustive_search_at_8_bits_equals_exact_search(tmp_path, corpus):
     index = build(tmp_path, corpus, nbits=8, parts=1)
     params = exhaustive(index, len(corpus.ids))
