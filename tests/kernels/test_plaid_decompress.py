@@ -7,7 +7,11 @@ import numpy as np
 import pytest
 
 from plait.indexes.plaid.codec import ResidualCodec
-from plait.kernels.plaid_decompress import compressed_maxsim, compressed_maxsim_reference
+from plait.kernels.plaid_decompress import (
+    compressed_maxsim,
+    compressed_maxsim_reference,
+    token_inverse_norms,
+)
 
 
 @pytest.mark.parametrize("nbits", [1, 2, 4, 8])
@@ -27,13 +31,13 @@ def test_kernel_equals_reference_and_codec_decoding(nbits, code_dtype, normalize
     mapped = np.load(tmp_path / "r.npy", mmap_mode="r")  # the index passes memory maps
     query = rng.normal(size=(5, dim)).astype(np.float32)
     docs = rng.permutation(40)[:30]
-    got = compressed_maxsim(query, centroids, codes, mapped, offsets, docs, codec.lut, normalize=normalize)
+    inv = token_inverse_norms(centroids, codes, mapped, codec.lut) if normalize else None
+    got = compressed_maxsim(query, centroids, codes, mapped, offsets, docs, codec.lut, inv_norms=inv)
     want = compressed_maxsim_reference(query, centroids, codes, residuals, offsets, docs, codec.lut, normalize)
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
     assert np.all(got[doclens[docs] == 0] == 0)
     scores_t = centroids @ query.T  # the centroid scores a search passes in
-    sq = np.einsum("ij,ij->i", centroids, centroids)
-    given = compressed_maxsim(query, centroids, codes, mapped, offsets, docs, codec.lut, scores_t, normalize, sq)
+    given = compressed_maxsim(query, centroids, codes, mapped, offsets, docs, codec.lut, scores_t, inv)
     np.testing.assert_allclose(given, want, rtol=1e-5, atol=1e-5)
     d = int(docs[np.argmax(doclens[docs])])  # the reference decodes as the codec does
     rows = slice(offsets[d], offsets[d + 1])
@@ -45,6 +49,21 @@ def test_kernel_equals_reference_and_codec_decoding(nbits, code_dtype, normalize
         query, centroids, codes, residuals, offsets, np.array([d]), codec.lut, normalize
     )
     np.testing.assert_allclose(one[0], expected, rtol=1e-5)
+
+
+def test_inverse_norms_equal_decoding():
+    rng = np.random.default_rng(7)
+    dim = 16
+    centroids = rng.normal(size=(12, dim)).astype(np.float32)
+    codec = ResidualCodec.train(rng.normal(scale=0.2, size=(3000, dim)).astype(np.float32), 2)
+    codes = rng.integers(0, 12, 500).astype(np.uint16)
+    residuals = codec.encode(rng.normal(scale=0.2, size=(500, dim)).astype(np.float32))
+    decoded = centroids[codes.astype(np.int64)] + codec.decode(residuals)
+    want = 1.0 / np.linalg.norm(decoded, axis=1)
+    sq = np.einsum("ij,ij->i", centroids, centroids)
+    for given in (None, sq):
+        got = token_inverse_norms(centroids, codes, residuals, codec.lut, given)
+        np.testing.assert_allclose(got, want, rtol=1e-5)
 
 
 def test_no_documents():

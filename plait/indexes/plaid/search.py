@@ -247,7 +247,7 @@ def exact_candidate_scores(
         seg = segments[s]
         final[where] = compressed_maxsim(
             query, quantizer.centroids, seg.codes, seg.residuals, seg.offsets, cand.local[where],
-            codec.lut, scores_t, quantizer.unit_norm, quantizer.sq_norms,
+            codec.lut, scores_t, seg.inverse_norms(quantizer, codec) if quantizer.unit_norm else None,
         )
     return Candidates(cand.seg, cand.local, final)
 

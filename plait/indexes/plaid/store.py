@@ -32,6 +32,7 @@ from plait.indexes.plaid.centroids import CentroidQuantizer, from_int8_rows
 from plait.indexes.plaid.codec import ResidualCodec
 from plait.indexes.plaid.ivf import InvertedLists, docs_dtype
 from plait.indexes.storage import IndexFolder
+from plait.kernels.plaid_decompress import token_inverse_norms
 
 FORMAT = "plait-plaid"
 VERSION = 1
@@ -50,6 +51,8 @@ class Segment:
     ivf: InvertedLists
     deleted: np.ndarray = field(repr=False)  # bool (n_docs,), from the tombstone file
     offsets: np.ndarray = field(init=False, repr=False)
+    # derived per-token data kept in memory, shared by copies that only change ``deleted``
+    derived: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.offsets = np.zeros(len(self.doclens) + 1, dtype=np.int64)
@@ -62,6 +65,16 @@ class Segment:
     @property
     def n_live(self) -> int:
         return self.n_docs - int(self.deleted.sum())
+
+    def inverse_norms(self, quantizer: CentroidQuantizer, codec: ResidualCodec) -> np.ndarray:
+        """``1 / |decoded token|`` of every token row (see :mod:`plait.kernels.plaid_decompress`),
+        computed on first use and kept: 4 bytes per token in memory, nothing on disk. A segment is
+        only ever decoded with its own index's codec."""
+        found = self.derived.get("inverse_norms")
+        if found is None:
+            found = token_inverse_norms(quantizer.centroids, self.codes, self.residuals, codec.lut, quantizer.sq_norms)
+            self.derived["inverse_norms"] = found
+        return found  # type: ignore[no-any-return]
 
     def rows(self, local: np.ndarray) -> np.ndarray:
         """Token rows of documents ``local`` (in that order), concatenated."""
