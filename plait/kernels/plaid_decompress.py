@@ -14,8 +14,8 @@ with one batched matrix product). Per stored token the kernel then does one tabl
 byte and query token (32 * 32 adds at nbits=2, dim=128) instead of decoding ``dim`` floats and
 ``dim * n_query_tokens`` multiply-adds, and nothing larger than the table is ever written.
 
-With ``normalize`` (the index's vectors were unit-norm, as ColBERT's are) each decoded token is
-divided by its norm before MaxSim, as ColBERTv2's decompression does: quantisation moves a token off
+When the index's vectors were unit-norm (ColBERT's case), each decoded token is divided by its
+norm before MaxSim, as ColBERTv2's decompression does: quantisation moves a token off
 the unit sphere, and the norm error alone then reorders close documents (measured on 100k synthetic
 documents: recall@10 against exact 0.922 -> 0.942 at nbits=2). The norms do not depend on the
 query: :func:`token_inverse_norms` computes them once per segment without decoding
@@ -177,4 +177,3 @@ def compressed_maxsim(
             np.zeros(0, np.float32) if inv_norms is None else np.asarray(inv_norms, dtype=np.float32),
         )
     return out
-
