@@ -22,6 +22,7 @@ difference between meeting and missing the 36 bytes/token budget at nbits=2 and 
 from __future__ import annotations
 
 import mmap
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,6 +40,14 @@ VERSION = 1
 SEGMENT_ROLES = ("codes", "residuals", "doclens", "ids")
 
 
+class LazyNorms:
+    """Holder of a segment's per-token inverse norms (``None`` until first computed)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.value: np.ndarray | None = None
+
+
 @dataclass
 class Segment:
     """An immutable batch of encoded documents plus its (replaceable) tombstones."""
@@ -51,8 +60,8 @@ class Segment:
     ivf: InvertedLists
     deleted: np.ndarray = field(repr=False)  # bool (n_docs,), from the tombstone file
     offsets: np.ndarray = field(init=False, repr=False)
-    # derived per-token data kept in memory, shared by copies that only change ``deleted``
-    derived: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    # per-token inverse norms, computed on first search; shared by copies that only change ``deleted``
+    norms: LazyNorms = field(default_factory=lambda: LazyNorms(), repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.offsets = np.zeros(len(self.doclens) + 1, dtype=np.int64)
@@ -70,11 +79,12 @@ class Segment:
         """``1 / |decoded token|`` of every token row (see :mod:`plait.kernels.plaid_decompress`),
         computed on first use and kept: 4 bytes per token in memory, nothing on disk. A segment is
         only ever decoded with its own index's codec."""
-        found = self.derived.get("inverse_norms")
-        if found is None:
-            found = token_inverse_norms(quantizer.centroids, self.codes, self.residuals, codec.lut, quantizer.sq_norms)
-            self.derived["inverse_norms"] = found
-        return found  # type: ignore[no-any-return]
+        with self.norms.lock:  # the threads of a batched search would otherwise each compute them
+            if self.norms.value is None:
+                self.norms.value = token_inverse_norms(
+                    quantizer.centroids, self.codes, self.residuals, codec.lut, quantizer.sq_norms
+                )
+            return self.norms.value
 
     def rows(self, local: np.ndarray) -> np.ndarray:
         """Token rows of documents ``local`` (in that order), concatenated."""
