@@ -63,6 +63,7 @@ class Recipe:
     work_dir: str = ""
     trained: str | None = None
     num_negatives: int = 2
+    retriever: str = "bm25"
     epochs: float = 5.0
     learning_rate: float = 5e-5
     batch_size: int = 32
@@ -109,6 +110,7 @@ def train(recipe: Recipe) -> tuple[str, dict[str, Any]]:
             batch_size=recipe.batch_size,
             temperature=recipe.temperature,
             num_negatives=recipe.num_negatives,
+            retriever=recipe.retriever,
             mining_format="triplet",
             query_length=recipe.query_length,  # trained as it is used (see model_settings)
             document_length=recipe.document_length,
@@ -368,6 +370,12 @@ def parse(argv: list[str] | None = None) -> Recipe:
             "--" + name.replace("_", "-"), type=float, default=getattr(defaults, name)
         )
     parser.add_argument(
+        "--retriever",
+        default=defaults.retriever,
+        help="first-stage retriever the hard negatives are mined with ('bm25', 'biencoder', "
+        "'colbert' or a model folder), as `plait train --retriever`",
+    )
+    parser.add_argument(
         "--query-expansion", action="store_true", help="use the model with [MASK] expansion"
     )
     parser.add_argument(
@@ -395,6 +403,7 @@ def parse(argv: list[str] | None = None) -> Recipe:
         data=args.data,
         trained=args.trained,
         num_negatives=args.num_negatives,
+        retriever=args.retriever,
         epochs=args.epochs,
         learning_rate=args.learning_rate,
         batch_size=args.batch_size,
