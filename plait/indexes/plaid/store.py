@@ -61,7 +61,7 @@ class Segment:
     deleted: np.ndarray = field(repr=False)  # bool (n_docs,), from the tombstone file
     offsets: np.ndarray = field(init=False, repr=False)
     # per-token inverse norms, computed on first search; shared by copies that only change ``deleted``
-    norms: LazyNorms = field(default_factory=lambda: LazyNorms(), repr=False, compare=False)
+    norms: LazyNorms = field(default_factory=LazyNorms, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.offsets = np.zeros(len(self.doclens) + 1, dtype=np.int64)
