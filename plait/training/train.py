@@ -223,7 +223,8 @@ def freeze_lower_layers(model: Any, trainable_layers: int | None) -> None:
     words = encoder.get_input_embeddings().weight
     words.requires_grad_(True)
     keep = torch_zeros_like_rows(words, [model.query_prefix_id, model.document_prefix_id])
-    words.register_hook(lambda grad: grad * keep)
+    # the trainer moves the model (to the GPU) after this: follow the gradient's device
+    words.register_hook(lambda grad: grad * keep.to(device=grad.device, dtype=grad.dtype))
 
 
 def torch_zeros_like_rows(weight: Any, rows: Sequence[int | None]) -> Any:
