@@ -78,6 +78,8 @@ class Recipe:
     fp16: bool = True
     seed: int = 42
     max_steps: int = -1
+    trainable_layers: int | None = None
+    device: str = "cpu"
     evaluate: bool = True
     baselines: bool = False
     eval_data: list[str] = field(default_factory=lambda: [str(DATA / c) for c in EVAL_COLLECTIONS])
@@ -119,6 +121,7 @@ def train(recipe: Recipe) -> tuple[str, dict[str, Any]]:
             teacher_weight=recipe.teacher_weight,
             seed=recipe.seed,
             max_steps=recipe.max_steps,
+            trainable_layers=recipe.trainable_layers,
             show_progress_bar=sys.stderr.isatty(),
         )
     )
@@ -206,7 +209,7 @@ def make_delta(trained_folder: str, recipe: Recipe, alpha: float, folder: Path) 
         "full_tensors": len(names),
         "low_rank_tensors": len(low_rank),
         "reload_max_abs_diff": check_reload(model, reloaded),
-        "model": reloaded,
+        "model": reloaded.to(recipe.device),  # evaluated there
     }
 
 
@@ -376,6 +379,15 @@ def parse(argv: list[str] | None = None) -> Recipe:
         "'colbert' or a model folder), as `plait train --retriever`",
     )
     parser.add_argument(
+        "--trainable-layers",
+        type=int,
+        default=None,
+        help="train only the projection and the top N encoder layers (default: every layer)",
+    )
+    parser.add_argument(
+        "--device", default=defaults.device, help="torch device the evaluation encodes on"
+    )
+    parser.add_argument(
         "--query-expansion", action="store_true", help="use the model with [MASK] expansion"
     )
     parser.add_argument(
@@ -418,6 +430,8 @@ def parse(argv: list[str] | None = None) -> Recipe:
         fp16=not args.fp32,
         seed=args.seed,
         max_steps=args.max_steps,
+        trainable_layers=args.trainable_layers,
+        device=args.device,
         evaluate=not args.no_eval,
         baselines=args.baselines,
         eval_max_queries=args.eval_max_queries,
