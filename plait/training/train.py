@@ -223,8 +223,15 @@ def freeze_lower_layers(model: Any, trainable_layers: int | None) -> None:
     words = encoder.get_input_embeddings().weight
     words.requires_grad_(True)
     keep = torch_zeros_like_rows(words, [model.query_prefix_id, model.document_prefix_id])
-    # the trainer moves the model (to the GPU) after this: follow the gradient's device
-    words.register_hook(lambda grad: grad * keep.to(device=grad.device, dtype=grad.dtype))
+
+    def only_marker_rows(grad: Any) -> Any:
+        # the trainer moves the model (to the GPU) after this: move the mask once, on first use
+        nonlocal keep
+        if keep.device != grad.device or keep.dtype != grad.dtype:
+            keep = keep.to(device=grad.device, dtype=grad.dtype)
+        return grad * keep
+
+    words.register_hook(only_marker_rows)
 
 
 def torch_zeros_like_rows(weight: Any, rows: Sequence[int | None]) -> Any:
