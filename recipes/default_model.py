@@ -80,7 +80,7 @@ class Recipe:
     seed: int = 42
     max_steps: int = -1
     trainable_layers: int | None = None
-    device: str = "cpu"
+    device: str = "auto"
     evaluate: bool = True
     baselines: bool = False
     eval_data: list[str] = field(default_factory=lambda: [str(DATA / c) for c in EVAL_COLLECTIONS])
@@ -210,7 +210,7 @@ def make_delta(trained_folder: str, recipe: Recipe, alpha: float, folder: Path) 
         "full_tensors": len(names),
         "low_rank_tensors": len(low_rank),
         "reload_max_abs_diff": check_reload(model, reloaded),
-        "model": reloaded.to(recipe.device),  # evaluated there
+        "model": reloaded.to(evaluation_device(recipe.device)),  # evaluated there
     }
 
 
@@ -255,6 +255,15 @@ def check_reload(trained: Any, reloaded: Any) -> float:
         b = reloaded.encode(texts, is_query=is_query)
         worst = max(worst, max(float(np.abs(x - y).max()) for x, y in zip(a, b, strict=True)))
     return worst
+
+
+def evaluation_device(device: str) -> str:
+    """``"auto"`` -> ``"cuda"`` when a GPU is visible, else ``"cpu"``; anything else as given."""
+    if device != "auto":
+        return device
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 def evaluate(
@@ -386,7 +395,10 @@ def parse(argv: list[str] | None = None) -> Recipe:
         help="train only the projection and the top N encoder layers (default: every layer)",
     )
     parser.add_argument(
-        "--device", default=defaults.device, help="torch device the evaluation encodes on"
+        "--device",
+        default=defaults.device,
+        help="torch device the evaluation encodes on ('auto': cuda when available, else cpu; "
+        "training always runs where the trainer puts it)",
     )
     parser.add_argument(
         "--query-expansion", action="store_true", help="use the model with [MASK] expansion"
