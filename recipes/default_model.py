@@ -258,12 +258,13 @@ def check_reload(trained: Any, reloaded: Any) -> float:
 
 
 def evaluation_device(device: str) -> str:
-    """``"auto"`` -> ``"cuda"`` when a GPU is visible, else ``"cpu"``; anything else as given."""
+    """``"auto"`` -> the device sentence-transformers would pick (cuda when a GPU is visible,
+    else cpu); anything else as given."""
     if device != "auto":
         return device
-    import torch
+    from sentence_transformers.util import get_device_name
 
-    return "cuda" if torch.cuda.is_available() else "cpu"
+    return get_device_name()
 
 
 def evaluate(
@@ -397,7 +398,8 @@ def parse(argv: list[str] | None = None) -> Recipe:
     parser.add_argument(
         "--device",
         default=defaults.device,
-        help="torch device the evaluation encodes on ('auto': cuda when available, else cpu; "
+        help="torch device the evaluation encodes on ('auto': sentence-transformers' pick, cuda "
+        "when available, else cpu; "
         "training always runs where the trainer puts it)",
     )
     parser.add_argument(
