@@ -71,6 +71,7 @@ class Recipe:
     temperature: float = 1.0
     teacher: str | None = "biencoder"
     teacher_weight: float = 1.0
+    teacher_lexical_weight: float = 0.0
     alpha: float = 1.0
     rank: int = 64
     query_length: int = 256
@@ -120,6 +121,7 @@ def train(recipe: Recipe) -> tuple[str, dict[str, Any]]:
             query_expansion=recipe.query_expansion,
             teacher=recipe.teacher,
             teacher_weight=recipe.teacher_weight,
+            teacher_lexical_weight=recipe.teacher_lexical_weight,
             seed=recipe.seed,
             max_steps=recipe.max_steps,
             trainable_layers=recipe.trainable_layers,
@@ -379,7 +381,14 @@ def parse(argv: list[str] | None = None) -> Recipe:
         parser.add_argument(
             "--" + name.replace("_", "-"), type=int, default=getattr(defaults, name)
         )
-    for name in ("epochs", "learning_rate", "temperature", "teacher_weight", "alpha"):
+    for name in (
+        "epochs",
+        "learning_rate",
+        "temperature",
+        "teacher_weight",
+        "teacher_lexical_weight",
+        "alpha",
+    ):
         parser.add_argument(
             "--" + name.replace("_", "-"), type=float, default=getattr(defaults, name)
         )
@@ -437,6 +446,7 @@ def parse(argv: list[str] | None = None) -> Recipe:
         temperature=args.temperature,
         teacher=None if args.teacher == "none" else args.teacher,
         teacher_weight=args.teacher_weight,
+        teacher_lexical_weight=args.teacher_lexical_weight,
         alpha=args.alpha,
         rank=args.rank,
         query_length=args.query_length,

@@ -93,6 +93,16 @@ def command(
     teacher_weight: Annotated[
         float, typer.Option(min=0, help="Weight of the teacher's KL term (with --teacher).")
     ] = 1.0,
+    teacher_lexical_weight: Annotated[
+        float,
+        typer.Option(
+            min=0,
+            max=1,
+            help="Share of BM25 in the teacher's scores (with --teacher): each query's BM25 "
+            "scores over the batch are scaled to the teacher's range and mixed in, so the "
+            "student also learns the lexical view. 0 = the dense teacher only.",
+        ),
+    ] = 0.0,
     max_steps: Annotated[int, typer.Option(help="Stop after N steps (overrides epochs).")] = -1,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 42,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
@@ -140,6 +150,7 @@ def command(
         query_expansion=query_expansion,
         teacher=teacher,
         teacher_weight=teacher_weight,
+        teacher_lexical_weight=teacher_lexical_weight,
         max_steps=max_steps,
         seed=seed,
         show_progress_bar=not as_json,

@@ -9,7 +9,7 @@ cost: the teacher's vectors are computed once, before training, and looked up by
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 import torch.nn.functional as F
@@ -25,6 +25,9 @@ from plait.losses.common import (
 from plait.losses.contrastive import check_columns, contrastive_loss, contrastive_scores
 from plait.scores import colbert_scores
 
+if TYPE_CHECKING:
+    from plait.training.teacher import LexicalScores
+
 
 def teacher_scores(
     query_vectors: Tensor, document_vectors: Sequence[Tensor], rows: Tensor, scale: float
@@ -33,6 +36,25 @@ def teacher_scores(
     :func:`plait.losses.contrastive.contrastive_scores`: ``scale * cos(query_i, document_j)``."""
     documents = torch.cat([column[rows] for column in document_vectors])
     return scale * query_vectors[rows] @ documents.T
+
+
+def mix_lexical(dense: Tensor, lexical: Tensor, weight: float) -> Tensor:
+    """Teacher logits that mix a dense teacher's ``(B, M)`` logits with lexical scores (e.g. BM25).
+
+    Per query row, the lexical scores are min-max scaled to the dense logits' own range, so both
+    views spread over the same span, then mixed: ``(1 - weight) * dense + weight * lexical'``.
+    A row whose lexical scores are all equal says nothing, so it keeps the dense logits as they are.
+    """
+    if not 0 <= weight <= 1:
+        raise ValueError(f"lexical weight must be in [0, 1], got {weight}")
+    if lexical.shape != dense.shape:
+        raise ValueError(f"lexical scores {tuple(lexical.shape)} differ from {tuple(dense.shape)}")
+    lexical = lexical.to(dense)
+    low, high = lexical.min(dim=1, keepdim=True).values, lexical.max(dim=1, keepdim=True).values
+    scaled = (lexical - low) / (high - low).clamp_min(1e-12)
+    span = dense.max(dim=1, keepdim=True).values - dense.min(dim=1, keepdim=True).values
+    mixed = (1 - weight) * dense + weight * scaled * span
+    return torch.where(high > low, mixed, dense)
 
 
 class TeacherContrastive(nn.Module):
@@ -51,6 +73,9 @@ class TeacherContrastive(nn.Module):
         scale: Teacher cosine -> logit scale (20 is the scale bi-encoders are trained with).
         temperature: Student scores are divided by it, as in ``Contrastive``.
         score_metric: The student's MaxSim, as in ``Contrastive``.
+        lexical: Optional lexical teacher scores (:class:`plait.training.teacher.LexicalScores`,
+            e.g. BM25), mixed into the teacher's logits by :func:`mix_lexical`.
+        lexical_weight: Share of the lexical view in the teacher's logits (0 = dense only).
 
     The dataset needs a ``label`` column holding each row's index into the vector tables
     (:func:`plait.training.teacher.attach_teacher` adds it).
@@ -65,6 +90,8 @@ class TeacherContrastive(nn.Module):
         scale: float = 20.0,
         temperature: float = 1.0,
         score_metric: Callable[..., Tensor] = colbert_scores,
+        lexical: LexicalScores | None = None,
+        lexical_weight: float = 0.0,
     ) -> None:
         super().__init__()
         if weight < 0:
@@ -81,6 +108,17 @@ class TeacherContrastive(nn.Module):
         self.scale = scale
         self.temperature = check_temperature(temperature)
         self.score_metric = score_metric
+        if not 0 <= lexical_weight <= 1:
+            raise ValueError(f"lexical_weight must be in [0, 1], got {lexical_weight}")
+        if lexical_weight and lexical is None:
+            raise ValueError("lexical_weight > 0 needs lexical scores")
+        if lexical is not None and len(lexical.documents) != len(self.document_vectors):
+            raise ValueError(
+                f"lexical scores have {len(lexical.documents)} document columns, the teacher "
+                f"vectors {len(self.document_vectors)}"
+            )
+        self.lexical = lexical
+        self.lexical_weight = lexical_weight
 
     def forward(self, sentence_features: Sequence[dict[str, Any]], labels: Tensor | None) -> Tensor:
         """Loss for one batch; ``labels`` are the rows' indices into the teacher's vectors."""
@@ -110,6 +148,8 @@ class TeacherContrastive(nn.Module):
         if self.weight == 0:
             return loss
         teacher = teacher_scores(self.query_vectors, self.document_vectors, rows, self.scale)
+        if self.lexical is not None and self.lexical_weight > 0:
+            teacher = mix_lexical(teacher, self.lexical.batch(rows), self.lexical_weight)
         distillation = F.kl_div(
             F.log_softmax(scores / self.temperature, dim=-1),
             F.log_softmax(teacher.to(scores), dim=-1),
@@ -120,4 +160,9 @@ class TeacherContrastive(nn.Module):
 
     def get_config_dict(self) -> dict[str, Any]:
         """Settings shown in the model card."""
-        return {"weight": self.weight, "scale": self.scale, "temperature": self.temperature}
+        return {
+            "weight": self.weight,
+            "scale": self.scale,
+            "temperature": self.temperature,
+            "lexical_weight": self.lexical_weight,
+        }

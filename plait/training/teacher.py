@@ -24,12 +24,33 @@ BIENCODER = "biencoder"
 
 
 @dataclass
+class LexicalScores:
+    """Lexical (BM25) scores of every distinct training query against every distinct document.
+
+    ``scores`` is ``(n_queries, n_documents)``; ``queries`` ``(n_rows,)`` holds each row's query
+    index into it, ``documents`` one ``(n_rows,)`` index tensor per document column.
+    """
+
+    scores: Tensor
+    queries: Tensor
+    documents: list[Tensor]
+
+    def batch(self, rows: Tensor) -> Tensor:
+        """``(B, B * n_columns)`` scores for a batch of ``rows``, laid out like the dense
+        teacher's logits (:func:`plait.losses.teacher.teacher_scores`)."""
+        documents = torch.cat([column[rows] for column in self.documents])
+        return self.scores[self.queries[rows]][:, documents]
+
+
+@dataclass
 class TeacherVectors:
-    """Per-row teacher vectors: ``queries`` ``(n_rows, dim)``, one tensor per document column."""
+    """Per-row teacher vectors: ``queries`` ``(n_rows, dim)``, one tensor per document column;
+    ``lexical``: optional BM25 scores of the same rows (:func:`lexical_scores`)."""
 
     queries: Tensor
     documents: list[Tensor]
     columns: list[str]
+    lexical: LexicalScores | None = None
 
 
 def text_columns(row: dict[str, Any]) -> tuple[str, list[str]]:
@@ -48,11 +69,13 @@ def attach_teacher(
     teacher: str = BIENCODER,
     batch_size: int = 64,
     show_progress_bar: bool = False,
+    lexical: bool = False,
 ) -> TeacherVectors:
     """Encode the rows' texts with ``teacher`` and set each row's ``label`` to its index.
 
     ``teacher`` is ``"biencoder"`` (the packaged all-MiniLM-L6-v2) or a sentence-transformers
-    folder. The rows are changed in place.
+    folder. With ``lexical``, also score the rows with BM25 (:func:`lexical_scores`). The rows are
+    changed in place.
 
     Raises:
         ValueError: the rows already have a ``label`` column, or are not contrastive rows.
@@ -74,8 +97,33 @@ def attach_teacher(
         return vectors[[position[str(row[name])] for row in rows]]
 
     result = TeacherVectors(
-        column(query_column), [column(c) for c in document_columns], document_columns
+        column(query_column),
+        [column(c) for c in document_columns],
+        document_columns,
+        lexical_scores(rows, query_column, document_columns) if lexical else None,
     )
     for index, row in enumerate(rows):
         row["label"] = index
     return result
+
+
+def lexical_scores(
+    rows: Sequence[dict[str, Any]], query_column: str, document_columns: Sequence[str]
+) -> LexicalScores:
+    """BM25 (:class:`plait.training.scorers.BM25Scorer`, fitted on the rows' distinct documents)
+    of every distinct query against every distinct document of the rows."""
+    from plait.training.scorers import BM25Scorer
+
+    queries = sorted({str(row[query_column]) for row in rows})
+    documents = sorted({str(row[c]) for row in rows for c in document_columns})
+    scorer = BM25Scorer()
+    scorer.fit(documents)
+    logger.info("lexical teacher: BM25 of %d queries x %d documents", len(queries), len(documents))
+    scores = torch.from_numpy(scorer.score(queries))
+    query_index = {text: i for i, text in enumerate(queries)}
+    document_index = {text: i for i, text in enumerate(documents)}
+    return LexicalScores(
+        scores,
+        torch.tensor([query_index[str(row[query_column])] for row in rows]),
+        [torch.tensor([document_index[str(row[c])] for row in rows]) for c in document_columns],
+    )

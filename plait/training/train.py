@@ -69,6 +69,7 @@ class TrainConfig:
     teacher: str | None = None
     teacher_weight: float = 1.0
     teacher_scale: float = 20.0
+    teacher_lexical_weight: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
 
     def check(self) -> None:
@@ -93,6 +94,12 @@ class TrainConfig:
             raise FileNotFoundError(f"teacher model folder not found: {self.teacher}")
         if self.teacher_weight < 0:
             raise ValueError(f"teacher_weight must be >= 0, got {self.teacher_weight}")
+        if not 0 <= self.teacher_lexical_weight <= 1:
+            raise ValueError(
+                f"teacher_lexical_weight must be in [0, 1], got {self.teacher_lexical_weight}"
+            )
+        if self.teacher_lexical_weight and self.teacher is None:
+            raise ValueError("teacher_lexical_weight needs a teacher (e.g. 'biencoder')")
         if not 0 <= self.warmup_ratio < 1:
             raise ValueError(f"warmup_ratio must be in [0, 1), got {self.warmup_ratio}")
         if not self.learning_rate > 0:
@@ -193,6 +200,8 @@ def make_loss(model: Any, config: TrainConfig, teacher: TeacherVectors | None = 
             weight=config.teacher_weight,
             scale=config.teacher_scale,
             temperature=config.temperature,
+            lexical=teacher.lexical,
+            lexical_weight=config.teacher_lexical_weight,
         )
     if config.loss == "contrastive":
         return losses.Contrastive(model=model, temperature=config.temperature)
@@ -301,7 +310,11 @@ def train(config: TrainConfig) -> TrainResult:
     from plait.training.teacher import attach_teacher
 
     rows = load_rows(config)
-    teacher = attach_teacher(rows, config.teacher) if config.teacher is not None else None
+    teacher = (
+        attach_teacher(rows, config.teacher, lexical=config.teacher_lexical_weight > 0)
+        if config.teacher is not None
+        else None
+    )
     model = ColBERT(
         config.model or base_model_path(),
         embedding_size=config.embedding_size,

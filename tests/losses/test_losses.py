@@ -220,7 +220,16 @@ def teacher_vectors(rows, columns, dim=5, seed=0):
 
 
 def expected_teacher_contrastive(
-    model, feats, query_vectors, document_vectors, rows, weight, scale, temperature=1.0
+    model,
+    feats,
+    query_vectors,
+    document_vectors,
+    rows,
+    weight,
+    scale,
+    temperature=1.0,
+    lexical=None,
+    lexical_weight=0.0,
 ):
     embs, q_keep, d_keeps = embeddings_and_masks(model, feats)
     n = embs[0].shape[0]
@@ -233,6 +242,19 @@ def expected_teacher_contrastive(
             for j in range(column.shape[0])
         ]
         teacher = [scale * float(query_vectors[rows[i]] @ d) for d in documents]
+        if lexical is not None:
+            query = int(lexical.queries[rows[i]])
+            words = [
+                float(lexical.scores[query, int(column[r])])
+                for column in lexical.documents
+                for r in rows
+            ]
+            low, high, span = min(words), max(words), max(teacher) - min(teacher)
+            if high > low:
+                teacher = [
+                    (1 - lexical_weight) * t + lexical_weight * (w - low) / (high - low) * span
+                    for t, w in zip(teacher, words, strict=True)
+                ]
         log_zs = math.log(sum(math.exp(v) for v in student))
         log_zt = math.log(sum(math.exp(v) for v in teacher))
         total += log_zs - student[i]
@@ -261,6 +283,53 @@ def test_teacher_contrastive_matches_hand_computed(model, weight, temperature):
         with torch.no_grad():
             plain = losses.Contrastive(model=model, temperature=temperature)(feats).item()
         assert value == pytest.approx(plain, rel=1e-6)
+
+
+def lexical_scores(rows, columns, n_queries=3, n_documents=6, seed=1):
+    """Random BM25-like scores (0 for about half the pairs) and random row -> text indices."""
+    from plait.training.teacher import LexicalScores
+
+    generator = torch.Generator().manual_seed(seed)
+    scores = torch.rand(n_queries, n_documents, generator=generator) * 12
+    scores[torch.rand(n_queries, n_documents, generator=generator) < 0.5] = 0.0
+    scores[1] = 0.0  # a query sharing no word with any document: the dense logits stay
+    queries = torch.randint(0, n_queries, (rows,), generator=generator)
+    queries[0] = 1  # row 0 asks the query that shares no word
+    documents = [torch.randint(0, n_documents, (rows,), generator=generator) for _ in range(columns)]
+    return LexicalScores(scores, queries, documents)
+
+
+@pytest.mark.parametrize("lexical_weight", [0.0, 0.5, 1.0])
+def test_teacher_contrastive_with_lexical_scores_matches_hand_computed(model, lexical_weight):
+    feats = features(model, QUERIES, POSITIVES, NEGATIVES)
+    query_vectors, document_vectors = teacher_vectors(5, 2)
+    lexical = lexical_scores(5, 2)
+    rows = [4, 0, 2]
+    loss = losses.TeacherContrastive(
+        model, query_vectors, document_vectors, lexical=lexical, lexical_weight=lexical_weight
+    )
+    with torch.no_grad():
+        value = loss(feats, torch.tensor(rows)).item()
+    expected = expected_teacher_contrastive(
+        model, feats, query_vectors, document_vectors, rows, 1.0, 20.0, 1.0, lexical, lexical_weight
+    )
+    assert value == pytest.approx(expected, rel=1e-5)
+    if lexical_weight:
+        dense_only = losses.TeacherContrastive(model, query_vectors, document_vectors)
+        with torch.no_grad():
+            assert dense_only(feats, torch.tensor(rows)).item() != pytest.approx(value, rel=1e-4)
+
+
+def test_teacher_contrastive_rejects_bad_lexical_input(model):
+    query_vectors, document_vectors = teacher_vectors(3, 2)
+    with pytest.raises(ValueError, match="needs lexical scores"):
+        losses.TeacherContrastive(model, query_vectors, document_vectors, lexical_weight=0.5)
+    with pytest.raises(ValueError, match=r"lexical_weight must be in \[0, 1\]"):
+        losses.TeacherContrastive(
+            model, query_vectors, document_vectors, lexical=lexical_scores(3, 2), lexical_weight=2
+        )
+    with pytest.raises(ValueError, match="1 document columns, the teacher vectors 2"):
+        losses.TeacherContrastive(model, query_vectors, document_vectors, lexical=lexical_scores(3, 1))
 
 
 def test_teacher_contrastive_rejects_bad_input(model):

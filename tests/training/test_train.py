@@ -138,6 +138,33 @@ def test_attach_teacher_indexes_rows_and_encodes_each_text(triplets):
         attach_teacher(rows)
 
 
+def test_attach_teacher_with_lexical_scores_matches_bm25():
+    from plait.training.scorers import BM25Scorer
+    from plait.training.teacher import attach_teacher
+
+    texts = [
+        ("bone fracture risk", "fracture risk of bones in the elderly", "heart disease in old age"),
+        ("heart attack symptoms", "symptoms of a heart attack", "bone density scans"),
+        ("vitamin intake", "daily vitamin intake advice", "heart attack symptoms in women"),
+        ("statins and muscle pain", "muscle pain reported with statins", "symptoms of a heart attack"),
+    ]
+    rows = [dict(zip(("query", "positive", "negative"), row, strict=True)) for row in texts]
+    lexical = attach_teacher(rows, "biencoder", lexical=True).lexical
+    assert lexical is not None
+    documents = sorted({row[c] for row in rows for c in ("positive", "negative")})
+    direct = BM25Scorer()
+    direct.fit(documents)
+    expected = direct.score([row["query"] for row in rows])  # (rows, distinct documents)
+    for c, column in enumerate(("positive", "negative")):
+        for r, row in enumerate(rows):
+            got = lexical.scores[lexical.queries[r], lexical.documents[c][r]]
+            assert got.item() == pytest.approx(expected[r, documents.index(row[column])], rel=1e-6)
+    batch = lexical.batch(torch.tensor([3, 1]))  # (2 queries, 2 rows x 2 columns), column-major
+    assert batch.shape == (2, 4)
+    assert batch[0, 3].item() == pytest.approx(expected[3, documents.index(rows[1]["negative"])])
+    assert batch[1, 1].item() > 0 and batch[1, 0].item() == 0  # heart attack: itself, not statins
+
+
 def test_train_with_a_teacher(tiny_model_path, triplets, tmp_path):
     out = tmp_path / "model"
     config = TrainConfig(
@@ -148,11 +175,13 @@ def test_train_with_a_teacher(tiny_model_path, triplets, tmp_path):
         max_steps=2,
         teacher="biencoder",
         teacher_weight=0.5,
+        teacher_lexical_weight=0.5,
         show_progress_bar=False,
     )
     assert train(config).steps == 2
     saved = json.loads((out / "train_result.json").read_text())["config"]
     assert saved["teacher"] == "biencoder" and saved["teacher_weight"] == 0.5
+    assert saved["teacher_lexical_weight"] == 0.5
     assert ColBERT(str(out)).encode(["q"], is_query=True)[0].shape[1] == 16
 
 
@@ -199,6 +228,19 @@ def test_train_rejects_bad_input(tmp_path, triplets):
         train(
             TrainConfig(
                 data=str(triplets), output=str(tmp_path / "o"), teacher=str(tmp_path / "nowhere")
+            )
+        )
+    with pytest.raises(ValueError, match="teacher_lexical_weight needs a teacher"):
+        train(
+            TrainConfig(data=str(triplets), output=str(tmp_path / "o"), teacher_lexical_weight=0.5)
+        )
+    with pytest.raises(ValueError, match=r"teacher_lexical_weight must be in \[0, 1\]"):
+        train(
+            TrainConfig(
+                data=str(triplets),
+                output=str(tmp_path / "o"),
+                teacher="biencoder",
+                teacher_lexical_weight=1.5,
             )
         )
     bad = tmp_path / "bad.jsonl"
