@@ -72,6 +72,7 @@ class Recipe:
     teacher: str | None = "biencoder"
     teacher_weight: float = 1.0
     teacher_lexical_weight: float = 0.0
+    pseudo_queries: str | None = None
     alpha: float = 1.0
     rank: int = 64
     query_length: int = 256
@@ -122,6 +123,7 @@ def train(recipe: Recipe) -> tuple[str, dict[str, Any]]:
             teacher=recipe.teacher,
             teacher_weight=recipe.teacher_weight,
             teacher_lexical_weight=recipe.teacher_lexical_weight,
+            pseudo_queries=recipe.pseudo_queries,
             seed=recipe.seed,
             max_steps=recipe.max_steps,
             trainable_layers=recipe.trainable_layers,
@@ -421,6 +423,13 @@ def parse(argv: list[str] | None = None) -> Recipe:
         "MiniLM, a sentence-transformers folder, or 'none' for plain contrastive)",
     )
     parser.add_argument(
+        "--pseudo-queries",
+        default=None,
+        choices=["title"],
+        help="also train on SciFact corpus titles as queries for their bodies (unlabelled; "
+        "`plait train --pseudo-queries`)",
+    )
+    parser.add_argument(
         "--sweep-alphas",
         default="",
         help="comma-separated alphas to evaluate from one training run (e.g. 1,0.6,0.4); "
@@ -447,6 +456,7 @@ def parse(argv: list[str] | None = None) -> Recipe:
         teacher=None if args.teacher == "none" else args.teacher,
         teacher_weight=args.teacher_weight,
         teacher_lexical_weight=args.teacher_lexical_weight,
+        pseudo_queries=args.pseudo_queries,
         alpha=args.alpha,
         rank=args.rank,
         query_length=args.query_length,

@@ -103,6 +103,21 @@ def command(
             "student also learns the lexical view. 0 = the dense teacher only.",
         ),
     ] = 0.0,
+    pseudo_queries: Annotated[
+        str | None,
+        typer.Option(
+            help="Add unlabelled rows from the --data folder's corpus: 'title' makes each "
+            "document's title a query for its body (title removed), with negatives mined like "
+            "the labelled rows. Mostly useful with --teacher (more distillation data).",
+        ),
+    ] = None,
+    pseudo_query_negatives: Annotated[
+        int, typer.Option(min=1, help="Hard negatives per pseudo-query (--pseudo-queries).")
+    ] = 1,
+    pseudo_query_limit: Annotated[
+        int | None,
+        typer.Option(min=1, help="Use at most N pseudo-queries (a seeded random sample)."),
+    ] = None,
     max_steps: Annotated[int, typer.Option(help="Stop after N steps (overrides epochs).")] = -1,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 42,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
@@ -151,6 +166,9 @@ def command(
         teacher=teacher,
         teacher_weight=teacher_weight,
         teacher_lexical_weight=teacher_lexical_weight,
+        pseudo_queries=pseudo_queries,
+        pseudo_query_negatives=pseudo_query_negatives,
+        pseudo_query_limit=pseudo_query_limit,
         max_steps=max_steps,
         seed=seed,
         show_progress_bar=not as_json,

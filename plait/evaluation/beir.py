@@ -26,7 +26,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-__all__ = ["BeirFormatError", "available_splits", "load_beir", "load_corpus", "load_qrels"]
+__all__ = [
+    "BeirFormatError",
+    "available_splits",
+    "load_beir",
+    "load_corpus",
+    "load_qrels",
+    "load_titled_corpus",
+]
 
 Documents = list[dict[str, str]]
 Queries = list[dict[str, str]]
@@ -76,7 +83,8 @@ def _field(record: dict[str, Any], key: str, path: Path, number: int, required: 
     return str(value)
 
 
-def _read_records(path: Path, with_title: bool) -> list[dict[str, str]]:
+def _read_fields(path: Path, with_title: bool) -> list[dict[str, str]]:
+    """``{"id", "title", "text"}`` per record (``title`` empty unless ``with_title``)."""
     records: list[dict[str, str]] = []
     seen: set[str] = set()
     for number, record in _iter_jsonl(path):
@@ -87,8 +95,15 @@ def _read_records(path: Path, with_title: bool) -> list[dict[str, str]]:
         seen.add(record_id)
         text = _field(record, "text", path, number, required=False)
         title = _field(record, "title", path, number, required=False) if with_title else ""
-        records.append({"id": record_id, "text": f"{title} {text}".strip()})
+        records.append({"id": record_id, "title": title, "text": text})
     return records
+
+
+def _read_records(path: Path, with_title: bool) -> list[dict[str, str]]:
+    return [
+        {"id": r["id"], "text": f"{r['title']} {r['text']}".strip()}
+        for r in _read_fields(path, with_title)
+    ]
 
 
 def load_corpus(path: str | os.PathLike[str]) -> Documents:
@@ -97,12 +112,25 @@ def load_corpus(path: str | os.PathLike[str]) -> Documents:
     Returns ``[{"id", "text"}, ...]`` in file order; ``text`` is ``title + " " + text`` (stripped).
     Records carry their id as ``_id`` (BEIR) or ``id``.
     """
+    return _read_records(_corpus_file(path), with_title=True)
+
+
+def _corpus_file(path: str | os.PathLike[str]) -> Path:
     path = Path(path)
     if path.is_dir():
-        path = _find_jsonl(path, "corpus")
-    elif not path.is_file():
+        return _find_jsonl(path, "corpus")
+    if not path.is_file():
         raise BeirFormatError(f"{path}: no such file or folder")
-    return _read_records(path, with_title=True)
+    return path
+
+
+def load_titled_corpus(path: str | os.PathLike[str]) -> list[dict[str, str]]:
+    """Like :func:`load_corpus`, but with the title kept apart: ``[{"id", "title", "text"}]``
+    (``title`` is empty when a record has none; both stripped)."""
+    return [
+        {"id": r["id"], "title": r["title"].strip(), "text": r["text"].strip()}
+        for r in _read_fields(_corpus_file(path), with_title=True)
+    ]
 
 
 def available_splits(path: str | os.PathLike[str]) -> list[str]:

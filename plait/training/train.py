@@ -70,13 +70,23 @@ class TrainConfig:
     teacher_weight: float = 1.0
     teacher_scale: float = 20.0
     teacher_lexical_weight: float = 0.0
+    pseudo_queries: str | None = None
+    pseudo_query_negatives: int = 1
+    pseudo_query_limit: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def check(self) -> None:
         """Reject settings that cannot work, with a message naming the setting."""
         if self.loss not in LOSSES:
             raise ValueError(f"unknown loss {self.loss!r}: use one of {', '.join(LOSSES)}")
-        for name in ("batch_size", "mini_batch_size", "embedding_size", "num_negatives"):
+        for name in (
+            "batch_size",
+            "mini_batch_size",
+            "embedding_size",
+            "num_negatives",
+            "pseudo_query_negatives",
+            "pseudo_query_limit",
+        ):
             if getattr(self, name) is not None and getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.epochs <= 0 and self.max_steps <= 0:
@@ -100,6 +110,20 @@ class TrainConfig:
             )
         if self.teacher_lexical_weight and self.teacher is None:
             raise ValueError("teacher_lexical_weight needs a teacher (e.g. 'biencoder')")
+        from plait.training.pseudo_queries import PSEUDO_QUERY_SOURCES
+
+        if self.pseudo_queries is not None:
+            if self.pseudo_queries not in PSEUDO_QUERY_SOURCES:
+                raise ValueError(
+                    f"unknown pseudo_queries {self.pseudo_queries!r}: use one of "
+                    f"{', '.join(PSEUDO_QUERY_SOURCES)}"
+                )
+            if self.loss == "distillation":
+                raise ValueError("pseudo_queries make contrastive rows, not distillation rows")
+            if not os.path.isdir(self.data):
+                raise ValueError(
+                    f"pseudo_queries need a BEIR folder (its corpus titles), not {self.data}"
+                )
         if not 0 <= self.warmup_ratio < 1:
             raise ValueError(f"warmup_ratio must be in [0, 1), got {self.warmup_ratio}")
         if not self.learning_rate > 0:
@@ -138,7 +162,7 @@ def load_rows(config: TrainConfig) -> list[dict[str, Any]]:
             )
         from plait.training.mining import mine_hard_negatives
 
-        return mine_hard_negatives(
+        rows = mine_hard_negatives(
             config.data,
             split=config.split,
             retriever=config.retriever,
@@ -148,8 +172,36 @@ def load_rows(config: TrainConfig) -> list[dict[str, Any]]:
             seed=config.seed,
             show_progress_bar=config.show_progress_bar,
         )
+        return rows + pseudo_query_rows(config, list(rows[0]))
     rows = read_jsonl(config.data)
     check_rows(rows, config.loss, config.data)
+    return rows
+
+
+def pseudo_query_rows(config: TrainConfig, columns: list[str]) -> list[dict[str, Any]]:
+    """Title -> body rows from the corpus of ``config.data`` (``config.pseudo_queries``, none when
+    unset), mined like the labelled rows and shaped like them (``columns``)."""
+    if config.pseudo_queries is None:
+        return []
+    from plait.training.pseudo_queries import title_rows
+
+    rows = title_rows(
+        config.data,
+        retriever=config.retriever,
+        num_negatives=config.pseudo_query_negatives,
+        range_max=config.range_max,
+        output_format=config.mining_format,
+        max_queries=config.pseudo_query_limit,
+        seed=config.seed,
+        show_progress_bar=config.show_progress_bar,
+    )
+    mismatched = [row for row in rows if list(row) != columns]
+    if mismatched:  # n-tuple rows with another negative count than the labelled ones
+        raise ValueError(
+            f"pseudo-query rows have columns {list(mismatched[0])}, the labelled rows {columns}: "
+            "use the triplet mining format or the same number of negatives"
+        )
+    logger.info("%d pseudo-query rows from the titles of %s", len(rows), config.data)
     return rows
 
 

@@ -289,6 +289,9 @@ def test_cli_mine_and_train(tiny_model_path, beir, tmp_path):
     odd = ["--teacher", str(tmp_path / "nowhere")]
     bad = runner.invoke(app, ["train", "--data", str(rows), "--output", str(out), *odd])
     assert bad.exit_code == 2 and "teacher model folder not found" in bad.output
+    odd = ["--pseudo-queries", "title"]
+    bad = runner.invoke(app, ["train", "--data", str(rows), "--output", str(out), *odd])
+    assert bad.exit_code == 2 and "pseudo_queries need a BEIR folder" in bad.output
 
 
 def test_train_applies_and_saves_colbert_settings(tiny_model_path, triplets, tmp_path):
@@ -312,3 +315,25 @@ def test_train_applies_and_saves_colbert_settings(tiny_model_path, triplets, tmp
         64,
         False,
     )
+
+
+def test_train_adds_title_pseudo_query_rows(tiny_model_path, beir, tmp_path):
+    with open(beir / "corpus.jsonl", "w") as f:  # the fixture's documents, now with titles
+        for did, text in DOCS.items():
+            f.write(json.dumps({"_id": did, "title": f"the title of {did}", "text": text}) + "\n")
+    config = TrainConfig(
+        data=str(beir),
+        output=str(tmp_path / "m"),
+        model=str(tiny_model_path),
+        batch_size=4,
+        max_steps=1,
+        pseudo_queries="title",
+        pseudo_query_limit=5,
+        show_progress_bar=False,
+    )
+    result = train(config)
+    assert result.train_rows == 8 * 2 + 5  # 8 labelled pairs x 2 negatives + 5 titles x 1
+    with pytest.raises(ValueError, match="unknown pseudo_queries 'body'"):
+        TrainConfig(data=str(beir), output="o", pseudo_queries="body").check()
+    with pytest.raises(ValueError, match="pseudo_queries need a BEIR folder"):
+        TrainConfig(data=str(beir / "corpus.jsonl"), output="o", pseudo_queries="title").check()
