@@ -124,6 +124,15 @@ class TrainConfig:
                 raise ValueError(
                     f"pseudo_queries need a BEIR folder (its corpus titles), not {self.data}"
                 )
+            if (
+                self.mining_format == "n-tuple"
+                and self.pseudo_query_negatives != self.num_negatives
+            ):
+                raise ValueError(
+                    "n-tuple rows need the same columns in every row: pseudo_query_negatives "
+                    f"({self.pseudo_query_negatives}) must equal num_negatives "
+                    f"({self.num_negatives}), or use the triplet mining format"
+                )
         if not 0 <= self.warmup_ratio < 1:
             raise ValueError(f"warmup_ratio must be in [0, 1), got {self.warmup_ratio}")
         if not self.learning_rate > 0:
@@ -172,15 +181,15 @@ def load_rows(config: TrainConfig) -> list[dict[str, Any]]:
             seed=config.seed,
             show_progress_bar=config.show_progress_bar,
         )
-        return rows + pseudo_query_rows(config, list(rows[0]))
+        return rows + pseudo_query_rows(config)
     rows = read_jsonl(config.data)
     check_rows(rows, config.loss, config.data)
     return rows
 
 
-def pseudo_query_rows(config: TrainConfig, columns: list[str]) -> list[dict[str, Any]]:
+def pseudo_query_rows(config: TrainConfig) -> list[dict[str, Any]]:
     """Title -> body rows from the corpus of ``config.data`` (``config.pseudo_queries``, none when
-    unset), mined like the labelled rows and shaped like them (``columns``)."""
+    unset), mined and shaped like the labelled rows."""
     if config.pseudo_queries is None:
         return []
     from plait.training.pseudo_queries import title_rows
@@ -195,12 +204,6 @@ def pseudo_query_rows(config: TrainConfig, columns: list[str]) -> list[dict[str,
         seed=config.seed,
         show_progress_bar=config.show_progress_bar,
     )
-    mismatched = [row for row in rows if list(row) != columns]
-    if mismatched:  # n-tuple rows with another negative count than the labelled ones
-        raise ValueError(
-            f"pseudo-query rows have columns {list(mismatched[0])}, the labelled rows {columns}: "
-            "use the triplet mining format or the same number of negatives"
-        )
     logger.info("%d pseudo-query rows from the titles of %s", len(rows), config.data)
     return rows
 

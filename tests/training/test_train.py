@@ -337,3 +337,7 @@ def test_train_adds_title_pseudo_query_rows(tiny_model_path, beir, tmp_path):
         TrainConfig(data=str(beir), output="o", pseudo_queries="body").check()
     with pytest.raises(ValueError, match="pseudo_queries need a BEIR folder"):
         TrainConfig(data=str(beir / "corpus.jsonl"), output="o", pseudo_queries="title").check()
+    with pytest.raises(ValueError, match=r"pseudo_query_negatives \(1\) must equal num_negatives"):
+        TrainConfig(
+            data=str(beir), output="o", pseudo_queries="title", mining_format="n-tuple"
+        ).check()
