@@ -174,12 +174,8 @@ def load_rows(config: TrainConfig) -> list[dict[str, Any]]:
         rows = mine_hard_negatives(
             config.data,
             split=config.split,
-            retriever=config.retriever,
             num_negatives=config.num_negatives,
-            output_format=config.mining_format,
-            range_max=config.range_max,
-            seed=config.seed,
-            show_progress_bar=config.show_progress_bar,
+            **mining_options(config),
         )
         return rows + pseudo_query_rows(config)
     rows = read_jsonl(config.data)
@@ -196,16 +192,23 @@ def pseudo_query_rows(config: TrainConfig) -> list[dict[str, Any]]:
 
     rows = title_rows(
         config.data,
-        retriever=config.retriever,
         num_negatives=config.pseudo_query_negatives,
-        range_max=config.range_max,
-        output_format=config.mining_format,
         max_queries=config.pseudo_query_limit,
-        seed=config.seed,
-        show_progress_bar=config.show_progress_bar,
+        **mining_options(config),
     )
     logger.info("%d pseudo-query rows from the titles of %s", len(rows), config.data)
     return rows
+
+
+def mining_options(config: TrainConfig) -> dict[str, Any]:
+    """How negatives are mined, for the labelled rows and the pseudo-queries alike."""
+    return {
+        "retriever": config.retriever,
+        "range_max": config.range_max,
+        "output_format": config.mining_format,
+        "seed": config.seed,
+        "show_progress_bar": config.show_progress_bar,
+    }
 
 
 def read_jsonl(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
