@@ -31,7 +31,8 @@ What it does (every step is a plait library call):
    the MiniLM bi-encoder beside it (``--baselines``); ``--sweep-alphas`` evaluates several alphas
    from one training run. The report is printed and written to ``<work-dir>/report.json``.
 
-Only SciFact's train split is used for training; the test splits are only evaluated.
+Only SciFact's train split is used for training (with ``--pseudo-queries title``, also the
+corpus titles as unlabelled queries); the test splits are only evaluated.
 """
 
 from __future__ import annotations
