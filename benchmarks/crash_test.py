@@ -86,19 +86,17 @@ def open_index(kind: str, folder: Path, create: bool = False) -> Any:
 def sabotage_commits() -> None:
     """Make commits unsafe (manifest rewritten in place, in two fsynced halves) to show that this
     test notices: with ``--sabotage`` runs must fail."""
-    import json
-
     from plait.indexes import storage
 
-    def commit(self: Any, manifest: Any) -> None:
-        text = json.dumps(dict(manifest, previous_files=[]))
-        with open(self.path / storage.MANIFEST, "w", encoding="utf-8") as handle:
+    def atomic_write(path: Any, data: Any, **_: Any) -> None:
+        text = data if isinstance(data, str) else data.decode("utf-8")
+        with open(path, "w", encoding="utf-8") as handle:
             for part in (text[: len(text) // 2], text[len(text) // 2 :]):
                 handle.write(part)
                 handle.flush()
                 os.fsync(handle.fileno())
 
-    storage.IndexFolder.commit = commit  # type: ignore[method-assign]
+    storage.atomic_write = atomic_write  # type: ignore[assignment]
 
 
 def writer(kind: str, folder: str, seed: int, kill_at: int, conn: Any, sabotage: bool = False) -> None:

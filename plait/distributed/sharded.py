@@ -47,7 +47,7 @@ from plait.indexes.base import (
 )
 from plait.indexes.plaid import Codebook, PLAIDSearchParams
 from plait.indexes.plaid.store import read_codec, write_codec
-from plait.indexes.storage import IndexFolder, check_name
+from plait.indexes.storage import IndexFolder, check_name, require, state_key
 from plait.indexes.validation import (
     check_embeddings,
     check_ids,
@@ -147,9 +147,11 @@ class ShardedPLAID:
         self.default_params = PLAIDSearchParams(ncells, centroid_score_threshold, ndocs, n_full_scores)
         self.allow_partial = bool(allow_partial)
         self.backend = backend
+        if not override:
+            self._folder.check_creatable()  # a folder without our manifest is someone's data
         if override or not self._folder.exists():
-            self._create(n_shards, partition, codebook)
-        self._load()
+            self._create(n_shards, partition, codebook, override)
+        self._folder.load_latest(self._load, expect=(FORMAT, VERSION))
         if codebook is not None and self.codebook is not None and not codebook.same_as(self.codebook):
             raise ValueError(f"{self.path} was built with another codebook than the one given")
         shard_folder = os.path.join(self.path, SHARDS_DIR)
@@ -164,19 +166,20 @@ class ShardedPLAID:
         self._counts = self._each("count")
 
     # ------------------------------------------------------------------ manifest
-    def _create(self, n_shards: int, partition: str, codebook: Codebook | None) -> None:
+    def _create(self, n_shards: int, partition: str, codebook: Codebook | None, override: bool) -> None:
         from plait.indexes.plaid import PLAID
 
         names = [f"shard-{i:03d}" for i in range(n_shards)]
         nbits = self._training["nbits"]
         with self._folder.writer_lock():
+            if not override and self._folder.exists():
+                return  # another process created it meanwhile
             shard_folder = os.path.join(self.path, SHARDS_DIR)
             for name in names:  # empty shard folders exist before a manifest lists them
                 PLAID(index_folder=shard_folder, index_name=name, override=True, nbits=nbits)
             manifest: dict[str, Any] = {
                 "format": FORMAT,
                 "version": VERSION,
-                "generation": 0,
                 "settings": {"dim": None, "nbits": nbits, "n_centroids": None, "n_shards": n_shards,
                              "partition": partition, "hash": HASH},
                 "shards": [{"name": name, "folder": f"{SHARDS_DIR}/{name}"} for name in names],
@@ -184,20 +187,21 @@ class ShardedPLAID:
             }
             if codebook is not None:
                 self._put_codebook(manifest, codebook)
-            self._folder.commit(manifest)
+            self._folder.commit(manifest, base=None)
 
     def _put_codebook(self, manifest: dict[str, Any], codebook: Codebook) -> None:
         manifest["files"] = write_codec(self._folder, codebook.quantizer, codebook.codec)
         manifest["settings"].update(dim=codebook.dim, nbits=codebook.nbits, n_centroids=codebook.n_centroids)
 
-    def _load(self) -> None:
-        manifest = self._folder.read_manifest(expect=(FORMAT, VERSION))
-        self._manifest = manifest
-        settings = manifest["settings"]
-        self.codebook: Codebook | None = None
+    def _load(self, manifest: dict[str, Any]) -> None:
+        settings = require(manifest, "settings", dict, self._folder.manifest_path)
+        require(manifest, "shards", list, self._folder.manifest_path)
+        codebook: Codebook | None = None
         if "centroids" in manifest["files"]:
-            quantizer, codec = read_codec(self._folder, manifest["files"], int(settings["nbits"]))
-            self.codebook = Codebook(quantizer, codec)
+            quantizer, codec = read_codec(self._folder, manifest["files"], int(settings["nbits"]),
+                                          settings=settings)
+            codebook = Codebook(quantizer, codec)
+        self._manifest, self.codebook = manifest, codebook
 
     # ------------------------------------------------------------------ properties
     @property
@@ -294,7 +298,7 @@ class ShardedPLAID:
         if not ids:
             return self
         with self._folder.writer_lock():
-            self._refresh()
+            self.refresh()
             docs = check_embeddings(ids, docs, self.dim)
             owners = self._owners(ids)
             if owners and not replace:
@@ -342,22 +346,24 @@ class ShardedPLAID:
             max_points_per_centroid=t["max_points_per_centroid"], n_samples_kmeans=t["n_samples_kmeans"],
             seed=t["seed"],
         )
-        manifest = {k: v for k, v in self._manifest.items() if k != "previous_files"}
+        manifest = {k: v for k, v in self._manifest.items() if k not in ("previous_files", "retired")}
         manifest["settings"] = dict(manifest["settings"])
-        manifest["generation"] = int(manifest.get("generation", 0)) + 1
         self._put_codebook(manifest, codebook)
-        self._folder.commit(manifest)
-        self._load()
+        self._load(self._folder.commit(manifest, base=self._manifest))
         self._call("use_codebook", {s: (self.codebook,) for s in range(self.n_shards)})
 
-    def _refresh(self) -> None:
-        """Pick up a codebook committed by another process since this one opened the index."""
-        current = self._folder.read_manifest()
-        if current.get("generation") != self._manifest.get("generation"):
-            self._load()
+    def refresh(self) -> bool:
+        """Pick up a codebook committed by another process since this one opened the index, and
+        every shard's newer commits. Returns ``True`` when the document counts or codebook changed."""
+        before = (state_key(self._manifest), dict(self._counts))
+        current = self._folder.read_manifest(expect=(FORMAT, VERSION))
+        if state_key(current) != state_key(self._manifest):
+            self._folder.load_latest(self._load, expect=(FORMAT, VERSION))
             if self.codebook is not None:
                 self._call("use_codebook", {s: (self.codebook,) for s in range(self.n_shards)})
         self._counts = self._each("reload")
+        return (state_key(self._manifest), self._counts) != before
+
 
     def remove_documents(self, documents_ids: Sequence[str]) -> ShardedPLAID:
         """Remove documents from their shards; unknown ids raise :class:`UnknownIdError` and nothing
@@ -366,7 +372,7 @@ class ShardedPLAID:
         if not ids:
             return self
         with self._folder.writer_lock():
-            self._refresh()
+            self.refresh()
             owners = self._owners(ids)
             raise_unknown([i for i in ids if i not in owners])
             groups: dict[int, list[str]] = {}

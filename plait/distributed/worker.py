@@ -112,7 +112,7 @@ class ShardWorker:
 
     def reload(self) -> int:
         """Re-read the shard's manifest (after writes made by another process); returns the count."""
-        self.index._refresh()
+        self.index.refresh()
         return len(self.index)
 
     # ------------------------------------------------------------------ writes

@@ -60,6 +60,18 @@ class CorruptIndexError(RuntimeError):
     """An index file is missing, truncated or fails its checksum. The message names the file."""
 
 
+class MissingIndexFileError(CorruptIndexError):
+    """A file listed in the manifest is absent (a reader raced a commit, or the folder is damaged)."""
+
+
+class ForeignFolderError(ValueError):
+    """The folder holds files but no plait manifest: someone else's data, never written into."""
+
+
+class StaleManifestError(RuntimeError):
+    """A commit found that another writer committed (or rebuilt the index) since it read the manifest."""
+
+
 class IndexLockedError(RuntimeError):
     """Another process holds this index's writer lock."""
 

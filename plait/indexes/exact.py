@@ -33,7 +33,7 @@ from plait.indexes.base import (
     SearchResult,
     Subset,
 )
-from plait.indexes.storage import IndexFolder, check_name
+from plait.indexes.storage import IndexFolder, check_name, require, state_key
 from plait.indexes.validation import (
     check_embeddings,
     check_ids,
@@ -63,6 +63,28 @@ class _Segment:
 class _Tombstones:
     internal: np.ndarray  # int64 internal document numbers
     role: str | None = None
+
+
+def _triple(roles: Any, where: Path) -> list[Any]:
+    if not isinstance(roles, list) or len(roles) != 3:
+        raise CorruptIndexError(f"{where}: key 'segments' holds {roles!r}, not three roles")
+    return roles
+
+
+def _segment_problem(tokens: np.ndarray, offsets: np.ndarray, ids: Any, dim: int) -> str | None:
+    """Why a segment's arrays disagree, or ``None`` when every offset lies inside the tokens."""
+    if tokens.shape[1] != dim:
+        return f"tokens are {tokens.shape[1]}-dimensional, the index {dim}-dimensional"
+    if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+        return "ids are not a list of strings"
+    if len(set(ids)) != len(ids):
+        return "ids repeat"
+    if len(offsets) != len(ids) + 1 or offsets[0] != 0 or offsets[-1] != len(tokens):
+        return f"{len(offsets)} offsets ending at {offsets[-1] if len(offsets) else None} for "\
+            f"{len(ids)} ids and {len(tokens)} token rows"
+    if np.any(np.diff(offsets) < 0):
+        return "offsets decrease"
+    return None
 
 
 def _check_dtype(dtype: Any) -> str:
@@ -102,7 +124,6 @@ class Exact:
     _tombstones: list[_Tombstones]
     _files: dict[str, Any]
     _dim: int | None
-    _generation: int
     _next_file: int
     _lookup: dict[str, int]  # live id -> internal document number
 
@@ -126,19 +147,17 @@ class Exact:
         self._folder = (
             None if index_folder is None else IndexFolder(Path(index_folder) / index_name)
         )
-        self._set_state([], [], {}, dim=None, generation=0, next_file=0)
+        self._base: dict[str, Any] | None = None  # the committed manifest this state is
+        self._set_state([], [], {}, dim=None, next_file=0)
         if self._folder is None:
             return
+        if not override:
+            self._folder.check_creatable()  # a folder without our manifest is someone's data
         if self._folder.exists() and not override:
-            self._load(self._folder.read_manifest(), requested_dtype=dtype)
+            self._folder.load_latest(lambda m: self._load(m, requested_dtype=dtype))
         else:
             with self._folder.writer_lock():
-                if self._folder.exists():  # keep counting, so other writers notice the override
-                    try:
-                        self._generation = int(self._folder.read_manifest().get("generation", 0))
-                    except (CorruptIndexError, TypeError, ValueError):
-                        pass
-                self._commit([], [], {}, dim=None)
+                self._commit([], [], {}, dim=None, new_index=True)
 
     # ------------------------------------------------------------------ properties
     @property
@@ -171,12 +190,11 @@ class Exact:
         )
 
     # ------------------------------------------------------------------ state
-    def _set_state(self, segments, tombstones, files, *, dim, generation, next_file) -> None:
+    def _set_state(self, segments, tombstones, files, *, dim, next_file) -> None:
         self._segments = segments
         self._tombstones = tombstones
         self._files = files
         self._dim = dim
-        self._generation = generation
         self._next_file = next_file
         self._ids = [doc_id for segment in segments for doc_id in segment.ids]
         counts = [len(segment.ids) for segment in segments]
@@ -192,7 +210,9 @@ class Exact:
             self._lookup[doc_id] = internal
 
     def _load(self, manifest: dict[str, Any], requested_dtype: str | None = None) -> None:
+        """Adopt a committed manifest (checked key by key; every structural array validated)."""
         assert self._folder is not None
+        where = self._folder.manifest_path
         if manifest.get("format") != FORMAT:
             raise ValueError(
                 f"{self._folder.path} holds a {manifest.get('format')!r} index, not an exact index; "
@@ -202,58 +222,66 @@ class Exact:
             raise CorruptIndexError(
                 f"{self._folder.path}: unsupported exact index version {manifest.get('version')}"
             )
-        stored = manifest["dtype"]
+        stored = require(manifest, "dtype", str, where)
+        if stored not in ("float16", "float32"):
+            raise CorruptIndexError(f"{where}: key 'dtype' has an invalid value {stored!r}")
         if requested_dtype is not None and _check_dtype(requested_dtype) != stored:
             raise ValueError(f"index {self._folder.path} stores {stored}, not {requested_dtype}")
-        files, dim = manifest["files"], manifest["dim"]
-        segments = [self._read_segment(files, roles, dim, stored) for roles in manifest["segments"]]
+        files = require(manifest, "files", dict, where)
+        dim = require(manifest, "dim", (int, type(None)), where)
+        next_file = require(manifest, "next_file", int, where)
+        roles = require(manifest, "segments", list, where)
+        tombstone_roles = require(manifest, "tombstones", list, where)
+        for role in [r for triple in roles for r in _triple(triple, where)] + tombstone_roles:
+            if not isinstance(role, str) or role not in files:
+                raise CorruptIndexError(f"{where}: role {role!r} is not listed in 'files'")
+        if roles and (dim is None or dim < 1):
+            raise CorruptIndexError(f"{where}: key 'dim' has an invalid value {dim!r}")
+        segments = [self._read_segment(files, triple, dim, stored) for triple in roles]
         total = sum(len(s.ids) for s in segments)
         tombstones = []
-        for role in manifest["tombstones"]:
-            internal = self._folder.read_array(files[role], mmap=False).astype(np.int64)
+        for role in tombstone_roles:
+            entry = files[role]
+            internal = self._folder.read_array(
+                entry, mmap=False, verify_crc=True, dtypes=("int64",), ndim=1
+            ).astype(np.int64)
             if len(internal) and (internal.min() < 0 or internal.max() >= total):
                 raise CorruptIndexError(
-                    f"{self._folder.path}: tombstone file {files[role]['name']} is out of range"
+                    f"{self._folder.path}: tombstone file {entry['name']} is out of range"
                 )
             tombstones.append(_Tombstones(internal, role))
         self._dtype = stored
-        self._set_state(
-            segments,
-            tombstones,
-            dict(files),
-            dim=dim,
-            generation=manifest["generation"],
-            next_file=manifest["next_file"],
-        )
+        self._set_state(segments, tombstones, dict(files), dim=dim, next_file=next_file)
+        self._base = manifest
 
     def _read_segment(self, files, roles: Sequence[str], dim: int, dtype: str) -> _Segment:
+        """Open one segment; its offsets and ids are CRC-checked and validated so that no kernel
+        can ever read outside the token matrix."""
         assert self._folder is not None
         tokens_role, offsets_role, ids_role = roles
-        tokens = self._folder.read_array(files[tokens_role])
-        offsets = self._folder.read_array(files[offsets_role], mmap=False).astype(np.int64)
+        tokens = self._folder.read_array(files[tokens_role], dtypes=(dtype,), ndim=2)
+        offsets = self._folder.read_array(
+            files[offsets_role], mmap=False, verify_crc=True, dtypes=("int64",), ndim=1
+        )
         ids = self._folder.read_json(files[ids_role])
-        name = files[tokens_role]["name"]
-        if (
-            tokens.ndim != 2
-            or tokens.shape[1] != dim
-            or tokens.dtype.name != dtype
-            or len(offsets) != len(ids) + 1
-            or offsets[0] != 0
-            or offsets[-1] != len(tokens)
-        ):
+        problem = _segment_problem(tokens, offsets, ids, dim)
+        if problem is not None:
+            names = ", ".join(files[r]["name"] for r in roles)
             raise CorruptIndexError(
-                f"{self._folder.path}: segment {name} is inconsistent with its offsets/ids"
+                f"{self._folder.path}: segment files {names} are inconsistent: {problem}"
             )
         return _Segment(tokens, offsets, list(ids), tuple(roles))
 
-    def _commit(self, segments, tombstones, files, *, dim) -> None:
-        """Commit the new state (files already written), then adopt it in memory."""
-        generation, next_file = self._generation + 1, self._next_file
+    def _commit(self, segments, tombstones, files, *, dim, new_index: bool = False) -> None:
+        """Commit the new state (files already written), then adopt it in memory.
+
+        ``new_index`` starts a new index (creation, override) instead of building on the manifest
+        this object holds (which must still be current: see :meth:`IndexFolder.commit`)."""
+        next_file = self._next_file
         if self._folder is not None:
             manifest = {
                 "format": FORMAT,
                 "version": VERSION,
-                "generation": generation,
                 "dim": dim,
                 "dtype": self._dtype,
                 "next_file": next_file,
@@ -264,10 +292,8 @@ class Exact:
                 "tombstones": [t.role for t in tombstones],
                 "files": files,
             }
-            self._folder.commit(manifest)
-        self._set_state(
-            segments, tombstones, files, dim=dim, generation=generation, next_file=next_file
-        )
+            self._base = self._folder.commit(manifest, base=None if new_index else self._base)
+        self._set_state(segments, tombstones, files, dim=dim, next_file=next_file)
 
     @contextmanager
     def _writing(self) -> Iterator[None]:
@@ -276,11 +302,21 @@ class Exact:
             yield
             return
         with self._folder.writer_lock():
-            if self._folder.exists():
-                manifest = self._folder.read_manifest()
-                if manifest.get("generation") != self._generation:
-                    self._load(manifest)
+            self.refresh()
             yield
+
+    def refresh(self) -> bool:
+        """Adopt the state another writer committed since this object last read the folder.
+
+        Returns ``True`` when the state changed. Cheap when nothing changed (one small read).
+        """
+        if self._folder is None:
+            return False
+        current = self._folder.read_manifest()
+        if self._base is not None and state_key(current) == state_key(self._base):
+            return False
+        self._folder.load_latest(self._load)
+        return True
 
     def _new_role(self, kind: str) -> str:
         role = f"{kind}-{self._next_file}"

@@ -2,13 +2,32 @@
 
 Rules (tantivy's): data files are written once under fresh names and fsynced; a commit writes the
 manifest to a temporary file, fsyncs it and ``os.replace``s it over ``manifest.json``, then fsyncs the
-folder. A reader that opens ``manifest.json`` sees exactly one committed state. Files referenced by
-neither the current nor the previous manifest are garbage-collected after a commit (the previous
-state's files are kept so a reader that just read the old manifest can still open them). No pickle:
-arrays are ``.npy`` loaded with ``allow_pickle=False``; metadata is JSON.
+folder. A reader that opens ``manifest.json`` sees exactly one committed state. No pickle: arrays are
+``.npy`` loaded with ``allow_pickle=False``; metadata is JSON.
 
-Every file entry in a manifest records its size and CRC-32, so truncation is detected on open and
-corruption by :meth:`IndexFolder.verify`.
+Safety rules enforced here, for every index kind:
+
+* **Delete only what plait wrote.** A file is deleted only when its name follows plait's pattern
+  (``<stem>.<12 hex>.npy|json``) *and* an earlier manifest of this folder listed it, or this very
+  :class:`IndexFolder` wrote it and the commit did not keep it, or its name carries the
+  ``file_tag`` of the manifest the commit replaces (each manifest announces a random tag; a writer
+  holding the lock names its new files with the current manifest's tag, so the files of a writer
+  that crashed before committing are provably plait's and are collected by the next commit). A
+  folder that holds files but no manifest is someone else's:
+  :meth:`IndexFolder.check_creatable` refuses it (:class:`~plait.indexes.base.ForeignFolderError`).
+* **Generations only grow; a commit builds on what it read.** Every manifest carries a random
+  ``index_id`` (new at creation and at every override) and a ``generation``. :meth:`IndexFolder.commit`
+  runs under the writer lock and checks that the manifest on disk is still the one the writer
+  started from (compare-and-swap), else :class:`~plait.indexes.base.StaleManifestError`.
+* **Readers never see a healthy index as corrupt.** Files a commit stops referencing are kept for
+  :data:`KEEP_GENERATIONS` more commits (``retired`` in the manifest), and :meth:`IndexFolder.load_latest`
+  retries an open on the newer manifest when a file of the one it read has just been collected.
+* **Damage is named, never a crash.** The manifest carries a CRC-32 of its own content; every file
+  entry records its size and CRC-32. Sizes and ``.npy`` headers are checked on every open, small
+  structural files' and small files' CRCs too; :meth:`IndexFolder.verify` checks every CRC.
+  Every read failure raises :class:`~plait.indexes.base.CorruptIndexError` naming the file.
+
+The writer lock is ``fcntl.flock`` on ``writer.lock`` (POSIX).
 """
 
 from __future__ import annotations
@@ -20,20 +39,34 @@ import os
 import re
 import secrets
 import threading
+import time
 import zlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
-from plait.indexes.base import CorruptIndexError, IndexLockedError
+from plait.indexes.base import (
+    CorruptIndexError,
+    ForeignFolderError,
+    IndexLockedError,
+    MissingIndexFileError,
+    StaleManifestError,
+)
 
 MANIFEST = "manifest.json"
 LOCK = "writer.lock"
+KEEP_GENERATIONS = 2  # commits for which a file that is no longer referenced stays on disk
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+_OWN_FILE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*\.(?P<hex>[0-9a-f]{12})\.(npy|json)$")
+_OWN_TEMP = re.compile(r"^\.manifest\.json\.(?P<hex>[0-9a-f]{8,14})\.tmp$")
 _CHUNK = 1 << 22
+SMALL_FILE = 1 << 20  # files up to this size are CRC-checked on every open (about 1 ms each)
+_OPEN_ATTEMPTS = 50
+
+T = TypeVar("T")
 
 
 def check_name(name: str, what: str = "index name") -> str:
@@ -63,100 +96,313 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def atomic_write(path: str | os.PathLike[str], data: bytes | str, *, tag: str = "") -> None:
+    """Replace ``path`` with ``data`` atomically: a fresh temporary file in the same folder, fsync,
+    ``os.replace``, fsync of the folder. A crash leaves the old file or the new one, never a mix;
+    the temporary name (``.<name>.<tag><random hex>.tmp``) is random, so two writers never share one."""
+    path = Path(path)
+    payload = data.encode("utf-8") if isinstance(data, str) else data
+    tmp = path.with_name(f".{path.name}.{tag}{secrets.token_hex(4)}.tmp")
+    try:
+        with open(tmp, "xb") as f:
+            f.write(payload)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    fsync_dir(path.parent)
+
+
+def manifest_checksum(manifest: Mapping[str, Any]) -> str:
+    """CRC-32 of the manifest's canonical JSON, without its own ``checksum`` key."""
+    body = {k: v for k, v in manifest.items() if k != "checksum"}
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return f"crc32:{zlib.crc32(text.encode('ascii')):08x}"
+
+
+def state_key(manifest: Mapping[str, Any]) -> tuple[Any, Any]:
+    """What identifies a committed state: the index's random id and the generation."""
+    return manifest.get("index_id"), manifest.get("generation")
+
+
+def referenced_files(manifest: Mapping[str, Any]) -> set[str]:
+    return {entry["name"] for entry in manifest.get("files", {}).values()}
+
+
+def require(manifest: Mapping[str, Any], key: str, types: Any, where: Path) -> Any:
+    """``manifest[key]`` when it has one of ``types``, else a :class:`CorruptIndexError` naming
+    the manifest file and the key."""
+    if key not in manifest:
+        raise CorruptIndexError(f"{where}: key {key!r} is missing")
+    value = manifest[key]
+    if isinstance(value, bool) and bool not in (types if isinstance(types, tuple) else (types,)):
+        raise CorruptIndexError(f"{where}: key {key!r} has an invalid value {value!r}")
+    if not isinstance(value, types):
+        raise CorruptIndexError(f"{where}: key {key!r} has an invalid value {value!r}")
+    return value
+
+
+def _check_schema(manifest: Any, where: Path) -> None:
+    """Keys every plait manifest has, with their types (kind-specific keys are the index's job)."""
+    if not isinstance(manifest, dict) or "format" not in manifest:
+        raise CorruptIndexError(f"{where} is not a plait index manifest")
+    require(manifest, "format", str, where)
+    require(manifest, "version", int, where)
+    generation = require(manifest, "generation", int, where)
+    if generation < 0:
+        raise CorruptIndexError(f"{where}: key 'generation' is negative ({generation})")
+    files = require(manifest, "files", dict, where)
+    for role, entry in files.items():
+        if (
+            not isinstance(entry, dict)
+            or not isinstance(entry.get("name"), str)
+            or not _SAFE_NAME.match(entry["name"])
+            or type(entry.get("bytes")) is not int
+            or entry["bytes"] < 0
+            or type(entry.get("crc32")) is not int
+        ):
+            raise CorruptIndexError(f"{where}: key 'files' has an invalid entry for {role!r}")
+
+
+def _header_problem(
+    shape: tuple[int, ...],
+    fortran: bool,
+    dtype: np.dtype,
+    offset: int,
+    size: int,
+    dtypes: tuple[str, ...] | None,
+    ndim: int | None,
+) -> str | None:
+    """What is wrong with a ``.npy`` header plait could have written, or ``None``."""
+    if fortran:
+        return "Fortran order"
+    if dtype.kind not in "biuf" or dtype.byteorder == ">" or (dtypes and dtype.name not in dtypes):
+        return "an unexpected dtype"
+    if ndim is not None and len(shape) != ndim:
+        return f"{len(shape)} dimensions instead of {ndim}"
+    if any(d < 0 for d in shape) or offset + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize != size:
+        return "a data size that does not fill the file"
+    return None
+
+
 class IndexFolder:
     """One index's folder on disk: write files, commit manifests, read them back safely."""
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
+        self._written: set[str] = set()  # data files written by this object, not yet committed
+        self._lock_depth = 0
+        self._tag = ""  # the current manifest's file_tag while this object holds the lock
+
+    @property
+    def manifest_path(self) -> Path:
+        return self.path / MANIFEST
 
     # ---------------------------------------------------------------- manifest
     def exists(self) -> bool:
-        return (self.path / MANIFEST).is_file()
+        return self.manifest_path.is_file()
+
+    def foreign_entries(self) -> list[str]:
+        """Entries of the folder other than plait's lock file and temporary manifests."""
+        if not self.path.is_dir():
+            return []
+        return sorted(
+            child.name
+            for child in self.path.iterdir()
+            if child.name != LOCK and not _OWN_TEMP.match(child.name)
+        )
+
+    def check_creatable(self) -> None:
+        """Refuse to create an index in a folder that holds files but no plait manifest.
+
+        A missing or empty folder is fine. Anything else is someone's data (an index whose
+        manifest was lost, a PyLate / fast-plaid index, a folder given by mistake): plait neither
+        writes into it nor deletes from it unless asked with ``override=True``.
+        """
+        if self.path.exists() and not self.path.is_dir():
+            raise ForeignFolderError(f"{self.path} exists and is not a folder")
+        if self.exists():
+            return
+        found = self.foreign_entries()
+        if found:
+            shown = ", ".join(found[:8]) + (f", ... ({len(found)} entries)" if len(found) > 8 else "")
+            raise ForeignFolderError(
+                f"{self.path} is not empty but holds no plait {MANIFEST} (found: {shown}); it is "
+                "not a plait index, so plait will not write into it. Open another folder, or pass "
+                "override=True to create a plait index there (files plait did not write are kept)"
+            )
 
     def read_manifest(self, expect: tuple[str, int] | None = None) -> dict[str, Any]:
-        """The committed manifest. ``expect=(format, version)``: a manifest of another index kind
-        raises ``ValueError`` (open it with the matching class, or override), another version of
-        this kind :class:`CorruptIndexError`."""
-        file = self.path / MANIFEST
+        """The committed manifest, checksum and schema checked. ``expect=(format, version)``: a
+        manifest of another index kind raises ``ValueError`` (open it with the matching class, or
+        override), another version of this kind :class:`CorruptIndexError`."""
+        file = self.manifest_path
         try:
-            text = file.read_text(encoding="utf-8")
+            raw = file.read_bytes()
         except FileNotFoundError:
-            raise CorruptIndexError(f"no index at {self.path}: {file} is missing") from None
+            raise MissingIndexFileError(f"no index at {self.path}: {file} is missing") from None
+        except OSError as e:
+            raise CorruptIndexError(f"{file} cannot be read ({e})") from None
         try:
-            manifest = json.loads(text)
-        except json.JSONDecodeError as e:
+            manifest = json.loads(raw.decode("utf-8"))
+        except (ValueError, RecursionError) as e:
             raise CorruptIndexError(f"{file} is not valid JSON ({e})") from None
-        if not isinstance(manifest, dict) or "format" not in manifest:
-            raise CorruptIndexError(f"{file} is not a plait index manifest")
+        _check_schema(manifest, file)
+        checksum = manifest.get("checksum")
+        if checksum is not None or "index_id" in manifest:
+            if checksum != manifest_checksum(manifest):
+                raise CorruptIndexError(f"{file} fails its checksum (corrupted)")
         if expect is not None:
             kind, version = expect
-            if manifest.get("format") != kind:
+            if manifest["format"] != kind:
                 raise ValueError(
-                    f"{self.path} holds a {manifest.get('format')!r} index, not {kind!r}: open it "
+                    f"{self.path} holds a {manifest['format']!r} index, not {kind!r}: open it "
                     "with the matching class or pass override=True to replace it"
                 )
-            if manifest.get("version") != version:
+            if manifest["version"] != version:
                 raise CorruptIndexError(
-                    f"{self.path} has format version {manifest.get('version')}, expected {version}"
+                    f"{self.path} has format version {manifest['version']}, expected {version}"
                 )
-        return manifest
+        return dict(manifest)
 
-    def commit(self, manifest: Mapping[str, Any]) -> None:
-        """Atomically make ``manifest`` the current state, then collect unreferenced files."""
-        self.path.mkdir(parents=True, exist_ok=True)
-        previous: list[str] = []
-        if self.exists():
+    def load_latest(
+        self, load: Callable[[dict[str, Any]], T], expect: tuple[str, int] | None = None
+    ) -> T:
+        """``load(manifest)`` on the current manifest, retried on a newer one when a file of the
+        manifest just read has meanwhile been collected by a writer's commit (a reader racing
+        commits must never report a healthy index as corrupt). Malformed content raises
+        :class:`CorruptIndexError` naming the manifest."""
+        manifest = self.read_manifest(expect)
+        for attempt in range(_OPEN_ATTEMPTS):
             try:
-                previous = sorted(self.referenced_files(self.read_manifest()))
-            except CorruptIndexError:
-                previous = []
-        data = dict(manifest)
-        data["previous_files"] = previous
-        tmp = self.path / f".{MANIFEST}.{secrets.token_hex(4)}.tmp"
-        with open(tmp, "w", encoding="utf-8") as f:
-            json.dump(data, f, indent=1, sort_keys=True)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, self.path / MANIFEST)
-        fsync_dir(self.path)
-        self.collect_garbage(data)
+                return load(manifest)
+            except MissingIndexFileError:
+                newer = self.read_manifest(expect)
+                if state_key(newer) == state_key(manifest) or attempt == _OPEN_ATTEMPTS - 1:
+                    raise
+                manifest = newer
+                time.sleep(min(0.001 * 2**attempt, 0.05))
+            except (KeyError, TypeError, IndexError, AttributeError) as e:
+                raise CorruptIndexError(
+                    f"{self.manifest_path}: malformed manifest ({type(e).__name__}: {e})"
+                ) from None
+        raise AssertionError("unreachable")  # pragma: no cover
 
-    @staticmethod
-    def referenced_files(manifest: Mapping[str, Any]) -> set[str]:
-        files = manifest.get("files", {})
-        return {entry["name"] for entry in files.values()}
+    def _current_or_none(self) -> dict[str, Any] | None:
+        """The committed manifest, ``None`` when there is none; a damaged one raises."""
+        if not self.exists():
+            return None
+        return self.read_manifest()
 
-    def collect_garbage(self, manifest: Mapping[str, Any]) -> None:
-        keep = self.referenced_files(manifest) | set(manifest.get("previous_files", []))
-        keep |= {MANIFEST, LOCK}
-        for child in self.path.iterdir():
-            if child.name in keep or not child.is_file():
-                continue
-            if child.name.startswith(f".{MANIFEST}.") or child.suffix in {".npy", ".json", ".tmp"}:
-                try:
-                    child.unlink()
-                except FileNotFoundError:
-                    pass
+    def commit(
+        self, manifest: Mapping[str, Any], *, base: Mapping[str, Any] | None
+    ) -> dict[str, Any]:
+        """Atomically make ``manifest`` the current state; returns it as committed.
+
+        ``base`` is the manifest this state was built on: it must still be the current one
+        (same ``index_id`` and ``generation``), else :class:`StaleManifestError`. ``base=None``
+        starts a new index (creation or override): a fresh ``index_id`` and a generation above any
+        before it. The caller holds the writer lock. Files the new state no longer references are
+        retired and deleted :data:`KEEP_GENERATIONS` commits later (only plait's own, see the
+        module docstring).
+        """
+        if not self.holds_lock():
+            raise RuntimeError(f"commit on {self.path} without holding its writer lock")
+        self.path.mkdir(parents=True, exist_ok=True)
+        data = {k: v for k, v in manifest.items() if k not in ("checksum", "previous_files")}
+        try:
+            previous = self._current_or_none()
+        except CorruptIndexError:
+            if base is not None:
+                raise
+            previous = None
+            self._set_aside_unreadable_manifest()
+        if base is not None:
+            if previous is None or state_key(previous) != state_key(base):
+                raise StaleManifestError(
+                    f"{self.path} changed since this writer read it (another writer committed or "
+                    "the index was rebuilt); reopen the index and retry"
+                )
+            data["index_id"] = base.get("index_id") or secrets.token_hex(8)
+        else:
+            data["index_id"] = secrets.token_hex(8)
+        data["generation"] = (int(previous["generation"]) if previous else 0) + 1
+        data["retired"], doomed = self._retire(previous, data)
+        data["file_tag"] = secrets.token_hex(3)
+        data["checksum"] = manifest_checksum(data)
+        atomic_write(self.manifest_path, json.dumps(data, indent=1, sort_keys=True), tag=self._tag)
+        self._delete(doomed)
+        self._written.clear()
+        self._tag = data["file_tag"]
+        return data
+
+    def _retire(
+        self, previous: Mapping[str, Any] | None, new: Mapping[str, Any]
+    ) -> tuple[dict[str, int], set[str]]:
+        """``(retired, doomed)``: files kept for readers of older states, files to delete now."""
+        keep = referenced_files(new)
+        generation = int(new["generation"])
+        retired: dict[str, int] = {}
+        doomed = {name for name in self._written if name not in keep}
+        if previous is not None:
+            old: dict[str, int] = {}
+            for name in previous.get("previous_files", []):  # format-1 manifests written before
+                old[str(name)] = int(previous["generation"])
+            for name, since in dict(previous.get("retired") or {}).items():
+                old[str(name)] = int(since)
+            for name in referenced_files(previous) - keep:
+                old[name] = generation
+            for name, since in old.items():
+                if name in keep:
+                    continue
+                if generation - since < KEEP_GENERATIONS:
+                    retired[name] = since
+                else:
+                    doomed.add(name)
+        tag = str(previous.get("file_tag") or "") if previous is not None else ""
+        if len(tag) == 6:  # files of writers that built on ``previous`` and crashed before committing
+            for child in self.path.iterdir():
+                match = _OWN_FILE.match(child.name) or _OWN_TEMP.match(child.name)
+                if match and match["hex"].startswith(tag):
+                    doomed.add(child.name)
+        doomed -= set(retired) | keep
+        return retired, {n for n in doomed if _OWN_FILE.match(n) or _OWN_TEMP.match(n)}
+
+    def _delete(self, names: set[str]) -> None:
+        for name in names:
+            try:
+                (self.path / name).unlink()
+            except FileNotFoundError:
+                pass
+
+    def _set_aside_unreadable_manifest(self) -> None:
+        """Keep a damaged manifest (renamed) instead of overwriting it: plait cannot prove it."""
+        if self.exists():
+            aside = self.path / f"{MANIFEST}.unreadable-{time.strftime('%Y%m%dT%H%M%S')}"
+            os.replace(self.manifest_path, aside)
 
     # ---------------------------------------------------------------- data files
-    def write_array(self, stem: str, array: np.ndarray) -> dict[str, Any]:
-        """Write ``array`` to a fresh ``<stem>.<random>.npy``, fsync it, return its manifest entry."""
+    def _new_file(self, stem: str, suffix: str) -> tuple[str, Path]:
         check_name(stem, "file stem")
         self.path.mkdir(parents=True, exist_ok=True)
-        name = f"{stem}.{secrets.token_hex(6)}.npy"
-        path = self.path / name
-        with open(path, "wb") as f:
+        name = f"{stem}.{self._tag}{secrets.token_hex(6 - len(self._tag) // 2)}{suffix}"
+        self._written.add(name)
+        return name, self.path / name
+
+    def write_array(self, stem: str, array: np.ndarray) -> dict[str, Any]:
+        """Write ``array`` to a fresh ``<stem>.<random>.npy``, fsync it, return its manifest entry."""
+        name, path = self._new_file(stem, ".npy")
+        with open(path, "xb") as f:
             np.save(f, np.ascontiguousarray(array), allow_pickle=False)
             f.flush()
             os.fsync(f.fileno())
         return {"name": name, "bytes": path.stat().st_size, "crc32": crc32_file(path)}
 
     def write_json(self, stem: str, obj: Any) -> dict[str, Any]:
-        check_name(stem, "file stem")
-        self.path.mkdir(parents=True, exist_ok=True)
-        name = f"{stem}.{secrets.token_hex(6)}.json"
-        path = self.path / name
-        with open(path, "w", encoding="utf-8") as f:
+        name, path = self._new_file(stem, ".json")
+        with open(path, "x", encoding="utf-8") as f:
             json.dump(obj, f)
             f.flush()
             os.fsync(f.fileno())
@@ -165,9 +411,10 @@ class IndexFolder:
     def _checked_path(self, entry: Mapping[str, Any], verify_crc: bool) -> Path:
         name = check_name(str(entry.get("name", "")), "file name")
         path = self.path / name
-        if not path.is_file():
-            raise CorruptIndexError(f"index file {path} is missing")
-        size = path.stat().st_size
+        try:
+            size = path.stat().st_size
+        except FileNotFoundError:
+            raise MissingIndexFileError(f"index file {path} is missing") from None
         if size != entry["bytes"]:
             raise CorruptIndexError(
                 f"index file {path} has {size} bytes, the manifest says {entry['bytes']} (truncated?)"
@@ -177,22 +424,46 @@ class IndexFolder:
         return path
 
     def read_array(
-        self, entry: Mapping[str, Any], *, mmap: bool = True, verify_crc: bool = False
+        self,
+        entry: Mapping[str, Any],
+        *,
+        mmap: bool = True,
+        verify_crc: bool = False,
+        dtypes: tuple[str, ...] | None = None,
+        ndim: int | None = None,
     ) -> np.ndarray:
-        """Open an array listed in the manifest; memory-mapped read-only unless ``mmap=False``."""
-        path = self._checked_path(entry, verify_crc)
+        """Open an array listed in the manifest; memory-mapped read-only unless ``mmap=False``.
+
+        The ``.npy`` header is checked before any data is read: C order, little-endian plain
+        numbers (``dtypes`` when given), ``ndim`` when given, and a data size that fills the file
+        exactly. The whole file's CRC-32 is checked too with ``verify_crc`` (structural files) or
+        when it is at most :data:`SMALL_FILE` bytes.
+        """
+        path = self._checked_path(entry, verify_crc or entry["bytes"] <= SMALL_FILE)
         try:
-            if mmap and entry["bytes"] > 0:
+            with open(path, "rb") as f:
+                version = np.lib.format.read_magic(f)
+                if version == (1, 0):
+                    shape, fortran, dtype = np.lib.format.read_array_header_1_0(f)
+                elif version == (2, 0):
+                    shape, fortran, dtype = np.lib.format.read_array_header_2_0(f)
+                else:
+                    raise ValueError(f"unsupported .npy version {version}")
+                offset = f.tell()
+            problem = _header_problem(shape, fortran, dtype, offset, entry["bytes"], dtypes, ndim)
+            if problem is not None:
+                raise ValueError(f"its header declares {problem} (shape {shape}, dtype {dtype})")
+            if mmap and int(np.prod(shape, dtype=np.int64)) > 0:
                 return np.load(path, mmap_mode="r", allow_pickle=False)
             return np.load(path, allow_pickle=False)
-        except (ValueError, OSError, EOFError) as e:
+        except Exception as e:  # a damaged header can raise almost anything from numpy's parser
             raise CorruptIndexError(f"index file {path} cannot be read as .npy: {e}") from None
 
     def read_json(self, entry: Mapping[str, Any], *, verify_crc: bool = True) -> Any:
         path = self._checked_path(entry, verify_crc)
         try:
-            return json.loads(path.read_text(encoding="utf-8"))
-        except (ValueError, OSError) as e:
+            return json.loads(path.read_bytes().decode("utf-8"))
+        except Exception as e:
             raise CorruptIndexError(f"index file {path} is not valid JSON: {e}") from None
 
     def verify(self, manifest: Mapping[str, Any] | None = None) -> None:
@@ -204,7 +475,7 @@ class IndexFolder:
     def disk_bytes(self, manifest: Mapping[str, Any] | None = None) -> int:
         """Bytes of the committed state: every referenced file plus the manifest."""
         manifest = manifest if manifest is not None else self.read_manifest()
-        total = (self.path / MANIFEST).stat().st_size
+        total = self.manifest_path.stat().st_size
         return total + sum(int(e["bytes"]) for e in manifest.get("files", {}).values())
 
     # ---------------------------------------------------------------- writer lock
@@ -224,21 +495,39 @@ class IndexFolder:
             raise
         return fd
 
+    def holds_lock(self) -> bool:
+        """True while this object (or this process, persistently) holds the writer lock."""
+        return self._lock_depth > 0 or os.path.realpath(self.path) in _HELD_LOCKS
+
     @contextmanager
     def writer_lock(self) -> Iterator[None]:
         """Exclusive, non-blocking writer lock (``fcntl.flock``); a second writer gets a clear error.
 
         Passes straight through when this process holds the lock persistently
-        (:meth:`hold_writer_lock`, e.g. a server that owns the index for its lifetime).
+        (:meth:`hold_writer_lock`, e.g. a server that owns the index for its lifetime) or this
+        object already holds it (nested use).
         """
-        if os.path.realpath(self.path) in _HELD_LOCKS:
-            yield
-            return
-        fd = self._lock_fd()
+        fd = None if self.holds_lock() else self._lock_fd()
+        if self._lock_depth == 0:
+            self._tag = self._current_tag()
+        self._lock_depth += 1
         try:
             yield
         finally:
-            os.close(fd)  # closing releases the flock
+            self._lock_depth -= 1
+            if self._lock_depth == 0:
+                self._tag = ""
+            if fd is not None:
+                os.close(fd)  # closing releases the flock
+
+    def _current_tag(self) -> str:
+        """The committed manifest's ``file_tag`` ("" when there is none or it cannot be read)."""
+        try:
+            manifest = self._current_or_none()
+        except CorruptIndexError:
+            return ""
+        tag = manifest.get("file_tag") if manifest else None
+        return tag if isinstance(tag, str) and re.fullmatch(r"[0-9a-f]{6}", tag) else ""
 
     def hold_writer_lock(self) -> None:
         """Take the writer lock until :meth:`release_writer_lock` (or process exit).

@@ -152,10 +152,10 @@ def test_manifest_commit_is_the_switch(tmp_path, monkeypatch):
     top = IndexFolder(index.path)
     real_commit = IndexFolder.commit
 
-    def crash(self, manifest):
+    def crash(self, manifest, **kwargs):
         if self.path == top.path:
             raise OSError("simulated crash before the manifest switch")
-        real_commit(self, manifest)
+        return real_commit(self, manifest, **kwargs)
 
     monkeypatch.setattr(IndexFolder, "commit", crash)
     with pytest.raises(OSError, match="simulated"):

@@ -88,7 +88,9 @@ def test_compaction_keeps_results_and_drops_files(tmp_path):
     assert len(m["segments"]) == 1 and m["tombstones"] == []
     assert snapshot(index, queries) == before
     assert snapshot(Exact(tmp_path, "c"), queries) == before
-    index.add_documents(["late"], [embs[0]])  # the next commit collects the old files
+    index.add_documents(["late"], [embs[0]])  # old files stay one more commit, for readers
+    assert any(p.name.startswith("tombstones") for p in index.path.iterdir())
+    index.add_documents(["later"], [embs[1]])  # KEEP_GENERATIONS commits later they are collected
     names = {p.name for p in index.path.iterdir()}
     assert not any(n.startswith("tombstones") for n in names)
 
@@ -112,7 +114,7 @@ def test_crash_at_the_commit_point_keeps_the_old_state(tmp_path, monkeypatch):
     queries = [embs[0]]
     before = snapshot(index, queries)
 
-    def boom(self, manifest):
+    def boom(self, manifest, **_):
         raise OSError("disk full")
 
     monkeypatch.setattr(IndexFolder, "commit", boom)
@@ -145,7 +147,8 @@ def test_truncated_and_corrupted_files_are_detected(tmp_path):
 
 def test_other_formats_are_refused(tmp_path):
     folder = IndexFolder(tmp_path / "p")
-    folder.commit({"format": "plait-plaid", "version": 1, "files": {}})
+    with folder.writer_lock():
+        folder.commit({"format": "plait-plaid", "version": 1, "files": {}}, base=None)
     with pytest.raises(ValueError, match="plait-plaid"):
         Exact(tmp_path, "p")
     assert len(Exact(tmp_path, "p", override=True)) == 0

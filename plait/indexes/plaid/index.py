@@ -27,6 +27,7 @@ import numpy as np
 
 from plait.indexes.base import (
     ArrayLike,
+    CorruptIndexError,
     DuplicateIdError,
     IndexInputError,
     SearchResult,
@@ -49,7 +50,7 @@ from plait.indexes.plaid.store import (
     write_segment,
     write_tombstones,
 )
-from plait.indexes.storage import IndexFolder, check_name
+from plait.indexes.storage import IndexFolder, check_name, require, state_key
 from plait.indexes.validation import (
     check_embeddings,
     check_ids,
@@ -137,12 +138,13 @@ class PLAID:
         self.path = os.path.join(os.fspath(folder), index_name)
         self._folder = IndexFolder(self.path)
         self.last_build_timings: dict[str, float] = {}
+        if not override:
+            self._folder.check_creatable()  # a folder without our manifest is someone's data
         if override or not self._folder.exists():
             with self._folder.writer_lock():
-                self._folder.commit(self._empty_manifest())
-                if override:
-                    self._folder.collect_garbage({"files": {}})
-        self._load()
+                if override or not self._folder.exists():
+                    self._folder.commit(self._empty_manifest(), base=None)
+        self._folder.load_latest(self._load, expect=(FORMAT, VERSION))
         if codebook is not None and self._quantizer is not None:
             assert self._codec is not None
             if not codebook.same_as(Codebook(self._quantizer, self._codec)):
@@ -153,7 +155,6 @@ class PLAID:
         return {
             "format": FORMAT,
             "version": VERSION,
-            "generation": 0,
             "settings": {"dim": None, "nbits": self._training["nbits"], "n_centroids": None},
             "segments": [],
             "next_segment": 1,
@@ -161,47 +162,73 @@ class PLAID:
             "files": {},
         }
 
-    def _load(self) -> None:
-        manifest = self._folder.read_manifest(expect=(FORMAT, VERSION))
-        self._manifest = manifest
-        settings = manifest["settings"]
-        self._quantizer: CentroidQuantizer | None = None
-        self._codec: ResidualCodec | None = None
-        if "centroids" in manifest["files"]:
-            self._quantizer, self._codec = read_codec(self._folder, manifest["files"], settings["nbits"])
+    def _load(self, manifest: dict[str, Any]) -> None:
+        """Adopt a committed manifest: codec, segments (validated), id map; all or nothing."""
+        where = self._folder.manifest_path
+        settings = require(manifest, "settings", dict, where)
+        files = require(manifest, "files", dict, where)
+        infos = require(manifest, "segments", list, where)
+        require(manifest, "next_segment", int, where)
+        require(manifest, "stats", dict, where)
+        nbits = require(settings, "nbits", int, where)
+        require(settings, "dim", (int, type(None)), where)
+        require(settings, "n_centroids", (int, type(None)), where)
+        quantizer: CentroidQuantizer | None = None
+        codec: ResidualCodec | None = None
+        if "centroids" in files:
+            quantizer, codec = read_codec(self._folder, files, nbits, settings=settings)
+        elif infos:
+            raise CorruptIndexError(f"{where}: segments are listed but no codec ('centroids')")
         # segments are immutable: reuse the ones already open (and their inverted lists), re-reading
         # only their tombstones
         cache = {seg.name: seg for seg in getattr(self, "_segments", [])}
-        signatures = getattr(self, "_signatures", {})
-        self._segments: list[Segment] = []
-        self._signatures: dict[str, tuple[str, ...]] = {}
-        for info in manifest["segments"]:
+        old_signatures = getattr(self, "_signatures", {})
+        segments: list[Segment] = []
+        signatures: dict[str, tuple[str, ...]] = {}
+        for info in infos:
+            if not isinstance(info, dict) or not isinstance(info.get("name"), str):
+                raise CorruptIndexError(f"{where}: key 'segments' holds an invalid entry {info!r}")
             name, signature = info["name"], segment_signature(manifest, info["name"])
             seg = cache.get(name)
-            if seg is not None and signatures.get(name) == signature and "centroids" in manifest["files"]:
-                seg = dataclasses.replace(seg, deleted=read_tombstones(self._folder, manifest, name, seg.n_docs))
+            if seg is not None and old_signatures.get(name) == signature and quantizer is not None:
+                deleted = read_tombstones(self._folder, manifest, name, seg.n_docs)
+                seg = dataclasses.replace(seg, deleted=deleted)
             else:
                 seg = read_segment(self._folder, manifest, info)
-            self._segments.append(seg)
-            self._signatures[name] = signature
-        self._where: dict[str, tuple[int, int]] = {}
-        for s, seg in enumerate(self._segments):
-            for local in np.flatnonzero(~seg.deleted):
-                self._where[seg.ids[local]] = (s, int(local))
+            segments.append(seg)
+            signatures[name] = signature
+        where_map: dict[str, tuple[int, int]] = {}
+        for s, seg in enumerate(segments):
+            for local in np.flatnonzero(~seg.deleted).tolist():
+                if seg.ids[local] in where_map:
+                    raise CorruptIndexError(f"{self.path}: id {seg.ids[local]!r} is stored twice")
+                where_map[seg.ids[local]] = (s, int(local))
+        self._manifest = manifest
+        self._quantizer, self._codec = quantizer, codec
+        self._segments, self._signatures, self._where = segments, signatures, where_map
 
-    def _refresh(self) -> None:
-        """Reload if another writer committed since we last read the manifest."""
-        current = self._folder.read_manifest()
-        if current.get("generation") != self._manifest.get("generation"):
-            self._load()
+    def refresh(self) -> bool:
+        """Adopt the state another writer committed since this object last read the folder.
 
-    def _commit(self, manifest: dict[str, Any]) -> None:
-        manifest["generation"] = int(self._manifest.get("generation", 0)) + 1
-        self._folder.commit(manifest)
-        self._load()
+        Returns ``True`` when the state changed. Cheap when nothing changed (one small read);
+        segments already open are reused.
+        """
+        current = self._folder.read_manifest(expect=(FORMAT, VERSION))
+        if state_key(current) == state_key(self._manifest):
+            return False
+        self._reload()
+        return True
+
+
+    def _reload(self) -> None:
+        self._folder.load_latest(self._load, expect=(FORMAT, VERSION))
+
+    def _commit(self, manifest: dict[str, Any], *, new_index: bool = False) -> None:
+        committed = self._folder.commit(manifest, base=None if new_index else self._manifest)
+        self._load(committed)
 
     def _next_manifest(self) -> dict[str, Any]:
-        m = {k: v for k, v in self._manifest.items() if k != "previous_files"}
+        m = {k: v for k, v in self._manifest.items() if k not in ("previous_files", "retired")}
         m["settings"] = dict(m["settings"])
         m["segments"] = [dict(s) for s in m["segments"]]
         m["stats"] = dict(m["stats"])
@@ -266,7 +293,7 @@ class PLAID:
     def verify(self) -> None:
         """Check every file's size and CRC-32 and that the segments are consistent."""
         self._folder.verify(self._manifest)
-        self._load()
+        self._reload()
 
     # ------------------------------------------------------------------ writes
     def add_documents(
@@ -287,7 +314,7 @@ class PLAID:
             return self
         self.last_build_timings = {}
         with self._folder.writer_lock():
-            self._refresh()
+            self.refresh()
             docs = check_embeddings(ids, docs, self.dim)  # another writer may have set dim
             existing = [i for i in ids if i in self._where]
             if existing and not replace:
@@ -308,7 +335,7 @@ class PLAID:
                     self._tombstone_into(manifest, existing)
                 self._commit(manifest)
             except BaseException:
-                self._load()  # drop any in-memory state of the failed write
+                self._reload()  # drop any in-memory state of the failed write
                 raise
         return self
 
@@ -390,7 +417,7 @@ class PLAID:
         if not ids:
             return self
         with self._folder.writer_lock():
-            self._refresh()
+            self.refresh()
             raise_unknown(unknown_ids(ids, self._where))
             manifest = self._next_manifest()
             self._tombstone_into(manifest, ids)
@@ -403,7 +430,7 @@ class PLAID:
         Codes and packed residuals are copied, not re-encoded, so stored vectors do not change.
         """
         with self._folder.writer_lock():
-            self._refresh()
+            self.refresh()
             manifest = self._next_manifest()
             manifest["files"] = {k: v for k, v in manifest["files"].items() if "." not in k}
             manifest["segments"] = []
@@ -425,7 +452,7 @@ class PLAID:
                 "that shares it instead of re-training one of them"
             )
         with self._folder.writer_lock():
-            self._refresh()
+            self.refresh()
             ids = self.documents_ids
             docs = self.get_documents_embeddings(ids)
             saved = dict(self._training)
@@ -433,7 +460,7 @@ class PLAID:
             try:
                 self._commit(self._rebuild(ids, docs))
             except BaseException:
-                self._load()
+                self._reload()
                 raise
             finally:
                 self._training = saved
@@ -441,7 +468,6 @@ class PLAID:
     def _rebuild(self, ids: list[str], docs: list[np.ndarray]) -> dict[str, Any]:
         """A manifest of a fresh codec trained on ``docs`` with every document re-encoded."""
         manifest = self._empty_manifest()
-        manifest["generation"] = self._manifest["generation"]
         manifest["next_segment"] = self._manifest["next_segment"]
         self._quantizer = self._codec = None
         if ids:

@@ -107,13 +107,33 @@ def write_codec(folder: IndexFolder, quantizer: CentroidQuantizer, codec: Residu
     return files
 
 
-def read_codec(folder: IndexFolder, files: dict[str, Any], nbits: int) -> tuple[CentroidQuantizer, ResidualCodec]:
-    stored = folder.read_array(files["centroids"], mmap=False)
-    cutoffs = folder.read_array(files["bucket_cutoffs"], mmap=False)
-    weights = folder.read_array(files["bucket_weights"], mmap=False)
+def read_codec(
+    folder: IndexFolder,
+    files: dict[str, Any],
+    nbits: int,
+    *,
+    settings: dict[str, Any] | None = None,
+) -> tuple[CentroidQuantizer, ResidualCodec]:
+    """The trained codec (CRC-checked: small files every search depends on); ``settings`` (the
+    manifest's) must then agree with it on ``dim`` and ``n_centroids``."""
+    def arr(role: str, dtypes: tuple[str, ...], ndim: int | None) -> np.ndarray:
+        if role not in files:
+            raise CorruptIndexError(f"manifest of {folder.path} lacks the codec file {role!r}")
+        return folder.read_array(files[role], mmap=False, verify_crc=True, dtypes=dtypes, ndim=ndim)
+
+    stored = arr("centroids", ("int8", "float32"), 2)
+    cutoffs = arr("bucket_cutoffs", ("float32",), None)  # per dimension or shared by all
+    weights = arr("bucket_weights", ("float32",), None)
     try:
+        if settings is not None and (
+            stored.shape[0] != settings.get("n_centroids") or stored.shape[1] != settings.get("dim")
+        ):
+            raise ValueError(
+                f"centroids of shape {stored.shape} but the manifest says {settings.get('n_centroids')} "
+                f"centroids of dimension {settings.get('dim')}"
+            )
         if "centroid_scales" in files:
-            scale = folder.read_array(files["centroid_scales"], mmap=False)
+            scale = arr("centroid_scales", ("float32",), 1)
             if stored.dtype != np.int8 or scale.shape != (stored.shape[0],):
                 raise ValueError("int8 centroids and their scales disagree")
             quantizer = CentroidQuantizer(from_int8_rows(stored, scale), int8=(stored, scale))
@@ -162,7 +182,9 @@ def read_tombstones(folder: IndexFolder, manifest: dict[str, Any], name: str, n_
     deleted = np.zeros(n_docs, dtype=bool)
     entry = manifest["files"].get(f"{name}.tombstones")
     if entry is not None:
-        local = folder.read_array(entry, mmap=False).astype(np.int64)
+        local = folder.read_array(
+            entry, mmap=False, verify_crc=True, dtypes=("uint16", "int32"), ndim=1
+        ).astype(np.int64)
         if local.size and (local.min() < 0 or local.max() >= n_docs):
             raise CorruptIndexError(f"tombstones file {folder.path / entry['name']} is out of range")
         deleted[local] = True
@@ -182,20 +204,35 @@ def read_segment(folder: IndexFolder, manifest: dict[str, Any], info: dict[str, 
     if missing:
         raise CorruptIndexError(f"manifest of {folder.path} lacks files {missing} of segment {name}")
 
-    def arr(role: str, mmap: bool = True) -> np.ndarray:
-        return folder.read_array(files[f"{name}.{role}"], mmap=mmap)
+    def arr(role: str, dtypes: tuple[str, ...], ndim: int, small: bool = False) -> np.ndarray:
+        return folder.read_array(
+            files[f"{name}.{role}"], mmap=not small, verify_crc=small, dtypes=dtypes, ndim=ndim
+        )
 
     ids = folder.read_json(files[f"{name}.ids"])
-    doclens = arr("doclens", mmap=False).astype(np.int64)
-    codes, residuals = arr("codes"), arr("residuals")
+    doclens = arr("doclens", ("int32",), 1, small=True).astype(np.int64)
+    codes = arr("codes", ("uint16", "int32"), 1)
+    residuals = arr("residuals", ("uint8",), 2)
     advise_random(residuals)  # search reads scattered rows: no read-ahead
     n_tokens = int(doclens.sum())
-    n_centroids = int(manifest["settings"]["n_centroids"])
+    settings = manifest["settings"]
+    n_centroids, dim, nbits = int(settings["n_centroids"]), int(settings["dim"]), int(settings["nbits"])
     problems = [
-        (not isinstance(ids, list) or len(ids) != len(doclens), "ids"),
-        (doclens.ndim != 1 or (doclens.size and doclens.min() < 0), "doclens"),
-        (codes.shape != (n_tokens,) or (n_tokens and int(codes.max()) >= n_centroids), "codes"),
-        (residuals.ndim != 2 or residuals.shape[0] != n_tokens, "residuals"),
+        (
+            not isinstance(ids, list)
+            or len(ids) != len(doclens)
+            or not all(isinstance(i, str) for i in ids)
+            or len(set(ids)) != len(ids)
+            or info.get("n_docs", len(ids)) != len(ids),
+            "ids",
+        ),
+        (doclens.size and doclens.min() < 0 or info.get("n_tokens", n_tokens) != n_tokens, "doclens"),
+        (
+            codes.shape != (n_tokens,)
+            or (n_tokens and (int(codes.max()) >= n_centroids or int(codes.min()) < 0)),
+            "codes",
+        ),
+        (residuals.shape != (n_tokens, dim * nbits // 8), "residuals"),
     ]
     for bad, role in problems:
         if bad:

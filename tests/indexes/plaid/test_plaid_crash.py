@@ -93,7 +93,7 @@ def test_kill_9_leaves_last_committed_state(tmp_path):
     index = PLAID(folder, "p")
     index.compact()
     referenced = {e["name"] for e in index._manifest["files"].values()}
-    referenced |= set(index._manifest["previous_files"]) | {"manifest.json", "writer.lock"}
+    referenced |= set(index._manifest["retired"]) | {"manifest.json", "writer.lock"}
     assert {p.name for p in folder.joinpath("p").iterdir()} <= referenced
 
 

@@ -137,7 +137,7 @@ def test_compaction_reclaims_space_and_keeps_vectors(tmp_path, corpus):
         np.testing.assert_array_equal(a, b)
     names = {p.name for p in (tmp_path / "p").iterdir()}
     assert names <= {e["name"] for e in index._manifest["files"].values()} | {
-        *index._manifest["previous_files"], "manifest.json", "writer.lock"}
+        *index._manifest["retired"], "manifest.json", "writer.lock"}
 
 
 operation = st.one_of(
