@@ -50,6 +50,7 @@ from plait.indexes.plaid.store import read_codec, write_codec
 from plait.indexes.storage import IndexFolder, check_name, require, state_key
 from plait.indexes.validation import (
     check_embeddings,
+    check_id_list,
     check_ids,
     check_k,
     check_queries,
@@ -368,7 +369,7 @@ class ShardedPLAID:
     def remove_documents(self, documents_ids: Sequence[str]) -> ShardedPLAID:
         """Remove documents from their shards; unknown ids raise :class:`UnknownIdError` and nothing
         is removed."""
-        ids = check_ids(list(dict.fromkeys(documents_ids)))
+        ids = check_id_list(documents_ids)
         if not ids:
             return self
         with self._folder.writer_lock():
@@ -384,7 +385,7 @@ class ShardedPLAID:
     # ------------------------------------------------------------------ reads
     def get_documents_embeddings(self, documents_ids: Sequence[str]) -> list[np.ndarray]:
         """Decompressed ``(n_tokens, dim)`` float32 embeddings, in the order asked."""
-        ids = list(documents_ids)
+        ids = check_id_list(documents_ids, dedupe=False)
         owners = self._owners(ids)
         raise_unknown([i for i in ids if i not in owners])
         groups: dict[int, list[str]] = {}

@@ -36,9 +36,11 @@ from plait.indexes.base import (
 from plait.indexes.storage import IndexFolder, check_name, require, state_key
 from plait.indexes.validation import (
     check_embeddings,
+    check_id_list,
     check_ids,
     check_k,
     check_queries,
+    check_storable,
     normalize_subset,
     raise_unknown,
     unknown_ids,
@@ -357,6 +359,7 @@ class Exact:
         """
         ids = check_ids(documents_ids)
         matrices = check_embeddings(ids, documents_embeddings, self._dim)
+        check_storable(ids, matrices, self._dtype)
         if not ids:
             return self
         with self._writing():
@@ -382,7 +385,7 @@ class Exact:
 
     def remove_documents(self, documents_ids: Sequence[str]) -> Exact:
         """Remove documents. Any unknown id raises :class:`UnknownIdError` and nothing is removed."""
-        ids = list(dict.fromkeys(check_ids(list(dict.fromkeys(documents_ids)))))
+        ids = check_id_list(documents_ids)
         if not ids:
             return self
         with self._writing():
@@ -430,13 +433,15 @@ class Exact:
 
     def get_documents_embeddings(self, documents_ids: Sequence[Any]) -> list[Any]:
         """Float32 embeddings of the given ids; a list of id lists gives a list of lists (PyLate)."""
+        if isinstance(documents_ids, (str, bytes)):
+            check_id_list(documents_ids)  # raises: a bare string is not a list of ids
         if (
             len(documents_ids)
             and not isinstance(documents_ids[0], str)
             and isinstance(documents_ids[0], Sequence)
         ):
             return [self.get_documents_embeddings(ids) for ids in documents_ids]
-        ids = list(documents_ids)
+        ids = check_id_list(documents_ids, dedupe=False)
         raise_unknown(unknown_ids(ids, self._lookup))
         internal = np.array([self._lookup[doc_id] for doc_id in ids], dtype=np.int64)
         return [np.array(m, dtype=np.float32) for m in self._matrices(internal)]

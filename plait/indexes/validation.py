@@ -32,6 +32,36 @@ def check_ids(documents_ids: Any, what: str = "documents_ids") -> list[str]:
     return ids
 
 
+def check_id_list(documents_ids: Any, what: str = "documents_ids", *, dedupe: bool = True) -> list[str]:
+    """String ids in order (duplicates dropped with ``dedupe``), for removals and look-ups. A bare
+    string is an error, never split into one id per character."""
+    if isinstance(documents_ids, (str, bytes)):
+        raise TypeError(
+            f"{what} must be a list of string ids, got the string {documents_ids!r} "
+            f"(pass [{documents_ids!r}] for one id)"
+        )
+    if not isinstance(documents_ids, Iterable):
+        raise TypeError(f"{what} must be a list of string ids, got {type(documents_ids).__name__}")
+    ids = list(documents_ids)
+    for i, doc_id in enumerate(ids):
+        if not isinstance(doc_id, str):
+            raise TypeError(
+                f"{what}[{i}] is {type(doc_id).__name__} {doc_id!r}; document ids must be strings"
+            )
+    return list(dict.fromkeys(ids)) if dedupe else ids
+
+
+def check_storable(documents_ids: Sequence[str], matrices: Sequence[np.ndarray], dtype: str) -> None:
+    """Every value fits the storage dtype (float16 holds at most 65504 in magnitude)."""
+    limit = float(np.finfo(dtype).max)
+    for doc_id, matrix in zip(documents_ids, matrices, strict=True):
+        if matrix.size and float(np.abs(matrix).max()) > limit:
+            raise IndexInputError(
+                f"document {doc_id!r} has embedding values beyond {dtype}'s range (+-{limit:g}); "
+                "they would be stored as infinity"
+            )
+
+
 def check_embeddings(
     documents_ids: Sequence[str], documents_embeddings: Any, dim: int | None
 ) -> list[np.ndarray]:
@@ -73,11 +103,15 @@ def check_queries(queries_embeddings: Any, dim: int | None) -> list[np.ndarray]:
     """Queries as a list of float32 ``(n_tokens, dim)`` matrices (a 2-D input is one query)."""
     queries = as_matrices(queries_embeddings, "queries_embeddings")
     for i, query in enumerate(queries):
+        if query.shape[0] == 0:
+            raise IndexInputError(f"queries_embeddings[{i}] has no token embeddings (0 rows)")
         if dim is not None and query.shape[1] != dim:
             raise IndexInputError(
                 f"queries_embeddings[{i}] has dimension {query.shape[1]} but the index holds "
                 f"{dim}-dimensional embeddings"
             )
+        if not np.isfinite(query).all():
+            raise IndexInputError(f"queries_embeddings[{i}] has NaN or infinite values")
     return queries
 
 
@@ -124,9 +158,11 @@ def raise_unknown(missing: list[str]) -> None:
 
 __all__ = [
     "check_embeddings",
+    "check_id_list",
     "check_ids",
     "check_k",
     "check_queries",
+    "check_storable",
     "normalize_subset",
     "raise_unknown",
     "to_numpy",

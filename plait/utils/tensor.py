@@ -40,6 +40,9 @@ def to_numpy(x: Any, dtype: Any = np.float32) -> np.ndarray:
         x = x.numpy()
     array = np.asarray(x)
     if dtype is not None and array.dtype != dtype:
+        if np.dtype(dtype).kind == "f" and array.dtype.kind not in "biuf":
+            kind = "complex numbers" if array.dtype.kind == "c" else f"dtype {array.dtype}"
+            raise TypeError(f"expected real numbers, got {kind} (convert them explicitly)")
         array = array.astype(dtype)
     return array
 

@@ -53,6 +53,7 @@ from plait.indexes.plaid.store import (
 from plait.indexes.storage import IndexFolder, check_name, require, state_key
 from plait.indexes.validation import (
     check_embeddings,
+    check_id_list,
     check_ids,
     check_k,
     check_queries,
@@ -413,7 +414,7 @@ class PLAID:
     def remove_documents(self, documents_ids: Sequence[str]) -> PLAID:
         """Remove documents (a tombstone file; immediately invisible). Unknown ids raise
         :class:`UnknownIdError` and nothing is removed. Space is reclaimed by :meth:`compact`."""
-        ids = check_ids(list(dict.fromkeys(documents_ids)))
+        ids = check_id_list(documents_ids)
         if not ids:
             return self
         with self._folder.writer_lock():
@@ -498,9 +499,11 @@ class PLAID:
     def get_documents_embeddings(self, documents_ids: Sequence[Any]) -> list[Any]:
         """Decompressed ``(n_tokens, dim)`` float32 embeddings of the given documents (a list of id
         lists gives a list of lists, as PyLate)."""
+        if isinstance(documents_ids, (str, bytes)):
+            check_id_list(documents_ids)  # raises: a bare string is not a list of ids
         if len(documents_ids) and not isinstance(documents_ids[0], str) and isinstance(documents_ids[0], Sequence):
             return [self.get_documents_embeddings(ids) for ids in documents_ids]
-        ids = list(documents_ids)
+        ids = check_id_list(documents_ids, dedupe=False)
         raise_unknown(unknown_ids(ids, self._where))
         out = []
         for i in ids:

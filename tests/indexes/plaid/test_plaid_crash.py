@@ -118,12 +118,17 @@ def test_truncated_file_is_named(small_index):
         PLAID(folder.parent, "p")
 
 
-def test_corrupted_bytes_are_caught_by_verify(small_index):
+def test_corrupted_bytes_are_caught_by_verify(small_index, monkeypatch):
+    from plait.indexes import storage
+
     folder, manifest = small_index
     path = _file(folder, manifest, "s000001.residuals")
     data = bytearray(path.read_bytes())
     data[-3] ^= 0xFF
     path.write_bytes(bytes(data))
+    with pytest.raises(CorruptIndexError, match=path.name):  # a small file: checked on open
+        PLAID(folder.parent, "p")
+    monkeypatch.setattr(storage, "SMALL_FILE", 0)  # as if it were big: only verify() reads it all
     index = PLAID(folder.parent, "p")  # same size, plausible values: opening cannot tell
     with pytest.raises(CorruptIndexError, match=path.name):
         index.verify()
