@@ -54,6 +54,7 @@ from plait.indexes.validation import (
     check_ids,
     check_k,
     check_queries,
+    check_texts,
     normalize_subset,
     raise_unknown,
 )
@@ -289,11 +290,14 @@ class ShardedPLAID:
         *,
         replace: bool = False,
         partition_keys: Sequence[str] | None = None,
+        texts: Sequence[str | None] | None = None,
     ) -> ShardedPLAID:
         """Add documents to their owning shards (``partition_keys``: one per id, required exactly
         when the index was created with ``partition="key"``). An existing id raises
-        :class:`DuplicateIdError` unless ``replace``. The first add trains the shared codebook."""
+        :class:`DuplicateIdError` unless ``replace``. ``texts`` (one per id) are committed with
+        each shard's vectors. The first add trains the shared codebook."""
         ids = check_ids(documents_ids)
+        all_texts = check_texts(ids, texts)
         docs = check_embeddings(ids, documents_embeddings, self.dim)
         keys = self._check_keys(ids, partition_keys)
         if not ids:
@@ -316,7 +320,11 @@ class ShardedPLAID:
             groups: dict[int, list[int]] = {}
             for position, target in enumerate(targets):
                 groups.setdefault(target, []).append(position)
-            self._write("add", {s: ([ids[p] for p in g], [docs[p] for p in g], replace) for s, g in groups.items()})
+            self._write("add", {
+                s: ([ids[p] for p in g], [docs[p] for p in g], replace,
+                    None if all_texts is None else [all_texts[p] for p in g])
+                for s, g in groups.items()
+            })
         return self
 
     def _check_keys(self, ids: list[str], partition_keys: Sequence[str] | None) -> list[str]:
@@ -383,17 +391,25 @@ class ShardedPLAID:
         return self
 
     # ------------------------------------------------------------------ reads
-    def get_documents_embeddings(self, documents_ids: Sequence[str]) -> list[np.ndarray]:
-        """Decompressed ``(n_tokens, dim)`` float32 embeddings, in the order asked."""
+    def _ask_owners(self, method: str, documents_ids: Sequence[str]) -> list[Any]:
+        """One answer per id (in the order asked) from the shard that holds it."""
         ids = check_id_list(documents_ids, dedupe=False)
         owners = self._owners(ids)
         raise_unknown([i for i in ids if i not in owners])
         groups: dict[int, list[str]] = {}
         for i in dict.fromkeys(ids):
             groups.setdefault(owners[i], []).append(i)
-        answers = self._call("embeddings", {s: (g,) for s, g in groups.items()})
+        answers = self._call(method, {s: (g,) for s, g in groups.items()})
         found = {i: e for s, g in groups.items() for i, e in zip(g, answers[s], strict=True)}
         return [found[i] for i in ids]
+
+    def get_documents_embeddings(self, documents_ids: Sequence[str]) -> list[np.ndarray]:
+        """Decompressed ``(n_tokens, dim)`` float32 embeddings, in the order asked."""
+        return self._ask_owners("embeddings", documents_ids)
+
+    def get_documents(self, documents_ids: Sequence[str]) -> list[dict[str, Any]]:
+        """``{"id", "text"}`` of each id, in the order asked (``text`` ``None`` when not stored)."""
+        return self._ask_owners("documents", documents_ids)
 
     def search(
         self,

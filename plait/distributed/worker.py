@@ -116,8 +116,14 @@ class ShardWorker:
         return len(self.index)
 
     # ------------------------------------------------------------------ writes
-    def add(self, ids: list[str], embeddings: list[np.ndarray], replace: bool) -> int:
-        self.index.add_documents(ids, embeddings, replace=replace)
+    def add(
+        self,
+        ids: list[str],
+        embeddings: list[np.ndarray],
+        replace: bool,
+        texts: list[str | None] | None = None,
+    ) -> int:
+        self.index.add_documents(ids, embeddings, replace=replace, texts=texts)
         return len(self.index)
 
     def remove(self, ids: list[str]) -> int:
@@ -126,6 +132,9 @@ class ShardWorker:
 
     def embeddings(self, ids: list[str]) -> list[np.ndarray]:
         return list(self.index.get_documents_embeddings(ids))
+
+    def documents(self, ids: list[str]) -> list[dict[str, Any]]:
+        return list(self.index.get_documents(ids))
 
     # ------------------------------------------------------------------ search
     def candidates(

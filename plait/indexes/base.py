@@ -11,7 +11,8 @@ Conventions
   exist (or pass the ``subset`` filter), the result is simply shorter; there are no sentinel ids.
 * ``subset`` restricts search to the given ids, exactly: either one list of ids applied to every
   query, or one list per query. Unknown ids in a subset are ignored.
-* Writes (``add_documents`` / ``remove_documents``) are committed atomically before they return.
+* Writes (``add_documents`` / ``remove_documents``) are committed atomically before they return;
+  texts given to ``add_documents`` are part of the same commit.
 """
 
 from __future__ import annotations
@@ -99,8 +100,10 @@ class Index(Protocol):
         documents_embeddings: Sequence[ArrayLike],
         *,
         replace: bool = False,
+        texts: Sequence[str | None] | None = None,
     ) -> Index:
         """Add documents. An existing id raises :class:`DuplicateIdError` unless ``replace``.
+        ``texts`` (one per id) are stored in the same commit as the vectors.
 
         Returns the index itself, so PyLate's ``index = index.add_documents(...)`` works."""
 
@@ -121,3 +124,10 @@ class Index(Protocol):
 
     def get_documents_embeddings(self, documents_ids: Sequence[str]) -> list[np.ndarray]:
         """Stored (possibly decompressed) embeddings of the given documents, float32."""
+
+    def get_documents(self, documents_ids: Sequence[str]) -> list[dict[str, Any]]:
+        """``{"id", "text"}`` per id, in the order asked (``text`` is ``None`` when not stored)."""
+
+    def refresh(self) -> bool:
+        """Adopt commits made by other writers since this object last read the folder; ``True``
+        when the state changed (always ``False`` in memory)."""

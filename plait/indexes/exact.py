@@ -33,7 +33,7 @@ from plait.indexes.base import (
     SearchResult,
     Subset,
 )
-from plait.indexes.storage import IndexFolder, check_name, require, state_key
+from plait.indexes.storage import IndexFolder, LazyTexts, check_name, require, state_key
 from plait.indexes.validation import (
     check_embeddings,
     check_id_list,
@@ -41,6 +41,7 @@ from plait.indexes.validation import (
     check_k,
     check_queries,
     check_storable,
+    check_texts,
     normalize_subset,
     raise_unknown,
     unknown_ids,
@@ -59,6 +60,12 @@ class _Segment:
     offsets: np.ndarray  # (n_documents + 1,) int64
     ids: list[str]
     roles: tuple[str, ...] = ()  # manifest roles of its files (empty in memory)
+    texts: LazyTexts | list[str | None] | None = None  # None: no texts stored
+
+    def text(self, local: int) -> str | None:
+        if self.texts is None:
+            return None
+        return (self.texts.get() if isinstance(self.texts, LazyTexts) else self.texts)[local]
 
 
 @dataclass(frozen=True)
@@ -67,9 +74,10 @@ class _Tombstones:
     role: str | None = None
 
 
-def _triple(roles: Any, where: Path) -> list[Any]:
-    if not isinstance(roles, list) or len(roles) != 3:
-        raise CorruptIndexError(f"{where}: key 'segments' holds {roles!r}, not three roles")
+def _roles(roles: Any, where: Path) -> list[Any]:
+    """A segment's roles: tokens, offsets, ids and optionally texts."""
+    if not isinstance(roles, list) or len(roles) not in (3, 4):
+        raise CorruptIndexError(f"{where}: key 'segments' holds {roles!r}, not 3 or 4 roles")
     return roles
 
 
@@ -234,7 +242,7 @@ class Exact:
         next_file = require(manifest, "next_file", int, where)
         roles = require(manifest, "segments", list, where)
         tombstone_roles = require(manifest, "tombstones", list, where)
-        for role in [r for triple in roles for r in _triple(triple, where)] + tombstone_roles:
+        for role in [r for triple in roles for r in _roles(triple, where)] + tombstone_roles:
             if not isinstance(role, str) or role not in files:
                 raise CorruptIndexError(f"{where}: role {role!r} is not listed in 'files'")
         if roles and (dim is None or dim < 1):
@@ -260,7 +268,7 @@ class Exact:
         """Open one segment; its offsets and ids are CRC-checked and validated so that no kernel
         can ever read outside the token matrix."""
         assert self._folder is not None
-        tokens_role, offsets_role, ids_role = roles
+        tokens_role, offsets_role, ids_role = roles[:3]
         tokens = self._folder.read_array(files[tokens_role], dtypes=(dtype,), ndim=2)
         offsets = self._folder.read_array(
             files[offsets_role], mmap=False, verify_crc=True, dtypes=("int64",), ndim=1
@@ -272,7 +280,8 @@ class Exact:
             raise CorruptIndexError(
                 f"{self._folder.path}: segment files {names} are inconsistent: {problem}"
             )
-        return _Segment(tokens, offsets, list(ids), tuple(roles))
+        texts = self._folder.open_texts(files[roles[3]], len(ids)) if len(roles) == 4 else None
+        return _Segment(tokens, offsets, list(ids), tuple(roles), texts)
 
     def _commit(self, segments, tombstones, files, *, dim, new_index: bool = False) -> None:
         """Commit the new state (files already written), then adopt it in memory.
@@ -326,16 +335,21 @@ class Exact:
         return role
 
     def _write_segment(
-        self, ids: list[str], tokens: np.ndarray, offsets: np.ndarray, files
+        self, ids: list[str], tokens: np.ndarray, offsets: np.ndarray, files, texts=None
     ) -> _Segment:
+        """One new segment; ``texts`` (one str or None per id) become its optional texts role."""
+        if texts is not None and all(t is None for t in texts):
+            texts = None
         if self._folder is None:
-            return _Segment(tokens, offsets, ids)
+            return _Segment(tokens, offsets, ids, texts=texts)
         n = self._new_role("segment")
-        roles = (f"{n}-tokens", f"{n}-offsets", f"{n}-ids")
+        roles = (f"{n}-tokens", f"{n}-offsets", f"{n}-ids") + ((f"{n}-texts",) if texts else ())
         files[roles[0]] = self._folder.write_array(roles[0], tokens)
         files[roles[1]] = self._folder.write_array(roles[1], offsets)
         files[roles[2]] = self._folder.write_json(roles[2], ids)
-        return _Segment(tokens, offsets, ids, roles)
+        if texts is not None:
+            files[roles[3]] = self._folder.write_json(roles[3], texts)
+        return _Segment(tokens, offsets, ids, roles, texts)
 
     def _write_tombstones(self, internal: np.ndarray, files) -> _Tombstones:
         if self._folder is None:
@@ -351,13 +365,16 @@ class Exact:
         documents_embeddings: Sequence[Any] | Any,
         *,
         replace: bool = False,
+        texts: Sequence[str | None] | None = None,
     ) -> Exact:
         """Add documents (one ``(n_tokens, dim)`` matrix each); returns the index for chaining.
 
         An id already in the index raises :class:`DuplicateIdError` unless ``replace=True``
-        (upsert). Nothing is written when any check fails.
+        (upsert). ``texts`` (one per id) are stored in the same commit as the vectors and read
+        back by :meth:`get_documents`. Nothing is written when any check fails.
         """
         ids = check_ids(documents_ids)
+        texts = check_texts(ids, texts)
         matrices = check_embeddings(ids, documents_embeddings, self._dim)
         check_storable(ids, matrices, self._dtype)
         if not ids:
@@ -378,7 +395,7 @@ class Exact:
             if existing:
                 dead = np.array([self._lookup[doc_id] for doc_id in existing], dtype=np.int64)
                 tombstones.append(self._write_tombstones(dead, files))
-            segments = [*self._segments, self._write_segment(ids, tokens, offsets, files)]
+            segments = [*self._segments, self._write_segment(ids, tokens, offsets, files, texts)]
             self._commit(segments, tombstones, files, dim=int(tokens.shape[1]))
             self._maybe_compact()
         return self
@@ -417,7 +434,8 @@ class Exact:
             offsets = np.zeros(len(ids) + 1, dtype=np.int64)
             offsets[1:] = np.cumsum([len(m) for m in matrices])
             tokens = np.concatenate(matrices).astype(self._dtype, copy=False)
-            segments.append(self._write_segment(ids, tokens, offsets, files))
+            texts = self._texts(live)
+            segments.append(self._write_segment(ids, tokens, offsets, files, texts))
         self._commit(segments, [], files, dim=self._dim)
 
     # ------------------------------------------------------------------ reads
@@ -430,6 +448,21 @@ class Exact:
             local = number - int(self._bases[seg_index])
             out.append(segment.tokens[segment.offsets[local] : segment.offsets[local + 1]])
         return out
+
+    def _texts(self, internal: np.ndarray) -> list[str | None]:
+        which = np.searchsorted(self._bases, internal, side="right") - 1
+        return [
+            self._segments[s].text(number - int(self._bases[s]))
+            for s, number in zip(which.tolist(), internal.tolist(), strict=True)
+        ]
+
+    def get_documents(self, documents_ids: Sequence[str]) -> list[dict[str, Any]]:
+        """``{"id", "text"}`` of each id, in the order asked (``text`` is ``None`` when none was
+        stored); unknown ids raise :class:`UnknownIdError`."""
+        ids = check_id_list(documents_ids, dedupe=False)
+        raise_unknown(unknown_ids(ids, self._lookup))
+        internal = np.array([self._lookup[doc_id] for doc_id in ids], dtype=np.int64)
+        return [{"id": i, "text": t} for i, t in zip(ids, self._texts(internal), strict=True)]
 
     def get_documents_embeddings(self, documents_ids: Sequence[Any]) -> list[Any]:
         """Float32 embeddings of the given ids; a list of id lists gives a list of lists (PyLate)."""

@@ -466,6 +466,10 @@ class IndexFolder:
         except Exception as e:
             raise CorruptIndexError(f"index file {path} is not valid JSON: {e}") from None
 
+    def open_texts(self, entry: Mapping[str, Any], count: int) -> LazyTexts:
+        """A texts file (JSON list of ``count`` strings or nulls), opened now, parsed on first use."""
+        return LazyTexts(self._checked_path(entry, verify_crc=False), entry, count)
+
     def verify(self, manifest: Mapping[str, Any] | None = None) -> None:
         """Integrity check: every file exists with its recorded size and checksum."""
         manifest = manifest if manifest is not None else self.read_manifest()
@@ -548,6 +552,46 @@ class IndexFolder:
             fd = _HELD_LOCKS.pop(os.path.realpath(self.path), None)
         if fd is not None:
             os.close(fd)
+
+
+class LazyTexts:
+    """Document texts of one segment: the file is opened when the segment is (so a commit that
+    collects it later cannot pull it away from this reader) and parsed, CRC-checked, on first use."""
+
+    def __init__(self, path: Path, entry: Mapping[str, Any], count: int) -> None:
+        self.path, self._entry, self._count = path, dict(entry), count
+        self._handle: Any = open(path, "rb")  # noqa: SIM115 - kept open on purpose, see above
+        self._value: list[str | None] | None = None
+        self._lock = threading.Lock()
+
+    def get(self) -> list[str | None]:
+        with self._lock:
+            if self._value is None:
+                self._value = self._parse()
+            return self._value
+
+    def _parse(self) -> list[str | None]:
+        self._handle.seek(0)
+        raw = self._handle.read()
+        self._handle.close()
+        if zlib.crc32(raw) != self._entry["crc32"]:
+            raise CorruptIndexError(f"index file {self.path} fails its CRC-32 checksum (corrupted)")
+        try:
+            value = json.loads(raw.decode("utf-8"))
+        except Exception as e:
+            raise CorruptIndexError(f"index file {self.path} is not valid JSON: {e}") from None
+        if (
+            not isinstance(value, list)
+            or len(value) != self._count
+            or not all(t is None or isinstance(t, str) for t in value)
+        ):
+            raise CorruptIndexError(f"index file {self.path} does not hold {self._count} texts")
+        return value
+
+    def __del__(self) -> None:
+        handle = getattr(self, "_handle", None)
+        if handle is not None:
+            handle.close()
 
 
 _HELD_LOCKS: dict[str, int] = {}  # real folder path -> fd of a writer lock held persistently

@@ -51,6 +51,20 @@ def check_id_list(documents_ids: Any, what: str = "documents_ids", *, dedupe: bo
     return list(dict.fromkeys(ids)) if dedupe else ids
 
 
+def check_texts(documents_ids: Sequence[str], texts: Any) -> list[str | None] | None:
+    """``None`` (no texts) or one string (or ``None``) per id."""
+    if texts is None:
+        return None
+    if isinstance(texts, (str, bytes)) or not isinstance(texts, Sequence):
+        raise TypeError(f"texts must be a list of strings, one per id, got {type(texts).__name__}")
+    if len(texts) != len(documents_ids):
+        raise IndexInputError(f"got {len(documents_ids)} documents_ids but {len(texts)} texts")
+    for doc_id, text in zip(documents_ids, texts, strict=True):
+        if text is not None and not isinstance(text, str):
+            raise TypeError(f"the text of document {doc_id!r} is {type(text).__name__}, not str")
+    return list(texts)
+
+
 def check_storable(documents_ids: Sequence[str], matrices: Sequence[np.ndarray], dtype: str) -> None:
     """Every value fits the storage dtype (float16 holds at most 65504 in magnitude)."""
     limit = float(np.finfo(dtype).max)
@@ -163,6 +177,7 @@ __all__ = [
     "check_k",
     "check_queries",
     "check_storable",
+    "check_texts",
     "normalize_subset",
     "raise_unknown",
     "to_numpy",

@@ -216,3 +216,28 @@ def test_in_memory(index_factory):
     index = index_factory.create(None)
     index.add_documents(ids, docs)
     assert index.search([query_for(docs[2])], k=1)[0].ids == ["doc2"]
+
+
+def test_texts_are_committed_with_the_vectors(index_factory, tmp_path):
+    ids, docs = make_docs(12)
+    index = index_factory.create(tmp_path)
+    index.add_documents(ids[:8], docs[:8], texts=[f"text {i}" for i in ids[:8]])
+    index.add_documents(ids[8:], docs[8:])  # no texts: None
+    index.add_documents(["doc2"], [docs[2]], replace=True, texts=["doc2, second version"])
+    index.remove_documents(["doc0"])
+    if hasattr(index, "compact"):
+        index.compact()
+    expected = {i: f"text {i}" for i in ids[1:8]} | {i: None for i in ids[8:]}
+    expected["doc2"] = "doc2, second version"
+    for opened in (index, index_factory.reopen(tmp_path)):
+        wanted = sorted(expected)
+        assert opened.get_documents(wanted) == [{"id": i, "text": expected[i]} for i in wanted]
+        with pytest.raises(UnknownIdError):
+            opened.get_documents(["doc0"])
+        with pytest.raises(TypeError, match="string"):
+            opened.get_documents("doc1")
+    with pytest.raises(IndexInputError, match="texts"):
+        index.add_documents(["new"], [docs[0]], texts=["a", "b"])
+    with pytest.raises(TypeError, match="text"):
+        index.add_documents(["new"], [docs[0]], texts=[3])
+    assert "new" not in index

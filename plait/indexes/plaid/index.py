@@ -57,6 +57,7 @@ from plait.indexes.validation import (
     check_ids,
     check_k,
     check_queries,
+    check_texts,
     normalize_subset,
     raise_unknown,
     unknown_ids,
@@ -303,13 +304,16 @@ class PLAID:
         documents_embeddings: Sequence[ArrayLike],
         *,
         replace: bool = False,
+        texts: Sequence[str | None] | None = None,
     ) -> PLAID:
         """Encode and add documents (one committed segment per 65,536 documents).
 
         An id already present raises :class:`DuplicateIdError` unless ``replace=True`` (the old version
-        is removed in the same commit). The first add on an empty index trains the codec.
+        is removed in the same commit). ``texts`` (one per id) are stored in the same commit and
+        read back by :meth:`get_documents`. The first add on an empty index trains the codec.
         """
         ids = check_ids(documents_ids)
+        texts = check_texts(ids, texts)
         docs = check_embeddings(ids, documents_embeddings, self.dim)
         if not ids:
             return self
@@ -328,10 +332,14 @@ class PLAID:
                     self._train_into(manifest, docs)
                 elif self._should_retrain(docs):
                     kept = [i for i in self.documents_ids if i not in set(existing)]
-                    manifest = self._rebuild(kept + ids, self.get_documents_embeddings(kept) + docs)
+                    kept_texts = self._texts(kept)
+                    new_texts: list[str | None] = list(texts) if texts is not None else [None] * len(ids)
+                    manifest = self._rebuild(
+                        kept + ids, self.get_documents_embeddings(kept) + docs, kept_texts + new_texts
+                    )
                     self._commit(manifest)
                     return self
-                self._encode_into(manifest, ids, docs)
+                self._encode_into(manifest, ids, docs, texts)
                 if existing:
                     self._tombstone_into(manifest, existing)
                 self._commit(manifest)
@@ -368,14 +376,21 @@ class PLAID:
         self._quantizer, self._codec = quantizer, codec
         self.last_build_timings = {"kmeans_s": stats["kmeans_s"], "codec_s": stats["codec_s"]}
 
-    def _encode_into(self, manifest: dict[str, Any], ids: list[str], docs: list[np.ndarray]) -> None:
+    def _encode_into(
+        self,
+        manifest: dict[str, Any],
+        ids: list[str],
+        docs: list[np.ndarray],
+        texts: list[str | None] | None = None,
+    ) -> None:
         assert self._quantizer is not None and self._codec is not None
         enc = build.encode_documents(docs, self._quantizer, self._codec)
         timings = {k: v for k, v in self.last_build_timings.items() if k in ("kmeans_s", "codec_s")}
         timings.update(enc.timings)
         t0 = time.perf_counter()
         for start, stop in build.split_for_segments(len(ids)):
-            self._add_segment(manifest, ids[start:stop], build.slice_encoded(enc, start, stop))
+            part = None if texts is None else texts[start:stop]
+            self._add_segment(manifest, ids[start:stop], build.slice_encoded(enc, start, stop), part)
         timings["write_s"] = time.perf_counter() - t0
         self.last_build_timings = timings
         trained = manifest["stats"].get("train_residual_norm") or 0.0
@@ -390,12 +405,18 @@ class PLAID:
                 trained,
             )
 
-    def _add_segment(self, manifest: dict[str, Any], ids: list[str], enc: build.Encoded) -> None:
+    def _add_segment(
+        self,
+        manifest: dict[str, Any],
+        ids: list[str],
+        enc: build.Encoded,
+        texts: list[str | None] | None = None,
+    ) -> None:
         name = f"s{int(manifest['next_segment']):06d}"
         manifest["next_segment"] = int(manifest["next_segment"]) + 1
         files = write_segment(
             self._folder, name, ids, enc.doclens, enc.codes, enc.residuals,
-            int(manifest["settings"]["n_centroids"]),
+            int(manifest["settings"]["n_centroids"]), texts,
         )
         manifest["files"].update(files)
         manifest["segments"].append({"name": name, "n_docs": len(ids), "n_tokens": int(enc.doclens.sum())})
@@ -436,7 +457,7 @@ class PLAID:
             manifest["files"] = {k: v for k, v in manifest["files"].items() if "." not in k}
             manifest["segments"] = []
             for ids, enc in build.live_batches(self._segments):
-                self._add_segment(manifest, ids, enc)
+                self._add_segment(manifest, ids, enc, self._texts(ids))
             self._commit(manifest)
 
     def retrain(self, **training: Any) -> None:
@@ -459,21 +480,23 @@ class PLAID:
             saved = dict(self._training)
             self._training.update(training)
             try:
-                self._commit(self._rebuild(ids, docs))
+                self._commit(self._rebuild(ids, docs, self._texts(ids)))
             except BaseException:
                 self._reload()
                 raise
             finally:
                 self._training = saved
 
-    def _rebuild(self, ids: list[str], docs: list[np.ndarray]) -> dict[str, Any]:
+    def _rebuild(
+        self, ids: list[str], docs: list[np.ndarray], texts: list[str | None]
+    ) -> dict[str, Any]:
         """A manifest of a fresh codec trained on ``docs`` with every document re-encoded."""
         manifest = self._empty_manifest()
         manifest["next_segment"] = self._manifest["next_segment"]
         self._quantizer = self._codec = None
         if ids:
             self._train_into(manifest, docs)
-            self._encode_into(manifest, ids, docs)
+            self._encode_into(manifest, ids, docs, texts)
         return manifest
 
     def _should_retrain(self, docs: list[np.ndarray]) -> bool:
@@ -496,6 +519,20 @@ class PLAID:
         return trained > 0 and float(np.linalg.norm(residual, axis=1).mean()) > self.codec_drift_threshold * trained
 
     # ------------------------------------------------------------------ reads
+    def _texts(self, ids: Sequence[str]) -> list[str | None]:
+        out = []
+        for i in ids:
+            s, local = self._where[i]
+            out.append(self._segments[s].text(local))
+        return out
+
+    def get_documents(self, documents_ids: Sequence[str]) -> list[dict[str, Any]]:
+        """``{"id", "text"}`` of each id, in the order asked (``text`` is ``None`` when none was
+        stored); unknown ids raise :class:`UnknownIdError`."""
+        ids = check_id_list(documents_ids, dedupe=False)
+        raise_unknown(unknown_ids(ids, self._where))
+        return [{"id": i, "text": t} for i, t in zip(ids, self._texts(ids), strict=True)]
+
     def get_documents_embeddings(self, documents_ids: Sequence[Any]) -> list[Any]:
         """Decompressed ``(n_tokens, dim)`` float32 embeddings of the given documents (a list of id
         lists gives a list of lists, as PyLate)."""

@@ -32,7 +32,7 @@ from plait.indexes.base import CorruptIndexError
 from plait.indexes.plaid.centroids import CentroidQuantizer, from_int8_rows
 from plait.indexes.plaid.codec import ResidualCodec
 from plait.indexes.plaid.ivf import InvertedLists, docs_dtype
-from plait.indexes.storage import IndexFolder
+from plait.indexes.storage import IndexFolder, LazyTexts
 from plait.kernels.plaid_decompress import token_inverse_norms
 
 FORMAT = "plait-plaid"
@@ -62,6 +62,7 @@ class Segment:
     offsets: np.ndarray = field(init=False, repr=False)
     # per-token inverse norms, computed on first search; shared by copies that only change ``deleted``
     norms: LazyNorms = field(default_factory=LazyNorms, repr=False, compare=False)
+    texts: LazyTexts | list[str | None] | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.offsets = np.zeros(len(self.doclens) + 1, dtype=np.int64)
@@ -70,6 +71,12 @@ class Segment:
     @property
     def n_docs(self) -> int:
         return len(self.ids)
+
+    def text(self, local: int) -> str | None:
+        """The stored text of document ``local`` (``None`` when the segment stores no texts)."""
+        if self.texts is None:
+            return None
+        return (self.texts.get() if isinstance(self.texts, LazyTexts) else self.texts)[local]
 
     @property
     def n_live(self) -> int:
@@ -152,13 +159,17 @@ def write_segment(
     codes: np.ndarray,
     residuals: np.ndarray,
     n_centroids: int,
+    texts: list[str | None] | None = None,
 ) -> dict[str, Any]:
-    """Write one segment's files; returns their manifest entries keyed ``<name>.<role>``."""
+    """Write one segment's files; returns their manifest entries keyed ``<name>.<role>``
+    (``<name>.texts`` only when some document has a text)."""
     code_dtype = np.uint16 if n_centroids <= 1 << 16 else np.int32
     codes = np.asarray(codes).astype(code_dtype, copy=False)
     arrays = {"codes": codes, "residuals": residuals, "doclens": np.asarray(doclens, dtype=np.int32)}
     files = {f"{name}.{role}": folder.write_array(f"{name}.{role}", a) for role, a in arrays.items()}
     files[f"{name}.ids"] = folder.write_json(f"{name}.ids", list(ids))
+    if texts is not None and any(t is not None for t in texts):
+        files[f"{name}.texts"] = folder.write_json(f"{name}.texts", list(texts))
     return files
 
 
@@ -193,7 +204,8 @@ def read_tombstones(folder: IndexFolder, manifest: dict[str, Any], name: str, n_
 
 def segment_signature(manifest: dict[str, Any], name: str) -> tuple[str, ...]:
     """Names of a segment's immutable files: equal signatures mean the same segment data."""
-    return tuple(manifest["files"].get(f"{name}.{r}", {}).get("name", "") for r in SEGMENT_ROLES)
+    roles = (*SEGMENT_ROLES, "texts")
+    return tuple(manifest["files"].get(f"{name}.{r}", {}).get("name", "") for r in roles)
 
 
 def read_segment(folder: IndexFolder, manifest: dict[str, Any], info: dict[str, Any]) -> Segment:
@@ -242,4 +254,7 @@ def read_segment(folder: IndexFolder, manifest: dict[str, Any], info: dict[str, 
                 "the rest of the segment"
             )
     deleted = read_tombstones(folder, manifest, name, len(doclens))
-    return Segment(name, ids, doclens, codes, residuals, InvertedLists.build(codes, doclens, n_centroids), deleted)
+    ivf = InvertedLists.build(codes, doclens, n_centroids)
+    texts_entry = files.get(f"{name}.texts")
+    texts = None if texts_entry is None else folder.open_texts(texts_entry, len(ids))
+    return Segment(name, ids, doclens, codes, residuals, ivf, deleted, texts=texts)
