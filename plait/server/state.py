@@ -9,11 +9,18 @@ lock. The lock prefers writers (a steady stream of searches cannot starve an add
 Across processes, :meth:`ServedIndex.open` holds the index folder's writer lock for the server's
 lifetime (:meth:`plait.indexes.storage.IndexFolder.hold_writer_lock`): a second server or a
 ``plait add`` on the same folder is refused with :class:`~plait.indexes.IndexLockedError`.
+
+A read-only server takes no lock, so other processes may commit while it runs. Before it answers a
+search, ``/stats`` or ``/health`` it calls the index's ``refresh()`` (under the exclusive side of
+the lock, at most every ``refresh_interval`` seconds), so their commits become visible within that
+time and every answer still comes from one committed state.
 """
 
 from __future__ import annotations
 
+import math
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -73,12 +80,25 @@ class ReadWriteLock:
 class ServedIndex:
     """An index shared by request threads (see the module docstring)."""
 
-    def __init__(self, index: Any, *, writable: bool = True, on_write: OnWrite | None = None) -> None:
+    def __init__(
+        self,
+        index: Any,
+        *,
+        writable: bool = True,
+        on_write: OnWrite | None = None,
+        refresh_interval: float = 1.0,
+    ) -> None:
+        if not (isinstance(refresh_interval, (int, float)) and 0 <= refresh_interval < math.inf):
+            raise ValueError(
+                f"refresh_interval must be a finite number of seconds >= 0, got {refresh_interval!r}"
+            )
         self.index = index
         self.writable = writable
         self.on_write = on_write
+        self.refresh_interval = float(refresh_interval)
         self.lock = ReadWriteLock()
         self._held: IndexFolder | None = None
+        self._refreshed_at = -math.inf
 
     def open(self) -> None:
         """Hold the folder's writer lock for as long as this server runs (writable on-disk indexes)."""
@@ -94,21 +114,56 @@ class ServedIndex:
             self._held = None
 
     # ------------------------------------------------------------------ reads
+    def refresh(self) -> bool:
+        """Read-only servers: adopt other writers' commits; ``True`` when the state changed.
+
+        Runs at most every ``refresh_interval`` seconds, under the exclusive side of the lock (so
+        no search sees a half-loaded state). A writable server holds the writer lock, so no other
+        process commits and there is nothing to refresh; nor for an index without ``refresh()``.
+        """
+        reload = getattr(self.index, "refresh", None)
+        if self.writable or reload is None or self._fresh():
+            return False
+        with self.lock.write():
+            if self._fresh():  # another request thread refreshed while this one waited
+                return False
+            try:
+                return bool(reload())
+            finally:
+                self._refreshed_at = time.monotonic()
+
+    def _fresh(self) -> bool:
+        return time.monotonic() - self._refreshed_at < self.refresh_interval
+
     @property
     def dim(self) -> int | None:
-        return self.index.dim
+        self.refresh()
+        with self.lock.read():
+            return self.index.dim
 
     def __len__(self) -> int:
+        self.refresh()
         with self.lock.read():
             return len(self.index)
 
     def search(self, queries: Sequence[np.ndarray], k: int, subset: Any = None) -> list[SearchResult]:
+        self.refresh()
         with self.lock.read():
             return list(self.index.search(list(queries), k, subset=subset))
 
-    def stats(self) -> dict[str, Any]:
+    def health(self) -> tuple[int, int | None]:
+        """``(documents, dim)`` of one state."""
+        self.refresh()
         with self.lock.read():
-            return index_stats(self.index)
+            return len(self.index), self.index.dim
+
+    def stats(self) -> dict[str, Any]:
+        """:func:`~plait.server.stats.index_stats` of one state, without the server's folder path."""
+        self.refresh()
+        with self.lock.read():
+            stats = index_stats(self.index)
+        stats.pop("path", None)  # clients need not learn where the server keeps its files
+        return stats
 
     # ------------------------------------------------------------------ writes
     def add(
