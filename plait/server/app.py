@@ -5,7 +5,8 @@ Endpoints: ``GET /health``, ``GET /stats``, ``POST /search`` (texts or embedding
 ``POST /encode``. Errors are JSON ``{"detail": "..."}``: 401 wrong or missing API key, 403 write on
 a read-only server, 404 unknown document ids, 409 ids already present, 413 body too large, 422 a
 request the schema or the index rejects (the message names the field or item), 400 a text endpoint
-on a server without a model. Anything else is a bug: it is logged and answered with a JSON 500.
+on a server without a model, 429 and 503 from the rate and load limits (:mod:`plait.server.guards`).
+Anything else is a bug: it is logged and answered with a JSON 500.
 """
 
 # No ``from __future__ import annotations``: FastAPI reads the endpoint annotations, which refer to
@@ -25,6 +26,7 @@ from fastapi.responses import JSONResponse
 from fastapi.security import APIKeyHeader
 
 from plait.indexes.base import DuplicateIdError, IndexInputError, IndexLockedError, UnknownIdError
+from plait.server.guards import API_KEY_HEADER, ApiKeyGuard, InFlightLimit, RateLimit
 from plait.server.limits import BodySizeLimit
 from plait.server.schemas import (
     EncodeResponse,
@@ -41,7 +43,10 @@ from plait.server.state import OnWrite, ServedIndex
 
 logger = logging.getLogger("plait.server")
 
-API_KEY_HEADER = "X-API-Key"
+MAX_ABS_VALUE = 1e12
+"""Largest magnitude an embedding value may have. Far beyond any real embedding (rows are usually
+L2-normalised), and small enough that no MaxSim score can overflow float32: a score is at most
+``max_tokens * max_dim * MAX_ABS_VALUE**2`` (8.6e30 with the default limits)."""
 
 
 class ApiError(Exception):
@@ -69,8 +74,30 @@ def to_matrices(raw: Sequence[Sequence[Sequence[float]]], what: str, dim: int | 
         if width != expected:
             holder = "the index holds" if dim is not None else f"{what}[0] has"
             raise ApiError(422, f"{what}[{i}] has dimension {width} but {holder} dimension {expected}")
-        out.append(np.asarray(matrix, dtype=np.float32))
+        with np.errstate(over="ignore"):  # 1e39 becomes inf here, and is refused just below
+            array = np.asarray(matrix, dtype=np.float32)
+        bad = ~np.isfinite(array) | (np.abs(array) > MAX_ABS_VALUE)
+        if bad.any():
+            row, col = (int(x) for x in np.argwhere(bad)[0])
+            raise ApiError(
+                422,
+                f"{what}[{i}] row {row} column {col} is {float(matrix[row][col])!r}: values must be "
+                f"finite and within ±{MAX_ABS_VALUE:g} as float32",
+            )
+        out.append(array)
     return out
+
+
+def check_scores(results: Sequence[Any], what: str) -> None:
+    """422 naming the query when a score is not finite (no answer may carry a NaN or null score)."""
+    for i, result in enumerate(results):
+        scores = np.asarray(result.scores, dtype=np.float64)
+        if not np.isfinite(scores).all():
+            raise ApiError(
+                422,
+                f"{what}[{i}]: MaxSim scores overflow float32 (the query's or a document's values are "
+                "too large); send L2-normalised embeddings",
+            )
 
 
 def _model_dim(model: Any) -> int:
@@ -122,6 +149,9 @@ def _install_error_handlers(app: FastAPI) -> None:
 
 
 def _api_key_dependency(api_key: str | None) -> list[Any]:
+    """The key check as a FastAPI dependency: it puts the scheme into the OpenAPI schema. The
+    :class:`~plait.server.guards.ApiKeyGuard` middleware has already refused a wrong key by then,
+    before any body was read."""
     if api_key is None:
         return []
     if not api_key:
@@ -136,6 +166,16 @@ def _api_key_dependency(api_key: str | None) -> list[Any]:
     return [Depends(check_api_key)]
 
 
+def _check_settings(api_key: str | None, max_requests: int, rate_limit: float | None) -> None:
+    """Refuse bad settings at once (middleware is only built on the first request)."""
+    if api_key is not None and (not isinstance(api_key, str) or not api_key):
+        raise ValueError("api_key must be a non-empty string (or None for no key)")
+    if isinstance(max_requests, bool) or not isinstance(max_requests, int) or max_requests < 1:
+        raise ValueError(f"max_requests must be a positive integer, got {max_requests!r}")
+    if rate_limit is not None and not (isinstance(rate_limit, (int, float)) and 0 < rate_limit < float("inf")):
+        raise ValueError(f"rate_limit must be a positive number of requests per second (or None), got {rate_limit!r}")
+
+
 def create_app(
     index: Any,
     model: Any = None,
@@ -145,23 +185,32 @@ def create_app(
     writable: bool = True,
     hold_writer_lock: bool = True,
     on_write: OnWrite | None = None,
+    max_requests: int = 64,
+    rate_limit: float | None = None,
+    refresh_interval: float = 1.0,
 ) -> FastAPI:
     """A FastAPI app serving ``index`` (any :class:`~plait.indexes.Index`).
 
     ``model`` (a :class:`plait.models.ColBERT`) enables the text endpoints; without it, search and
-    add take embeddings only. ``api_key`` requires every request except ``/health`` to carry it in
-    the ``X-API-Key`` header. ``writable=False`` refuses writes (403). With ``hold_writer_lock`` an
-    on-disk index's writer lock is held while the app runs (from startup to shutdown), so no other
-    process writes to it meanwhile. ``on_write(added, removed)`` runs after each committed write
-    (``plait serve`` uses it to keep a ``plait index`` folder's texts in step).
+    add take embeddings only. ``api_key`` requires every request except ``/health`` (the OpenAPI
+    docs included) to carry it in the ``X-API-Key`` header; it is checked before the body is read.
+    ``writable=False`` refuses writes (403) and makes the server pick up other processes' commits
+    (at most ``refresh_interval`` seconds late). With ``hold_writer_lock`` an on-disk index's
+    writer lock is held while the app runs (from startup to shutdown), so no other process writes
+    to it meanwhile. ``on_write(added, removed)`` runs after each committed write (``plait serve``
+    uses it to keep a ``plait index`` folder's texts in step). Beyond ``max_requests`` requests in
+    progress the server answers 503; ``rate_limit`` (requests per second per client address, off
+    by default) answers 429 beyond it. Timeouts and the connection limit belong to the HTTP
+    server, not the app: see :func:`plait.server.connections.serve`.
     """
+    _check_settings(api_key, max_requests, rate_limit)
     model_dim = _model_dim(model) if model is not None and index.dim is not None else None
     if model_dim is not None and model_dim != index.dim:
         raise ValueError(
             f"the model makes {model_dim}-dimensional embeddings but the index holds "
             f"{index.dim}-dimensional ones; serve it with the model it was built with"
         )
-    served = ServedIndex(index, writable=writable, on_write=on_write)
+    served = ServedIndex(index, writable=writable, on_write=on_write, refresh_interval=refresh_interval)
     models = build_request_models(limits)
 
     @asynccontextmanager
@@ -181,15 +230,20 @@ def create_app(
     )
     app.state.served = served
     app.state.limits = limits
+    # Added innermost first: a request meets RateLimit, ApiKeyGuard, InFlightLimit, BodySizeLimit.
     app.add_middleware(BodySizeLimit, max_bytes=limits.max_body_bytes)
+    app.add_middleware(InFlightLimit, max_requests=max_requests)
+    if api_key is not None:
+        app.add_middleware(ApiKeyGuard, api_key=api_key)
+    if rate_limit is not None:
+        app.add_middleware(RateLimit, rate=rate_limit)
     _install_error_handlers(app)
 
     @app.get("/health", response_model=HealthResponse, tags=["service"])
     def health() -> HealthResponse:
         """Liveness and a summary; never needs the API key."""
-        return HealthResponse(
-            documents=len(served), dim=served.dim, model=model is not None, writable=served.writable
-        )
+        documents, dim = served.health()
+        return HealthResponse(documents=documents, dim=dim, model=model is not None, writable=served.writable)
 
     router = APIRouter(dependencies=_api_key_dependency(api_key), responses=_errors(400, 401, 413, 422))
     _add_routes(router, served, model, models)
@@ -241,6 +295,7 @@ def _add_routes(router: APIRouter, served: ServedIndex, model: Any, models: Any)
         else:
             queries = to_matrices(request.embeddings, "embeddings", served.dim)
         results = served.search(queries, request.k, subset=request.subset)
+        check_scores(results, "queries" if request.queries is not None else "embeddings")
         return SearchResponse(
             results=[[Hit(id=i, score=float(s)) for i, s in zip(r.ids, r.scores, strict=True)] for r in results]
         )

@@ -1,4 +1,5 @@
-"""ASGI middleware that refuses request bodies above a size limit with a JSON 413."""
+"""ASGI middleware that refuses request bodies above a size limit with a JSON 413, and
+:func:`send_json`, the JSON error answer every middleware sends."""
 
 from __future__ import annotations
 
@@ -8,6 +9,14 @@ from typing import Any
 from starlette.exceptions import HTTPException
 
 Scope = dict[str, Any]
+
+
+async def send_json(send: Any, status: int, detail: str, headers: list[tuple[bytes, bytes]] | None = None) -> None:
+    """Send a complete ``{"detail": ...}`` answer (the same shape the app's errors have)."""
+    body = json.dumps({"detail": detail}).encode("utf-8")
+    head = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": head + list(headers or [])})
+    await send({"type": "http.response.body", "body": body})
 
 
 class _TooLarge(HTTPException):
@@ -37,10 +46,10 @@ class BodySizeLimit:
             try:
                 size = int(declared)
             except ValueError:
-                await self._reply(send, 400, "invalid Content-Length header")
+                await send_json(send, 400, "invalid Content-Length header")
                 return
             if size > self.max_bytes:
-                await self._reply(send, 413, self._message(size))
+                await send_json(send, 413, self._message(size))
                 return
         received = 0
         started = False
@@ -63,14 +72,7 @@ class BodySizeLimit:
             await self.app(scope, limited_receive, tracking_send)
         except _TooLarge as error:
             if not started:
-                await self._reply(send, 413, str(error.detail))
+                await send_json(send, 413, str(error.detail))
 
     def _message(self, size: int) -> str:
         return f"request body of {size}+ bytes exceeds the limit of {self.max_bytes} bytes"
-
-    @staticmethod
-    async def _reply(send: Any, status: int, detail: str) -> None:
-        body = json.dumps({"detail": detail}).encode("utf-8")
-        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": body})

@@ -40,10 +40,10 @@ class Limits:
 
 
 class Hit(BaseModel):
-    """One search result."""
+    """One search result; ``score`` is always a finite number."""
 
     id: str
-    score: float
+    score: float = Field(allow_inf_nan=False)
 
 
 class SearchResponse(BaseModel):

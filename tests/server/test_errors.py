@@ -128,7 +128,8 @@ def test_api_key_required_and_compared(disk_index: Exact) -> None:
         check(client.get("/stats", headers={"X-API-Key": "wrong"}), 401, "API key")
         assert client.post("/search", json=body, headers={"X-API-Key": "s3cret"}).status_code == 200
         assert client.get("/health").status_code == 200  # probes need no key
-        schemes = client.get("/openapi.json").json()["components"]["securitySchemes"]
+        check(client.get("/openapi.json"), 401, "API key")  # nor do the docs go without it
+        schemes = client.get("/openapi.json", headers={"X-API-Key": "s3cret"}).json()["components"]["securitySchemes"]
         assert schemes["APIKeyHeader"]["name"] == "X-API-Key"
     with pytest.raises(ValueError, match="non-empty"):
         create_app(disk_index, api_key="")
@@ -167,3 +168,37 @@ def test_ids_never_become_paths(client: TestClient, disk_index: Exact) -> None:
     hits = client.post("/search", json={"embeddings": [[ROW]], "k": 50, "subset": evil}).json()["results"][0]
     assert sorted(h["id"] for h in hits) == sorted(evil)
     assert np.allclose(disk_index.get_documents_embeddings(["/etc/passwd"])[0], [ROW])
+
+
+@pytest.mark.parametrize(
+    ("value", "where"),
+    [(1e39, (0, 0)), (-1e39, (1, 3)), (3e38, (0, 7)), (-3e38, (1, 0)), (1e13, (0, 2))],
+)
+def test_values_that_overflow_float32_get_422_naming_the_item(client: TestClient, disk_index: Exact, value: float, where) -> None:
+    """Finite in JSON, but infinite as float32 (1e39) or large enough that scores overflow (3e38)."""
+    matrix = [list(ROW), list(ROW)]
+    matrix[where[0]][where[1]] = value
+    expected = f"embeddings[1] row {where[0]} column {where[1]} is {value!r}: values must be finite"
+    check(client.post("/search", json={"embeddings": [[ROW], matrix]}), 422, expected)
+    for method in (client.post, client.put):
+        check(method("/documents", json={"ids": ["x", "y"], "embeddings": [[ROW], matrix]}), 422, expected)
+    assert "x" not in disk_index and "y" not in disk_index
+
+
+def test_scores_that_overflow_get_422_never_a_null_score(client: TestClient, disk_index: Exact) -> None:
+    """A document stored through the library with huge values: no answer may carry inf or NaN."""
+    disk_index.add_documents(["huge"], [np.full((1, DIM), 1e27, dtype=np.float32)])
+    query = [[1e12] * DIM]  # 8e39 with the huge document: inf as float32
+    check(client.post("/search", json={"embeddings": [[ROW], query], "k": 30}), 422, "embeddings[1]: MaxSim scores overflow float32")
+    assert client.post("/search", json={"embeddings": [[ROW]], "k": 30}).status_code == 200
+
+
+def test_check_scores_names_the_query() -> None:
+    from plait.indexes.base import SearchResult
+    from plait.server.app import ApiError, check_scores
+
+    fine = SearchResult(ids=["a"], scores=np.array([1.0], dtype=np.float32))
+    check_scores([fine, fine], "queries")
+    for bad in (np.inf, -np.inf, np.nan):
+        with pytest.raises(ApiError, match=r"queries\[1\]: MaxSim scores overflow"):
+            check_scores([fine, SearchResult(ids=["a"], scores=np.array([bad], dtype=np.float32))], "queries")
