@@ -123,9 +123,9 @@ def _add(
         colbert = load_model(model if model is not None else built_with, device)
     with timer(timings, "encode"):
         embeddings = colbert.encode(texts, is_query=False, batch_size=batch_size, show_progress_bar=progress_enabled())
-    with timer(timings, "index"):
-        index.add_documents(ids, embeddings, replace=upsert)
-    update_cli_folder(index_path, index, added=zip(ids, texts, strict=True))
+    keep_texts = (read_cli_meta(index_path) or {}).get("texts", True)
+    with timer(timings, "index"):  # texts are committed with the vectors: one atomic write
+        index.add_documents(ids, embeddings, replace=upsert, texts=texts if keep_texts else None)
     report = {"added": len(ids) - len(existing), "replaced": len(existing), "documents": len(index)}
     if as_json:
         echo_json({**report, "seconds": {k: round(v, 3) for k, v in timings.items()}})

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from plait.cli._common import (
-    CLI_INDEX,
-    CLI_META,
-    CLI_TEXTS,
     CliError,
     load_model,
     open_index,
@@ -19,6 +15,7 @@ from plait.cli._common import (
     read_collection,
     timer,
 )
+from plait.cli.folder import check_target, replace_index
 
 
 def plaid_available() -> bool:
@@ -43,11 +40,9 @@ def build_index(
     keep_texts: bool = True,
     shards: int = 4,
 ) -> tuple[Any, dict[str, float]]:
-    """Encode ``texts`` and write ``path`` in the CLI layout; returns the index and timings."""
-    if (path / CLI_META).exists() and not override:
-        raise CliError(f"{path} already holds an index; pass --override to rebuild it")
-    if path.exists() and not path.is_dir():
-        raise CliError(f"{path} exists and is not a folder")
+    """Encode ``texts`` and write ``path`` in the CLI layout (:mod:`plait.cli.folder`); returns
+    the index and timings. An existing index stays readable until the new one is committed."""
+    old = check_target(path, override)
     if len(set(ids)) != len(ids):
         raise CliError("the collection has duplicate document ids")
     timings: dict[str, float] = {}
@@ -55,25 +50,21 @@ def build_index(
         embeddings = colbert.encode(
             texts, is_query=False, batch_size=batch_size, show_progress_bar=progress_enabled()
         )
-    path.mkdir(parents=True, exist_ok=True)
-    with timer(timings, "index"):
-        index = open_index(kind, path, CLI_INDEX, override=True, nbits=nbits, shards=shards)
-        index.add_documents(ids, embeddings)
-    if keep_texts:
-        with open(path / CLI_TEXTS, "w", encoding="utf-8") as handle:
-            for document_id, text in zip(ids, texts, strict=True):
-                handle.write(
-                    json.dumps({"id": document_id, "text": text}, ensure_ascii=False) + "\n"
-                )
     meta = {
         "kind": kind,
         "model": None if model_path is None else str(Path(model_path).resolve()),
-        "documents": len(ids),
         "nbits": nbits if kind in ("plaid", "sharded") else None,
         **({"shards": shards} if kind == "sharded" else {}),
         "texts": keep_texts,
     }
-    (path / CLI_META).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+
+    def fill(name: str) -> Any:
+        index = open_index(kind, path, name, override=False, nbits=nbits, shards=shards)
+        index.add_documents(ids, embeddings, texts=texts if keep_texts else None)
+        return index
+
+    with timer(timings, "index"):
+        index = replace_index(path, meta, old, fill)
     return index, timings
 
 
@@ -118,7 +109,8 @@ def command(
     """Build an index over a collection, ready for `plait search`.
 
     PLAID (compressed, approximate) by default when available, --exact for exhaustive MaxSim.
-    INDEX gets cli.json (model and settings), documents.jsonl (texts) and index/ (the index).
+    INDEX gets cli.json (model and settings) and index-<hex>/ (the index, texts included).
+    With --override the old index stays searchable until the new one is complete.
 
     Example:  plait index ../shared/data/scifact ./scifact-index --exact
     """
@@ -131,6 +123,7 @@ def command(
         typer.echo("note: PLAID is not available in this build; building an exact index", err=True)
         kind = "exact"
     ids, texts = read_collection(source)
+    check_target(index_path, override)  # before the model loads: refusals come at once
     timings: dict[str, float] = {}
     with timer(timings, "load model"):
         colbert = load_model(model, device)

@@ -48,8 +48,6 @@ def command(
 
 
 def _remove(index: Any, index_path: Path, wanted: list[str], missing_ok: bool, compact: bool, as_json: bool) -> None:
-    from plait.cli.add import update_cli_folder
-
     missing = [doc_id for doc_id in wanted if doc_id not in index]
     if missing and not missing_ok:
         raise CliError(
@@ -60,7 +58,6 @@ def _remove(index: Any, index_path: Path, wanted: list[str], missing_ok: bool, c
         index.remove_documents(present)
     if compact and hasattr(index, "compact"):
         index.compact()
-    update_cli_folder(index_path, index, removed=present)
     if as_json:
         echo_json({"removed": len(present), "missing": missing, "documents": len(index)})
         return

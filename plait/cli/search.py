@@ -2,51 +2,15 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from plait.cli._common import (
-    CLI_INDEX,
-    CLI_TEXTS,
-    CliError,
-    bare_index_kind,
-    echo_json,
-    load_model,
-    open_index,
-    read_cli_meta,
-    snippet,
-    timer,
-)
+from plait.cli._common import CliError, echo_json, load_model, snippet, timer
+from plait.cli.folder import open_cli_index
 
-
-def open_cli_index(
-    path: Path, *, ray: bool = False, ray_address: str | None = None
-) -> tuple[Any, str | None, dict[str, str]]:
-    """``(index, model_path, texts)`` for a ``plait index`` folder or a bare library index.
-
-    A sharded index searches on Ray when ``ray`` (``ray_address``: cluster to join; a local one
-    is started without it), else in this process."""
-    if not path.is_dir():
-        raise CliError(f"no index folder at {path}")
-    meta = read_cli_meta(path)
-    ray_args: dict[str, Any] = {"ray": ray, "ray_address": ray_address}
-    if meta is None:
-        kind = bare_index_kind(path)
-        return open_index(kind, path.parent, path.name, override=False, **ray_args), None, {}
-    if not (path / CLI_INDEX).is_dir():
-        raise CliError(f"{path}: {CLI_INDEX}/ is missing; rebuild with plait index --override")
-    index = open_index(str(meta.get("kind", "exact")), path, CLI_INDEX, override=False, **ray_args)
-    texts: dict[str, str] = {}
-    if (path / CLI_TEXTS).is_file():
-        with open(path / CLI_TEXTS, encoding="utf-8") as handle:
-            for line in handle:
-                if line.strip():
-                    record = json.loads(line)
-                    texts[str(record["id"])] = str(record.get("text", ""))
-    return index, meta.get("model"), texts
+__all__ = ["command", "open_cli_index", "search_texts"]
 
 
 def search_texts(

@@ -361,14 +361,49 @@ class IndexFolder:
                     retired[name] = since
                 else:
                     doomed.add(name)
-        tag = str(previous.get("file_tag") or "") if previous is not None else ""
-        if len(tag) == 6:  # files of writers that built on ``previous`` and crashed before committing
-            for child in self.path.iterdir():
-                match = _OWN_FILE.match(child.name) or _OWN_TEMP.match(child.name)
-                if match and match["hex"].startswith(tag):
-                    doomed.add(child.name)
+        if previous is not None:  # files of writers that built on it and crashed before committing
+            doomed |= self._tagged(previous)
         doomed -= set(retired) | keep
         return retired, {n for n in doomed if _OWN_FILE.match(n) or _OWN_TEMP.match(n)}
+
+    def _tagged(self, manifest: Mapping[str, Any]) -> set[str]:
+        """Files in the folder named with ``manifest``'s ``file_tag`` (see the module docstring)."""
+        tag = str(manifest.get("file_tag") or "")
+        if len(tag) != 6:
+            return set()
+        out = set()
+        for child in self.path.iterdir():
+            match = _OWN_FILE.match(child.name) or _OWN_TEMP.match(child.name)
+            if match and match["hex"].startswith(tag):
+                out.add(child.name)
+        return out
+
+    def destroy(self) -> None:
+        """Delete this index from disk, keeping anything plait cannot prove it wrote.
+
+        Deleted: the files the manifest lists, retires or tags (a crashed writer's), the index
+        folders it lists as children (a sharded index's ``shards``), the manifest and the lock;
+        then the folder itself once nothing else is left in it. The caller holds the writer lock.
+        """
+        if self.exists():
+            manifest = self.read_manifest()
+            for shard in manifest.get("shards") or []:
+                parts = str(shard.get("folder", "")).split("/") if isinstance(shard, dict) else []
+                if parts and all(_SAFE_NAME.match(part) and ".." not in part for part in parts):
+                    IndexFolder(self.path.joinpath(*parts)).destroy()
+            names = referenced_files(manifest) | set(manifest.get("retired") or {})
+            names |= set(manifest.get("previous_files") or []) | self._tagged(manifest)
+            self._delete({n for n in names if _OWN_FILE.match(n)})
+            self.manifest_path.unlink()
+        if not self.path.is_dir():
+            return
+        for child in self.path.iterdir():
+            if child.name == LOCK or _OWN_TEMP.match(child.name):
+                child.unlink(missing_ok=True)
+            elif child.name == "shards" and child.is_dir() and not any(child.iterdir()):
+                child.rmdir()  # a sharded index's emptied shards/ folder
+        if not any(self.path.iterdir()):
+            self.path.rmdir()
 
     def _delete(self, names: set[str]) -> None:
         for name in names:

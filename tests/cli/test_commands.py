@@ -101,8 +101,10 @@ def test_index_jsonl_with_plain_ids_and_errors(run, tiny_model_path: Path, tmp_p
     corpus.write_text('{"id": "x1", "text": "alpha"}\n{"id": "x2", "title": "T", "text": "beta"}\n')
     index = tmp_path / "j"
     assert run("index", corpus, index, "--exact", "--model", tiny_model_path).exit_code == 0
-    texts = [json.loads(line) for line in (index / "documents.jsonl").read_text().splitlines()]
-    assert texts == [{"id": "x1", "text": "alpha"}, {"id": "x2", "text": "T beta"}]
+    from plait.cli.folder import open_cli_index
+
+    _, _, texts = open_cli_index(index)
+    assert dict(texts) == {"x1": "alpha", "x2": "T beta"}
     result = run("index", tmp_path / "nope.txt", tmp_path / "k", "--exact")
     assert result.exit_code == 2 and "error: no such file or folder" in result.output
     bad = tmp_path / "bad.jsonl"
@@ -118,7 +120,8 @@ def test_corrupt_index_is_a_runtime_error(run, tiny_model_path: Path, tmp_path: 
     source.write_text("one document\nanother document\n")
     index = tmp_path / "idx"
     assert run("index", source, index, "--exact", "--model", tiny_model_path).exit_code == 0
-    data = max((index / "index").glob("*.npy"), key=lambda p: p.stat().st_size)
+    current = index / json.loads((index / "cli.json").read_text())["index"]
+    data = max(current.glob("*.npy"), key=lambda p: p.stat().st_size)
     data.write_bytes(data.read_bytes()[:-8])  # truncate a data file
     result = run("search", index, "document")
     assert result.exit_code == 1, result.output
