@@ -454,8 +454,11 @@ class IndexFolder:
             raise CorruptIndexError(
                 f"index file {path} has {size} bytes, the manifest says {entry['bytes']} (truncated?)"
             )
-        if verify_crc and crc32_file(path) != entry["crc32"]:
-            raise CorruptIndexError(f"index file {path} fails its CRC-32 checksum (corrupted)")
+        try:
+            if verify_crc and crc32_file(path) != entry["crc32"]:
+                raise CorruptIndexError(f"index file {path} fails its CRC-32 checksum (corrupted)")
+        except FileNotFoundError:
+            raise MissingIndexFileError(f"index file {path} is missing") from None
         return path
 
     def read_array(
@@ -491,6 +494,8 @@ class IndexFolder:
             if mmap and int(np.prod(shape, dtype=np.int64)) > 0:
                 return np.load(path, mmap_mode="r", allow_pickle=False)
             return np.load(path, allow_pickle=False)
+        except FileNotFoundError:  # collected by a commit since the size check: a newer state
+            raise MissingIndexFileError(f"index file {path} is missing") from None
         except Exception as e:  # a damaged header can raise almost anything from numpy's parser
             raise CorruptIndexError(f"index file {path} cannot be read as .npy: {e}") from None
 
@@ -498,6 +503,8 @@ class IndexFolder:
         path = self._checked_path(entry, verify_crc)
         try:
             return json.loads(path.read_bytes().decode("utf-8"))
+        except FileNotFoundError:
+            raise MissingIndexFileError(f"index file {path} is missing") from None
         except Exception as e:
             raise CorruptIndexError(f"index file {path} is not valid JSON: {e}") from None
 
@@ -595,7 +602,10 @@ class LazyTexts:
 
     def __init__(self, path: Path, entry: Mapping[str, Any], count: int) -> None:
         self.path, self._entry, self._count = path, dict(entry), count
-        self._handle: Any = open(path, "rb")  # noqa: SIM115 - kept open on purpose, see above
+        try:
+            self._handle: Any = open(path, "rb")  # noqa: SIM115 - kept open on purpose, see above
+        except FileNotFoundError:
+            raise MissingIndexFileError(f"index file {path} is missing") from None
         self._value: list[str | None] | None = None
         self._lock = threading.Lock()
 
