@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import math
 import socket
 from collections.abc import Callable
 from pathlib import Path
@@ -50,10 +51,27 @@ def command(
         str | None,
         typer.Option(envvar="PLAIT_API_KEY", help="Require this key in the X-API-Key header (or set PLAIT_API_KEY)."),
     ] = None,
-    read_only: Annotated[bool, typer.Option("--read-only", help="Refuse writes and take no writer lock.")] = False,
+    read_only: Annotated[bool, typer.Option("--read-only", help="Refuse writes, take no writer lock, and pick up other writers' commits.")] = False,
     max_k: Annotated[int, typer.Option(min=1, help="Largest k a search may ask for.")] = 1000,
     max_texts: Annotated[int, typer.Option(min=1, help="Most texts (or embedding matrices) per request.")] = 256,
     max_chars: Annotated[int, typer.Option(min=1, help="Most characters per text.")] = 20_000,
+    header_timeout: Annotated[
+        float, typer.Option(min=0.001, help="Seconds a client has to send a request's line and headers (408, closed).")
+    ] = 10.0,
+    body_timeout: Annotated[float, typer.Option(min=0.001, help="Seconds a client has to send a request's body (408, closed).")] = 60.0,
+    send_timeout: Annotated[
+        float, typer.Option(min=0.001, help="Seconds a client may read nothing of its answer before it is closed.")
+    ] = 60.0,
+    keep_alive_timeout: Annotated[float, typer.Option(min=0.001, help="Seconds an idle connection stays open between requests.")] = 5.0,
+    max_connections: Annotated[int, typer.Option(min=1, help="Open connections; more get 503 and are closed.")] = 1000,
+    max_requests: Annotated[int, typer.Option(min=1, help="Requests handled at once (/health aside); more get 503.")] = 64,
+    rate_limit: Annotated[
+        float | None,
+        typer.Option(min=0.001, metavar="PER_SECOND", help="Requests per second per client address (429 beyond it; off by default)."),
+    ] = None,
+    refresh_interval: Annotated[
+        float, typer.Option(min=0.0, help="--read-only: seconds between checks for other writers' commits.")
+    ] = 1.0,
     device: Annotated[str | None, typer.Option(help="torch device, e.g. cpu or cuda.")] = None,
     log_level: Annotated[str, typer.Option(help="uvicorn log level: critical, error, warning, info, debug.")] = "info",
     ray_address: Annotated[
@@ -65,20 +83,32 @@ def command(
 
     Binds 127.0.0.1 unless --host says otherwise. While it runs, the server holds the index's
     writer lock: a second server or `plait add` on the same index is refused (use the API, or
-    --read-only servers). OpenAPI docs at http://HOST:PORT/docs.
+    --read-only servers, which pick up other writers' commits). OpenAPI docs at
+    http://HOST:PORT/docs (they need the API key too, when one is set). Slow or idle clients are
+    closed by the timeouts; docs/serving.md lists every limit.
 
     Example:  plait serve --index ./scifact-index --port 8000
     """
     try:
-        import uvicorn
-
         from plait.server import Limits, create_app
+        from plait.server.connections import ConnectionLimits, serve
     except ImportError:
         raise CliError('plait serve needs FastAPI and uvicorn: pip install "plait[server]"', exit_code=1) from None
     from plait.cli.search import open_cli_index
     from plait.indexes.storage import IndexFolder
     from plait.server.stats import index_path
 
+    if rate_limit is not None and not 0 < rate_limit < math.inf:
+        raise CliError(f"--rate-limit: rate_limit must be a positive number of requests per second, got {rate_limit}")
+    if not 0 <= refresh_interval < math.inf:
+        raise CliError(f"--refresh-interval: must be a finite number of seconds >= 0, got {refresh_interval}")
+    connections = ConnectionLimits(  # checked before anything is opened or loaded
+        header_timeout=header_timeout,
+        body_timeout=body_timeout,
+        send_timeout=send_timeout,
+        keep_alive_timeout=keep_alive_timeout,
+        max_connections=max_connections,
+    )
     served, built_with, _ = open_cli_index(index, ray=True, ray_address=ray_address)
     folder = index_path(served)
     if not read_only and folder is not None:
@@ -94,6 +124,10 @@ def command(
         writable=not read_only,
         hold_writer_lock=False,  # held above for the whole process
         on_write=None if read_cli_meta(index) is None else cli_folder_sync(index, served),
+        max_requests=max_requests,
+        rate_limit=rate_limit,
+        refresh_interval=refresh_interval,
     )
     typer.echo(f"serving {index} ({len(served)} documents) on http://{host}:{port}  (docs: /docs)", err=True)
-    uvicorn.run(app, host=host, port=port, log_level=log_level)
+    if not serve(app, host=host, port=port, limits=connections, log_level=log_level):
+        raise CliError(f"the server did not start on {host}:{port} (see the log above)", exit_code=1)

@@ -46,6 +46,17 @@ def test_serve_refuses_an_index_another_writer_holds(run, bare_index: Exact) -> 
     assert result.exit_code == 2 and "no index folder" in result.output
 
 
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [("--header-timeout", "inf", "header_timeout must be a positive number"), ("--rate-limit", "inf", "rate_limit must be a positive number"), ("--refresh-interval", "inf", "finite number of seconds")],
+)
+def test_serve_refuses_bad_limits_before_opening_anything(run, bare_index: Exact, option: str, value: str, message: str) -> None:
+    result = run("serve", "--index", bare_index.path, "--no-model", option, value)
+    assert result.exit_code == 2 and message in result.output and "Traceback" not in result.output
+    with IndexFolder(bare_index.path).writer_lock():  # no lock was left behind
+        pass
+
+
 def test_live_server_answers_and_holds_the_writer_lock(bare_index: Exact) -> None:
     port = free_port()
     env = {**os.environ, "PLAIT_API_KEY": "k3y"}
@@ -104,3 +115,92 @@ def test_api_writes_keep_a_plait_index_folder_in_step(run, beir_dir: Path, tiny_
     found = json.loads(run("search", folder, "icy comets", "-k", "4", "--json").stdout)[0]["results"]
     assert {hit["id"]: hit.get("text") for hit in found}["n1"] == "Comets have icy tails."
     assert "d4" not in {hit["id"] for hit in found}
+
+
+def start_serve(index: Path, *options: str, preexec_fn=None) -> tuple[subprocess.Popen, str]:
+    """``plait serve`` in a subprocess, its output in a file; waits for /health."""
+    port = free_port()
+    log = open(index.parent / f"serve-{port}.log", "w+")  # noqa: SIM115 (closed by stop_serve)
+    command = [sys.executable, "-m", "plait.cli.main", "serve", "--index", str(index), "--no-model", "--port", str(port)]
+    server = subprocess.Popen([*command, *options], stdout=log, stderr=subprocess.STDOUT, text=True, preexec_fn=preexec_fn)
+    server.log = log  # type: ignore[attr-defined]
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    while True:
+        try:
+            httpx.get(f"{url}/health", timeout=2)
+            return server, url
+        except httpx.TransportError:
+            assert server.poll() is None, Path(log.name).read_text()
+            assert time.monotonic() < deadline, "server did not start"
+            time.sleep(0.3)
+
+
+def stop_serve(server: subprocess.Popen) -> str:
+    server.send_signal(signal.SIGINT)
+    server.wait(30)
+    server.log.close()  # type: ignore[attr-defined]
+    return Path(server.log.name).read_text()  # type: ignore[attr-defined]
+
+
+def low_descriptor_limit() -> None:
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256))
+
+
+def test_idle_and_slow_clients_cannot_exhaust_the_server(bare_index: Exact) -> None:
+    """D7 end to end: under a 256-descriptor limit, 300 idle connections and a slow client. The
+    server refuses what does not fit, closes the idle and slow ones by its timeouts, keeps
+    answering /health, and its log stays small (uvicorn alone: no answer, 100 MB of log)."""
+    server, url = start_serve(
+        bare_index.path, "--header-timeout", "1", "--body-timeout", "1", "--max-connections", "100",
+        "--log-level", "warning", preexec_fn=low_descriptor_limit,
+    )
+    host, port = "127.0.0.1", int(url.rsplit(":", 1)[1])
+    idle = []
+    try:
+        for _ in range(300):
+            idle.append(socket.create_connection((host, port), timeout=5))
+        with socket.create_connection((host, port), timeout=5) as slow:
+            slow.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n")  # never finishes its headers
+            slow.settimeout(1 + 2)
+            start = time.monotonic()
+            answer = b""
+            while chunk := slow.recv(4096):
+                answer += chunk
+            assert time.monotonic() - start < 1 + 2 and answer.startswith(b"HTTP/1.1 408 ")
+        deadline = time.monotonic() + 1 + 2
+        while True:  # the idle connections are gone within the header timeout
+            try:
+                assert httpx.get(f"{url}/health", timeout=2).status_code == 200
+                break
+            except (httpx.TransportError, AssertionError):
+                assert time.monotonic() < deadline, "/health did not answer"
+                time.sleep(0.2)
+        assert server.poll() is None
+    finally:
+        for sock in idle:
+            sock.close()
+        log = stop_serve(server)
+    assert server.returncode == 0, log
+    assert "serving at most 100 connections" not in log  # 100 + the reserve fit in 256 descriptors
+    assert "Too many open files" not in log and len(log) < 20_000, log[-2000:]
+
+
+def test_read_only_server_sees_another_writer(bare_index: Exact) -> None:
+    server, url = start_serve(bare_index.path, "--read-only", "--refresh-interval", "0.2", "--log-level", "warning")
+    try:
+        assert httpx.get(f"{url}/health").json()["documents"] == 2
+        writer = Exact(index_folder=bare_index.path.parent, index_name="served")
+        writer.add_documents(["c"], [np.ones((1, 4), dtype=np.float32)])
+        writer.remove_documents(["a"])
+        time.sleep(0.3)
+        assert httpx.get(f"{url}/health").json()["documents"] == 2
+        hits = httpx.post(f"{url}/search", json={"embeddings": [[[1.0, 1.0, 1.0, 1.0]]], "k": 5}).json()["results"][0]
+        assert [h["id"] for h in hits][0] == "c" and "a" not in {h["id"] for h in hits}
+        stats = httpx.get(f"{url}/stats").json()
+        assert stats["documents"] == 2 and stats["stored_tokens"] == 5 and "path" not in stats
+    finally:
+        log = stop_serve(server)
+    assert server.returncode == 0, log
