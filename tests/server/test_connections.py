@@ -227,3 +227,10 @@ def test_connection_limits_must_be_positive(field: str) -> None:
 def test_raw_answers_are_json() -> None:
     head, body = conn._raw_answer(408, "Request Timeout", "too slow").split(b"\r\n\r\n")
     assert json.loads(body) == {"detail": "too slow"} and b"connection: close" in head
+
+
+def test_headers_over_16_kib_get_400_and_the_connection_closed(port: int) -> None:
+    with connect(port) as sock:
+        sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 20_000)  # and no end in sight
+        data, _, closed = read_until_closed(sock, SLACK)
+    assert closed and data.startswith(b"HTTP/1.1 400 ")
