@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
-import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
@@ -12,8 +10,6 @@ from typing import Annotated, Any
 import typer
 
 from plait.cli._common import (
-    CLI_META,
-    CLI_TEXTS,
     CliError,
     echo_json,
     load_model,
@@ -22,61 +18,17 @@ from plait.cli._common import (
     read_collection,
     timer,
 )
-
-
-def _replace_file(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` atomically (temporary file in the same folder, fsync, rename)."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w", encoding="utf-8") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+from plait.cli.folder import holding_index_lock
 
 
 @contextmanager
 def holding_writer_lock(index: Any) -> Iterator[None]:
     """Take an on-disk index's writer lock for the whole command, so a running server (or another
     writer) is reported before any encoding work, and released at the end."""
-    from plait.indexes.storage import IndexFolder
     from plait.server.stats import index_path
 
-    path = index_path(index)
-    if path is None:
+    with holding_index_lock(index_path(index)):
         yield
-        return
-    folder = IndexFolder(path)
-    folder.hold_writer_lock()
-    try:
-        yield
-    finally:
-        folder.release_writer_lock()
-
-
-def update_cli_folder(
-    path: Path, index: Any, *, added: Iterable[tuple[str, str]] = (), removed: Iterable[str] = ()
-) -> None:
-    """Keep a ``plait index`` folder's texts and document count in step with its index.
-
-    New texts are appended (a later line for an id wins when ``plait search`` reads the file);
-    removed ids are filtered out with an atomic rewrite. Bare library indexes have neither file.
-    """
-    meta = read_cli_meta(path)
-    if meta is None:
-        return
-    texts_file = path / CLI_TEXTS
-    removed = set(removed)
-    if removed and texts_file.is_file():
-        with open(texts_file, encoding="utf-8") as handle:
-            kept = [line for line in handle if line.strip() and str(json.loads(line)["id"]) not in removed]
-        _replace_file(texts_file, "".join(kept))
-    added = list(added)
-    if added and meta.get("texts", True):
-        with open(texts_file, "a", encoding="utf-8") as handle:
-            for document_id, text in added:
-                handle.write(json.dumps({"id": document_id, "text": text}, ensure_ascii=False) + "\n")
-    meta["documents"] = len(index)
-    _replace_file(path / CLI_META, json.dumps(meta, indent=2) + "\n")
 
 
 def command(

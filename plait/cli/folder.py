@@ -184,6 +184,25 @@ def open_cli_index(
     return index, meta.get("model"), CliTexts(index, legacy)
 
 
+def follower(path: Path, **open_args: Any) -> Callable[[], Any | None]:
+    """For a read-only server of a ``plait index`` folder: a callable that returns the newly
+    committed index once ``cli.json`` names another one (``plait index --override`` ran), and
+    ``None`` while it names the same one."""
+    meta = read_cli_meta(path)
+    current = committed_index(path, meta) if meta is not None else None
+
+    def follow() -> Any | None:
+        nonlocal current
+        meta = read_cli_meta(path)
+        if meta is None or not _has_index(meta) or committed_index(path, meta) == current:
+            return None
+        index = open_cli_index(path, **open_args)[0]
+        current = committed_index(path, meta)
+        return index
+
+    return follow
+
+
 class CliTexts(Mapping[str, str]):
     """Texts of the documents of an index, looked up on demand: those committed with the
     vectors, else (layout 1 folders) the line of ``documents.jsonl`` for that id."""

@@ -5,9 +5,8 @@ from __future__ import annotations
 import ipaddress
 import math
 import socket
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -25,18 +24,6 @@ def is_loopback(host: str) -> bool:
             return ipaddress.ip_address(socket.gethostbyname(host)).is_loopback
         except (OSError, ValueError):
             return False
-
-
-def cli_folder_sync(path: Path, served: Any) -> Callable[[list[tuple[str, str]], list[str]], None]:
-    """Keep a `plait index` folder's texts and count in step with writes made through the API."""
-    from plait.cli.add import update_cli_folder
-
-    def sync(added: list[tuple[str, str]], removed: list[str]) -> None:
-        # Appends only: removed documents never appear in results, so their old text lines can
-        # stay (no rewrite of documents.jsonl per delete); `plait remove` compacts the file.
-        update_cli_folder(path, served, added=added)
-
-    return sync
 
 
 def command(
@@ -94,7 +81,7 @@ def command(
         from plait.server.connections import ConnectionLimits, serve
     except ImportError:
         raise CliError('plait serve needs FastAPI and uvicorn: pip install "plait[server]"', exit_code=1) from None
-    from plait.cli.search import open_cli_index
+    from plait.cli.folder import follower, open_cli_index
     from plait.indexes.storage import IndexFolder
     from plait.server.stats import index_path
 
@@ -123,7 +110,8 @@ def command(
         limits=Limits(max_k=max_k, max_texts=max_texts, max_chars=max_chars),
         writable=not read_only,
         hold_writer_lock=False,  # held above for the whole process
-        on_write=None if read_cli_meta(index) is None else cli_folder_sync(index, served),
+        store_texts=bool((read_cli_meta(index) or {}).get("texts", True)),
+        reopen=follower(index, ray=True, ray_address=ray_address) if read_only and read_cli_meta(index) else None,
         max_requests=max_requests,
         rate_limit=rate_limit,
         refresh_interval=refresh_interval,

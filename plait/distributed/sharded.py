@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -206,6 +207,11 @@ class ShardedPLAID:
         self._manifest, self.codebook = manifest, codebook
 
     # ------------------------------------------------------------------ properties
+    @property
+    def manifest(self) -> Mapping[str, Any]:
+        """The committed top-level manifest this object's state was loaded from."""
+        return MappingProxyType(self._manifest)
+
     @property
     def dim(self) -> int | None:
         return self._manifest["settings"]["dim"]

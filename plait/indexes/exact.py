@@ -19,10 +19,11 @@ when fewer than ``k`` documents qualify the result is shorter.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -177,6 +178,11 @@ class Exact:
     @property
     def dtype(self) -> str:
         return self._dtype
+
+    @property
+    def manifest(self) -> Mapping[str, Any] | None:
+        """The committed manifest this object's state was loaded from (``None`` in memory)."""
+        return None if self._base is None else MappingProxyType(self._base)
 
     @property
     def path(self) -> Path | None:

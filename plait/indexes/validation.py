@@ -15,6 +15,17 @@ import numpy as np
 from plait.indexes.base import DuplicateIdError, IndexInputError, UnknownIdError
 from plait.utils.tensor import as_matrices, is_array, to_numpy
 
+MAX_ABS_VALUE = 1e12
+"""Largest magnitude an embedding value may have. Far beyond any real embedding (rows are usually
+L2-normalised), and small enough that no MaxSim score can overflow float32: a score is at most
+``n_query_tokens * dim * MAX_ABS_VALUE**2`` (8.6e30 for 2,048 tokens of 4,096 dimensions)."""
+
+
+def _out_of_range(matrix: np.ndarray) -> bool:
+    """NaN, infinite, or beyond :data:`MAX_ABS_VALUE` (where scores could overflow)."""
+    with np.errstate(invalid="ignore"):
+        return bool(matrix.size) and not float(np.abs(matrix).max()) <= MAX_ABS_VALUE
+
 
 def check_ids(documents_ids: Any, what: str = "documents_ids") -> list[str]:
     """A list of string ids without duplicates."""
@@ -108,8 +119,11 @@ def check_embeddings(
                 f"document {doc_id!r} has {matrix.shape[1]}-dimensional embeddings but the index "
                 f"holds {expected}-dimensional ones"
             )
-        if not np.isfinite(matrix).all():
-            raise IndexInputError(f"document {doc_id!r} has NaN or infinite embedding values")
+        if _out_of_range(matrix):
+            raise IndexInputError(
+                f"document {doc_id!r} has NaN or infinite embedding values, or values beyond "
+                f"+-{MAX_ABS_VALUE:g} (scores would overflow)"
+            )
     return matrices
 
 
@@ -124,8 +138,11 @@ def check_queries(queries_embeddings: Any, dim: int | None) -> list[np.ndarray]:
                 f"queries_embeddings[{i}] has dimension {query.shape[1]} but the index holds "
                 f"{dim}-dimensional embeddings"
             )
-        if not np.isfinite(query).all():
-            raise IndexInputError(f"queries_embeddings[{i}] has NaN or infinite values")
+        if _out_of_range(query):
+            raise IndexInputError(
+                f"queries_embeddings[{i}] has NaN or infinite values, or values beyond "
+                f"+-{MAX_ABS_VALUE:g} (scores would overflow)"
+            )
     return queries
 
 
@@ -171,6 +188,7 @@ def raise_unknown(missing: list[str]) -> None:
 
 
 __all__ = [
+    "MAX_ABS_VALUE",
     "check_embeddings",
     "check_id_list",
     "check_ids",

@@ -15,7 +15,7 @@ Anything else is a bug: it is logged and answered with a JSON 500.
 import logging
 import secrets
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -26,6 +26,7 @@ from fastapi.responses import JSONResponse
 from fastapi.security import APIKeyHeader
 
 from plait.indexes.base import DuplicateIdError, IndexInputError, IndexLockedError, UnknownIdError
+from plait.indexes.validation import MAX_ABS_VALUE
 from plait.server.guards import API_KEY_HEADER, ApiKeyGuard, InFlightLimit, RateLimit
 from plait.server.limits import BodySizeLimit
 from plait.server.schemas import (
@@ -39,14 +40,10 @@ from plait.server.schemas import (
     WriteResponse,
     build_request_models,
 )
-from plait.server.state import OnWrite, ServedIndex
+from plait.server.state import ServedIndex
 
 logger = logging.getLogger("plait.server")
 
-MAX_ABS_VALUE = 1e12
-"""Largest magnitude an embedding value may have. Far beyond any real embedding (rows are usually
-L2-normalised), and small enough that no MaxSim score can overflow float32: a score is at most
-``max_tokens * max_dim * MAX_ABS_VALUE**2`` (8.6e30 with the default limits)."""
 
 
 class ApiError(Exception):
@@ -184,7 +181,8 @@ def create_app(
     limits: Limits = Limits(),
     writable: bool = True,
     hold_writer_lock: bool = True,
-    on_write: OnWrite | None = None,
+    store_texts: bool = True,
+    reopen: Callable[[], Any] | None = None,
     max_requests: int = 64,
     rate_limit: float | None = None,
     refresh_interval: float = 1.0,
@@ -197,8 +195,9 @@ def create_app(
     ``writable=False`` refuses writes (403) and makes the server pick up other processes' commits
     (at most ``refresh_interval`` seconds late). With ``hold_writer_lock`` an on-disk index's
     writer lock is held while the app runs (from startup to shutdown), so no other process writes
-    to it meanwhile. ``on_write(added, removed)`` runs after each committed write (``plait serve``
-    uses it to keep a ``plait index`` folder's texts in step). Beyond ``max_requests`` requests in
+    to it meanwhile. Texts given to the document endpoints are committed with their vectors
+    (``store_texts=False``: not stored). ``reopen``: see :class:`~plait.server.state.ServedIndex`
+    (a read-only ``plait serve`` follows ``plait index --override``). Beyond ``max_requests`` requests in
     progress the server answers 503; ``rate_limit`` (requests per second per client address, off
     by default) answers 429 beyond it. Timeouts and the connection limit belong to the HTTP
     server, not the app: see :func:`plait.server.connections.serve`.
@@ -210,7 +209,10 @@ def create_app(
             f"the model makes {model_dim}-dimensional embeddings but the index holds "
             f"{index.dim}-dimensional ones; serve it with the model it was built with"
         )
-    served = ServedIndex(index, writable=writable, on_write=on_write, refresh_interval=refresh_interval)
+    served = ServedIndex(
+        index, writable=writable, store_texts=store_texts, refresh_interval=refresh_interval,
+        reopen=reopen,
+    )
     models = build_request_models(limits)
 
     @asynccontextmanager

@@ -13,7 +13,9 @@ lifetime (:meth:`plait.indexes.storage.IndexFolder.hold_writer_lock`): a second 
 A read-only server takes no lock, so other processes may commit while it runs. Before it answers a
 search, ``/stats`` or ``/health`` it calls the index's ``refresh()`` (under the exclusive side of
 the lock, at most every ``refresh_interval`` seconds), so their commits become visible within that
-time and every answer still comes from one committed state.
+time and every answer still comes from one committed state. ``reopen`` (``plait serve`` on a
+``plait index`` folder) is asked first: when ``plait index --override`` has switched the folder to
+a new index, it returns that index and the server serves it from then on.
 """
 
 from __future__ import annotations
@@ -30,10 +32,6 @@ import numpy as np
 from plait.indexes.base import SearchResult
 from plait.indexes.storage import IndexFolder
 from plait.server.stats import index_path, index_stats
-
-OnWrite = Callable[[list[tuple[str, str]], list[str]], None]
-"""Called under the write lock after each committed write: ``(added (id, text) pairs, removed ids)``;
-texts are ``""`` for documents given as embeddings."""
 
 
 class ReadWriteLock:
@@ -85,8 +83,9 @@ class ServedIndex:
         index: Any,
         *,
         writable: bool = True,
-        on_write: OnWrite | None = None,
+        store_texts: bool = True,
         refresh_interval: float = 1.0,
+        reopen: Callable[[], Any] | None = None,
     ) -> None:
         if not (isinstance(refresh_interval, (int, float)) and 0 <= refresh_interval < math.inf):
             raise ValueError(
@@ -94,7 +93,8 @@ class ServedIndex:
             )
         self.index = index
         self.writable = writable
-        self.on_write = on_write
+        self.store_texts = store_texts
+        self.reopen = reopen
         self.refresh_interval = float(refresh_interval)
         self.lock = ReadWriteLock()
         self._held: IndexFolder | None = None
@@ -128,7 +128,12 @@ class ServedIndex:
             if self._fresh():  # another request thread refreshed while this one waited
                 return False
             try:
-                return bool(reload())
+                replacement = self.reopen() if self.reopen is not None else None
+                if replacement is None:
+                    return bool(reload())
+                self.index, old = replacement, self.index
+                getattr(old, "close", lambda: None)()
+                return True
             finally:
                 self._refreshed_at = time.monotonic()
 
@@ -169,17 +174,16 @@ class ServedIndex:
     def add(
         self, ids: list[str], embeddings: list[np.ndarray], *, replace: bool, texts: list[str] | None = None
     ) -> tuple[int, int]:
-        """Add (or upsert) documents; returns ``(added, replaced)`` counts."""
+        """Add (or upsert) documents, their texts in the same commit (unless ``store_texts`` is
+        off); returns ``(added, replaced)`` counts. The commit is the only step: an answer that
+        reports success reports a write that is on disk, and a failed write changed nothing."""
         with self.lock.write():
             replaced = sum(1 for doc_id in ids if doc_id in self.index) if replace else 0
-            self.index.add_documents(ids, embeddings, replace=replace)
-            if self.on_write is not None:
-                self.on_write(list(zip(ids, texts or [""] * len(ids), strict=True)), [])
+            stored = texts if self.store_texts else None
+            self.index.add_documents(ids, embeddings, replace=replace, texts=stored)
             return len(ids) - replaced, replaced
 
     def remove(self, ids: list[str]) -> int:
         with self.lock.write():
             self.index.remove_documents(ids)
-            if self.on_write is not None:
-                self.on_write([], list(ids))
             return len(dict.fromkeys(ids))

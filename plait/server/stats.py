@@ -21,11 +21,8 @@ def held_manifest(index: Any) -> Mapping[str, Any] | None:
     the index object was opened or refreshed, and its counts would then disagree with the
     object's. ``None`` for in-memory indexes and for objects that do not expose it.
     """
-    for name in ("manifest", "_base", "_manifest"):  # public first; Exact and PLAID keep theirs
-        manifest = getattr(index, name, None)
-        if isinstance(manifest, Mapping):
-            return manifest
-    return None
+    manifest = getattr(index, "manifest", None)
+    return manifest if isinstance(manifest, Mapping) else None
 
 
 def state_bytes(manifest: Mapping[str, Any]) -> int:

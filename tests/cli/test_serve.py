@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -95,26 +96,72 @@ def test_live_server_answers_and_holds_the_writer_lock(bare_index: Exact) -> Non
 
 
 def test_api_writes_keep_a_plait_index_folder_in_step(run, beir_dir: Path, tiny_model, tiny_model_path: Path, tmp_path: Path) -> None:
-    import json
-
     from fastapi.testclient import TestClient
 
     from plait.cli.search import open_cli_index
-    from plait.cli.serve import cli_folder_sync
     from plait.server import create_app
 
     folder = tmp_path / "idx"
     assert run("index", beir_dir, folder, "--exact", "--model", tiny_model_path).exit_code == 0
     index, _, _ = open_cli_index(folder)
-    app = create_app(index, tiny_model, on_write=cli_folder_sync(folder, index))
-    with TestClient(app) as client:
+    with TestClient(create_app(index, tiny_model)) as client:
         body = {"ids": ["n1"], "texts": ["Comets have icy tails."]}
         assert client.post("/documents", json=body).status_code == 200
         assert client.post("/documents/delete", json={"ids": ["d4"]}).status_code == 200
-    assert json.loads((folder / "cli.json").read_text())["documents"] == 4
+    assert json.loads(run("info", folder, "--json").stdout)["documents"] == 4
     found = json.loads(run("search", folder, "icy comets", "-k", "4", "--json").stdout)[0]["results"]
     assert {hit["id"]: hit.get("text") for hit in found}["n1"] == "Comets have icy tails."
     assert "d4" not in {hit["id"] for hit in found}
+
+
+def test_a_failed_commit_is_a_500_that_changed_nothing_and_its_retry_succeeds(run, beir_dir: Path, tiny_model, tiny_model_path: Path, tmp_path: Path, monkeypatch) -> None:
+    """D13: the texts are part of the index commit, so there is no second step that can fail
+    after the commit (which used to answer 500, and then 409 to the retry)."""
+    from fastapi.testclient import TestClient
+
+    from plait.cli.search import open_cli_index
+    from plait.indexes.storage import IndexFolder
+    from plait.server import create_app
+
+    folder = tmp_path / "idx"
+    assert run("index", beir_dir, folder, "--exact", "--model", tiny_model_path).exit_code == 0
+    index, _, texts = open_cli_index(folder)
+    real_commit = IndexFolder.commit
+
+    def failing_commit(self, manifest, **kwargs):
+        raise OSError("disk full")
+
+    body = {"ids": ["n1"], "texts": ["Comets have icy tails."]}
+    with TestClient(create_app(index, tiny_model), raise_server_exceptions=False) as client:
+        monkeypatch.setattr(IndexFolder, "commit", failing_commit)
+        assert client.post("/documents", json=body).status_code == 500
+        assert "n1" not in index and "n1" not in open_cli_index(folder)[0]
+        monkeypatch.setattr(IndexFolder, "commit", real_commit)
+        retry = client.post("/documents", json=body)
+        assert retry.status_code == 200, retry.text
+    assert open_cli_index(folder)[2]["n1"] == "Comets have icy tails."
+
+
+def test_a_read_only_server_follows_an_override(run, beir_dir: Path, tiny_model, tiny_model_path: Path, tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from plait.cli.folder import follower, open_cli_index
+    from plait.server import create_app
+
+    folder = tmp_path / "idx"
+    assert run("index", beir_dir, folder, "--exact", "--model", tiny_model_path).exit_code == 0
+    index, _, _ = open_cli_index(folder)
+    app = create_app(index, writable=False, refresh_interval=0, reopen=follower(folder))
+    with TestClient(app) as client:
+        assert client.get("/health").json()["documents"] == 4
+        smaller = tmp_path / "two.jsonl"
+        smaller.write_text('{"id": "x1", "text": "one"}\n{"id": "x2", "text": "two"}\n')
+        done = run("index", smaller, folder, "--exact", "--override", "--model", tiny_model_path)
+        assert done.exit_code == 0, done.output
+        assert client.get("/health").json()["documents"] == 2
+        query = tiny_model.encode(["one"], is_query=True)[0].tolist()
+        hits = client.post("/search", json={"embeddings": [query], "k": 5}).json()["results"][0]
+        assert {hit["id"] for hit in hits} == {"x1", "x2"}
 
 
 def start_serve(index: Path, *options: str, preexec_fn=None) -> tuple[subprocess.Popen, str]:

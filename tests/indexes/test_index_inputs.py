@@ -67,3 +67,12 @@ def test_float16_refuses_values_it_would_store_as_infinity(tmp_path):
     assert len(index) == 0
     index.add_documents(["ok"], [np.full((2, 8), 60000.0, np.float32)])
     assert np.isfinite(index.get_documents_embeddings(["ok"])[0]).all()
+
+
+def test_values_whose_scores_would_overflow_are_refused(index):
+    huge = np.full((2, 8), 1e27, np.float32)  # finite float32, but 1e27 * 1e27 is not
+    with pytest.raises(IndexInputError, match="overflow"):
+        index.add_documents(["huge"], [huge])
+    with pytest.raises(IndexInputError, match="overflow"):
+        index.search([huge], k=2)
+    assert "huge" not in index

@@ -20,7 +20,8 @@ import dataclasses
 import logging
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -238,6 +239,11 @@ class PLAID:
         return m
 
     # ------------------------------------------------------------------ properties
+    @property
+    def manifest(self) -> Mapping[str, Any]:
+        """The committed manifest this object's state was loaded from."""
+        return MappingProxyType(self._manifest)
+
     @property
     def dim(self) -> int | None:
         return self._manifest["settings"]["dim"]
