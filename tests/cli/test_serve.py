@@ -214,9 +214,15 @@ def test_idle_and_slow_clients_cannot_exhaust_the_server(bare_index: Exact) -> N
             slow.settimeout(1 + 2)
             start = time.monotonic()
             answer = b""
-            while chunk := slow.recv(4096):
-                answer += chunk
-            assert time.monotonic() - start < 1 + 2 and answer.startswith(b"HTTP/1.1 408 ")
+            try:
+                while chunk := slow.recv(4096):
+                    answer += chunk
+            except ConnectionResetError:  # refused at the cap while the idle ones were still open
+                pass
+            # closed in time: timed out (408), or, on a loaded machine where the idle connections
+            # have not expired yet, refused at the connection cap (503, or a reset)
+            assert time.monotonic() - start < 1 + 2
+            assert answer == b"" or answer.startswith((b"HTTP/1.1 408 ", b"HTTP/1.1 503 ")), answer
         deadline = time.monotonic() + 1 + 2
         while True:  # the idle connections are gone within the header timeout
             try:
