@@ -27,18 +27,16 @@ Safety rules enforced here, for every index kind:
   structural files' and small files' CRCs too; :meth:`IndexFolder.verify` checks every CRC.
   Every read failure raises :class:`~plait.indexes.base.CorruptIndexError` naming the file.
 
-The writer lock is ``fcntl.flock`` on ``writer.lock`` (POSIX).
+The writer lock is ``fcntl.flock`` on ``writer.lock`` (POSIX; :mod:`plait.indexes.locks`); data
+files are written and read by :mod:`plait.indexes.files`.
 """
 
 from __future__ import annotations
 
-import errno
-import fcntl
 import json
 import os
 import re
 import secrets
-import threading
 import time
 import zlib
 from collections.abc import Callable, Iterator, Mapping
@@ -51,10 +49,18 @@ import numpy as np
 from plait.indexes.base import (
     CorruptIndexError,
     ForeignFolderError,
-    IndexLockedError,
     MissingIndexFileError,
     StaleManifestError,
 )
+from plait.indexes.files import (
+    LazyTexts,
+    atomic_write,
+    crc32_file,
+    fsync_dir,
+    read_json_file,
+    read_npy,
+)
+from plait.indexes.locks import hold, is_held, lock_file, release
 
 MANIFEST = "manifest.json"
 LOCK = "writer.lock"
@@ -62,7 +68,6 @@ KEEP_GENERATIONS = 2  # commits for which a file that is no longer referenced st
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 _OWN_FILE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*\.(?P<hex>[0-9a-f]{12})\.(npy|json)$")
 _OWN_TEMP = re.compile(r"^\.manifest\.json\.(?P<hex>[0-9a-f]{8,14})\.tmp$")
-_CHUNK = 1 << 22
 SMALL_FILE = 1 << 20  # files up to this size are CRC-checked on every open (about 1 ms each)
 _OPEN_ATTEMPTS = 50
 
@@ -77,42 +82,6 @@ def check_name(name: str, what: str = "index name") -> str:
             "not starting with '.' and without '..' or path separators"
         )
     return name
-
-
-def crc32_file(path: Path) -> int:
-    crc = 0
-    with open(path, "rb") as f:
-        while chunk := f.read(_CHUNK):
-            crc = zlib.crc32(chunk, crc)
-    return crc
-
-
-def fsync_dir(path: Path) -> None:
-    """Make a rename or file creation inside ``path`` durable."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def atomic_write(path: str | os.PathLike[str], data: bytes | str, *, tag: str = "") -> None:
-    """Replace ``path`` with ``data`` atomically: a fresh temporary file in the same folder, fsync,
-    ``os.replace``, fsync of the folder. A crash leaves the old file or the new one, never a mix;
-    the temporary name (``.<name>.<tag><random hex>.tmp``) is random, so two writers never share one."""
-    path = Path(path)
-    payload = data.encode("utf-8") if isinstance(data, str) else data
-    tmp = path.with_name(f".{path.name}.{tag}{secrets.token_hex(4)}.tmp")
-    try:
-        with open(tmp, "xb") as f:
-            f.write(payload)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    fsync_dir(path.parent)
 
 
 def manifest_checksum(manifest: Mapping[str, Any]) -> str:
@@ -164,27 +133,6 @@ def _check_schema(manifest: Any, where: Path) -> None:
             or type(entry.get("crc32")) is not int
         ):
             raise CorruptIndexError(f"{where}: key 'files' has an invalid entry for {role!r}")
-
-
-def _header_problem(
-    shape: tuple[int, ...],
-    fortran: bool,
-    dtype: np.dtype,
-    offset: int,
-    size: int,
-    dtypes: tuple[str, ...] | None,
-    ndim: int | None,
-) -> str | None:
-    """What is wrong with a ``.npy`` header plait could have written, or ``None``."""
-    if fortran:
-        return "Fortran order"
-    if dtype.kind not in "biuf" or dtype.byteorder == ">" or (dtypes and dtype.name not in dtypes):
-        return "an unexpected dtype"
-    if ndim is not None and len(shape) != ndim:
-        return f"{len(shape)} dimensions instead of {ndim}"
-    if any(d < 0 for d in shape) or offset + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize != size:
-        return "a data size that does not fill the file"
-    return None
 
 
 class IndexFolder:
@@ -478,35 +426,10 @@ class IndexFolder:
         when it is at most :data:`SMALL_FILE` bytes.
         """
         path = self._checked_path(entry, verify_crc or entry["bytes"] <= SMALL_FILE)
-        try:
-            with open(path, "rb") as f:
-                version = np.lib.format.read_magic(f)
-                if version == (1, 0):
-                    shape, fortran, dtype = np.lib.format.read_array_header_1_0(f)
-                elif version == (2, 0):
-                    shape, fortran, dtype = np.lib.format.read_array_header_2_0(f)
-                else:
-                    raise ValueError(f"unsupported .npy version {version}")
-                offset = f.tell()
-            problem = _header_problem(shape, fortran, dtype, offset, entry["bytes"], dtypes, ndim)
-            if problem is not None:
-                raise ValueError(f"its header declares {problem} (shape {shape}, dtype {dtype})")
-            if mmap and int(np.prod(shape, dtype=np.int64)) > 0:
-                return np.load(path, mmap_mode="r", allow_pickle=False)
-            return np.load(path, allow_pickle=False)
-        except FileNotFoundError:  # collected by a commit since the size check: a newer state
-            raise MissingIndexFileError(f"index file {path} is missing") from None
-        except Exception as e:  # a damaged header can raise almost anything from numpy's parser
-            raise CorruptIndexError(f"index file {path} cannot be read as .npy: {e}") from None
+        return read_npy(path, entry["bytes"], mmap=mmap, dtypes=dtypes, ndim=ndim)
 
     def read_json(self, entry: Mapping[str, Any], *, verify_crc: bool = True) -> Any:
-        path = self._checked_path(entry, verify_crc)
-        try:
-            return json.loads(path.read_bytes().decode("utf-8"))
-        except FileNotFoundError:
-            raise MissingIndexFileError(f"index file {path} is missing") from None
-        except Exception as e:
-            raise CorruptIndexError(f"index file {path} is not valid JSON: {e}") from None
+        return read_json_file(self._checked_path(entry, verify_crc))
 
     def open_texts(self, entry: Mapping[str, Any], count: int) -> LazyTexts:
         """A texts file (JSON list of ``count`` strings or nulls), opened now, parsed on first use."""
@@ -525,25 +448,9 @@ class IndexFolder:
         return total + sum(int(e["bytes"]) for e in manifest.get("files", {}).values())
 
     # ---------------------------------------------------------------- writer lock
-    def _lock_fd(self) -> int:
-        """Open ``writer.lock`` and take the exclusive flock, or raise :class:`IndexLockedError`."""
-        self.path.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as e:
-            os.close(fd)
-            if e.errno in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
-                raise IndexLockedError(
-                    f"index {self.path} is being written by another process "
-                    "(writer lock held); retry when it is done"
-                ) from None
-            raise
-        return fd
-
     def holds_lock(self) -> bool:
         """True while this object (or this process, persistently) holds the writer lock."""
-        return self._lock_depth > 0 or os.path.realpath(self.path) in _HELD_LOCKS
+        return self._lock_depth > 0 or is_held(self.path)
 
     @contextmanager
     def writer_lock(self) -> Iterator[None]:
@@ -553,7 +460,7 @@ class IndexFolder:
         (:meth:`hold_writer_lock`, e.g. a server that owns the index for its lifetime) or this
         object already holds it (nested use).
         """
-        fd = None if self.holds_lock() else self._lock_fd()
+        fd = None if self.holds_lock() else lock_file(self.path / LOCK, self.path)
         if self._lock_depth == 0:
             self._tag = self._current_tag()
         self._lock_depth += 1
@@ -582,62 +489,26 @@ class IndexFolder:
         process's own writes go through. A second hold in this process is refused as well (it would
         be a second owner, e.g. a second server on the same index).
         """
-        key = os.path.realpath(self.path)
-        with _HELD_GUARD:
-            if key in _HELD_LOCKS:
-                raise IndexLockedError(f"index {self.path} is already held for writing by this process")
-            _HELD_LOCKS[key] = self._lock_fd()
+        hold(self.path / LOCK, self.path)
 
     def release_writer_lock(self) -> None:
         """Release a lock taken by :meth:`hold_writer_lock` (no-op when not held)."""
-        with _HELD_GUARD:
-            fd = _HELD_LOCKS.pop(os.path.realpath(self.path), None)
-        if fd is not None:
-            os.close(fd)
+        release(self.path)
 
 
-class LazyTexts:
-    """Document texts of one segment: the file is opened when the segment is (so a commit that
-    collects it later cannot pull it away from this reader) and parsed, CRC-checked, on first use."""
-
-    def __init__(self, path: Path, entry: Mapping[str, Any], count: int) -> None:
-        self.path, self._entry, self._count = path, dict(entry), count
-        try:
-            self._handle: Any = open(path, "rb")  # noqa: SIM115 - kept open on purpose, see above
-        except FileNotFoundError:
-            raise MissingIndexFileError(f"index file {path} is missing") from None
-        self._value: list[str | None] | None = None
-        self._lock = threading.Lock()
-
-    def get(self) -> list[str | None]:
-        with self._lock:
-            if self._value is None:
-                self._value = self._parse()
-            return self._value
-
-    def _parse(self) -> list[str | None]:
-        self._handle.seek(0)
-        raw = self._handle.read()
-        self._handle.close()
-        if zlib.crc32(raw) != self._entry["crc32"]:
-            raise CorruptIndexError(f"index file {self.path} fails its CRC-32 checksum (corrupted)")
-        try:
-            value = json.loads(raw.decode("utf-8"))
-        except Exception as e:
-            raise CorruptIndexError(f"index file {self.path} is not valid JSON: {e}") from None
-        if (
-            not isinstance(value, list)
-            or len(value) != self._count
-            or not all(t is None or isinstance(t, str) for t in value)
-        ):
-            raise CorruptIndexError(f"index file {self.path} does not hold {self._count} texts")
-        return value
-
-    def __del__(self) -> None:
-        handle = getattr(self, "_handle", None)
-        if handle is not None:
-            handle.close()
-
-
-_HELD_LOCKS: dict[str, int] = {}  # real folder path -> fd of a writer lock held persistently
-_HELD_GUARD = threading.Lock()
+__all__ = [
+    "KEEP_GENERATIONS",
+    "LOCK",
+    "MANIFEST",
+    "SMALL_FILE",
+    "IndexFolder",
+    "LazyTexts",
+    "atomic_write",
+    "check_name",
+    "crc32_file",
+    "fsync_dir",
+    "manifest_checksum",
+    "referenced_files",
+    "require",
+    "state_key",
+]

@@ -1,0 +1,167 @@
+"""Immutable data files of an index folder: atomic replace, CRC-32, checked reads, lazy texts.
+
+Everything here works on one path; what a file must contain (its manifest entry, its role) is
+:mod:`plait.indexes.storage`'s business. Every read failure raises
+:class:`~plait.indexes.base.CorruptIndexError` naming the file, or
+:class:`~plait.indexes.base.MissingIndexFileError` when the file is gone (a reader may then retry on
+a newer manifest).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import threading
+import zlib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from plait.indexes.base import CorruptIndexError, MissingIndexFileError
+
+_CHUNK = 1 << 22
+
+
+def crc32_file(path: Path) -> int:
+    crc = 0
+    with open(path, "rb") as f:
+        while chunk := f.read(_CHUNK):
+            crc = zlib.crc32(chunk, crc)
+    return crc
+
+
+def fsync_dir(path: Path) -> None:
+    """Make a rename or file creation inside ``path`` durable."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def atomic_write(path: str | os.PathLike[str], data: bytes | str, *, tag: str = "") -> None:
+    """Replace ``path`` with ``data`` atomically: a fresh temporary file in the same folder, fsync,
+    ``os.replace``, fsync of the folder. A crash leaves the old file or the new one, never a mix;
+    the temporary name (``.<name>.<tag><random hex>.tmp``) is random, so two writers never share one."""
+    path = Path(path)
+    payload = data.encode("utf-8") if isinstance(data, str) else data
+    tmp = path.with_name(f".{path.name}.{tag}{secrets.token_hex(4)}.tmp")
+    try:
+        with open(tmp, "xb") as f:
+            f.write(payload)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    fsync_dir(path.parent)
+
+
+def _header_problem(
+    shape: tuple[int, ...],
+    fortran: bool,
+    dtype: np.dtype,
+    offset: int,
+    size: int,
+    dtypes: tuple[str, ...] | None,
+    ndim: int | None,
+) -> str | None:
+    """What is wrong with a ``.npy`` header plait could have written, or ``None``."""
+    if fortran:
+        return "Fortran order"
+    if dtype.kind not in "biuf" or dtype.byteorder == ">" or (dtypes and dtype.name not in dtypes):
+        return "an unexpected dtype"
+    if ndim is not None and len(shape) != ndim:
+        return f"{len(shape)} dimensions instead of {ndim}"
+    if any(d < 0 for d in shape) or offset + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize != size:
+        return "a data size that does not fill the file"
+    return None
+
+
+def read_npy(
+    path: Path,
+    size: int,
+    *,
+    mmap: bool = True,
+    dtypes: tuple[str, ...] | None = None,
+    ndim: int | None = None,
+) -> np.ndarray:
+    """Open a ``.npy`` file of ``size`` bytes, its header checked before any data is read (C
+    order, little-endian plain numbers, ``dtypes`` and ``ndim`` when given, data exactly filling
+    the file); memory-mapped read-only unless ``mmap=False``."""
+    try:
+        with open(path, "rb") as f:
+            version = np.lib.format.read_magic(f)
+            if version == (1, 0):
+                shape, fortran, dtype = np.lib.format.read_array_header_1_0(f)
+            elif version == (2, 0):
+                shape, fortran, dtype = np.lib.format.read_array_header_2_0(f)
+            else:
+                raise ValueError(f"unsupported .npy version {version}")
+            offset = f.tell()
+        problem = _header_problem(shape, fortran, dtype, offset, size, dtypes, ndim)
+        if problem is not None:
+            raise ValueError(f"its header declares {problem} (shape {shape}, dtype {dtype})")
+        if mmap and int(np.prod(shape, dtype=np.int64)) > 0:
+            return np.load(path, mmap_mode="r", allow_pickle=False)
+        return np.load(path, allow_pickle=False)
+    except FileNotFoundError:  # collected by a commit since the size check: a newer state
+        raise MissingIndexFileError(f"index file {path} is missing") from None
+    except Exception as e:  # a damaged header can raise almost anything from numpy's parser
+        raise CorruptIndexError(f"index file {path} cannot be read as .npy: {e}") from None
+
+
+def read_json_file(path: Path) -> Any:
+    try:
+        return json.loads(path.read_bytes().decode("utf-8"))
+    except FileNotFoundError:
+        raise MissingIndexFileError(f"index file {path} is missing") from None
+    except Exception as e:
+        raise CorruptIndexError(f"index file {path} is not valid JSON: {e}") from None
+
+
+class LazyTexts:
+    """Document texts of one segment: the file is opened when the segment is (so a commit that
+    collects it later cannot pull it away from this reader) and parsed, CRC-checked, on first use."""
+
+    def __init__(self, path: Path, entry: Mapping[str, Any], count: int) -> None:
+        self.path, self._entry, self._count = path, dict(entry), count
+        try:
+            self._handle: Any = open(path, "rb")  # noqa: SIM115 - kept open on purpose, see above
+        except FileNotFoundError:
+            raise MissingIndexFileError(f"index file {path} is missing") from None
+        self._value: list[str | None] | None = None
+        self._lock = threading.Lock()
+
+    def get(self) -> list[str | None]:
+        with self._lock:
+            if self._value is None:
+                self._value = self._parse()
+            return self._value
+
+    def _parse(self) -> list[str | None]:
+        self._handle.seek(0)
+        raw = self._handle.read()
+        self._handle.close()
+        if zlib.crc32(raw) != self._entry["crc32"]:
+            raise CorruptIndexError(f"index file {self.path} fails its CRC-32 checksum (corrupted)")
+        try:
+            value = json.loads(raw.decode("utf-8"))
+        except Exception as e:
+            raise CorruptIndexError(f"index file {self.path} is not valid JSON: {e}") from None
+        if (
+            not isinstance(value, list)
+            or len(value) != self._count
+            or not all(t is None or isinstance(t, str) for t in value)
+        ):
+            raise CorruptIndexError(f"index file {self.path} does not hold {self._count} texts")
+        return value
+
+    def __del__(self) -> None:
+        handle = getattr(self, "_handle", None)
+        if handle is not None:
+            handle.close()
