@@ -29,14 +29,7 @@ def _out_of_range(matrix: np.ndarray) -> bool:
 
 def check_ids(documents_ids: Any, what: str = "documents_ids") -> list[str]:
     """A list of string ids without duplicates."""
-    if isinstance(documents_ids, (str, bytes)) or not isinstance(documents_ids, Iterable):
-        raise TypeError(f"{what} must be a list of string ids, got {type(documents_ids).__name__}")
-    ids = list(documents_ids)
-    for i, doc_id in enumerate(ids):
-        if not isinstance(doc_id, str):
-            raise TypeError(
-                f"{what}[{i}] is {type(doc_id).__name__} {doc_id!r}; document ids must be strings"
-            )
+    ids = check_id_list(documents_ids, what, dedupe=False)
     if len(set(ids)) != len(ids):
         dupes = sorted(i for i, count in Counter(ids).items() if count > 1)
         raise DuplicateIdError(f"{what} contains duplicate ids: {dupes[:10]}")
