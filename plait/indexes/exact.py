@@ -158,17 +158,18 @@ class Exact:
         self._folder = (
             None if index_folder is None else IndexFolder(Path(index_folder) / index_name)
         )
-        self._base: dict[str, Any] | None = None  # the committed manifest this state is
+        self._base: dict[str, Any] | None = None  # the committed manifest of the state held
         self._set_state([], [], {}, dim=None, next_file=0)
         if self._folder is None:
             return
         if not override:
             self._folder.check_creatable()  # a folder without our manifest is someone's data
-        if self._folder.exists() and not override:
-            self._folder.load_latest(lambda m: self._load(m, requested_dtype=dtype))
-        else:
+        if override or not self._folder.exists():
             with self._folder.writer_lock():
-                self._commit([], [], {}, dim=None, new_index=True)
+                if override or not self._folder.exists():  # not created by another process meanwhile
+                    self._commit([], [], {}, dim=None, new_index=True)
+        if self._base is None:
+            self._folder.load_latest(lambda m: self._load(m, requested_dtype=dtype))
 
     # ------------------------------------------------------------------ properties
     @property
