@@ -23,8 +23,9 @@ Safety rules enforced here, for every index kind:
   :data:`KEEP_GENERATIONS` more commits (``retired`` in the manifest), and :meth:`IndexFolder.load_latest`
   retries an open on the newer manifest when a file of the one it read has just been collected.
 * **Damage is named, never a crash.** The manifest carries a CRC-32 of its own content; every file
-  entry records its size and CRC-32. Sizes and ``.npy`` headers are checked on every open, small
-  structural files' and small files' CRCs too; :meth:`IndexFolder.verify` checks every CRC.
+  entry records its size and CRC-32. Sizes and ``.npy`` headers are checked on every open, and the
+  CRCs of structural files and of every file up to :data:`SMALL_FILE` bytes;
+  :meth:`IndexFolder.verify` checks every CRC.
   Every read failure raises :class:`~plait.indexes.base.CorruptIndexError` naming the file.
 
 The writer lock is ``fcntl.flock`` on ``writer.lock`` (POSIX; :mod:`plait.indexes.locks`); data
