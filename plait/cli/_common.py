@@ -3,14 +3,9 @@
 Only light imports at module level: every command module imports this one, and ``plait --help``
 must not pay for torch. Heavy imports happen inside the functions.
 
-Index folders written by ``plait index`` (the layout ``plait search`` reads)::
-
-    INDEX/
-      cli.json          {"kind": "exact" | "plaid", "model": path or null, "documents": n, ...}
-      documents.jsonl   {"id", "text"} per document, to show texts in search results
-      index/            the plait index itself (manifest.json + data files)
-
-``plait search`` also opens a bare index folder (one holding ``manifest.json``) made by the library.
+Index folders written by ``plait index`` (``cli.json`` naming ``index-<hex>/``) are described, built
+and opened by :mod:`plait.cli.folder`. ``plait search`` also opens a bare index folder (one holding
+``manifest.json``) made by the library.
 """
 
 from __future__ import annotations
@@ -28,8 +23,7 @@ from typing import Any
 import typer
 
 CLI_META = "cli.json"
-CLI_TEXTS = "documents.jsonl"
-CLI_INDEX = "index"
+CLI_TEXTS = "documents.jsonl"  # layout 1 folders only: texts beside the index
 
 
 class CliError(Exception):
