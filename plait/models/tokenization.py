@@ -59,7 +59,9 @@ def tokenize_ids(
     tokenizer: Any, texts: Sequence[str], marker_id: int | None, length: int
 ) -> TokenizedTexts:
     """Tokenise ``texts`` to at most ``length`` ids each, with ``marker_id`` at position 1
-    (no marker when it is ``None``)."""
+    (no marker when it is ``None``). Leading and trailing whitespace is stripped first, as
+    sentence-transformers (and so PyLate) does: byte-level BPE tokenizers would otherwise turn a
+    trailing newline into tokens of its own."""
     if length < 3:
         raise ValueError(f"sequence length must be at least 3 ([CLS] marker [SEP]), got {length}")
     if not texts:
@@ -69,7 +71,7 @@ def tokenize_ids(
     # other's texts; one lock per process makes the call atomic.
     with _TOKENIZER_LOCK:
         encoded = tokenizer(
-            list(texts),
+            [text.strip() for text in texts],
             add_special_tokens=True,
             truncation=True,
             max_length=length - 1 if marker_id is not None else length,
@@ -138,10 +140,12 @@ def token_id(tokenizer: Any, token: str) -> int | None:
 
 
 def skiplist_ids(tokenizer: Any, words: Iterable[str]) -> list[int]:
-    """Ids of the skiplist words that are single tokens (words unknown to the vocabulary are ignored,
-    so ``[UNK]`` is never skipped by accident)."""
-    ids = {token_id(tokenizer, word) for word in words}
-    return sorted(found for found in ids if found is not None)
+    """Ids of the skiplist words, looked up as single tokens exactly as PyLate 1.6 does
+    (``convert_tokens_to_ids``): a word the vocabulary lacks maps to the unknown token, so its
+    ``[UNK]`` tokens are skipped from documents too. Models trained with PyLate were trained that
+    way, so their document embeddings only match PyLate's with the same rule."""
+    ids = {tokenizer.convert_tokens_to_ids(word) for word in words}
+    return sorted(int(found) for found in ids if found is not None)
 
 
 def expansion_token_id(tokenizer: Any) -> int:

@@ -40,9 +40,32 @@ def test_collate_pads_to_fixed_width_and_attends_when_asked() -> None:
     assert batch["token_type_ids"].tolist() == [[0, 0, 0, 0, 0]]
 
 
-def test_skiplist_ignores_words_outside_the_vocabulary(tiny_model) -> None:
+def test_skiplist_maps_words_outside_the_vocabulary_to_unk_as_pylate(tiny_model) -> None:
     tokenizer = tiny_model.tokenizer
-    ids = skiplist_ids(tokenizer, [".", "notasingletokenword", tokenizer.unk_token])
+    ids = skiplist_ids(tokenizer, [".", "notasingletokenword"])
     assert tokenizer.convert_tokens_to_ids(".") in ids
-    assert tokenizer.unk_token_id in ids  # only because [UNK] itself was listed
+    assert tokenizer.unk_token_id in ids  # PyLate: convert_tokens_to_ids of an unknown word
     assert len(ids) == 2
+    assert tokenizer.unk_token_id not in skiplist_ids(tokenizer, [".", ","])
+
+
+def test_a_custom_skiplist_with_an_unknown_word_drops_unk_tokens(tiny_model_path) -> None:
+    from plait.models import ColBERT
+
+    text = "caf\u2603 \u2603 rings"  # the snowman is not in the tiny vocabulary: [UNK]
+    plain = ColBERT(str(tiny_model_path), skiplist_words=["."])
+    custom = ColBERT(str(tiny_model_path), skiplist_words=[".", "notasingletokenword"])
+    unk = plain.tokenizer.unk_token_id
+    n_unk = plain.tokenize([text], is_query=False)["input_ids"][0].tolist().count(unk)
+    assert n_unk >= 1
+    rows = [m.encode([text], is_query=False)[0].shape[0] for m in (plain, custom)]
+    assert rows[1] == rows[0] - n_unk
+
+
+def test_surrounding_whitespace_is_stripped_before_tokenising(tiny_model) -> None:
+    for is_query in (True, False):
+        padded = tiny_model.encode(["  hello world\n", "\tsaturn "], is_query=is_query)
+        clean = tiny_model.encode(["hello world", "saturn"], is_query=is_query)
+        for a, b in zip(padded, clean, strict=True):
+            assert a.shape == b.shape
+            np.testing.assert_array_equal(a, b)
