@@ -82,11 +82,12 @@ def check_target(path: Path, override: bool) -> dict[str, Any] | None:
             "choose a new folder (plait search/add/serve open this one as it is)"
         )
     if found:
+        from plait.indexes import foreign
+
         shown = ", ".join(found[:5]) + (" ..." if len(found) > 5 else "")
-        raise CliError(
-            f"{path} is not empty and is not a plait index folder (found: {shown}); "
-            "choose a new or empty folder"
-        )
+        engine = foreign.describe(found)
+        what = f"holds {engine}" if engine else "is not empty and is not a plait index folder"
+        raise CliError(f"{path} {what} (found: {shown}); choose a new or empty folder")
     return None
 
 

@@ -47,6 +47,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from plait.indexes import foreign
 from plait.indexes.base import (
     CorruptIndexError,
     ForeignFolderError,
@@ -175,13 +176,21 @@ class IndexFolder:
         if self.exists():
             return
         found = self.foreign_entries()
-        if found:
-            shown = ", ".join(found[:8]) + (f", ... ({len(found)} entries)" if len(found) > 8 else "")
+        if not found:
+            return
+        shown = ", ".join(found[:8]) + (f", ... ({len(found)} entries)" if len(found) > 8 else "")
+        engine = foreign.describe(found)
+        if engine is not None:
             raise ForeignFolderError(
-                f"{self.path} is not empty but holds no plait {MANIFEST} (found: {shown}); it is "
-                "not a plait index, so plait will not write into it. Open another folder, or pass "
-                "override=True to create a plait index there (files plait did not write are kept)"
+                f"{self.path} holds {engine} (found: {shown}), not a plait index; plait will not "
+                "write into it and cannot read it: index the documents again with plait into "
+                "another folder (plait index, or add_documents on a new index)"
             )
+        raise ForeignFolderError(
+            f"{self.path} is not empty but holds no plait {MANIFEST} (found: {shown}); it is "
+            "not a plait index, so plait will not write into it. Open another folder, or pass "
+            "override=True to create a plait index there (files plait did not write are kept)"
+        )
 
     def read_manifest(self, expect: tuple[str, int] | None = None) -> dict[str, Any]:
         """The committed manifest, checksum and schema checked. ``expect=(format, version)``: a

@@ -346,3 +346,31 @@ def test_a_damaged_npy_header_names_its_file(tmp_path, kind):
                     cls(path.parent, path.name)
             finally:
                 file.write_bytes(data)
+
+
+@pytest.mark.parametrize(
+    "files, engine",
+    [
+        (["index.voyager", "document_ids_to_embeddings.pkl", "embeddings_to_documents_ids.pkl"], "PyLate Voyager"),
+        (["fast_plaid_index/", "documents_ids_to_plaid_ids.pkl", "plaid_ids_to_documents_ids.pkl"], "fast-plaid backend"),
+        (["plan.json", "metadata.json", "ivf.pid.pt", "0.codes.pt", "doclens.0.json"], "Stanford ColBERT"),
+        (["metadata.json", "centroids.npy", "ivf.npy", "ivf_lengths.npy", "0.codes.npy"], "a fast-plaid index"),
+    ],
+)
+def test_another_engines_index_is_named_and_left_alone(tmp_path, files, engine):
+    """A PyLate user who swaps the import keeps index_folder=...: plait says what it found."""
+    from plait.indexes import Voyager
+
+    folder = tmp_path / "idx"
+    folder.mkdir()
+    for name in files:
+        if name.endswith("/"):
+            (folder / name).mkdir()
+        else:
+            (folder / name).write_bytes(b"someone else's bytes")
+    before = sorted(p.name for p in folder.iterdir())
+    for make in (KINDS["exact"], KINDS["plaid"], lambda f: Voyager(f, "idx")):
+        with pytest.raises(ForeignFolderError, match=engine) as error:
+            make(tmp_path)
+        assert str(folder) in str(error.value) and "cannot read it" in str(error.value)
+    assert sorted(p.name for p in folder.iterdir()) == before

@@ -1,0 +1,30 @@
+"""Recognise index folders written by other engines, to name them in errors (never to read them).
+
+A PyLate user who swaps the import and keeps ``index_folder=...`` points plait at a folder that
+holds a PyLate (Voyager, fast-plaid, Stanford PLAID), fast-plaid or Stanford ColBERT index. plait
+refuses to write there (:meth:`plait.indexes.storage.IndexFolder.check_creatable`); this module
+turns the file names into words for that error. Nothing here opens a file (PyLate's id maps are
+pickles, which plait never loads).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+# (what it is, file names any of which identify it); checked in order, the first match wins
+_SIGNATURES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("a PyLate Voyager index", ("index.voyager", "document_ids_to_embeddings.pkl")),
+    ("a PyLate PLAID index (fast-plaid backend)", ("fast_plaid_index",)),
+    ("a PyLate PLAID index", ("documents_ids_to_plaid_ids.pkl", "plaid_ids_to_documents_ids.pkl")),
+    ("a Stanford ColBERT (PLAID) index", ("plan.json", "ivf.pid.pt", "centroids.pt", "buckets.pt")),
+    ("a fast-plaid index", ("ivf_lengths.npy", "avg_residual.npy", "cluster_threshold.npy")),
+)
+
+
+def describe(names: Iterable[str]) -> str | None:
+    """What the folder holding ``names`` looks like, or ``None`` when it matches no engine."""
+    found = set(names)
+    for what, markers in _SIGNATURES:
+        if found.intersection(markers):
+            return what
+    return None
