@@ -44,6 +44,7 @@ from plait.indexes.base import (
     CorruptIndexError,
     DuplicateIdError,
     IndexInputError,
+    PyLateCall,
     Subset,
 )
 from plait.indexes.plaid import Codebook, PLAIDSearchParams
@@ -77,7 +78,7 @@ def is_sharded_index(path: str | os.PathLike[str]) -> bool:
         return False
 
 
-class ShardedPLAID:
+class ShardedPLAID(PyLateCall):
     """A PLAID index split into ``n_shards`` shards (see the module docstring).
 
     New index: ``n_shards``, ``partition`` (``"id"`` or ``"key"``), ``codebook`` (a trained

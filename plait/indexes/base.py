@@ -77,6 +77,22 @@ class IndexLockedError(RuntimeError):
     """Another process holds this index's writer lock."""
 
 
+class PyLateCall:
+    """PyLate's call shape, shared by every index: ``index(queries_embeddings, k, subset)`` gives
+    per query a list of ``{"id", "score"}``, best first (:meth:`search` underneath)."""
+
+    def search(self, queries_embeddings: Any, k: int = 10, *, subset: Subset | None = None,
+               params: Any = None) -> Sequence[SearchResult]:
+        raise NotImplementedError
+
+    def __call__(
+        self, queries_embeddings: Any, k: int = 10, subset: Subset | None = None, **_: Any
+    ) -> list[list[dict[str, Any]]]:
+        """Top-``k`` per query as PyLate's ``[{"id", "score"}, ...]`` lists (PyLate's other
+        keywords are accepted and ignored)."""
+        return [r.to_dicts() for r in self.search(queries_embeddings, k, subset=subset)]
+
+
 @runtime_checkable
 class Index(Protocol):
     """What retrievers, the CLI and the server rely on."""

@@ -31,6 +31,7 @@ import numpy as np
 from plait.indexes.base import (
     CorruptIndexError,
     DuplicateIdError,
+    PyLateCall,
     SearchResult,
     Subset,
 )
@@ -105,7 +106,7 @@ def _check_dtype(dtype: Any) -> str:
     return name
 
 
-class Exact:
+class Exact(PyLateCall):
     """Exhaustive MaxSim index with string ids, upserts, deletions and crash-safe persistence.
 
     Parameters
@@ -544,12 +545,6 @@ class Exact:
                 keep[allowed] = True
                 row[~keep] = -np.inf
         return scores
-
-    def __call__(
-        self, queries_embeddings: Any, k: int = 10, subset: Subset | None = None, **_: Any
-    ) -> list[list[dict[str, Any]]]:
-        """PyLate's call shape: per query a list of ``{"id", "score"}``, best first."""
-        return [r.to_dicts() for r in self.search(queries_embeddings, k, subset=subset)]
 
     def verify(self) -> None:
         """Check every file's size and CRC-32 (raises :class:`CorruptIndexError`)."""

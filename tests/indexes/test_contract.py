@@ -241,3 +241,14 @@ def test_texts_are_committed_with_the_vectors(index_factory, tmp_path):
     with pytest.raises(TypeError, match="text"):
         index.add_documents(["new"], [docs[0]], texts=[3])
     assert "new" not in index
+
+
+def test_pylate_call_shape(built):
+    """PyLate code calls ``index(queries_embeddings, k=...)`` on every index kind."""
+    index, ids, docs = built
+    queries = [query_for(docs[3]), query_for(docs[7], seed=1)]
+    answer = index(queries, k=4)
+    expected = index.search(queries, 4)
+    assert answer == [r.to_dicts() for r in expected]
+    assert answer[0][0]["id"] == "doc3" and set(answer[0][0]) == {"id", "score"}
+    assert index(queries, 2, subset=["doc7"])[1] == [r.to_dicts() for r in index.search(queries, 2, subset=["doc7"])][1]

@@ -31,6 +31,7 @@ from plait.indexes.base import (
     CorruptIndexError,
     DuplicateIdError,
     IndexInputError,
+    PyLateCall,
     SearchResult,
     Subset,
 )
@@ -67,10 +68,13 @@ from plait.kernels.threads import get_num_threads, worker_pool
 
 logger = logging.getLogger(__name__)
 
-_IGNORED_PYLATE_ARGS = ("use_fast", "device", "show_progress", "batch_size", "embedding_size")
+_IGNORED_PYLATE_ARGS = (  # PyLate 1.6 PLAID arguments with no meaning here (backend, GPU, batching)
+    "use_fast", "device", "show_progress", "batch_size", "embedding_size", "use_triton", "nranks",
+    "index_bsize", "search_batch_size",
+)
 
 
-class PLAID:
+class PLAID(PyLateCall):
     """PLAID index stored in ``<index_folder>/<index_name>``.
 
     Parameters: ``nbits`` (1, 2, 4 or 8 bits per residual dimension), ``kmeans_niters``,
@@ -84,7 +88,9 @@ class PLAID:
     shards of one collection stay comparable. ``index_path`` is an alias of
     ``index_folder``. An existing index is opened (its stored settings win) unless ``override``.
     PyLate arguments without a meaning here (``use_fast``, ``device``, ``show_progress``,
-    ``batch_size``, ``embedding_size``) are accepted and ignored.
+    ``batch_size``, ``embedding_size``, ``use_triton``, ``nranks``, ``index_bsize``,
+    ``search_batch_size``) are accepted and ignored. ``index(queries_embeddings, k, subset)``
+    answers in PyLate's shape (see :class:`~plait.indexes.base.PyLateCall`).
     """
 
     def __init__(
