@@ -12,7 +12,9 @@ Safety rules enforced here, for every index kind:
   :class:`IndexFolder` wrote it and the commit did not keep it, or its name carries the
   ``file_tag`` of the manifest the commit replaces (each manifest announces a random tag; a writer
   holding the lock names its new files with the current manifest's tag, so the files of a writer
-  that crashed before committing are provably plait's and are collected by the next commit). A
+  that crashed before committing are provably plait's and are collected by the next commit).
+  A commit lists what it is about to delete (``deleting``) before it deletes it, so a crash in
+  between leaves the next commit to finish the job. A
   folder that holds files but no manifest is someone else's:
   :meth:`IndexFolder.check_creatable` refuses it (:class:`~plait.indexes.base.ForeignFolderError`).
 * **Generations only grow; a commit builds on what it read.** Every manifest carries a random
@@ -288,6 +290,7 @@ class IndexFolder:
             data["index_id"] = secrets.token_hex(8)
         data["generation"] = (int(previous["generation"]) if previous else 0) + 1
         data["retired"], doomed = self._retire(previous, data)
+        data["deleting"] = sorted(doomed)  # listed first: a crash before they are gone leaks nothing
         data["file_tag"] = secrets.token_hex(3)
         data["checksum"] = manifest_checksum(data)
         atomic_write(self.manifest_path, json.dumps(data, indent=1, sort_keys=True), tag=self._tag)
@@ -321,8 +324,11 @@ class IndexFolder:
                     doomed.add(name)
         if previous is not None:  # files of writers that built on it and crashed before committing
             doomed |= self._tagged(previous)
+            # files the previous commit meant to delete, if a crash stopped it after its switch
+            doomed |= {str(name) for name in previous.get("deleting") or []}
         doomed -= set(retired) | keep
-        return retired, {n for n in doomed if _OWN_FILE.match(n) or _OWN_TEMP.match(n)}
+        own = {n for n in doomed if _OWN_FILE.match(n) or _OWN_TEMP.match(n)}
+        return retired, {n for n in own if (self.path / n).exists()}
 
     def _tagged(self, manifest: Mapping[str, Any]) -> set[str]:
         """Files in the folder named with ``manifest``'s ``file_tag`` (see the module docstring)."""
@@ -350,6 +356,7 @@ class IndexFolder:
                 if parts and all(_SAFE_NAME.match(part) and ".." not in part for part in parts):
                     IndexFolder(self.path.joinpath(*parts)).destroy()
             names = referenced_files(manifest) | set(manifest.get("retired") or {})
+            names |= {str(name) for name in manifest.get("deleting") or []}
             names |= set(manifest.get("previous_files") or []) | self._tagged(manifest)
             self._delete({n for n in names if _OWN_FILE.match(n)})
             self.manifest_path.unlink()

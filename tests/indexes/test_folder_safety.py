@@ -374,3 +374,31 @@ def test_another_engines_index_is_named_and_left_alone(tmp_path, files, engine):
             make(tmp_path)
         assert str(folder) in str(error.value) and "cannot read it" in str(error.value)
     assert sorted(p.name for p in folder.iterdir()) == before
+
+
+def test_files_a_crash_kept_from_being_deleted_are_deleted_by_the_next_commit(tmp_path, monkeypatch):
+    """A kill between the manifest switch and the deletions: the manifest lists what it was about
+    to delete (``deleting``), so the next commit finishes the job and nothing leaks."""
+    ids, embs = docs(12)
+    index = Exact(tmp_path, "idx")
+    for i in range(4):
+        index.add_documents(ids[3 * i : 3 * i + 3], embs[3 * i : 3 * i + 3])
+    index.compact()  # retires every segment file
+    index.add_documents(["x"], [embs[0]])
+
+    def killed(self, names):
+        raise KeyboardInterrupt("killed after the switch")
+
+    monkeypatch.setattr(IndexFolder, "_delete", killed)
+    with pytest.raises(KeyboardInterrupt):
+        index.add_documents(["y"], [embs[1]])  # this commit expires the compacted-away files
+    monkeypatch.undo()
+    folder = tmp_path / "idx"
+    pending = set(IndexFolder(folder).read_manifest()["deleting"])
+    assert pending and pending <= {p.name for p in folder.iterdir()}
+    reopened = Exact(tmp_path, "idx")
+    reopened.add_documents(["z"], [embs[2]])
+    manifest = IndexFolder(folder).read_manifest()
+    kept = {e["name"] for e in manifest["files"].values()} | set(manifest["retired"])
+    assert {p.name for p in folder.iterdir()} <= kept | {MANIFEST, "writer.lock"}
+    assert sorted(reopened.documents_ids) == sorted([*ids, "x", "y", "z"])
