@@ -45,6 +45,10 @@ def to_cli_error(error: Exception) -> CliError:
     """Translate a library exception into a :class:`CliError` (message kept, one line)."""
     if isinstance(error, CliError):
         return error
+    from plait.extras import MissingExtraError
+
+    if isinstance(error, MissingExtraError):
+        return CliError(str(error), exit_code=1)
     message = str(error) or type(error).__name__
     if isinstance(error, KeyError) and error.args:
         message = str(error.args[0])

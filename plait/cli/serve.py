@@ -76,13 +76,13 @@ def command(
 
     Example:  plait serve --index ./scifact-index --port 8000
     """
-    try:
-        from plait.server import Limits, create_app
-        from plait.server.connections import ConnectionLimits, serve
-    except ImportError:
-        raise CliError('plait serve needs FastAPI and uvicorn: pip install "plait[server]"', exit_code=1) from None
+    from plait.extras import require_extra
+
+    require_extra("server", "plait serve")
     from plait.cli.folder import follower, open_cli_index
     from plait.indexes.storage import IndexFolder
+    from plait.server import Limits, create_app
+    from plait.server.connections import ConnectionLimits, serve
     from plait.server.stats import index_path
 
     if rate_limit is not None and not 0 < rate_limit < math.inf:

@@ -130,6 +130,9 @@ def command(
     """
     from dataclasses import asdict
 
+    from plait.extras import require_extra
+
+    require_extra("train", "plait train")  # before any argument check or data loading
     from plait.training.mining import OUTPUT_FORMATS
     from plait.training.train import LOSSES, TrainConfig, train
 

@@ -20,13 +20,12 @@ FAMILY_COLOURS = {
 
 
 def _figure(width: float = 6.4, height: float = 4.0):  # -> (Figure, Axes)
-    try:
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-    except ImportError as error:
-        raise ImportError(
-            "plait compare draws its plots with matplotlib: pip install 'plait[compare]'"
-        ) from error
+    from plait.extras import require_extra
+
+    require_extra("compare", "plait compare's plots")
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
     figure = Figure(figsize=(width, height), dpi=110)
     FigureCanvasAgg(figure)
     return figure, figure.add_subplot(1, 1, 1)

@@ -19,15 +19,14 @@ from plait.distributed.worker import ShardWorker
 from plait.indexes.base import IndexInputError
 from plait.indexes.plaid import Codebook
 
-RAY_MISSING = 'sharded search on Ray needs the ray extra: pip install "plait[ray]"'
-
 
 def require_ray() -> Any:
-    """The ``ray`` module, or an ImportError naming the pip command."""
-    try:
-        import ray
-    except ImportError:
-        raise ImportError(RAY_MISSING) from None
+    """The ``ray`` module, or a :class:`~plait.extras.MissingExtraError` naming the pip command."""
+    from plait.extras import require_extra
+
+    require_extra("ray", "sharded search on Ray")
+    import ray
+
     return ray
 
 

@@ -19,7 +19,6 @@ require it, and nothing in the single-machine path imports this module.
 from __future__ import annotations
 
 import fcntl
-import importlib.util
 import logging
 import os
 import time
@@ -42,12 +41,12 @@ from plait.distributed.shards import (
     write_manifest,
     write_shard,
 )
+from plait.extras import require_extra
 
 __all__ = ["EncodeReport", "encode_corpus", "load_texts"]
 
 logger = logging.getLogger("plait.distributed")
 LOCK = "encode.lock"
-RAY_MISSING = "Ray is not installed: pip install 'plait[ray]'"
 
 
 @dataclass
@@ -224,10 +223,9 @@ def _scan_shard(folder: Path, shard: ShardRange, ids: list[str], verify_crc: boo
 
 @contextmanager
 def _ray_session(address: str | None) -> Iterator[Any]:
-    try:
-        import ray
-    except ImportError:
-        raise ImportError(RAY_MISSING) from None
+    require_extra("ray", "distributed encoding")
+    import ray
+
     started = False
     if not ray.is_initialized():
         ray.init(address=address, log_to_driver=False)
@@ -283,8 +281,7 @@ def encode_corpus(
         raise ValueError("pool_factor applies to documents only")
     if num_cpus < 0 or num_gpus < 0:
         raise ValueError("num_cpus and num_gpus must be >= 0")
-    if importlib.util.find_spec("ray") is None:
-        raise ImportError(RAY_MISSING)
+    require_extra("ray", "distributed encoding")
     began = time.perf_counter()
     ids, texts = load_texts(source)
     if not ids:

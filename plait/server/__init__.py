@@ -16,12 +16,10 @@ def __getattr__(name: str) -> Any:
 
         return Limits
     if name == "create_app":
-        try:
-            from plait.server.app import create_app
-        except ImportError as error:
-            raise ImportError(
-                f"the plait server needs FastAPI and uvicorn ({error}); "
-                'install them with: pip install "plait[server]"'
-            ) from error
+        from plait.extras import require_extra
+
+        require_extra("server", "the plait server")
+        from plait.server.app import create_app
+
         return create_app
     raise AttributeError(f"module 'plait.server' has no attribute {name!r}")

@@ -360,6 +360,9 @@ def train(config: TrainConfig) -> TrainResult:
     at the end; the final metrics are returned and written to ``output/train_result.json``.
     """
     config.check()
+    from plait.extras import require_extra
+
+    require_extra("train", "training (plait train, plait.training.train)")
     from datasets import Dataset
     from sentence_transformers import SentenceTransformerTrainer
 
