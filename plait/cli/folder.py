@@ -23,6 +23,7 @@ texts in ``documents.jsonl``. An override rebuilds such a folder in layout 2.
 from __future__ import annotations
 
 import json
+import logging
 import re
 import secrets
 from collections.abc import Callable, Iterator, Mapping
@@ -39,6 +40,7 @@ from plait.cli._common import (
     read_cli_meta,
 )
 
+logger = logging.getLogger("plait.cli")
 LAYOUT = 2
 LEGACY_INDEX = "index"
 
@@ -151,15 +153,21 @@ def _clean_up(path: Path, meta: Mapping[str, Any] | None) -> None:
 
 
 def _delete(path: Path, names: list[str]) -> None:
+    """Delete plait's own leftovers; one that cannot be read is left in place, with a warning
+    (the new index is committed by then: a damaged old one must not fail the command)."""
+    from plait.indexes.base import CorruptIndexError
     from plait.indexes.storage import IndexFolder, check_name
 
     for name in names:
         check_name(name, "folder name")
         target = path / name
-        if name == CLI_TEXTS:
-            target.unlink(missing_ok=True)
-        elif target.is_dir():
-            IndexFolder(target).destroy()
+        try:
+            if name == CLI_TEXTS:
+                target.unlink(missing_ok=True)
+            elif target.is_dir():
+                IndexFolder(target).destroy()
+        except (CorruptIndexError, OSError) as error:
+            logger.warning("left %s in place: it could not be deleted (%s)", target, error)
 
 
 def open_cli_index(

@@ -161,3 +161,14 @@ def test_kill_9_at_every_commit_point_of_an_override(tmp_path):
             meta = json.loads((path / "cli.json").read_text())
             assert plait_files(path) == {"cli.json", meta["index"]}, (kill_at, when)
     assert outcomes == {"old", "new"}
+
+
+def test_a_damaged_old_index_does_not_fail_the_override(tmp_path, caplog):
+    path = tmp_path / "idx"
+    build(path, OLD)
+    old = path / json.loads((path / "cli.json").read_text())["index"]
+    (old / "manifest.json").write_text("{ damaged")
+    build(path, NEW, override=True)
+    assert state(path) == NEW
+    assert old.is_dir() and "left" in caplog.text  # not deleted: plait cannot prove what is in it
+    assert "retired" not in json.loads((path / "cli.json").read_text())
