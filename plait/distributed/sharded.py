@@ -151,10 +151,7 @@ class ShardedPLAID(PyLateCall):
         self.default_params = PLAIDSearchParams(ncells, centroid_score_threshold, ndocs, n_full_scores)
         self.allow_partial = bool(allow_partial)
         self.backend = backend
-        if not override:
-            self._folder.check_creatable()  # a folder without our manifest is someone's data
-        if override or not self._folder.exists():
-            self._create(n_shards, partition, codebook, override)
+        self._folder.create_unless_present(override, lambda: self._create(n_shards, partition, codebook))
         self._folder.load_latest(self._load, expect=(FORMAT, VERSION))
         if codebook is not None and self.codebook is not None and not codebook.same_as(self.codebook):
             raise ValueError(f"{self.path} was built with another codebook than the one given")
@@ -170,28 +167,26 @@ class ShardedPLAID(PyLateCall):
         self._counts = self._each("count")
 
     # ------------------------------------------------------------------ manifest
-    def _create(self, n_shards: int, partition: str, codebook: Codebook | None, override: bool) -> None:
+    def _create(self, n_shards: int, partition: str, codebook: Codebook | None) -> None:
+        """Commit a new, empty sharded index (under the writer lock, see ``__init__``)."""
         from plait.indexes.plaid import PLAID
 
         names = [f"shard-{i:03d}" for i in range(n_shards)]
         nbits = self._training["nbits"]
-        with self._folder.writer_lock():
-            if not override and self._folder.exists():
-                return  # another process created it meanwhile
-            shard_folder = os.path.join(self.path, SHARDS_DIR)
-            for name in names:  # empty shard folders exist before a manifest lists them
-                PLAID(index_folder=shard_folder, index_name=name, override=True, nbits=nbits)
-            manifest: dict[str, Any] = {
-                "format": FORMAT,
-                "version": VERSION,
-                "settings": {"dim": None, "nbits": nbits, "n_centroids": None, "n_shards": n_shards,
-                             "partition": partition, "hash": HASH},
-                "shards": [{"name": name, "folder": f"{SHARDS_DIR}/{name}"} for name in names],
-                "files": {},
-            }
-            if codebook is not None:
-                self._put_codebook(manifest, codebook)
-            self._folder.commit(manifest, base=None)
+        shard_folder = os.path.join(self.path, SHARDS_DIR)
+        for name in names:  # empty shard folders exist before a manifest lists them
+            PLAID(index_folder=shard_folder, index_name=name, override=True, nbits=nbits)
+        manifest: dict[str, Any] = {
+            "format": FORMAT,
+            "version": VERSION,
+            "settings": {"dim": None, "nbits": nbits, "n_centroids": None, "n_shards": n_shards,
+                         "partition": partition, "hash": HASH},
+            "shards": [{"name": name, "folder": f"{SHARDS_DIR}/{name}"} for name in names],
+            "files": {},
+        }
+        if codebook is not None:
+            self._put_codebook(manifest, codebook)
+        self._folder.commit(manifest, base=None)
 
     def _put_codebook(self, manifest: dict[str, Any], codebook: Codebook) -> None:
         manifest["files"] = write_codec(self._folder, codebook.quantizer, codebook.codec)

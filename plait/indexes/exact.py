@@ -35,7 +35,8 @@ from plait.indexes.base import (
     SearchResult,
     Subset,
 )
-from plait.indexes.storage import IndexFolder, LazyTexts, check_name, require, state_key
+from plait.indexes.files import LazyTexts, text_at
+from plait.indexes.storage import IndexFolder, check_name, require, state_key
 from plait.indexes.validation import (
     check_embeddings,
     check_id_list,
@@ -65,9 +66,7 @@ class _Segment:
     texts: LazyTexts | list[str | None] | None = None  # None: no texts stored
 
     def text(self, local: int) -> str | None:
-        if self.texts is None:
-            return None
-        return (self.texts.get() if isinstance(self.texts, LazyTexts) else self.texts)[local]
+        return text_at(self.texts, local)
 
 
 @dataclass(frozen=True)
@@ -163,13 +162,10 @@ class Exact(PyLateCall):
         self._set_state([], [], {}, dim=None, next_file=0)
         if self._folder is None:
             return
-        if not override:
-            self._folder.check_creatable()  # a folder without our manifest is someone's data
-        if override or not self._folder.exists():
-            with self._folder.writer_lock():
-                if override or not self._folder.exists():  # not created by another process meanwhile
-                    self._commit([], [], {}, dim=None, new_index=True)
-        if self._base is None:
+        self._folder.create_unless_present(
+            override, lambda: self._commit([], [], {}, dim=None, new_index=True)
+        )
+        if self._base is None:  # opened, not created
             self._folder.load_latest(lambda m: self._load(m, requested_dtype=dtype))
 
     # ------------------------------------------------------------------ properties

@@ -115,13 +115,20 @@ def read_npy(
         raise CorruptIndexError(f"index file {path} cannot be read as .npy: {e}") from None
 
 
-def read_json_file(path: Path) -> Any:
+def decode_json(raw: bytes, path: Path) -> Any:
+    """``raw`` (the bytes of ``path``) parsed as UTF-8 JSON, or an error naming ``path``."""
     try:
-        return json.loads(path.read_bytes().decode("utf-8"))
-    except FileNotFoundError:
-        raise MissingIndexFileError(f"index file {path} is missing") from None
+        return json.loads(raw.decode("utf-8"))
     except Exception as e:
         raise CorruptIndexError(f"index file {path} is not valid JSON: {e}") from None
+
+
+def read_json_file(path: Path) -> Any:
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise MissingIndexFileError(f"index file {path} is missing") from None
+    return decode_json(raw, path)
 
 
 class LazyTexts:
@@ -149,10 +156,7 @@ class LazyTexts:
         self._handle.close()
         if zlib.crc32(raw) != self._entry["crc32"]:
             raise CorruptIndexError(f"index file {self.path} fails its CRC-32 checksum (corrupted)")
-        try:
-            value = json.loads(raw.decode("utf-8"))
-        except Exception as e:
-            raise CorruptIndexError(f"index file {self.path} is not valid JSON: {e}") from None
+        value = decode_json(raw, self.path)
         if (
             not isinstance(value, list)
             or len(value) != self._count
@@ -165,3 +169,10 @@ class LazyTexts:
         handle = getattr(self, "_handle", None)
         if handle is not None:
             handle.close()
+
+
+def text_at(texts: LazyTexts | list[str | None] | None, local: int) -> str | None:
+    """Text ``local`` of a segment's texts (a file, or a list in memory); ``None`` without texts."""
+    if texts is None:
+        return None
+    return (texts.get() if isinstance(texts, LazyTexts) else texts)[local]

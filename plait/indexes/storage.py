@@ -110,9 +110,8 @@ def require(manifest: Mapping[str, Any], key: str, types: Any, where: Path) -> A
     if key not in manifest:
         raise CorruptIndexError(f"{where}: key {key!r} is missing")
     value = manifest[key]
-    if isinstance(value, bool) and bool not in (types if isinstance(types, tuple) else (types,)):
-        raise CorruptIndexError(f"{where}: key {key!r} has an invalid value {value!r}")
-    if not isinstance(value, types):
+    allowed = types if isinstance(types, tuple) else (types,)
+    if not isinstance(value, allowed) or (isinstance(value, bool) and bool not in allowed):
         raise CorruptIndexError(f"{where}: key {key!r} has an invalid value {value!r}")
     return value
 
@@ -193,6 +192,18 @@ class IndexFolder:
             "not a plait index, so plait will not write into it. Open another folder, or pass "
             "override=True to create a plait index there (files plait did not write are kept)"
         )
+
+    def create_unless_present(self, override: bool, create: Callable[[], Any]) -> None:
+        """How every index is opened: refuse someone's folder (:meth:`check_creatable`, unless
+        ``override``), then, when there is no index yet or ``override`` asks for a new one, run
+        ``create()`` (which commits the new index with ``base=None``) under the writer lock, after
+        checking again that no other process created the index meanwhile."""
+        if not override:
+            self.check_creatable()
+        if override or not self.exists():
+            with self.writer_lock():
+                if override or not self.exists():
+                    create()
 
     def read_manifest(self, expect: tuple[str, int] | None = None) -> dict[str, Any]:
         """The committed manifest, checksum and schema checked. ``expect=(format, version)``: a
@@ -411,15 +422,13 @@ class IndexFolder:
     def _checked_path(self, entry: Mapping[str, Any], verify_crc: bool) -> Path:
         name = check_name(str(entry.get("name", "")), "file name")
         path = self.path / name
-        try:
+        try:  # a file collected by a commit while we look at it is missing, not corrupt
             size = path.stat().st_size
-        except FileNotFoundError:
-            raise MissingIndexFileError(f"index file {path} is missing") from None
-        if size != entry["bytes"]:
-            raise CorruptIndexError(
-                f"index file {path} has {size} bytes, the manifest says {entry['bytes']} (truncated?)"
-            )
-        try:
+            if size != entry["bytes"]:
+                raise CorruptIndexError(
+                    f"index file {path} has {size} bytes, the manifest says {entry['bytes']} "
+                    "(truncated?)"
+                )
             if verify_crc and crc32_file(path) != entry["crc32"]:
                 raise CorruptIndexError(f"index file {path} fails its CRC-32 checksum (corrupted)")
         except FileNotFoundError:

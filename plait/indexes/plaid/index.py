@@ -147,12 +147,9 @@ class PLAID(PyLateCall):
         self.path = os.path.join(os.fspath(folder), index_name)
         self._folder = IndexFolder(self.path)
         self.last_build_timings: dict[str, float] = {}
-        if not override:
-            self._folder.check_creatable()  # a folder without our manifest is someone's data
-        if override or not self._folder.exists():
-            with self._folder.writer_lock():
-                if override or not self._folder.exists():
-                    self._folder.commit(self._empty_manifest(), base=None)
+        self._folder.create_unless_present(
+            override, lambda: self._folder.commit(self._empty_manifest(), base=None)
+        )
         self._folder.load_latest(self._load, expect=(FORMAT, VERSION))
         if codebook is not None and self._quantizer is not None:
             assert self._codec is not None

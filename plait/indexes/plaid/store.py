@@ -29,10 +29,11 @@ from typing import Any
 import numpy as np
 
 from plait.indexes.base import CorruptIndexError
+from plait.indexes.files import LazyTexts, text_at
 from plait.indexes.plaid.centroids import CentroidQuantizer, from_int8_rows
 from plait.indexes.plaid.codec import ResidualCodec
 from plait.indexes.plaid.ivf import InvertedLists, docs_dtype
-from plait.indexes.storage import IndexFolder, LazyTexts
+from plait.indexes.storage import IndexFolder
 from plait.kernels.plaid_decompress import token_inverse_norms
 
 FORMAT = "plait-plaid"
@@ -74,9 +75,7 @@ class Segment:
 
     def text(self, local: int) -> str | None:
         """The stored text of document ``local`` (``None`` when the segment stores no texts)."""
-        if self.texts is None:
-            return None
-        return (self.texts.get() if isinstance(self.texts, LazyTexts) else self.texts)[local]
+        return text_at(self.texts, local)
 
     @property
     def n_live(self) -> int:
