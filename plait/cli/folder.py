@@ -73,8 +73,7 @@ def check_target(path: Path, override: bool) -> dict[str, Any] | None:
         raise CliError(f"{path} exists and is not a folder")
     meta = read_cli_meta(path) if path.is_dir() else None
     if meta is not None:
-        has_index = "index" in meta or "layout" not in meta
-        if has_index and not override:
+        if _has_index(meta) and not override:
             raise CliError(f"{path} already holds an index; pass --override to rebuild it")
         return meta
     found = sorted(p.name for p in path.iterdir()) if path.is_dir() else []

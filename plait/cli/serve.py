@@ -97,6 +97,7 @@ def command(
         max_connections=max_connections,
     )
     served, built_with, _ = open_cli_index(index, ray=True, ray_address=ray_address)
+    meta = read_cli_meta(index)
     folder = index_path(served)
     if not read_only and folder is not None:
         IndexFolder(folder).hold_writer_lock()  # refuse now, before loading a model, if another writer runs
@@ -110,8 +111,8 @@ def command(
         limits=Limits(max_k=max_k, max_texts=max_texts, max_chars=max_chars),
         writable=not read_only,
         hold_writer_lock=False,  # held above for the whole process
-        store_texts=bool((read_cli_meta(index) or {}).get("texts", True)),
-        reopen=follower(index, ray=True, ray_address=ray_address) if read_only and read_cli_meta(index) else None,
+        store_texts=bool((meta or {}).get("texts", True)),
+        reopen=follower(index, ray=True, ray_address=ray_address) if read_only and meta else None,
         max_requests=max_requests,
         rate_limit=rate_limit,
         refresh_interval=refresh_interval,
