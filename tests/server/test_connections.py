@@ -63,25 +63,31 @@ def test_idle_connection_is_closed_after_the_header_timeout(port: int) -> None:
     assert waited >= LIMITS.header_timeout - 0.2
 
 
-def test_headers_sent_a_byte_at_a_time_get_408_and_the_connection_closed(port: int) -> None:
+def assert_dripping_client_gets_408(port: int, start: bytes, byte: bytes, timeout: float, message: bytes) -> None:
+    """Send ``start``, then one ``byte`` every 0.2 s: within ``timeout`` (+ slack) the server
+    answers 408 with ``message`` and closes, and /health still answers."""
     with connect(port) as sock:
-        sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\nX-Slow: ")
-        waited = drip(sock, LIMITS.header_timeout + SLACK)
+        sock.sendall(start)
+        waited = drip(sock, timeout + SLACK, byte)
         data, more, closed = read_until_closed(sock, SLACK)
-    assert closed and waited + more < LIMITS.header_timeout + SLACK
-    assert data.startswith(b"HTTP/1.1 408 ") and b"request headers not received within 1 s" in data
+    assert closed and waited + more < timeout + SLACK
+    assert data.startswith(b"HTTP/1.1 408 ") and message in data
     assert health(port) == 200
+
+
+def test_headers_sent_a_byte_at_a_time_get_408_and_the_connection_closed(port: int) -> None:
+    assert_dripping_client_gets_408(
+        port, b"GET /health HTTP/1.1\r\nHost: x\r\nX-Slow: ", b"a", LIMITS.header_timeout,
+        b"request headers not received within 1 s",
+    )
 
 
 def test_body_sent_a_byte_at_a_time_gets_408_and_the_connection_closed(port: int) -> None:
-    with connect(port) as sock:
-        head = b"POST /search HTTP/1.1\r\nHost: x\r\nX-API-Key: k\r\ncontent-type: application/json\r\n"
-        sock.sendall(head + b"content-length: 100000\r\n\r\n{")
-        waited = drip(sock, LIMITS.body_timeout + SLACK, b" ")
-        data, more, closed = read_until_closed(sock, SLACK)
-    assert closed and waited + more < LIMITS.body_timeout + SLACK
-    assert data.startswith(b"HTTP/1.1 408 ") and b"request body not received within 1.5 s" in data
-    assert health(port) == 200
+    head = b"POST /search HTTP/1.1\r\nHost: x\r\nX-API-Key: k\r\ncontent-type: application/json\r\n"
+    assert_dripping_client_gets_408(
+        port, head + b"content-length: 100000\r\n\r\n{", b" ", LIMITS.body_timeout,
+        b"request body not received within 1.5 s",
+    )
 
 
 def test_slow_body_after_an_early_401_is_closed_too(port: int) -> None:
