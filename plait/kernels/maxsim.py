@@ -31,13 +31,15 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-import torch
 
 from plait.kernels.threads import get_num_threads, worker_pool
 from plait.utils.tensor import as_matrices, to_numpy
+
+if TYPE_CHECKING:
+    import torch
 
 try:  # numba is a hard dependency, but keep the numpy path usable if it is broken
     from numba import njit
@@ -169,6 +171,8 @@ def _gather_rows(offsets: np.ndarray, documents: np.ndarray) -> np.ndarray:
 
 def _as_tensor(array: np.ndarray) -> torch.Tensor:
     """Zero-copy tensor view; read-only (memory-mapped) arrays are fine because torch only reads."""
+    import torch
+
     if array.flags.writeable:
         return torch.from_numpy(array)
     with warnings.catch_warnings():
@@ -227,7 +231,7 @@ def maxsim_scores(
     ranges = _blocks(lengths, max_tokens)
     if resolved == "torch":
         blocks = ((lo, hi, _block(tokens, offsets, documents, lo, hi)) for lo, hi in ranges)
-        _scores_torch(q_flat, q_offsets, blocks, lengths, out, torch.device(device or "cpu"))
+        _scores_torch(q_flat, q_offsets, blocks, lengths, out, device or "cpu")
         return out
     segment = _segment_max_sum_numba if resolved == "numba" else _segment_max_sum_numpy
 
@@ -255,6 +259,8 @@ def _run_blocks(
     ranges, q_flat, q_offsets, tokens, offsets, documents, lengths, out, segment
 ) -> None:
     """CPU backends: per block, one matrix multiply then the segment max into ``out[:, lo:hi]``."""
+    import torch
+
     q_t = torch.from_numpy(q_flat).T
     buffer = np.empty((0, len(q_flat)), np.float32)
     for lo, hi in ranges:
@@ -269,8 +275,11 @@ def _run_blocks(
         segment(sims, ends - lengths[lo:hi], ends, q_offsets, out, lo)
 
 
-def _scores_torch(q_flat, q_offsets, blocks, lengths, out, device: torch.device) -> None:
+def _scores_torch(q_flat, q_offsets, blocks, lengths, out, device: str | torch.device) -> None:
     """Torch backend (any device): matmul, scatter-max per document, index-add per query."""
+    import torch
+
+    device = torch.device(device)
     n_queries = len(q_offsets) - 1
     queries = torch.from_numpy(q_flat).to(device)
     query_of_token = torch.repeat_interleave(

@@ -13,8 +13,6 @@ import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-import torch
-
 
 def set_num_threads(n: int) -> None:
     """Use ``n`` threads for plait's kernels (also torch's intra-op pool, which runs the multiply).
@@ -24,11 +22,15 @@ def set_num_threads(n: int) -> None:
     """
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ValueError(f"number of threads must be a positive integer, got {n!r}")
+    import torch
+
     torch.set_num_threads(n)
 
 
 def get_num_threads() -> int:
     """Threads plait's kernels use (torch's setting; by default the cores available)."""
+    import torch  # imported here so that opening an index does not load torch
+
     return torch.get_num_threads()
 
 

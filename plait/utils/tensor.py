@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator, Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
-import torch
+
+if TYPE_CHECKING:
+    import torch
 
 T = TypeVar("T")
+
+
+def is_tensor(x: Any) -> bool:
+    """True for a torch tensor; torch is not imported for this (if it is not loaded, ``x`` is none)."""
+    torch_module = sys.modules.get("torch")
+    return torch_module is not None and isinstance(x, torch_module.Tensor)
 
 
 def convert_to_tensor(x: Any, dtype: torch.dtype | None = None) -> torch.Tensor:
@@ -17,6 +26,8 @@ def convert_to_tensor(x: Any, dtype: torch.dtype | None = None) -> torch.Tensor:
     >>> convert_to_tensor(np.zeros((2, 3), dtype=np.float32)).shape
     torch.Size([2, 3])
     """
+    import torch
+
     if isinstance(x, torch.Tensor):
         tensor = x
     elif isinstance(x, np.ndarray):
@@ -33,9 +44,9 @@ def convert_to_tensor(x: Any, dtype: torch.dtype | None = None) -> torch.Tensor:
 
 def to_numpy(x: Any, dtype: Any = np.float32) -> np.ndarray:
     """Return ``x`` as a numpy array of ``dtype`` (torch tensors are detached and moved to CPU)."""
-    if isinstance(x, torch.Tensor):
+    if is_tensor(x):
         x = x.detach().cpu()
-        if x.dtype == torch.bfloat16:
+        if x.dtype == sys.modules["torch"].bfloat16:
             x = x.float()
         x = x.numpy()
     array = np.asarray(x)
@@ -49,7 +60,7 @@ def to_numpy(x: Any, dtype: Any = np.float32) -> np.ndarray:
 
 def is_array(x: Any) -> bool:
     """True for numpy arrays and torch tensors."""
-    return isinstance(x, (np.ndarray, torch.Tensor))
+    return isinstance(x, np.ndarray) or is_tensor(x)
 
 
 def as_matrices(embeddings: Any, what: str = "queries_embeddings") -> list[np.ndarray]:

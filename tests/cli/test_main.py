@@ -72,3 +72,31 @@ def test_console_script_entry_point() -> None:
         timeout=60,
     )
     assert result.returncode == 0 and "plait" in result.stdout
+
+
+@pytest.mark.parametrize("kind", ["exact", "plaid"])
+def test_info_reads_an_index_without_torch(tmp_path, kind: str) -> None:
+    """`plait info` opens the index and reads its stats; neither needs torch or a model."""
+    import numpy as np
+
+    from plait.indexes import PLAID, Exact
+
+    rng = np.random.default_rng(0)
+    docs = [rng.standard_normal((12, 16)).astype(np.float32) for _ in range(40)]
+    docs = [d / np.linalg.norm(d, axis=1, keepdims=True) for d in docs]
+    if kind == "exact":
+        index = Exact(index_folder=tmp_path, index_name="idx")
+    else:
+        index = PLAID(index_folder=tmp_path, index_name="idx", nbits=2)
+    index.add_documents([str(i) for i in range(40)], docs)
+    code = (
+        "import sys\n"
+        "from typer.testing import CliRunner\n"
+        "from plait.cli.main import app\n"
+        f"result = CliRunner().invoke(app, ['info', {str(tmp_path / 'idx')!r}, '--json'])\n"
+        "assert result.exit_code == 0, result.output\n"
+        "assert '\"documents\": 40' in result.output, result.output\n"
+        "heavy = [m for m in ('torch', 'transformers', 'sentence_transformers') if m in sys.modules]\n"
+        "assert not heavy, heavy\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)

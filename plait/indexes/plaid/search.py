@@ -27,7 +27,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
 from plait.indexes.plaid.centroids import CentroidQuantizer
 from plait.indexes.plaid.codec import ResidualCodec
@@ -181,6 +180,8 @@ def centroid_scores(query: np.ndarray, quantizer: CentroidQuantizer) -> np.ndarr
     Multiplied by torch, whose OpenMP thread count is per thread: a search running on a
     single-threaded worker (a batch split over threads) then multiplies on its own core.
     """
+    import torch  # loaded on the first search, not when an index is opened
+
     q = torch.from_numpy(np.ascontiguousarray(query, dtype=np.float32))
     centroids = torch.from_numpy(np.asarray(quantizer.centroids, dtype=np.float32))
     return (q @ centroids.T).numpy()
