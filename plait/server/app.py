@@ -2,10 +2,12 @@
 
 Endpoints: ``GET /health``, ``GET /stats``, ``POST /search`` (texts or embeddings, ``k``,
 ``subset``), ``POST /documents`` (add), ``PUT /documents`` (upsert), ``POST /documents/delete``,
-``POST /encode``. Errors are JSON ``{"detail": "..."}``: 401 wrong or missing API key, 403 write on
-a read-only server, 404 unknown document ids, 409 ids already present, 413 body too large, 422 a
-request the schema or the index rejects (the message names the field or item), 400 a text endpoint
-on a server without a model, 429 and 503 from the rate and load limits (:mod:`plait.server.guards`).
+``POST /encode``; the interactive docs ``GET /docs`` and ``GET /redoc`` load no file from another
+host (:mod:`plait.server.docs`). Errors are JSON ``{"detail": "..."}``: 401 wrong or missing API
+key, 403 write on a read-only server, 404 unknown document ids, 409 ids already present, 413 body
+too large, 422 a request the schema or the index rejects (the message names the field or item),
+400 a text endpoint on a server without a model, 429 and 503 from the rate and load limits
+(:mod:`plait.server.guards`).
 Anything else is a bug: it is logged and answered with a JSON 500.
 """
 
@@ -27,7 +29,8 @@ from fastapi.security import APIKeyHeader
 
 from plait.indexes.base import DuplicateIdError, IndexInputError, IndexLockedError, UnknownIdError
 from plait.indexes.validation import MAX_ABS_VALUE
-from plait.server.guards import API_KEY_HEADER, ApiKeyGuard, InFlightLimit, RateLimit
+from plait.server.docs import install_docs
+from plait.server.guards import API_KEY_HEADER, OPEN_PATHS, ApiKeyGuard, InFlightLimit, RateLimit
 from plait.server.limits import BodySizeLimit
 from plait.server.schemas import (
     EncodeResponse,
@@ -190,9 +193,9 @@ def create_app(
     """A FastAPI app serving ``index`` (any :class:`~plait.indexes.Index`).
 
     ``model`` (a :class:`plait.models.ColBERT`) enables the text endpoints; without it, search and
-    add take embeddings only. ``api_key`` requires every request except ``/health`` (the OpenAPI
-    docs included) to carry it in the ``X-API-Key`` header; it is checked before the body is read.
-    ``writable=False`` refuses writes (403) and makes the server pick up other processes' commits
+    add take embeddings only. ``api_key`` requires every request except ``/health`` and the docs'
+    static files (the docs pages and the OpenAPI schema included) to carry it in the ``X-API-Key``
+    header; it is checked before the body is read. ``writable=False`` refuses writes (403) and makes the server pick up other processes' commits
     (at most ``refresh_interval`` seconds late). With ``hold_writer_lock`` an on-disk index's
     writer lock is held while the app runs (from startup to shutdown), so no other process writes
     to it meanwhile. Texts given to the document endpoints are committed with their vectors
@@ -229,14 +232,17 @@ def create_app(
         summary="Late-interaction (ColBERT) retrieval over one index.",
         version=_version(),
         lifespan=lifespan,
+        docs_url=None,  # served by install_docs from local files, not from a CDN
+        redoc_url=None,
     )
+    docs_assets = install_docs(app)
     app.state.served = served
     app.state.limits = limits
     # Added innermost first: a request meets RateLimit, ApiKeyGuard, InFlightLimit, BodySizeLimit.
     app.add_middleware(BodySizeLimit, max_bytes=limits.max_body_bytes)
     app.add_middleware(InFlightLimit, max_requests=max_requests)
     if api_key is not None:
-        app.add_middleware(ApiKeyGuard, api_key=api_key)
+        app.add_middleware(ApiKeyGuard, api_key=api_key, open_paths=OPEN_PATHS | docs_assets)
     if rate_limit is not None:
         app.add_middleware(RateLimit, rate=rate_limit)
     _install_error_handlers(app)

@@ -42,8 +42,9 @@ def header(scope: Scope, name: bytes) -> bytes | None:
 class ApiKeyGuard:
     """401 unless the ``X-API-Key`` header equals ``api_key`` (compared in constant time).
 
-    Every path but :data:`OPEN_PATHS` needs the key, ``/docs``, ``/redoc`` and ``/openapi.json``
-    included. The answer is sent before the body is read.
+    Every path but ``open_paths`` needs the key, ``/docs``, ``/redoc`` and ``/openapi.json``
+    included; ``create_app`` passes :data:`OPEN_PATHS` plus the docs' four static files, which hold
+    no data (:mod:`plait.server.docs`). The answer is sent before the body is read.
     """
 
     def __init__(self, app: Any, api_key: str, open_paths: frozenset[str] = OPEN_PATHS) -> None:
