@@ -1,12 +1,12 @@
 """Optional dependencies: which extra brings each one, and the one error when it is missing.
 
-The core install (``pip install plait``) encodes, indexes, searches and evaluates. Training, the
-HTTP server, the comparison report's plots and Ray scale-out live behind extras; whatever needs
+The core install (``pip install plait``) encodes, indexes, searches and evaluates. BM25, training,
+the HTTP server, the comparison report and Ray scale-out live behind extras; whatever needs
 one calls :func:`require_extra` (or turns its ``ImportError`` into :func:`missing_extra`), so every
 missing package gives the same one line: what needs it, and the ``pip install`` that brings it.
 
 >>> sorted(EXTRAS)
-['compare', 'ray', 'server', 'train']
+['bm25', 'compare', 'ray', 'server', 'train']
 """
 
 from __future__ import annotations
@@ -14,9 +14,10 @@ from __future__ import annotations
 import importlib.util
 
 EXTRAS: dict[str, tuple[str, ...]] = {
-    "train": ("datasets", "accelerate"),  # the sentence-transformers trainer
+    "bm25": ("bm25s", "Stemmer"),  # the BM25 baseline and BM25 negatives (Stemmer: PyStemmer)
+    "train": ("datasets", "accelerate", "bm25s", "Stemmer"),  # the sentence-transformers trainer
     "server": ("fastapi", "uvicorn"),
-    "compare": ("matplotlib",),
+    "compare": ("matplotlib", "bm25s", "Stemmer"),
     "ray": ("ray",),
 }
 

@@ -38,6 +38,8 @@ def test_a_module_blocked_in_sys_modules_counts_as_missing(monkeypatch):
         (lambda: __import__("plait.server", fromlist=["create_app"]).create_app, "server"),
         (lambda: __import__("plait.compare.plots", fromlist=["_figure"])._figure(), "compare"),
         (lambda: __import__("plait.distributed.actors", fromlist=["require_ray"]).require_ray(), "ray"),
+        (lambda: __import__("plait.baselines", fromlist=["BM25"]).BM25(), "bm25"),
+        (lambda: __import__("plait.training.scorers", fromlist=["BM25Scorer"]).BM25Scorer(), "bm25"),
     ],
 )
 def test_library_entry_points_raise_the_hint(nothing_installed, call, extra):
@@ -55,6 +57,7 @@ def test_cli_commands_print_one_line_and_exit_1(nothing_installed, tmp_path):
     for args, extra in (
         (["serve", "--index", str(tmp_path)], "server"),
         (["train", "--data", str(data), "--output", str(tmp_path / "out")], "train"),
+        (["evaluate", "--data", str(data), "--retriever", "bm25"], "bm25"),
     ):
         result = CliRunner().invoke(app, args)
         assert result.exit_code == 1, result.output

@@ -13,10 +13,8 @@ __all__ = ["BM25"]
 
 
 def _english_stemmer() -> Any:
-    try:
-        import Stemmer  # PyStemmer
-    except ImportError:
-        return None
+    import Stemmer  # PyStemmer (the bm25 extra; checked by require_extra before this runs)
+
     return Stemmer.Stemmer("english").stemWord
 
 
@@ -53,6 +51,9 @@ class BM25:
     ) -> None:
         if stemmer not in ("english", None):
             raise ValueError(f"stemmer must be 'english' or None, got {stemmer!r}")
+        from plait.extras import require_extra
+
+        require_extra("bm25", "the BM25 baseline (plait.baselines.BM25)")
         self.k1, self.b, self.method = k1, b, method
         self.stemmer = _english_stemmer() if stemmer == "english" else None
         self.show_progress_bar = show_progress_bar

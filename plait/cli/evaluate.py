@@ -52,7 +52,7 @@ def command(
     ] = "colbert",
     index: Annotated[str, typer.Option(help="ColBERT index: exact or plaid.")] = "exact",
     metrics: Annotated[
-        str, typer.Option(help="Comma-separated ranx metrics.")
+        str, typer.Option(help="Comma-separated metrics, e.g. ndcg@10,mrr@10,recall@100,map@100.")
     ] = "ndcg@10,mrr@10,recall@100",
     batch_size: Annotated[int, typer.Option(min=1, help="Texts per forward pass.")] = 32,
     max_queries: Annotated[
@@ -66,18 +66,24 @@ def command(
 ) -> None:
     """Index a BEIR collection, run its judged queries and print nDCG@10, MRR@10, Recall@100.
 
-    BM25, the bi-encoder and ColBERT go through one code path (same texts, same top-k, same ranx
-    metrics), so their numbers compare. Timings: load, index (encode + build), search.
+    BM25, the bi-encoder and ColBERT go through one code path (same texts, same top-k, same metrics),
+    so their numbers compare. Timings: load, index (encode + build), search.
 
     Example:  plait evaluate --data ../shared/data/scifact --retriever bm25
     """
     from plait.evaluation import evaluate_retriever, load_beir
+    from plait.evaluation.metrics import max_cutoff
 
     if retriever not in RETRIEVERS:
         raise CliError(f"unknown retriever {retriever!r}: use one of {', '.join(RETRIEVERS)}")
     if index not in ("exact", "plaid"):
         raise CliError(f"unknown index {index!r}: use exact or plaid")
+    if retriever == "bm25":
+        from plait.extras import require_extra
+
+        require_extra("bm25", "plait evaluate --retriever bm25")
     names = [m.strip() for m in metrics.split(",") if m.strip()]
+    max_cutoff(names)  # an unknown metric name is refused before any data is read
     documents, queries, qrels = load_beir(data, split=split)
     if max_queries is not None:
         queries = queries[:max_queries]

@@ -1,4 +1,4 @@
-"""Evaluation: BEIR folders, ranx metrics, one code path to score any retriever."""
+"""Evaluation: BEIR folders, trec_eval metrics (pytrec_eval), one code path to score any retriever."""
 
 from plait.evaluation.beir import (
     BeirFormatError,

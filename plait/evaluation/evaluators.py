@@ -3,7 +3,7 @@
 * :class:`ColBERTTripletEvaluator`: the share of triplets where MaxSim(query, positive) beats
   MaxSim(query, negative).
 * :class:`ColBERTInformationRetrievalEvaluator`: exact MaxSim search of every query over the whole
-  corpus, scored with nDCG@10, MRR@10 and Recall@100 (ranx, through :func:`plait.evaluation.evaluate`);
+  corpus, scored with nDCG@10, MRR@10 and Recall@100 (trec_eval, through :func:`plait.evaluation.evaluate`);
   built from ``(queries, corpus, qrels)`` or a BEIR folder (:meth:`~ColBERTInformationRetrievalEvaluator.from_beir`).
 
 Both return a ``dict`` of metrics and name their ``primary_metric``, so the trainer logs them and can
@@ -182,14 +182,14 @@ def exact_search(
 
 
 class ColBERTInformationRetrievalEvaluator(SentenceEvaluator):
-    """Exact MaxSim retrieval over a corpus, scored with ranx (nDCG@10, MRR@10, Recall@100).
+    """Exact MaxSim retrieval over a corpus, scored by :func:`plait.evaluation.evaluate` (nDCG@10, MRR@10, Recall@100).
 
     Args:
         queries: ``{query_id: text}``.
         corpus: ``{document_id: text}``.
         relevant_docs: ``{query_id: {document_id: grade}}`` (a set of ids means grade 1).
         name: Prefix of the metric names (``{name}_ndcg@10``...).
-        metrics: ranx metric names; the first is the ``primary_metric``.
+        metrics: metric names (see :mod:`plait.evaluation.metrics`); the first is the ``primary_metric``.
         batch_size: Encoding batch size.
         show_progress_bar: Show encoding progress.
         write_csv: Append results to ``ir_evaluation_{name}_results.csv`` under ``output_path``.

@@ -1,4 +1,4 @@
-"""Ranking metrics through ranx (nDCG with linear gain as trec_eval and BEIR, MRR, recall, ...).
+"""Ranking metrics through trec_eval (``pytrec_eval``): nDCG with linear gain as BEIR, MRR, recall, ...
 
 :func:`evaluate` accepts a run in any of the shapes plait produces:
 
@@ -8,14 +8,16 @@
 * a TREC-style mapping ``{query_id: {document_id: score}}``.
 
 Judged queries missing from the run count as zero (as in trec_eval); run queries without judgements
-are ignored. Metric names are ranx's: ``ndcg@10``, ``mrr@10``, ``recall@100``, ``map@100``,
-``precision@5``, ``hits@1``, ...
+are ignored. Metric names (those ranx uses): ``ndcg@10``, ``mrr@10``, ``recall@100``, ``map@100``,
+``precision@5``, ``hits@1``, ``hit_rate@10``, ``f1@10``, ``r-precision``; without ``@k`` the whole
+ranked list counts. The ranking is the run's own order: results sorted by descending score, ties
+kept in the order given (trec_eval alone would break them by document id). ``mrr@k`` is trec_eval's
+reciprocal rank on the run cut at ``k``.
 """
 
 from __future__ import annotations
 
 import re
-import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -23,9 +25,10 @@ __all__ = ["DEFAULT_METRICS", "evaluate", "max_cutoff", "to_run"]
 
 DEFAULT_METRICS: tuple[str, ...] = ("ndcg@10", "mrr@10", "recall@100")
 _SUPPORTED = {"hits", "hit_rate", "precision", "recall", "f1", "r-precision", "mrr", "map", "ndcg"}
-_METRIC = re.compile(r"^([a-z_-]+)(?:@(\d+))?$")
+_METRIC = re.compile(r"^([a-z][a-z0-9_-]*?)(?:@(\d+))?$")
 
 Run = dict[str, dict[str, float]]
+Qrels = dict[str, dict[str, int]]
 
 
 def _check_metrics(metrics: Sequence[str]) -> list[str]:
@@ -106,7 +109,7 @@ def evaluate(
     queries
         Query ids (or ``{"id", ...}`` dicts) aligned with ``scores`` when it is a list.
     metrics
-        ranx metric names.
+        Metric names (see the module docstring).
     per_query
         Return ``{metric: {query_id: value}}`` for every judged query instead of the means.
 
@@ -128,20 +131,83 @@ def evaluate(
             f"none of the run's {len(run)} query ids appear in qrels (e.g. {example!r}): "
             "are the ids aligned?"
         )
-    full_run = {qid: run.get(qid, {}) for qid in judged}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # numba type-safety chatter from ranx
-        from ranx import Qrels as RanxQrels
-        from ranx import Run as RanxRun
-        from ranx import evaluate as ranx_evaluate
-
-        ranx_qrels = RanxQrels(judged)
-        values = ranx_evaluate(
-            ranx_qrels, RanxRun(full_run), names, return_mean=not per_query, make_comparable=True
-        )
-    if not isinstance(values, dict):  # ranx returns a bare value for a single metric
-        values = {names[0]: values}
+    values = _trec_eval(judged, run, names)
     if per_query:
-        order = list(ranx_qrels.keys())  # ranx sorts query ids; its arrays follow that order
-        return {name: dict(zip(order, map(float, values[name]), strict=True)) for name in names}
-    return {name: float(values[name]) for name in names}
+        return {name: {qid: values[qid][name] for qid in judged} for name in names}
+    return {name: sum(values[qid][name] for qid in judged) / len(judged) for name in names}
+
+
+def _ranked(hits: Mapping[str, float]) -> list[str]:
+    """Document ids by descending score; ties keep the order given (a stable sort)."""
+    return sorted(hits, key=lambda doc: -hits[doc])
+
+
+def _trec_eval(judged: Qrels, run: Run, names: list[str]) -> dict[str, dict[str, float]]:
+    """``{query_id: {metric: value}}`` for every judged query, computed by trec_eval.
+
+    The run is handed over with rank-derived scores (``n - position``) so that trec_eval ranks it
+    in plait's order; its own tie-break (document id) would otherwise reorder equal scores.
+    """
+    import pytrec_eval
+
+    ranked = {qid: _ranked(run[qid]) for qid in judged if run.get(qid)}
+    measures: set[str] = set()
+    for name in names:
+        measures.update(_measures(name))
+    evaluator = pytrec_eval.RelevanceEvaluator(judged, measures)
+    full = evaluator.evaluate(_scored(ranked))
+    mrr_cutoffs = {int(n.split("@")[1]) for n in names if n.startswith("mrr@")}
+    reciprocal = {k: evaluator.evaluate(_scored(ranked, k)) for k in mrr_cutoffs}
+    values: dict[str, dict[str, float]] = {}
+    for qid in judged:
+        row = full.get(qid)  # a query with an empty run scores 0 everywhere (as in trec_eval -c)
+        values[qid] = {
+            name: 0.0 if row is None else _value(name, row, reciprocal, qid) for name in names
+        }
+    return values
+
+
+def _scored(ranked: Mapping[str, list[str]], k: int | None = None) -> Run:
+    """A run trec_eval ranks in the given order: scores ``n - position`` (top ``k`` kept)."""
+    return {
+        qid: {doc: float(len(docs) - i) for i, doc in enumerate(docs[:k])}
+        for qid, docs in ranked.items()
+    }
+
+
+def _measures(name: str) -> list[str]:
+    """trec_eval measures (``pytrec_eval`` names) behind one plait metric."""
+    metric, _, k = name.partition("@")
+    if metric == "mrr":
+        return ["recip_rank"]  # on the run cut at k (see _trec_eval)
+    if metric == "r-precision":
+        return ["Rprec"]  # R-precision has its own cutoff: the number of relevant documents
+    if not k:
+        return [{"ndcg": "ndcg", "map": "map", "precision": "set_P", "recall": "set_recall",
+                 "f1": "set_F", "hits": "num_rel_ret", "hit_rate": "num_rel_ret"}[metric]]
+    return {"ndcg": [f"ndcg_cut.{k}"], "map": [f"map_cut.{k}"], "precision": [f"P.{k}"],
+            "recall": [f"recall.{k}"], "f1": [f"P.{k}", f"recall.{k}"], "hits": [f"P.{k}"],
+            "hit_rate": [f"success.{k}"]}[metric]
+
+
+def _value(
+    name: str, row: Mapping[str, float], reciprocal: Mapping[int, Mapping[str, Any]], qid: str
+) -> float:
+    """One plait metric from trec_eval's values for one query."""
+    metric, _, cutoff = name.partition("@")
+    k = int(cutoff) if cutoff else None
+    if metric == "mrr":
+        return float(reciprocal[k][qid]["recip_rank"]) if k else float(row["recip_rank"])
+    if metric == "r-precision":
+        return float(row["Rprec"])
+    if k is None:
+        if metric == "hit_rate":
+            return float(row["num_rel_ret"] > 0)
+        key = _measures(name)[0]
+        return float(row[key])
+    if metric == "hits":
+        return float(round(row[f"P_{k}"] * k))  # trec_eval's P@k divides by k
+    if metric == "f1":
+        precision, recall = row[f"P_{k}"], row[f"recall_{k}"]
+        return 0.0 if precision + recall == 0 else 2 * precision * recall / (precision + recall)
+    return float(row[_measures(name)[0].replace(".", "_")])

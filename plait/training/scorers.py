@@ -40,6 +40,9 @@ class BM25Scorer:
     """
 
     def __init__(self, k1: float = 1.5, b: float = 0.75, stemmer: str | None = "english") -> None:
+        from plait.extras import require_extra
+
+        require_extra("bm25", "BM25 negatives (plait.training.BM25Scorer)")
         self.k1, self.b = k1, b
         self.stemmer = _english_stemmer() if stemmer == "english" else None
         self._model: Any = None
