@@ -73,7 +73,7 @@ def maxsim(query: np.ndarray, doc: np.ndarray) -> float:
 
 
 def start_server(index_dir: Path, model: str | None, port: int) -> subprocess.Popen[str]:
-    command = [sys.executable, "-m", "plait.cli.main", "serve", "--index", str(index_dir), "--port", str(port)]
+    command = [sys.executable, "-m", "plait.cli.main", "serve", str(index_dir), "--port", str(port)]
     command += ["--log-level", "warning", "--max-k", "100"] + (["--model", model] if model else [])
     return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 

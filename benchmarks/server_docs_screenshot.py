@@ -62,7 +62,7 @@ def build_index(folder: Path, n: int = 50, seed: int = 0) -> Path:
 
 def start_server(index: Path, port: int) -> subprocess.Popen[str]:
     command = [
-        sys.executable, "-m", "plait.cli.main", "serve", "--index", str(index), "--no-model",
+        sys.executable, "-m", "plait.cli.main", "serve", str(index), "--no-model",
         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
     ]  # fmt: skip
     return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)

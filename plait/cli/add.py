@@ -32,7 +32,7 @@ def holding_writer_lock(index: Any) -> Iterator[None]:
 
 
 def command(
-    index_path: Annotated[Path, typer.Argument(metavar="INDEX", help="Index folder (from `plait index`, or a bare library index).")],
+    index_path: Annotated[Path, typer.Argument(metavar="index", help="Index folder (from `plait index`, or a bare library index).")],
     source: Annotated[
         Path, typer.Argument(help="Documents: BEIR folder, corpus .jsonl[.gz] ({_id|id, title?, text}) or .txt (one per line).")
     ],
@@ -51,7 +51,9 @@ def command(
     Ids already in the index are refused (exit 2) unless --upsert. A server holding the index
     (plait serve) keeps other writers out: add through its HTTP API instead.
 
-    Example:  plait add ./scifact-index new-docs.jsonl --upsert
+    \b
+    Example:
+      plait add ./scifact-index new-docs.jsonl --upsert
     """
     from plait.cli.search import open_cli_index
 

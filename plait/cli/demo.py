@@ -53,14 +53,13 @@ def command(
         typer.Option(
             "--query",
             "-q",
-            metavar="TEXT",
             help="Your own query (repeatable); replaces the examples.",
         ),
     ] = None,
     k: Annotated[int, typer.Option("--k", "-k", min=1, help="Results shown per query.")] = 3,
     model: Annotated[
         str | None,
-        typer.Option(metavar="PATH", help="Model folder (default: offline MiniLM ColBERT)."),
+        typer.Option(help="Model folder (default: offline MiniLM ColBERT)."),
     ] = None,
     plaid: Annotated[
         bool, typer.Option("--plaid", help="Use the PLAID index instead of the exact one.")
@@ -72,7 +71,7 @@ def command(
         bool, typer.Option("--json", help="Print results and timings as JSON.")
     ] = False,
     device: Annotated[
-        str | None, typer.Option(metavar="DEVICE", help="torch device, e.g. cpu or cuda.")
+        str | None, typer.Option(help="torch device, e.g. cpu or cuda.")
     ] = None,
 ) -> None:
     """Run plait end to end, offline: encode the shipped demo corpus, index it, answer queries.

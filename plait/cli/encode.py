@@ -96,7 +96,8 @@ def command(
     query: Annotated[
         bool,
         typer.Option(
-            "--query/--document", help="Encode as queries ([Q], [MASK]-expanded) or documents."
+            "--query/--document",
+            help="Encode as queries ([Q] marker; [MASK] padding when the model expands queries) or documents.",
         ),
     ] = False,
     output: Annotated[
@@ -107,14 +108,14 @@ def command(
     ] = None,
     model: Annotated[
         str | None,
-        typer.Option(metavar="PATH", help="Model folder (default: offline MiniLM ColBERT)."),
+        typer.Option(help="Model folder (default: offline MiniLM ColBERT)."),
     ] = None,
     batch_size: Annotated[int, typer.Option(min=1, help="Texts per forward pass.")] = 32,
     pool_factor: Annotated[
         int, typer.Option(min=1, help="Pool document tokens by this factor.")
     ] = 1,
     device: Annotated[
-        str | None, typer.Option(metavar="DEVICE", help="torch device, e.g. cpu or cuda.")
+        str | None, typer.Option(help="torch device, e.g. cpu or cuda.")
     ] = None,
     ray: Annotated[
         bool,
@@ -125,7 +126,7 @@ def command(
     ray_address: Annotated[
         str | None,
         typer.Option(
-            metavar="ADDRESS", help="Ray cluster to join (implies --ray; default: local)."
+            help="Ray cluster to join (implies --ray; default: local)."
         ),
     ] = None,
     replicas: Annotated[int, typer.Option(min=1, help="Model replicas (with --ray).")] = 1,
@@ -146,9 +147,11 @@ def command(
     folder --output, one .npz per --shard-size documents plus manifest.json; run the same command
     again after a crash to finish it (complete shards are kept).
 
-    Examples:  plait encode "what causes overfitting" --query
-               plait encode -i corpus.jsonl -o corpus.npz
-               plait encode -i scifact/ -o scifact-shards/ --ray --replicas 2
+    \b
+    Examples:
+      plait encode "what causes overfitting" --query
+      plait encode -i corpus.jsonl -o corpus.npz
+      plait encode -i scifact/ -o scifact-shards/ --ray --replicas 2
     """
     if ray or ray_address is not None:
         _encode_on_ray(

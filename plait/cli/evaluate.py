@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import typer
 
@@ -48,9 +48,12 @@ def command(
     ] = None,
     split: Annotated[str, typer.Option(help="Which qrels/<split>.tsv to score.")] = "test",
     retriever: Annotated[
-        str, typer.Option(help="colbert, bm25 or biencoder (packaged all-MiniLM-L6-v2).")
+        Literal["colbert", "bm25", "biencoder"],
+        typer.Option(help="ColBERT, BM25 or the bi-encoder (packaged all-MiniLM-L6-v2)."),
     ] = "colbert",
-    index: Annotated[str, typer.Option(help="ColBERT index: exact or plaid.")] = "exact",
+    index: Annotated[
+        Literal["exact", "plaid"], typer.Option(help="Index for ColBERT: exhaustive or PLAID.")
+    ] = "exact",
     metrics: Annotated[
         str, typer.Option(help="Comma-separated metrics, e.g. ndcg@10,mrr@10,recall@100,map@100.")
     ] = "ndcg@10,mrr@10,recall@100",
@@ -61,7 +64,7 @@ def command(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
     device: Annotated[
-        str | None, typer.Option(metavar="DEVICE", help="torch device, e.g. cpu or cuda.")
+        str | None, typer.Option(help="torch device, e.g. cpu or cuda.")
     ] = None,
 ) -> None:
     """Index a BEIR collection, run its judged queries and print nDCG@10, MRR@10, Recall@100.
@@ -69,7 +72,9 @@ def command(
     BM25, the bi-encoder and ColBERT go through one code path (same texts, same top-k, same metrics),
     so their numbers compare. Timings: load, index (encode + build), search.
 
-    Example:  plait evaluate --data ../shared/data/scifact --retriever bm25
+    \b
+    Example:
+      plait evaluate --data ../shared/data/scifact --retriever bm25
     """
     from plait.evaluation import evaluate_retriever, load_beir
     from plait.evaluation.metrics import max_cutoff

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import typer
 
@@ -76,15 +76,17 @@ def command(
         ),
     ],
     index_path: Annotated[
-        Path, typer.Argument(metavar="INDEX", help="Folder to create for the index.")
+        Path, typer.Argument(metavar="index", help="Folder to create for the index.")
     ],
     exact: Annotated[
         bool, typer.Option("--exact", help="Exhaustive exact index instead of PLAID.")
     ] = False,
-    nbits: Annotated[int, typer.Option(help="PLAID residual bits per dimension (1, 2 or 4).")] = 2,
+    nbits: Annotated[
+        Literal[1, 2, 4, 8], typer.Option(help="PLAID residual bits per dimension.")
+    ] = 2,
     model: Annotated[
         str | None,
-        typer.Option(metavar="PATH", help="Model folder (default: offline MiniLM ColBERT)."),
+        typer.Option(help="Model folder (default: offline MiniLM ColBERT)."),
     ] = None,
     batch_size: Annotated[int, typer.Option(min=1, help="Documents per forward pass.")] = 32,
     override: Annotated[
@@ -97,7 +99,7 @@ def command(
         ),
     ] = False,
     device: Annotated[
-        str | None, typer.Option(metavar="DEVICE", help="torch device, e.g. cpu or cuda.")
+        str | None, typer.Option(help="torch device, e.g. cpu or cuda.")
     ] = None,
     shards: Annotated[
         int | None,
@@ -112,7 +114,9 @@ def command(
     INDEX gets cli.json (model and settings) and index-<hex>/ (the index, texts included).
     With --override the old index stays searchable until the new one is complete.
 
-    Example:  plait index ../shared/data/scifact ./scifact-index --exact
+    \b
+    Example:
+      plait index ../shared/data/scifact ./scifact-index --exact
     """
     kind = "exact" if exact else "plaid"
     if shards is not None:

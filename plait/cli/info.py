@@ -27,7 +27,7 @@ def _human(value: Any, key: str) -> str:
 
 
 def command(
-    index_path: Annotated[Path, typer.Argument(metavar="INDEX", help="Index folder (from `plait index`, or a bare library index).")],
+    index_path: Annotated[Path, typer.Argument(metavar="index", help="Index folder (from `plait index`, or a bare library index).")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the statistics as one JSON object.")] = False,
     verify: Annotated[
         bool, typer.Option("--verify", help="Also check every file's size and CRC-32 (exit 1 if corrupted).")
@@ -38,7 +38,9 @@ def command(
     Opening the index already checks that every file is present with its recorded size;
     --verify also reads every byte to check checksums. Exit codes: 0 ok, 1 corrupted, 2 bad path.
 
-    Example:  plait info ./scifact-index --json
+    \b
+    Example:
+      plait info ./scifact-index --json
     """
     from plait.cli.search import open_cli_index
     from plait.server.stats import index_stats

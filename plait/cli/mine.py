@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 
@@ -31,9 +31,13 @@ def command(
         float | None,
         typer.Option(help="Skip candidates scored above positive * (1 - margin)."),
     ] = None,
-    sampling: Annotated[str, typer.Option(help="top or random.")] = "top",
+    sampling: Annotated[
+        Literal["top", "random"],
+        typer.Option(help="Take the best-ranked candidates, or sample among them."),
+    ] = "top",
     output_format: Annotated[
-        str, typer.Option(help="n-tuple (negative_1..n per row) or triplet (a row per negative).")
+        Literal["n-tuple", "triplet"],
+        typer.Option(help="negative_1..n in one row per pair, or one row per negative."),
     ] = "n-tuple",
     seed: Annotated[int, typer.Option(help="Seed for --sampling random.")] = 0,
 ) -> None:
@@ -42,14 +46,22 @@ def command(
 
     Rows are {"query", "positive", "negative"} (or negative_1..n), ready for plait train.
 
-    Example:  plait mine --data ../shared/data/scifact --output triplets.jsonl --num-negatives 2
+    \b
+    Example:
+      plait mine --data ../shared/data/scifact --output triplets.jsonl --num-negatives 2
     """
     from plait.training.mining import OUTPUT_FORMATS, mine_hard_negatives
 
-    if sampling not in ("top", "random"):
+    if sampling not in ("top", "random"):  # typer checks the choices; library callers too
         raise CliError(f"unknown sampling {sampling!r}: use top or random")
     if output_format not in OUTPUT_FORMATS:
         raise CliError(f"unknown output format {output_format!r}: use n-tuple or triplet")
+    if split == "test":
+        typer.echo(
+            "warning: mining training rows from the test split: a model trained on them can no "
+            "longer be evaluated on that split (use train or dev)",
+            err=True,
+        )
     if range_max <= range_min:
         raise CliError(f"--range-max ({range_max}) must be greater than --range-min ({range_min})")
     quiet_libraries()

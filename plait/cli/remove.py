@@ -22,7 +22,7 @@ def _read_ids(ids: list[str], ids_file: Path | None) -> list[str]:
 
 
 def command(
-    index_path: Annotated[Path, typer.Argument(metavar="INDEX", help="Index folder (from `plait index`, or a bare library index).")],
+    index_path: Annotated[Path, typer.Argument(metavar="index", help="Index folder (from `plait index`, or a bare library index).")],
     ids: Annotated[list[str] | None, typer.Argument(help="Document ids to remove.")] = None,
     ids_file: Annotated[Path | None, typer.Option("--ids-file", help="A file with one id per line.")] = None,
     missing_ok: Annotated[
@@ -36,7 +36,9 @@ def command(
     An unknown id fails the command (exit 2) and nothing is removed, unless --missing-ok.
     Removed documents stop matching at once; --compact also reclaims their disk space.
 
-    Example:  plait remove ./scifact-index 4983 5836 --compact
+    \b
+    Example:
+      plait remove ./scifact-index 4983 5836 --compact
     """
     from plait.cli.add import holding_writer_lock
     from plait.cli.search import open_cli_index

@@ -25,26 +25,25 @@ def search_texts(
 
 def command(
     index_path: Annotated[
-        Path, typer.Argument(metavar="INDEX", help="Folder made by `plait index`.")
+        Path, typer.Argument(metavar="index", help="Folder made by `plait index`.")
     ],
     queries: Annotated[list[str], typer.Argument(help="One or more query texts.")],
     k: Annotated[int, typer.Option("--k", "-k", min=1, help="Results per query.")] = 10,
     model: Annotated[
         str | None,
         typer.Option(
-            metavar="PATH", help="Model folder (default: the one the index was built with)."
+            help="Model folder (default: the one the index was built with)."
         ),
     ] = None,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print JSON: [{query, results: [{id, score, text}]}].")
     ] = False,
     device: Annotated[
-        str | None, typer.Option(metavar="DEVICE", help="torch device, e.g. cpu or cuda.")
+        str | None, typer.Option(help="torch device, e.g. cpu or cuda.")
     ] = None,
     ray_address: Annotated[
         str | None,
         typer.Option(
-            metavar="ADDRESS",
             help="Sharded index: Ray cluster to join (e.g. auto); a local one is started without it.",
         ),
     ] = None,
@@ -53,7 +52,9 @@ def command(
 
     A sharded index (plait index --shards N) is searched with one Ray actor per shard.
 
-    Example:  plait search ./scifact-index "vitamin D lowers fracture risk" -k 5
+    \b
+    Example:
+      plait search ./scifact-index "vitamin D lowers fracture risk" -k 5
     """
     timings: dict[str, float] = {}
     index, built_with, texts = open_cli_index(index_path, ray=True, ray_address=ray_address)
@@ -83,7 +84,11 @@ def command(
         return
     for query, result in zip(queries, results, strict=True):
         typer.echo(f"query: {query}")
-        for rank, hit in enumerate(result.to_dicts(), start=1):
+        hits = result.to_dicts()
+        width = max([len("id")] + [len(str(hit["id"])) for hit in hits])
+        shown = any(hit["id"] in texts for hit in hits)
+        typer.echo(f"  {'rank':>4}  {'id':<{width}}  {'MaxSim':>7}" + ("  text" if shown else ""))
+        for rank, hit in enumerate(hits, start=1):
             text = f"  {snippet(texts[hit['id']])}" if hit["id"] in texts else ""
-            typer.echo(f"  {rank:>2}. {hit['id']}  {hit['score']:.3f}{text}")
+            typer.echo(f"  {rank:>4}  {hit['id']:<{width}}  {hit['score']:>7.3f}{text}")
     typer.echo(f"searched {len(index)} documents in {timings['search'] * 1000:.0f} ms", err=True)

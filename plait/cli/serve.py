@@ -6,7 +6,7 @@ import ipaddress
 import math
 import socket
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 
@@ -27,7 +27,13 @@ def is_loopback(host: str) -> bool:
 
 
 def command(
-    index: Annotated[Path, typer.Option("--index", help="Index folder to serve (from `plait index`, or a bare library index).")],
+    index: Annotated[
+        Path | None,
+        typer.Argument(metavar="index", show_default=False, help="Index folder to serve (from `plait index`, or a bare library index)."),
+    ] = None,
+    index_option: Annotated[
+        Path | None, typer.Option("--index", hidden=True, help="The index folder (older spelling of the argument).")
+    ] = None,
     model: Annotated[
         str | None, typer.Option(help="Model folder for text endpoints (default: the one the index was built with).")
     ] = None,
@@ -54,16 +60,18 @@ def command(
     max_requests: Annotated[int, typer.Option(min=1, help="Requests handled at once (/health aside); more get 503.")] = 64,
     rate_limit: Annotated[
         float | None,
-        typer.Option(min=0.001, metavar="PER_SECOND", help="Requests per second per client address (429 beyond it; off by default)."),
+        typer.Option(min=0.001, help="Requests per second per client address (429 beyond it; off by default)."),
     ] = None,
     refresh_interval: Annotated[
         float, typer.Option(min=0.0, help="--read-only: seconds between checks for other writers' commits.")
     ] = 1.0,
     device: Annotated[str | None, typer.Option(help="torch device, e.g. cpu or cuda.")] = None,
-    log_level: Annotated[str, typer.Option(help="uvicorn log level: critical, error, warning, info, debug.")] = "info",
+    log_level: Annotated[
+        Literal["critical", "error", "warning", "info", "debug"], typer.Option(help="uvicorn log level.")
+    ] = "info",
     ray_address: Annotated[
         str | None,
-        typer.Option(metavar="ADDRESS", help="Sharded index: Ray cluster to join (e.g. auto); a local one is started without it."),
+        typer.Option(help="Sharded index: Ray cluster to join (e.g. auto); a local one is started without it."),
     ] = None,
 ) -> None:
     """Serve an index over HTTP: search, add/upsert/delete documents, encode, health, stats.
@@ -74,8 +82,15 @@ def command(
     http://HOST:PORT/docs (they need the API key too, when one is set). Slow or idle clients are
     closed by the timeouts; docs/serving.md lists every limit.
 
-    Example:  plait serve --index ./scifact-index --port 8000
+    \b
+    Example:
+      plait serve ./scifact-index --port 8000
     """
+    if index is not None and index_option is not None and index != index_option:
+        raise CliError(f"two index folders given ({index} and --index {index_option}): give one")
+    index = index if index is not None else index_option
+    if index is None:
+        raise CliError("give the index folder to serve: plait serve INDEX")
     from plait.extras import require_extra
 
     require_extra("server", "plait serve")
@@ -103,7 +118,8 @@ def command(
         IndexFolder(folder).hold_writer_lock()  # refuse now, before loading a model, if another writer runs
     colbert = None if no_model else load_model(model if model is not None else built_with, device)
     if not is_loopback(host) and api_key is None:
-        typer.echo(f"warning: serving on {host} without --api-key: anyone who can reach it can change the index", err=True)
+        what = "search the index" if read_only else "read and change the index"
+        typer.echo(f"warning: serving on {host} without --api-key: anyone who can reach it can {what}", err=True)
     app = create_app(
         served,
         colbert,

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from plait.cli._common import CliError, echo_json, quiet_libraries
+from plait.cli._common import CliError, echo_json, progress_enabled, quiet_libraries
 
 
 def command(
@@ -125,8 +125,9 @@ def command(
     """Fine-tune a ColBERT model with the sentence-transformers trainer, save it to --output
     (plait.models.ColBERT(OUTPUT) loads it), and report nDCG@10 when --eval-data is given.
 
-    Example:  plait train --data ../shared/data/scifact --output scifact-colbert --epochs 5
-              --eval-data ../shared/data/scifact
+    \b
+    Example:
+      plait train --data ../shared/data/scifact --output scifact-colbert --epochs 5 --eval-data ../shared/data/scifact
     """
     from dataclasses import asdict
 
@@ -174,7 +175,7 @@ def command(
         pseudo_query_limit=pseudo_query_limit,
         max_steps=max_steps,
         seed=seed,
-        show_progress_bar=not as_json,
+        show_progress_bar=progress_enabled() and not as_json,  # no bars in logs or pipes
     )
     result = train(config)
     if as_json:

@@ -172,8 +172,8 @@ def test_evaluate_bm25_and_colbert(run, tiny_model, tiny_model_path: Path, beir_
     ("args", "message"),
     [
         (["--split", "dev"], "no split 'dev'"),
-        (["--retriever", "tfidf"], "unknown retriever 'tfidf'"),
-        (["--index", "hnsw"], "unknown index 'hnsw'"),
+        (["--retriever", "tfidf"], "'tfidf' is not one of 'colbert', 'bm25', 'biencoder'"),
+        (["--index", "hnsw"], "'hnsw' is not one of 'exact', 'plaid'"),
         (["--metrics", "ndcg@10,precison@5", "--retriever", "bm25"], "unknown metric 'precison@5'"),
     ],
 )

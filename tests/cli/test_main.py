@@ -100,3 +100,26 @@ def test_info_reads_an_index_without_torch(tmp_path, kind: str) -> None:
         "assert not heavy, heavy\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_help_renders_with_one_label_convention(run, name: str) -> None:
+    """Every --help: option values labelled <type> or <a|b|c> (typer's convention, no bare
+    PATH / DEVICE), arguments named in lower case, examples one command per line."""
+    import re
+
+    result = run(name, "--help")
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    usage = lines[0]
+    assert usage.startswith(f"Usage: root {name} [OPTIONS]") or usage == f"Usage: root {name} [OPTIONS]"
+    for piece in usage.split()[4:]:
+        assert re.fullmatch(r"[{\[][a-z_]+[}\]](\.\.\.)?", piece), (name, usage)
+    for line in lines:
+        match = re.match(r"^  ((?:-\w, )?--[\w-]+(?: / --[\w-]+)?)(?: (\S+(?: range>)?))?(?:\s{2,}|$)", line)
+        if match and match.group(2):
+            assert re.fullmatch(r"<[^<>]+>", match.group(2)), (name, line)
+    if "Example" in result.output:
+        block = result.output.split("Example", 1)[1].split("\n\n", 1)[0].splitlines()[1:]
+        assert block and all(entry.startswith("    plait ") for entry in block), (name, block)
+    assert "[MASK]-expanded" not in result.output

@@ -40,11 +40,21 @@ def test_is_loopback() -> None:
 
 def test_serve_refuses_an_index_another_writer_holds(run, bare_index: Exact) -> None:
     with IndexFolder(bare_index.path).writer_lock():
-        result = run("serve", "--index", bare_index.path, "--no-model")
+        result = run("serve", bare_index.path, "--no-model")
     assert result.exit_code == 1
     assert "being written by another process" in result.output and "Traceback" not in result.output
-    result = run("serve", "--index", bare_index.path.parent / "missing", "--no-model")
+    result = run("serve", bare_index.path.parent / "missing", "--no-model")
     assert result.exit_code == 2 and "no index folder" in result.output
+
+
+def test_serve_takes_the_index_as_an_argument_or_the_old_option(run, bare_index: Exact) -> None:
+    result = run("serve", "--no-model")
+    assert result.exit_code == 2 and "plait serve INDEX" in result.output
+    result = run("serve", bare_index.path, "--index", bare_index.path.parent, "--no-model")
+    assert result.exit_code == 2 and "two index folders" in result.output
+    with IndexFolder(bare_index.path).writer_lock():  # --index still names the folder
+        result = run("serve", "--index", bare_index.path, "--no-model")
+    assert result.exit_code == 1 and "being written by another process" in result.output
 
 
 @pytest.mark.parametrize(
@@ -52,7 +62,7 @@ def test_serve_refuses_an_index_another_writer_holds(run, bare_index: Exact) -> 
     [("--header-timeout", "inf", "header_timeout must be a positive number"), ("--rate-limit", "inf", "rate_limit must be a positive number"), ("--refresh-interval", "inf", "finite number of seconds")],
 )
 def test_serve_refuses_bad_limits_before_opening_anything(run, bare_index: Exact, option: str, value: str, message: str) -> None:
-    result = run("serve", "--index", bare_index.path, "--no-model", option, value)
+    result = run("serve", bare_index.path, "--no-model", option, value)
     assert result.exit_code == 2 and message in result.output and "Traceback" not in result.output
     with IndexFolder(bare_index.path).writer_lock():  # no lock was left behind
         pass
@@ -61,7 +71,7 @@ def test_serve_refuses_bad_limits_before_opening_anything(run, bare_index: Exact
 def test_live_server_answers_and_holds_the_writer_lock(bare_index: Exact) -> None:
     port = free_port()
     env = {**os.environ, "PLAIT_API_KEY": "k3y"}
-    command = [sys.executable, "-m", "plait.cli.main", "serve", "--index", str(bare_index.path), "--no-model"]
+    command = [sys.executable, "-m", "plait.cli.main", "serve", str(bare_index.path), "--no-model"]
     server = subprocess.Popen(
         [*command, "--port", str(port), "--log-level", "warning"],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
@@ -168,7 +178,7 @@ def start_serve(index: Path, *options: str, preexec_fn=None) -> tuple[subprocess
     """``plait serve`` in a subprocess, its output in a file; waits for /health."""
     port = free_port()
     log = open(index.parent / f"serve-{port}.log", "w+")  # noqa: SIM115 (closed by stop_serve)
-    command = [sys.executable, "-m", "plait.cli.main", "serve", "--index", str(index), "--no-model", "--port", str(port)]
+    command = [sys.executable, "-m", "plait.cli.main", "serve", str(index), "--no-model", "--port", str(port)]
     server = subprocess.Popen([*command, *options], stdout=log, stderr=subprocess.STDOUT, text=True, preexec_fn=preexec_fn)
     server.log = log  # type: ignore[attr-defined]
     url = f"http://127.0.0.1:{port}"
