@@ -21,11 +21,18 @@ def _negation_line(results: dict[str, list[dict[str, Any]]]) -> str | None:
     ranks = {hit["id"]: rank for rank, hit in enumerate(hits, start=1)}
     positive, negated = (ranks.get(doc_id) for doc_id in NEGATION_PAIR)
     where = lambda rank: f"#{rank}" if rank else "not in the top k"  # noqa: E731
-    verdict = "above" if positive and (negated is None or positive < negated) else "not above"
+    passed = bool(positive) and (negated is None or positive < negated)
+    verdict = (
+        "PASSED: the affirmed record ranks above the negated one"
+        if passed
+        else "FAILED: this model ranks the negated record above the affirmed one"
+        if positive and negated
+        else "FAILED: the affirmed record is not in the top k"
+    )
     return (
         f"negation check for {NEGATION_QUERY!r}: {NEGATION_PAIR[0]} (has cardiac disease) is "
-        f"{where(positive)}, {NEGATION_PAIR[1]} (has NO cardiac disease) is {where(negated)}: "
-        f"the affirmed record ranks {verdict} the negated one"
+        f"{where(positive)}, {NEGATION_PAIR[1]} (has NO cardiac disease) is {where(negated)}. "
+        f"{verdict}"
     )
 
 

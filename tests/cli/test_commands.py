@@ -251,3 +251,17 @@ def test_plaid_index_search_and_evaluate(
     )
     assert result.exit_code == 0, result.output
     assert 0.0 <= json.loads(result.stdout)["metrics"]["ndcg@10"] <= 1.0
+
+
+def test_demo_negation_line_says_plainly_whether_the_check_passed() -> None:
+    from plait.cli.demo import NEGATION_PAIR, NEGATION_QUERY, _negation_line
+
+    affirmed, negated = NEGATION_PAIR
+    hit = lambda doc: {"id": doc, "score": 1.0}  # noqa: E731
+    passed = _negation_line({NEGATION_QUERY: [hit(affirmed), hit(negated)]})
+    failed = _negation_line({NEGATION_QUERY: [hit(negated), hit(affirmed)]})
+    missing = _negation_line({NEGATION_QUERY: [hit(negated)]})
+    assert passed and "PASSED" in passed and "FAILED" not in passed
+    assert failed and "FAILED: this model ranks the negated record above" in failed
+    assert missing and "FAILED: the affirmed record is not in the top k" in missing
+    assert _negation_line({"another query": []}) is None
