@@ -38,14 +38,37 @@ def _png(figure) -> bytes:
     return buffer.getvalue()
 
 
+def _latency_range(system: SystemResult) -> tuple[float, float]:
+    """The interquartile range of a system's timings (the error bar on latency axes)."""
+    return system.latency(25), system.latency(75)
+
+
 def _scatter(
-    systems: Sequence[SystemResult], x_of, y_of, xlabel: str, ylabel: str, title: str
+    systems: Sequence[SystemResult],
+    x_of,
+    y_of,
+    xlabel: str,
+    ylabel: str,
+    title: str,
+    x_range=None,
+    y_range=None,
 ) -> bytes:
+    """One point per system; ``x_range``/``y_range`` give ``(low, high)`` error bars."""
     figure, axes = _figure()
     points = [(s, x_of(s), y_of(s)) for s in systems]
     points = [(s, x, y) for s, x, y in points if x > 0 and math.isfinite(x) and math.isfinite(y)]
     for system, x, y in points:
-        axes.scatter([x], [y], color=FAMILY_COLOURS.get(system.family, "black"), s=40, zorder=3)
+        colour = FAMILY_COLOURS.get(system.family, "black")
+        for bounds, horizontal in ((x_range, True), (y_range, False)):
+            if bounds is None:
+                continue
+            low, high = bounds(system)
+            if math.isfinite(low) and math.isfinite(high) and high > low:
+                if horizontal:
+                    axes.plot([low, high], [y, y], color=colour, linewidth=1.2, alpha=0.6)
+                else:
+                    axes.plot([x, x], [low, high], color=colour, linewidth=1.2, alpha=0.6)
+        axes.scatter([x], [y], color=colour, s=40, zorder=3)
         axes.annotate(system.label, (x, y), textcoords="offset points", xytext=(5, 4), fontsize=7)
     if points:
         axes.set_xscale("log")
@@ -95,9 +118,10 @@ def figures(result: CompareResult) -> dict[str, bytes]:
             systems,
             lambda s: s.p50_ms,
             quality,
-            "query latency p50, ms (log)",
+            "query latency, ms (log): median, bar = p25–p75",
             "nDCG@10",
             "Quality vs latency",
+            x_range=_latency_range,
         )
         difference = _per_query_difference(result)
         if difference is not None:
@@ -117,7 +141,8 @@ def figures(result: CompareResult) -> dict[str, bytes]:
             lambda s: s.bytes_per_document,
             lambda s: s.p50_ms,
             "stored bytes per document (log)",
-            "query latency p50, ms",
+            "query latency, ms: median, bar = p25–p75",
             "Latency vs storage",
+            y_range=_latency_range,
         )
     return plots

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-__all__ = ["PRIMARY_METRIC", "CompareResult", "SignificanceTest", "SystemResult", "format_bytes"]
+__all__ = [
+    "PRIMARY_METRIC",
+    "CompareResult",
+    "SignificanceTest",
+    "SystemResult",
+    "format_bytes",
+    "latency_unresolved",
+]
 
 PRIMARY_METRIC = "ndcg@10"
 PROJECTIONS = (1_000_000, 100_000_000)
@@ -27,8 +35,10 @@ class SystemResult:
     """One configuration's quality, costs and run.
 
     ``metrics`` is empty when the data has no judgements. ``index_bytes`` is what the system stores
-    to answer queries; ``build_s`` includes encoding the corpus; ``latency_ms`` holds one sample per
-    query searched alone (query encoding included).
+    to answer queries; ``build_s`` includes encoding the corpus; ``latency_ms`` holds every timing of
+    one query searched alone (query encoding included), ``latency_rounds`` passes over the timed
+    queries after a warm-up; ``latency_stable`` says whether the median had settled (see
+    :mod:`plait.compare.latency`).
     """
 
     name: str
@@ -43,6 +53,8 @@ class SystemResult:
     versus_baseline: dict[str, SignificanceTest] = field(default_factory=dict)
     run: dict[str, list[dict[str, Any]]] = field(default_factory=dict, repr=False)
     note: str = ""
+    latency_rounds: int = 0
+    latency_stable: bool = False
 
     @property
     def bytes_per_document(self) -> float:
@@ -67,6 +79,11 @@ class SystemResult:
     def p95_ms(self) -> float:
         return self.latency(95)
 
+    @property
+    def spread_ms(self) -> float:
+        """Interquartile range of the timings (p75 - p25), ``nan`` when nothing was timed."""
+        return self.latency(75) - self.latency(25)
+
     def to_dict(self) -> dict[str, Any]:
         """JSON summary (without the run and per-query values)."""
         return {
@@ -80,7 +97,11 @@ class SystemResult:
             "build_s": self.build_s,
             "latency_p50_ms": self.p50_ms,
             "latency_p95_ms": self.p95_ms,
+            "latency_p25_ms": self.latency(25),
+            "latency_p75_ms": self.latency(75),
             "latency_samples": len(self.latency_ms),
+            "latency_rounds": self.latency_rounds,
+            "latency_stable": self.latency_stable,
             "versus_baseline": {
                 metric: {"delta": t.delta, "p_value": t.p_value, "significant": t.significant}
                 for metric, t in self.versus_baseline.items()
@@ -107,10 +128,32 @@ class CompareResult:
     documents: dict[str, str] = field(default_factory=dict, repr=False)
     qrels: dict[str, dict[str, int]] = field(default_factory=dict, repr=False)
     total_s: float = 0.0
+    pairwise: dict[str, dict[str, SignificanceTest]] = field(default_factory=dict)
+    environment: dict[str, Any] = field(default_factory=dict)
 
     def get(self, name: str) -> SystemResult | None:
         """The system called ``name``, or ``None``."""
         return next((system for system in self.systems if system.name == name), None)
+
+    def test(self, name: str, other: str) -> SignificanceTest | None:
+        """The paired test of ``name`` minus ``other`` on :data:`PRIMARY_METRIC`, or ``None``.
+
+        Looked up in ``pairwise`` (either direction, the sign flipped as needed), else in the
+        systems' tests against the baseline.
+        """
+        direct = self.pairwise.get(name, {}).get(other)
+        if direct is not None:
+            return direct
+        reverse = self.pairwise.get(other, {}).get(name)
+        if reverse is None and other == self.baseline:
+            system = self.get(name)
+            return None if system is None else system.versus_baseline.get(PRIMARY_METRIC)
+        if reverse is None and name == self.baseline:
+            system = self.get(other)
+            reverse = None if system is None else system.versus_baseline.get(PRIMARY_METRIC)
+        if reverse is None:
+            return None
+        return SignificanceTest(-reverse.delta, reverse.p_value, reverse.significant)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON summary."""
@@ -125,8 +168,33 @@ class CompareResult:
             "skipped": dict(self.skipped),
             "agreement": self.agreement,
             "settings": self.settings,
+            "environment": self.environment,
+            "pairwise": {
+                PRIMARY_METRIC: {
+                    name: {
+                        other: {
+                            "delta": t.delta,
+                            "p_value": t.p_value,
+                            "significant": t.significant,
+                        }
+                        for other, t in row.items()
+                    }
+                    for name, row in self.pairwise.items()
+                }
+            },
             "total_s": self.total_s,
         }
+
+
+def latency_unresolved(system: SystemResult, other: SystemResult) -> bool:
+    """Whether the timings' spread exceeds the gap between the two medians.
+
+    True when the larger of the two interquartile ranges is at least ``|p50 - p50|``: the run then
+    does not tell which of the two answers a query faster. Also true when either was not timed.
+    """
+    gap = abs(system.p50_ms - other.p50_ms)
+    spread = max(system.spread_ms, other.spread_ms)
+    return not (math.isfinite(gap) and math.isfinite(spread)) or spread >= gap
 
 
 def format_bytes(value: float) -> str:

@@ -8,10 +8,16 @@ seed), so training them once and learning only each residual codec gives exactly
 building each alone would (tested); each PLAID row's build time still counts the k-means, as if it
 were built alone. BM25 and the bi-encoder are indexed once and reused as first stages of the
 re-rank pipelines.
+
+Latency is timed after every configuration has run, all of them in one interleaved loop
+(:mod:`plait.compare.latency`). Every pair of systems gets a paired test on nDCG@10
+(``CompareResult.pairwise``), the verdict's evidence; the machine, its load at the start and the end
+and the package versions are recorded in ``CompareResult.environment``.
 """
 
 from __future__ import annotations
 
+import os
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -23,8 +29,16 @@ import numpy as np
 
 from plait.compare.cache import DocumentMemo, EncodingCache, encoder_fingerprint
 from plait.compare.data import CompareData
-from plait.compare.results import CompareResult, SystemResult
-from plait.compare.stats import overlap_at_k, significance_against
+from plait.compare.environment import describe_machine, load_average
+from plait.compare.latency import BUDGET_S, LatencyPlan, time_interleaved
+from plait.compare.results import PRIMARY_METRIC, CompareResult, SignificanceTest, SystemResult
+from plait.compare.stats import (
+    RANDOMISATION_RESAMPLES,
+    RANDOMISATION_SEED,
+    overlap_at_k,
+    paired_test,
+    significance_against,
+)
 from plait.compare.systems import (
     ALL_SYSTEMS,
     FAMILIES,
@@ -35,7 +49,6 @@ from plait.compare.systems import (
     bm25_bytes,
     folder_bytes,
     plaid_class,
-    time_queries,
 )
 from plait.evaluation import DEFAULT_METRICS, evaluate, evaluate_retriever
 
@@ -56,6 +69,7 @@ class CompareSettings:
     cross_candidates: int = 50
     latency_queries: int = 30
     rerank_latency_queries: int = 3
+    latency_budget_s: float = BUDGET_S
     batch_size: int = 32
     stat_test: str = "student"
     device: str | None = None
@@ -71,6 +85,8 @@ class CompareSettings:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
         if self.latency_queries < 0 or self.rerank_latency_queries < 0:
             raise ValueError("latency query counts must be >= 0")
+        if self.latency_budget_s < 0:
+            raise ValueError(f"latency_budget_s must be >= 0, got {self.latency_budget_s}")
 
 
 class _Session:
@@ -93,7 +109,12 @@ class _Session:
         self.codebooks: dict[int, tuple[Any, float]] = {}
         self.cached: list[str] = []
         self.on_update: Callable[[CompareResult], None] | None = None
+        self.latency_plans: dict[str, LatencyPlan] = {}
         self.started = time.perf_counter()
+        self.environment: dict[str, Any] = {
+            "load_average_start": load_average(),
+            **describe_machine(),
+        }
 
     # ------------------------------------------------------------------ shared pieces
     @property
@@ -207,12 +228,11 @@ class _Session:
         rerank: bool = False,
         note: str = "",
     ) -> SystemResult:
-        """Evaluate ``retriever``, time single queries and record a :class:`SystemResult`."""
+        """Evaluate ``retriever`` and record a :class:`SystemResult`; ``latency`` is kept to time
+        single queries once every configuration has run (:meth:`time_latency`)."""
         self.log(f"{LABELS[name]}: {'indexing and ' if build_index else ''}searching")
         run, metrics, per_query, index_s = self.evaluate(retriever, build_index)
-        # a re-rank pipeline's parts (first stage, model, MaxSim) are warm from the runs before it,
-        # and one of its calls encodes 100 documents: no warm-up call for it
-        samples = time_queries(latency, self.latency_texts(rerank), warmup=not rerank)
+        self.latency_plans[name] = LatencyPlan(latency, self.latency_texts(rerank))
         result = SystemResult(
             name=name,
             label=LABELS[name],
@@ -220,7 +240,7 @@ class _Session:
             index_bytes=int(nbytes()),
             n_documents=len(self.ids),
             build_s=build_s + index_s,
-            latency_ms=samples,
+            latency_ms=[],
             metrics=metrics,
             per_query=per_query,
             run=run,
@@ -231,6 +251,30 @@ class _Session:
         if self.on_update is not None and self.wanted(name):
             self.on_update(_finish(self, time.perf_counter() - self.started))
         return result
+
+    def time_latency(self) -> None:
+        """Time every system's single queries in one interleaved loop (warm-up, then rounds)."""
+        plans = {
+            name: plan
+            for name, plan in self.latency_plans.items()
+            if self.wanted(name) and plan.texts
+        }
+        if not plans:
+            return
+        self.log(
+            f"timing single queries of {len(plans)} systems, interleaved "
+            f"(up to {self.settings.latency_budget_s:.0f} s)"
+        )
+        self.environment["load_average_latency_start"] = load_average()
+        start = time.perf_counter()
+        timings = time_interleaved(plans, budget_s=self.settings.latency_budget_s)
+        self.timings["latency_s"] = time.perf_counter() - start
+        self.environment["load_average_latency_end"] = load_average()
+        for name, timing in timings.items():
+            system = self.systems[name]
+            system.latency_ms = timing.samples
+            system.latency_rounds = timing.rounds
+            system.latency_stable = timing.stable
 
     def search_with_model(self, index: Any) -> Callable[[list[str]], Any]:
         from plait import retrieve
@@ -421,6 +465,42 @@ def _run_cross_encoder(session: _Session) -> None:
 
 
 # ---------------------------------------------------------------------- entry point
+def colbert_model_name(path: str | None) -> str:
+    """How the report names the ColBERT checkpoint: its folder's name, or the default model."""
+    if path:
+        return Path(path).resolve().name if os.path.isdir(path) else str(path)
+    from plait.models.default import DELTA_FOLDER, DELTA_WEIGHTS
+
+    if (Path(DELTA_FOLDER) / DELTA_WEIGHTS).is_file():
+        return "plait's default model (all-MiniLM-L6-v2 fine-tuned for ColBERT by its packaged delta, 128-d)"
+    return "plait's default model (all-MiniLM-L6-v2 with a seeded 128-d projection)"
+
+
+def bi_encoder_name(path: str | None) -> str:
+    """How the report names the bi-encoder: its folder's name, or the packaged default."""
+    if path:
+        return Path(path).resolve().name if os.path.isdir(path) else str(path)
+    return "all-MiniLM-L6-v2"
+
+
+def _pairwise(
+    systems: Sequence[SystemResult], stat_test: str
+) -> dict[str, dict[str, SignificanceTest]]:
+    """Paired test of every system against every other on :data:`PRIMARY_METRIC` (both ways)."""
+    tests: dict[str, dict[str, SignificanceTest]] = {system.name: {} for system in systems}
+    for i, first in enumerate(systems):
+        for second in systems[i + 1 :]:
+            ours = first.per_query.get(PRIMARY_METRIC, {})
+            theirs = second.per_query.get(PRIMARY_METRIC, {})
+            ids = [qid for qid in ours if qid in theirs]
+            test = paired_test([theirs[q] for q in ids], [ours[q] for q in ids], stat_test)
+            tests[first.name][second.name] = test
+            tests[second.name][first.name] = SignificanceTest(
+                -test.delta, test.p_value, test.significant
+            )
+    return tests
+
+
 def _finish(session: _Session, total_s: float) -> CompareResult:
     data, s = session.data, session.settings
     order = [name for name in ALL_SYSTEMS if name in session.systems and session.wanted(name)]
@@ -433,6 +513,8 @@ def _finish(session: _Session, total_s: float) -> CompareResult:
             system.versus_baseline = significance_against(
                 base.per_query, system.per_query, stat_test=s.stat_test
             )
+    pairwise = _pairwise(systems, s.stat_test) if data.has_qrels else {}
+    environment = {**session.environment, "load_average_end": load_average()}
     agreement = {
         system.name: {
             other: float(
@@ -460,9 +542,15 @@ def _finish(session: _Session, total_s: float) -> CompareResult:
             "cross_candidates": s.cross_candidates,
             "latency_queries": s.latency_queries,
             "rerank_latency_queries": s.rerank_latency_queries,
+            "latency_budget_s": s.latency_budget_s,
+            "latency_timed": "latency_s" in session.timings,
             "stat_test": s.stat_test,
+            "randomisation_resamples": RANDOMISATION_RESAMPLES,
+            "randomisation_seed": RANDOMISATION_SEED,
             "model": s.model or "default (plait ColBERT, offline)",
+            "model_name": colbert_model_name(s.model),
             "bi_encoder": s.bi_encoder or "all-MiniLM-L6-v2 (packaged)",
+            "bi_encoder_name": bi_encoder_name(s.bi_encoder),
             "cross_encoder": s.cross_encoder,
             "cached_encodings": list(session.cached),
             **session.timings,
@@ -471,6 +559,8 @@ def _finish(session: _Session, total_s: float) -> CompareResult:
         documents={d["id"]: d["text"] for d in data.documents},
         qrels=data.qrels or {},
         total_s=total_s,
+        pairwise=pairwise,
+        environment=environment,
     )
 
 
@@ -524,4 +614,5 @@ def run_compare(
                 _RUNNERS[name](session, name)
         if not any(session.wanted(name) for name in session.systems):
             raise ValueError("no configuration ran: choose at least one system")
+        session.time_latency()
         return _finish(session, time.perf_counter() - start)

@@ -9,8 +9,7 @@ ordinary ``index``/``retrieve`` calls, the same path ``plait evaluate`` takes.
 from __future__ import annotations
 
 import os
-import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -23,7 +22,6 @@ __all__ = [
     "bm25_bytes",
     "folder_bytes",
     "plaid_class",
-    "time_queries",
 ]
 
 ALL_SYSTEMS: tuple[str, ...] = (
@@ -211,17 +209,3 @@ def biencoder_bytes(retriever: Any) -> int:
         getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
     )
     return int(len(retriever)) * int(get_dim()) * 4
-
-
-def time_queries(
-    search: Callable[[list[str]], Any], texts: Sequence[str], warmup: bool = True
-) -> list[float]:
-    """Milliseconds per call of ``search([text])`` for each text (one warm-up call first)."""
-    if warmup and texts:
-        search([texts[0]])
-    timings = []
-    for text in texts:
-        start = time.perf_counter()
-        search([text])
-        timings.append(1000.0 * (time.perf_counter() - start))
-    return timings
