@@ -14,8 +14,21 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from plait.compare.results import PROJECTIONS, CompareResult, SystemResult, format_bytes
-from plait.compare.stats import top_ids
+from plait.compare.latency import (
+    ABSOLUTE_TOLERANCE_MS,
+    MAX_ROUNDS,
+    MIN_ROUNDS,
+    TOLERANCE,
+    WARMUP_CALLS,
+)
+from plait.compare.results import (
+    PROJECTIONS,
+    CompareResult,
+    SystemResult,
+    format_bytes,
+    latency_unresolved,
+)
+from plait.compare.stats import MAX_P, format_p, stat_test_label, top_ids
 from plait.compare.verdict import verdict
 
 __all__ = ["build_blocks", "render_html", "render_markdown", "write_report"]
@@ -23,7 +36,7 @@ __all__ = ["build_blocks", "render_html", "render_markdown", "write_report"]
 METRIC_LABELS = {"ndcg@10": "nDCG@10", "mrr@10": "MRR@10", "recall@100": "Recall@100"}
 CAPTIONS = {
     "compare_quality_bytes": "Quality vs stored bytes per document",
-    "compare_quality_latency": "Quality vs query latency (p50)",
+    "compare_quality_latency": "Quality vs query latency (median, bars: p25–p75)",
     "compare_per_query": "Per-query nDCG@10 difference, ColBERT minus the baseline, sorted",
     "compare_agreement_bytes": "Top-10 agreement with ColBERT vs stored bytes per document",
     "compare_latency_bytes": "Query latency vs stored bytes per document",
@@ -44,6 +57,18 @@ def _label(metric: str) -> str:
     return METRIC_LABELS.get(metric, metric)
 
 
+def signed(delta: float) -> str:
+    """``delta`` with a sign and 3 decimals, or 2 significant digits where 3 decimals would print a
+    non-zero difference as zero.
+
+    >>> signed(0.0412), signed(-0.00042), signed(0.0)
+    ('+0.041', '-0.00042', '0')
+    """
+    if delta == 0:
+        return "0"
+    return f"{delta:+.3f}" if abs(delta) >= 0.0005 else f"{delta:+.2g}"
+
+
 def _delta(system: SystemResult, metric: str, baseline: str) -> str:
     if system.name == baseline:
         return "baseline"
@@ -51,11 +76,13 @@ def _delta(system: SystemResult, metric: str, baseline: str) -> str:
     if test is None:
         return ""
     mark = " *" if test.significant else ""
-    return f"{test.delta:+.3f} (p={test.p_value:.2g}){mark}"
+    return f"{signed(test.delta)} (p={format_p(test.p_value, MAX_P)}){mark}"
 
 
 def _ms(value: float) -> str:
-    return "n/a" if math.isnan(value) else f"{value:.1f}"
+    if math.isnan(value):
+        return "n/a"
+    return f"{value:.1f}" if value >= 1 else f"{value:.2g}"
 
 
 def quality_table(result: CompareResult) -> Table:
@@ -72,10 +99,49 @@ def quality_table(result: CompareResult) -> Table:
                 _delta(system, metric, result.baseline),
             ]
         rows.append(row)
-    test = result.settings.get("stat_test", "student")
-    name = "paired t-test" if test == "student" else "Fisher randomisation test"
-    note = f"Δ: mean difference against {result.baseline} over the same queries; p from ranx's {name}; * = p < 0.05."
+    n_tests = sum(
+        metric in system.versus_baseline for system in result.systems for metric in metrics
+    )
+    note = (
+        f"Δ: mean difference against {result.baseline} over the same queries; p from a "
+        f"{describe_test(result)}; * = p < 0.05. The p-values are per comparison, not corrected "
+        f"for multiple comparisons: this table holds {n_tests} tests, and where two systems do "
+        "not differ a test still falls below 0.05 one time in 20 by chance."
+    )
     return Table("Quality", header, rows, note)
+
+
+def describe_test(result: CompareResult) -> str:
+    """The paired test the report's p-values come from, with how it was computed."""
+    s = result.settings
+    test = s.get("stat_test", "student")
+    if test == "student":
+        return f"two-sided {stat_test_label(test)} (scipy.stats.ttest_rel)"
+    return (
+        f"two-sided Fisher {stat_test_label(test)} (scipy.stats.permutation_test over paired sign "
+        f"flips, {s.get('randomisation_resamples', 10_000):,} resamples with seed "
+        f"{s.get('randomisation_seed', 42)}, exact when there are fewer flips than resamples)"
+    )
+
+
+def _latency_gap(result: CompareResult, system: SystemResult) -> str:
+    """``+45.1 vs colbert`` (``†`` when the spread is at least the gap), against exact ColBERT or,
+    for exact ColBERT itself, against the baseline."""
+    name = result.reference if system.name != result.reference else result.baseline
+    other = result.get(name)
+    if other is None or other is system or not system.latency_ms or not other.latency_ms:
+        return ""
+    mark = " †" if latency_unresolved(system, other) else ""
+    gap = system.p50_ms - other.p50_ms
+    text = f"{gap:+.1f}" if abs(gap) >= 1 or gap == 0 else f"{gap:+.2g}"
+    return f"{text} vs {other.name}{mark}"
+
+
+def _timings(system: SystemResult) -> str:
+    if not system.latency_ms:
+        return "0"
+    per_round = len(system.latency_ms) // max(system.latency_rounds, 1)
+    return f"{per_round} × {system.latency_rounds}" + ("" if system.latency_stable else " ‡")
 
 
 def cost_table(result: CompareResult) -> Table:
@@ -86,8 +152,10 @@ def cost_table(result: CompareResult) -> Table:
         *(f"at {n // 1_000_000}M docs" for n in PROJECTIONS),
         "build s",
         "p50 ms",
+        "p25–p75 ms",
         "p95 ms",
-        "timed queries",
+        "p50 gap ms",
+        "timings (queries × rounds)",
         f"top-10 overlap with {result.baseline}",
         f"with {result.reference}",
     ]
@@ -102,8 +170,10 @@ def cost_table(result: CompareResult) -> Table:
                 *(format_bytes(s.projected_bytes(n)) for n in PROJECTIONS),
                 f"{s.build_s:.1f}",
                 _ms(s.p50_ms),
+                f"{_ms(s.latency(25))}–{_ms(s.latency(75))}" if s.latency_ms else "n/a",
                 _ms(s.p95_ms),
-                str(len(s.latency_ms)),
+                _latency_gap(result, s),
+                _timings(s),
                 f"{100 * overlap.get(result.baseline, float('nan')):.0f}%",
                 f"{100 * overlap.get(result.reference, float('nan')):.0f}%",
             ]
@@ -112,9 +182,14 @@ def cost_table(result: CompareResult) -> Table:
         "Bytes: what each system stores to answer queries (on disk for plait indexes and BM25, "
         "float32 vectors for the bi-encoder; re-rankers store only their first stage). "
         "Projections are linear. Build time includes encoding the corpus (PLAID: and its "
-        "k-means). Latency: one query "
-        "at a time, query encoding included."
+        "k-means). Latency: one query at a time, query encoding included; p50 is the median of "
+        "all timings, p25–p75 their interquartile range (the spread). p50 gap: against exact "
+        "ColBERT (exact ColBERT itself: against the baseline); † = the larger of the two rows' "
+        "interquartile ranges is at least the gap, so these timings do not tell the two apart. "
+        "‡ = the median had not settled when the timing stopped."
     )
+    if not result.settings.get("latency_timed", True):
+        note += " Latency is timed after every configuration has run: not yet in this report."
     return Table("Costs", header, rows, note)
 
 
@@ -184,13 +259,54 @@ def build_blocks(result: CompareResult) -> dict:
         f"{result.n_queries} {'judged ' if result.has_qrels else ''}queries"
         f"{f', split {split}' if split else ''})"
     )
+    models = (
+        f"ColBERT: {result.settings.get('model_name', result.settings.get('model'))}; "
+        f"bi-encoder: {result.settings.get('bi_encoder_name', result.settings.get('bi_encoder'))}"
+    )
     return {
         "title": title,
+        "models": models,
         "verdict": verdict(result),
         "tables": tables,
         "disagreements": disagreement_blocks(result),
         "skipped": dict(result.skipped),
+        "environment": environment_lines(result),
     }
+
+
+def _load(value: object) -> str:
+    if not isinstance(value, list | tuple) or len(value) != 3:
+        return "n/a"
+    return " / ".join(f"{float(v):.2f}" for v in value)
+
+
+def environment_lines(result: CompareResult) -> list[str]:
+    """Machine, CPUs, load averages, package versions and date, one line each."""
+    env = result.environment
+    if not env:
+        return []
+    versions = env.get("versions", {})
+    packages = ", ".join(f"{name} {version}" for name, version in versions.items())
+    if env.get("plait_commit"):
+        packages += f" (plait commit {env['plait_commit']})"
+    lines = [
+        f"Date: {env.get('date', 'n/a')}.",
+        f"Machine: {env.get('platform', 'n/a')}; CPU: {env.get('cpu', 'n/a')}.",
+        f"CPUs (os.cpu_count()): {env.get('cpu_count', 'n/a')}; torch threads: "
+        f"{env.get('torch_threads', 'n/a')}.",
+        "Load average (1 / 5 / 15 min): "
+        f"{_load(env.get('load_average_start'))} at the start, "
+        f"{_load(env.get('load_average_latency_start'))} when latency timing began, "
+        f"{_load(env.get('load_average_latency_end'))} when it ended, "
+        f"{_load(env.get('load_average_end'))} at the end.",
+        f"Versions: {packages}.",
+    ]
+    if env.get("default_model_delta") and str(result.settings.get("model")).startswith("default"):
+        lines.append(
+            "Default ColBERT model delta (plait/models/default/delta.safetensors): SHA-256 "
+            f"{env['default_model_delta']}..."
+        )
+    return lines
 
 
 def _notes(result: CompareResult) -> list[str]:
@@ -211,6 +327,22 @@ def _notes(result: CompareResult) -> list[str]:
             f"The PLAID rows share one k-means ({s['plaid_kmeans_s']:.1f} s, run once): centroids do "
             "not depend on nbits, so each index is the one building it alone gives. Each PLAID "
             "row's build time counts the k-means, as if that index were built alone."
+        )
+    if "latency_s" in s:
+        notes.append(
+            f"Latency: after up to {WARMUP_CALLS} warm-up calls per system, every system was timed in "
+            "one interleaved loop (each round times each still-unsettled system on each of its "
+            f"timed queries once, the order rotating), at least {MIN_ROUNDS} and at most "
+            f"{MAX_ROUNDS} rounds, until the median moved by at most {100 * TOLERANCE:.0f}% (or "
+            f"{ABSOLUTE_TOLERANCE_MS} ms) in a round or the {s.get('latency_budget_s', 0):.0f} s "
+            f"budget ran out ({s['latency_s']:.0f} s spent)."
+        )
+    if result.has_qrels:
+        notes.append(
+            f"Significance: {describe_test(result)} on per-query scores, read at p < 0.05; "
+            "every pair of systems is tested on nDCG@10 for the verdict, which states a "
+            "difference only where its test is significant and counts the tests it cites "
+            "(Holm correction) in its last sentence."
         )
     if s.get("cached_encodings"):
         notes.append(
@@ -269,6 +401,7 @@ def render_html(result: CompareResult, images: dict[str, bytes]) -> str:
     parts = [
         f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{html.escape(blocks["title"])}</title>'
         f"<style>{CSS}</style></head><body>\n<h1>{html.escape(blocks['title'])}</h1>",
+        f'<p class="note">{html.escape(blocks["models"])}</p>',
         '<h2>Verdict</h2>\n<div class="verdict"><ul>'
         + "".join(f"<li>{html.escape(s)}</li>" for s in blocks["verdict"])
         + "</ul></div>",
@@ -289,6 +422,12 @@ def render_html(result: CompareResult, images: dict[str, bytes]) -> str:
             + "".join(
                 f"<li>{html.escape(k)}: {html.escape(v)}</li>" for k, v in blocks["skipped"].items()
             )
+            + "</ul>"
+        )
+    if blocks["environment"]:
+        parts.append(
+            "<h2>Machine and versions</h2><ul>"
+            + "".join(f'<li class="note">{html.escape(n)}</li>' for n in blocks["environment"])
             + "</ul>"
         )
     parts.append(
@@ -319,7 +458,7 @@ def render_markdown(result: CompareResult, image_files: dict[str, str]) -> str:
     """The same report as Markdown; ``image_files`` maps figure stems to relative file names."""
     blocks = build_blocks(result)
     lines = (
-        [f"# {blocks['title']}", "", "## Verdict", ""]
+        [f"# {blocks['title']}", "", blocks["models"], "", "## Verdict", ""]
         + [f"- {s}" for s in blocks["verdict"]]
         + [""]
     )
@@ -342,6 +481,8 @@ def render_markdown(result: CompareResult, image_files: dict[str, str]) -> str:
             lines.append("")
     if blocks["skipped"]:
         lines += ["## Not run", ""] + [f"- {k}: {v}" for k, v in blocks["skipped"].items()] + [""]
+    if blocks["environment"]:
+        lines += ["## Machine and versions", ""] + [f"- {n}" for n in blocks["environment"]] + [""]
     lines += ["## How this was measured", ""] + [f"- {n}" for n in _notes(result)]
     return "\n".join(lines) + "\n"
 

@@ -1,36 +1,80 @@
 """The plain-language verdict at the top of the report, derived from the measured numbers only.
 
-Each rule looks at one question (does late interaction pay off here, does BM25 beat the
-bi-encoder, how much does compression keep, do re-rankers get the gain cheaply, ...) and writes a
-sentence with the numbers in it, or nothing when its systems did not run.
+What it may say is bound by the numbers:
+
+- a sentence says one system scores above or below another only when their paired test on
+  nDCG@10 is significant (p < 0.05), and quotes that p; otherwise it says "no significant
+  difference" with the p-value. The tests come from the result's tables
+  (:meth:`CompareResult.test`), never from comparing point estimates;
+- a score difference is printed with as many decimals as it takes not to round to zero;
+- latencies are medians with their interquartile range; when the spread is at least the gap
+  between two medians the sentence says the run does not order them;
+- the first sentence names the two models compared: it is about them, not about late interaction
+  in general;
+- the last sentence counts the paired tests the verdict cites and says which of its significant
+  differences would not survive a Holm correction for that many tests.
 """
 
 from __future__ import annotations
 
 import math
 
-from plait.compare.results import PRIMARY_METRIC, CompareResult, SystemResult, format_bytes
+from plait.compare.results import (
+    PRIMARY_METRIC,
+    CompareResult,
+    SignificanceTest,
+    SystemResult,
+    format_bytes,
+    latency_unresolved,
+)
+from plait.compare.stats import MAX_P, format_p, holm, stat_test_label
 
 __all__ = ["verdict"]
 
-MOST_OF_THE_GAIN = 0.8  # a configuration keeping this share of ColBERT's gain keeps "most" of it
-SMALL_SAMPLE = 30  # fewer judged queries than this: differences are fragile
-
-
-def _points(delta: float) -> str:
-    return f"{abs(delta) * 100:.1f} {PRIMARY_METRIC.replace('ndcg', 'nDCG')} points"
+SMALL_SAMPLE = 30  # fewer judged queries than this: the tests have little power
+METRIC = PRIMARY_METRIC.replace("ndcg", "nDCG")
+COMPRESSED = (
+    ("plaid-2bit", "PLAID 2-bit"),
+    ("plaid-1bit", "PLAID 1-bit"),
+    ("pool-2", "Token pooling (factor 2)"),
+)
+RERANKS = ("bm25+colbert", "biencoder+colbert")
+N_LISTED = 4  # systems named in "no significant difference from ..." before "and N more"
 
 
 def _score(system: SystemResult) -> float:
     return system.metrics.get(PRIMARY_METRIC, float("nan"))
 
 
-def _evidence(system: SystemResult) -> str:
-    test = system.versus_baseline.get(PRIMARY_METRIC)
-    if test is None:
-        return ""
-    verdict = "significant" if test.significant else "not significant"
-    return f"; {verdict}, paired test p = {test.p_value:.3g}"
+def _two_scores(first: float, second: float) -> tuple[str, str]:
+    """Both scores with 3 decimals, or up to 5 where 3 would print different scores alike."""
+    for digits in (3, 4, 5):
+        a, b = f"{first:.{digits}f}", f"{second:.{digits}f}"
+        if a != b:
+            return a, b
+    return f"{first:.3f}", f"{second:.3f}"
+
+
+def _name(system: SystemResult) -> str:
+    """``BM25``, ``the bi-encoder``: how a sentence names a first stage or baseline mid-sentence."""
+    return f"the {system.label.lower()}" if system.name == "biencoder" else system.label
+
+
+def _points(delta: float) -> str:
+    """``|delta|`` in metric points (x100), never printed as ``0.0`` for a non-zero difference.
+
+    >>> _points(0.078), _points(-0.00042), _points(0.0)
+    ('7.8 nDCG@10 points', '0.04 nDCG@10 points', '0 nDCG@10 points')
+    """
+    value = abs(delta) * 100
+    if value == 0:
+        return f"0 {METRIC} points"
+    text = f"{value:.1g}"
+    for digits in (1, 2, 3):
+        if float(f"{value:.{digits}f}") != 0:
+            text = f"{value:.{digits}f}"
+            break
+    return f"{text} {METRIC} points"
 
 
 def _ratio(a: float, b: float) -> str:
@@ -43,142 +87,269 @@ def _ratio(a: float, b: float) -> str:
 def _ms(value: float) -> str:
     if math.isnan(value):
         return "n/a"
-    return f"{value:.0f} ms" if value >= 10 else f"{value:.1f} ms"
+    if value >= 10:
+        return f"{value:.0f} ms"
+    return f"{value:.1f} ms" if value >= 1 else f"{value:.2g} ms"
 
 
-def _late_interaction(colbert: SystemResult, base: SystemResult) -> str:
-    delta = _score(colbert) - _score(base)
-    storage = _ratio(colbert.bytes_per_document, base.bytes_per_document)
-    sizes = f"{format_bytes(colbert.bytes_per_document)} vs {format_bytes(base.bytes_per_document)} per document"
-    test = colbert.versus_baseline.get(PRIMARY_METRIC)
-    if test is not None and not test.significant and abs(delta) < 0.02:
+def _timing(system: SystemResult) -> str:
+    """``103 ms (median, IQR 95-110 ms)``."""
+    if not system.latency_ms:
+        return "n/a (not timed)"
+    low, high = system.latency(25), system.latency(75)
+    return f"{_ms(system.p50_ms)} (median, IQR {_ms(low).removesuffix(' ms')}–{_ms(high)})"
+
+
+class _Verdict:
+    """Builds the sentences and remembers every paired test they cite."""
+
+    def __init__(self, result: CompareResult) -> None:
+        self.result = result
+        self.cited: dict[tuple[str, str], SignificanceTest] = {}
+        settings = result.settings
+        self.test_label = stat_test_label(settings.get("stat_test", "student"))
+        self.model_name = settings.get("model_name") or "the ColBERT model"
+        self.bi_encoder_name = settings.get("bi_encoder_name") or "the bi-encoder"
+
+    def test(self, system: SystemResult, other: SystemResult) -> SignificanceTest | None:
+        found = self.result.test(system.name, other.name)
+        if found is not None:
+            key = (min(system.name, other.name), max(system.name, other.name))
+            self.cited[key] = found
+        return found
+
+    def difference(self, system: SystemResult, other: SystemResult, other_text: str) -> str:
+        """``is significantly above <other> (...)``, ``... below ...`` or ``shows no significant
+        difference from <other> (..., p = ...)``: a predicate for ``system``."""
+        mine, theirs = _two_scores(_score(system), _score(other))
+        test = self.test(system, other)
+        if test is None:
+            return f"was not tested against {other_text} ({mine} vs {theirs})"
+        p = format_p(test.p_value, MAX_P)
+        if not test.significant:
+            return (
+                f"shows no significant difference from {other_text} ({mine} vs {theirs}, p = {p})"
+            )
+        side = "above" if test.delta > 0 else "below"
+        sign = "+" if test.delta > 0 else "−"
         return (
-            f"Late interaction does not clearly pay off here: ColBERT ({_score(colbert):.3f}) and "
-            f"the {base.label.lower()} ({_score(base):.3f}) are within {_points(delta)}"
-            f"{_evidence(colbert)}, and ColBERT stores {storage} more ({sizes})."
+            f"is significantly {side} {other_text} ({mine} vs {theirs}, "
+            f"{sign}{_points(test.delta)}, p = {p})"
         )
-    if delta > 0:
+
+    # ------------------------------------------------------------------ rules
+    def headline(self, colbert: SystemResult, base: SystemResult) -> str:
+        """ColBERT against the baseline, naming both models."""
+        r = self.result
+        base_text = (
+            f"the bi-encoder {self.bi_encoder_name}" if base.name == "biencoder" else base.label
+        )
+        subject = f"ColBERT with {self.model_name}, exact search,"
+        mine, theirs = _two_scores(_score(colbert), _score(base))
+        test = self.test(colbert, base)
+        evidence = f"{self.test_label} over {r.n_queries} queries"
+        storage = (
+            f"ColBERT stores {_ratio(colbert.bytes_per_document, base.bytes_per_document)} as much "
+            f"({format_bytes(colbert.bytes_per_document)} vs "
+            f"{format_bytes(base.bytes_per_document)} per document)"
+        )
+        scope = "this is a result for these two models on this data, not for late interaction in general"
+        if test is None:
+            claim = (
+                f"{subject} scores {mine} and {base_text} {theirs} on {r.data_name} (not tested)"
+            )
+        elif not test.significant:
+            claim = (
+                f"{subject} and {base_text} show no significant difference in {METRIC} on "
+                f"{r.data_name} ({mine} vs {theirs}, {evidence}, p = {format_p(test.p_value)})"
+            )
+        else:
+            verb = "gains" if test.delta > 0 else "loses"
+            link = "over" if test.delta > 0 else "against"
+            claim = (
+                f"{subject} {verb} {_points(test.delta)} {link} {base_text} on {r.data_name} "
+                f"({mine} vs {theirs}, {evidence}, p = {format_p(test.p_value)})"
+            )
+        return f"{claim}; {storage}; {scope}."
+
+    def bm25(self, bm25: SystemResult, base: SystemResult, colbert: SystemResult | None) -> str:
+        sentence = f"BM25 {self.difference(bm25, base, _name(base))}"
+        test = self.result.test(bm25.name, base.name)
+        if test is not None and test.significant and test.delta > 0:
+            sentence += ": exact term matching does well on this corpus"
+        if colbert is not None and colbert is not base:
+            sentence += f"; it {self.difference(bm25, colbert, 'exact ColBERT')}"
+        return sentence + "."
+
+    def compressed(
+        self, kind: str, system: SystemResult, colbert: SystemResult, base: SystemResult
+    ) -> str:
+        size = (
+            f"{format_bytes(system.bytes_per_document)} per document, "
+            f"{_ratio(colbert.bytes_per_document, system.bytes_per_document)} smaller than exact"
+        )
+        sentence = f"{kind} ({size}) {self.difference(system, colbert, 'exact ColBERT')}"
+        gain = self.test(colbert, base)
+        own = _score(system) - _score(base)
+        if gain is not None and gain.significant and gain.delta > 0:
+            share = 100.0 * own / (_score(colbert) - _score(base))
+            if 0 <= share <= 100:  # above 100 %: the clause against exact ColBERT says it all
+                sentence += (
+                    f"; its score keeps {share:.0f}% of exact ColBERT's gain over {_name(base)} "
+                    f"(p = {format_p(gain.p_value)} for that gain)"
+                )
+            elif share < 0:
+                sentence += f"; it {self.difference(system, base, _name(base))}"
+        return sentence + "."
+
+    def rerank(self, system: SystemResult, first: SystemResult, colbert: SystemResult) -> str:
+        candidates = self.result.settings.get("candidates", 100)
         return (
-            f"Late interaction gains {_points(delta)} over the {base.label.lower()} here "
-            f"({_score(colbert):.3f} vs {_score(base):.3f}{_evidence(colbert)}) at {storage} "
-            f"the storage ({sizes})."
+            f"{system.label} {self.difference(system, first, _name(first) + ' alone')}; "
+            f"it {self.difference(system, colbert, 'exact ColBERT search')}; it stores only "
+            f"{format_bytes(system.bytes_per_document)} per document ({_name(first)}'s index) "
+            f"but takes {_timing(system)} per query to encode its {candidates} candidates."
         )
-    return (
-        f"ColBERT loses here: {_score(colbert):.3f} vs the {base.label.lower()}'s "
-        f"{_score(base):.3f} ({_points(delta)} worse{_evidence(colbert)}) while storing "
-        f"{storage} more ({sizes}); on this data late interaction does not pay off."
-    )
 
-
-def _bm25(bm25: SystemResult, base: SystemResult, colbert: SystemResult | None) -> str:
-    delta = _score(bm25) - _score(base)
-    if delta <= 0:
-        return ""
-    sentence = (
-        f"Plain BM25 ({_score(bm25):.3f}) beats the {base.label.lower()} ({_score(base):.3f}) by "
-        f"{_points(delta)}{_evidence(bm25)}: this corpus rewards exact term matching"
-    )
-    if colbert is not None and _score(bm25) >= _score(colbert):
-        sentence += f", and BM25 even matches or beats ColBERT ({_score(colbert):.3f})"
-    return sentence + "."
-
-
-def _compressed(kind: str, system: SystemResult, colbert: SystemResult, base: SystemResult) -> str:
-    gain = _score(colbert) - _score(base)
-    size = f"{format_bytes(system.bytes_per_document)} per document"
-    smaller = _ratio(colbert.bytes_per_document, system.bytes_per_document)
-    if gain > 0:
-        kept = 100.0 * (_score(system) - _score(base)) / gain
+    def cross_encoder(self, cross: SystemResult, first: SystemResult) -> str:
+        top = self.result.settings.get("cross_candidates", 50)
         return (
-            f"{kind} keeps {kept:.0f}% of that gain ({_score(system):.3f}) at {size} "
-            f"({smaller} smaller than exact ColBERT)."
+            f"The cross-encoder re-ranking the bi-encoder's top {top} "
+            f"{self.difference(cross, first, 'the bi-encoder alone')}; it takes "
+            f"{_timing(cross)} per query."
         )
-    kept = 100.0 * _score(system) / _score(colbert) if _score(colbert) > 0 else float("nan")
-    return f"{kind} scores {_score(system):.3f} ({kept:.0f}% of exact ColBERT) at {size}."
+
+    def best(self) -> str:
+        scored = [s for s in self.result.systems if not math.isnan(_score(s))]
+        if len(scored) < 2:
+            return ""
+        top = max(scored, key=_score)
+        tests = {s.name: self.test(top, s) for s in scored if s is not top}
+        tied = [
+            s
+            for s in scored
+            if s is not top and (tests[s.name] is None or not tests[s.name].significant)  # type: ignore[union-attr]
+        ]
+        if not tied:
+            largest = max(t.p_value for t in tests.values() if t is not None)
+            return (
+                f"Best {METRIC} here: {top.label} ({_score(top):.3f}), significantly above every "
+                f"other system (largest p = {format_p(largest)})."
+            )
+        listed = []
+        for s in sorted(tied, key=_score, reverse=True)[:N_LISTED]:
+            test = tests[s.name]
+            p = "not tested" if test is None else f"p = {format_p(test.p_value)}"
+            listed.append(f"{s.label} ({_two_scores(_score(s), _score(top))[0]}, {p})")
+        more = len(tied) - len(listed)
+        names = ", ".join(listed) + (f" and {more} more" if more > 0 else "")
+        count = "1 other system" if len(tied) == 1 else f"{len(tied)} other systems"
+        sentence = (
+            f"The top {METRIC} score is {top.label}'s ({_score(top):.3f}), but it shows no "
+            f"significant difference from {count}: {names}"
+        )
+        cheapest = min([top, *tied], key=lambda s: s.bytes_per_document)
+        if cheapest is not top:
+            sentence += (
+                f"; of these, {cheapest.label} stores the least "
+                f"({format_bytes(cheapest.bytes_per_document)} per document)"
+            )
+        return sentence + "."
+
+    def latency(self, colbert: SystemResult, base: SystemResult) -> str:
+        if not colbert.latency_ms or not base.latency_ms:
+            return ""
+        sentence = (
+            f"Per query, exact ColBERT takes {_timing(colbert)} and the {base.label.lower()} "
+            f"{_timing(base)}"
+        )
+        if latency_unresolved(colbert, base):
+            sentence += (
+                "; the spread of the timings is at least the gap between the medians, so this run "
+                "does not order the two by speed"
+            )
+        if not (colbert.latency_stable and base.latency_stable):
+            sentence += "; the medians had not settled when the timing stopped"
+        return sentence + "."
+
+    def load(self) -> str:
+        env = self.result.environment
+        cpus = env.get("cpu_count") or 0
+        loads = {
+            "at the start": env.get("load_average_start"),
+            "while timing": env.get("load_average_latency_start"),
+        }
+        busy = {when: load[0] for when, load in loads.items() if load and cpus and load[0] > cpus}
+        if not busy:
+            return ""
+        shown = " and ".join(f"{value:.1f} {when}" for when, value in busy.items())
+        return (
+            f"The machine was busy (load average {shown}, on {cpus} CPUs): the latencies were "
+            "measured on a loaded machine."
+        )
+
+    def multiple_comparisons(self) -> str:
+        tests = list(self.cited.values())
+        significant = [t for t in tests if t.significant]
+        if len(tests) < 2 or not significant:
+            return ""
+        kept = holm([t.p_value for t in tests], MAX_P)
+        lost = sorted(
+            t.p_value for t, keep in zip(tests, kept, strict=True) if t.significant and not keep
+        )
+        n, m = len(tests), len(significant)
+        cited = (
+            f"This verdict cites {n} paired tests, each read at the 0.05 level without correction"
+        )
+        if not lost:
+            return (
+                f"{cited}; all {m} differences it calls significant stay significant after a Holm "
+                f"correction for those {n} tests."
+            )
+        correction = f"a Holm correction for those {n} tests"
+        if len(lost) == m:
+            return (
+                f"{cited}; none of the {m} differences it calls significant would stay so after "
+                f"{correction}, so read them all as tentative."
+            )
+        which = (
+            f"p = {format_p(lost[0])}"
+            if len(lost) == 1
+            else f"p from {format_p(lost[0])} to {format_p(lost[-1])}"
+        )
+        return (
+            f"{cited}; {len(lost)} of the {m} differences it calls significant (those with "
+            f"{which}) would not stay so after {correction}, so read those as tentative."
+        )
 
 
-def _rerank(system: SystemResult, colbert: SystemResult, base: SystemResult) -> str:
-    gain = _score(colbert) - _score(base)
-    own = _score(system) - _score(base)
-    cost = (
-        f"storing only {format_bytes(system.bytes_per_document)} per document, but paying "
-        f"{_ms(system.p50_ms)} per query (p50) to encode the candidates"
-    )
-    if gain <= 0:
-        if own > 0:
-            return f"{system.label} still helps: {_score(system):.3f} ({_points(own)} over the {base.label.lower()}), {cost}."
-        return ""
-    share = own / gain
-    if _score(system) > _score(colbert):
-        return f"{system.label} even beats exact ColBERT search ({_score(system):.3f} vs {_score(colbert):.3f}), {cost}."
-    if share >= MOST_OF_THE_GAIN:
-        return f"Re-ranking gives most of the gain cheaply: {system.label} reaches {_score(system):.3f} ({100 * share:.0f}% of ColBERT's gain), {cost}."
-    return (
-        f"{system.label} recovers only {100 * share:.0f}% of ColBERT's gain ({_score(system):.3f})."
-    )
-
-
-def _worse_than_first_stage(result: CompareResult, system: SystemResult) -> str:
-    first = result.get(system.name.split("+")[0])
-    if first is None or _score(system) >= _score(first):
-        return ""
-    return (
-        f"Re-ranking {first.label}'s top {system.label.split('top-')[-1].split()[0]} with ColBERT "
-        f"lowers nDCG@10 from {_score(first):.3f} to {_score(system):.3f}: {first.label} alone "
-        "is better here."
-    )
-
-
-def _quality_sentences(result: CompareResult) -> list[str]:
+def _quality_sentences(v: _Verdict) -> list[str]:
+    result = v.result
     base = result.get(result.baseline)
     colbert = result.get("colbert")
     bm25 = result.get("bm25")
-    sentences: list[str] = []
     if base is None:
-        return sentences
-    if colbert is not None and colbert is not base:
-        sentences.append(_late_interaction(colbert, base))
+        return []
+    if colbert is base:
+        colbert = None
+    sentences: list[str] = []
+    if colbert is not None:
+        sentences.append(v.headline(colbert, base))
     if bm25 is not None and bm25 is not base:
-        sentences.append(_bm25(bm25, base, colbert))
-    if colbert is not None and colbert is not base:
-        for name, kind in (
-            ("plaid-2bit", "PLAID 2-bit"),
-            ("plaid-1bit", "PLAID 1-bit"),
-            ("pool-2", "Token pooling (factor 2)"),
-        ):
+        sentences.append(v.bm25(bm25, base, colbert))
+    if colbert is not None:
+        for name, kind in COMPRESSED:
             system = result.get(name)
             if system is not None:
-                sentences.append(_compressed(kind, system, colbert, base))
-        reranks = [s for s in result.systems if s.name in ("bm25+colbert", "biencoder+colbert")]
-        if reranks:
-            best = max(reranks, key=_score)
-            sentences.append(_rerank(best, colbert, base))
-        sentences += [_worse_than_first_stage(result, system) for system in reranks]
-    cross = result.get("cross-encoder")
-    if cross is not None:
-        sentences.append(
-            f"The cross-encoder re-ranking the bi-encoder's top 50 reaches {_score(cross):.3f} "
-            f"at {_ms(cross.p50_ms)} per query (p50)."
-        )
-    return [s for s in sentences if s]
-
-
-def _best_sentence(result: CompareResult) -> str:
-    scored = [s for s in result.systems if not math.isnan(_score(s))]
-    if not scored:
-        return ""
-    best = max(scored, key=_score)
-    near = [s for s in scored if _score(s) >= _score(best) - 0.01]
-    cheapest = min(near, key=lambda s: s.bytes_per_document)
-    sentence = (
-        f"Best {PRIMARY_METRIC.replace('ndcg', 'nDCG')} here: {best.label} ({_score(best):.3f})."
-    )
-    if cheapest is not best:
-        sentence += (
-            f" Within 1 point of it, {cheapest.label} needs the least storage "
-            f"({format_bytes(cheapest.bytes_per_document)} per document, {_score(cheapest):.3f})."
-        )
-    return sentence
+                sentences.append(v.compressed(kind, system, colbert, base))
+        for name in RERANKS:
+            system, first = result.get(name), result.get(name.split("+")[0])
+            if system is not None and first is not None:
+                sentences.append(v.rerank(system, first, colbert))
+    cross, bi = result.get("cross-encoder"), result.get("biencoder")
+    if cross is not None and bi is not None:
+        sentences.append(v.cross_encoder(cross, bi))
+    return sentences
 
 
 def _no_qrels_sentences(result: CompareResult) -> list[str]:
@@ -189,10 +360,16 @@ def _no_qrels_sentences(result: CompareResult) -> list[str]:
     base, colbert = result.get(result.baseline), result.get("colbert")
     if base is not None and colbert is not None and colbert is not base:
         overlap = result.agreement.get("colbert", {}).get(result.baseline, float("nan"))
+        model = result.settings.get("model_name") or "the ColBERT model"
+        base_text = (
+            f"the bi-encoder {result.settings.get('bi_encoder_name') or ''}".rstrip()
+            if base.name == "biencoder"
+            else base.label
+        )
         sentences.append(
-            f"ColBERT and the {base.label.lower()} share {100 * overlap:.0f}% of their top-10 "
+            f"ColBERT with {model} and {base_text} share {100 * overlap:.0f}% of their top-10 "
             f"documents; ColBERT stores {_ratio(colbert.bytes_per_document, base.bytes_per_document)} "
-            f"more per document ({format_bytes(colbert.bytes_per_document)} vs "
+            f"as much per document ({format_bytes(colbert.bytes_per_document)} vs "
             f"{format_bytes(base.bytes_per_document)})."
         )
         plaid = result.get("plaid-2bit")
@@ -207,21 +384,22 @@ def _no_qrels_sentences(result: CompareResult) -> list[str]:
 
 def verdict(result: CompareResult) -> list[str]:
     """Plain-language findings, most important first, every number taken from ``result``."""
-    if not result.has_qrels:
-        return _no_qrels_sentences(result)
-    sentences = _quality_sentences(result)
-    best = _best_sentence(result)
-    if best:
-        sentences.append(best)
+    v = _Verdict(result)
     base, colbert = result.get(result.baseline), result.get("colbert")
+    if not result.has_qrels:
+        sentences = _no_qrels_sentences(result)
+    else:
+        sentences = _quality_sentences(v)
+        sentences.append(v.best())
     if base is not None and colbert is not None and colbert is not base:
-        sentences.append(
-            f"Per query, exact ColBERT takes {_ms(colbert.p50_ms)} (p50) against "
-            f"{_ms(base.p50_ms)} for the {base.label.lower()}."
-        )
-    if result.n_queries < SMALL_SAMPLE:
-        sentences.append(
-            f"Only {result.n_queries} judged queries: differences this small a sample shows "
-            "can easily flip on another sample."
-        )
-    return sentences
+        sentences.append(v.latency(colbert, base))
+    sentences.append(v.load())
+    if result.has_qrels:
+        if result.n_queries < SMALL_SAMPLE:
+            sentences.append(
+                f"Only {result.n_queries} judged queries: the paired tests have little power on so "
+                "few, so a 'no significant difference' here says little about whether the systems "
+                "differ."
+            )
+        sentences.append(v.multiple_comparisons())
+    return [s for s in sentences if s]

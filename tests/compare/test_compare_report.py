@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from pathlib import Path
@@ -18,6 +19,7 @@ SECTIONS = (
     "Costs",
     "Plots",
     "Where ColBERT and the baseline disagree most",
+    "Machine and versions",
     "How this was measured",
 )
 
@@ -90,6 +92,10 @@ def test_every_configuration_runs(report):
         assert set(system["metrics"]) == {"ndcg@10", "mrr@10", "recall@100"}
         assert system["index_bytes"] > 0 and system["build_s"] >= 0
         assert system["latency_p50_ms"] > 0 and system["latency_p95_ms"] >= system["latency_p50_ms"]
+        assert system["latency_p25_ms"] <= system["latency_p50_ms"] <= system["latency_p75_ms"]
+        rounds = system["latency_rounds"]
+        assert 1 <= rounds <= 15 and system["latency_samples"] % rounds == 0
+        assert system["latency_samples"] == rounds * (1 if "→" in system["label"] else 2)
         if system["name"] != "biencoder":
             assert set(system["versus_baseline"]) == {"ndcg@10", "mrr@10", "recall@100"}
             assert 0.0 <= system["versus_baseline"]["ndcg@10"]["p_value"] <= 1.0
@@ -109,6 +115,58 @@ def test_costs_are_consistent(report):
         assert projected["1000000"] == pytest.approx(1e6 * system["bytes_per_document"])
 
 
+def test_every_pair_is_tested_and_the_tests_match_the_per_query_scores(report):
+    """The pairwise table the verdict reads: both directions, consistent with the baseline tests."""
+    pairwise = report["summary"]["pairwise"]["ndcg@10"]
+    systems = {s["name"]: s for s in report["summary"]["systems"]}
+    assert set(pairwise) == set(systems)
+    for name, row in pairwise.items():
+        assert set(row) == set(systems) - {name}
+        for other, test in row.items():
+            back = pairwise[other][name]
+            assert (
+                test["delta"] == pytest.approx(-back["delta"])
+                and test["p_value"] == back["p_value"]
+            )
+            mean_gap = systems[name]["metrics"]["ndcg@10"] - systems[other]["metrics"]["ndcg@10"]
+            assert test["delta"] == pytest.approx(mean_gap, abs=1e-9)
+            assert test["significant"] == (test["p_value"] < 0.05)
+    for name, system in systems.items():
+        if name != "biencoder":
+            assert pairwise[name]["biencoder"]["p_value"] == pytest.approx(
+                system["versus_baseline"]["ndcg@10"]["p_value"]
+            )
+
+
+def test_report_records_machine_load_and_versions(report):
+    import os
+
+    environment = report["summary"]["environment"]
+    assert environment["cpu_count"] == os.cpu_count() and environment["torch_threads"] >= 1
+    assert environment["platform"] and environment["cpu"] and environment["date"].endswith("UTC")
+    for key in ("load_average_start", "load_average_latency_start", "load_average_end"):
+        assert len(environment[key]) == 3 and all(value >= 0 for value in environment[key])
+    assert set(environment["versions"]) == {
+        "python", "plait", "torch", "transformers", "sentence-transformers", "numpy", "scipy"
+    }  # fmt: skip
+    for page in (report["markdown"], report["html"]):
+        assert f"CPUs (os.cpu_count()): {os.cpu_count()}; torch threads:" in page
+        assert "Load average (1 / 5 / 15 min): " in page and "at the start" in page
+        assert f"numpy {environment['versions']['numpy']}" in page
+
+
+def test_report_states_its_test_and_names_the_models(report):
+    text = report["markdown"]
+    assert "ranx" not in text
+    assert "two-sided paired t-test (scipy.stats.ttest_rel)" in text
+    assert "not corrected for multiple comparisons" in text
+    assert "ColBERT: tiny" in text and "; bi-encoder: tiny" in text
+    headline = report["summary"]["verdict"][0]
+    assert headline.startswith("ColBERT with tiny") and "the bi-encoder tiny" in headline
+    assert "not for late interaction in general" in headline
+    assert not re.search(r"\b0\.0+ nDCG@10 points", " ".join(report["summary"]["verdict"]))
+
+
 def test_html_is_self_contained_with_sections_tables_and_images(report):
     page = report["html"]
     for section in SECTIONS:
@@ -119,7 +177,7 @@ def test_html_is_self_contained_with_sections_tables_and_images(report):
     assert not re.search(r'(src|href)\s*=\s*"(https?:)?//', page)
     assert "url(" not in page and "<script" not in page and "<link" not in page
     verdict = report["summary"]["verdict"]
-    assert verdict and all(sentence in page.replace("&#x27;", "'") for sentence in verdict)
+    assert verdict and all(sentence in html.unescape(page) for sentence in verdict)
 
 
 def test_markdown_has_the_same_tables_and_linked_plots(report):

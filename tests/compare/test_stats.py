@@ -23,7 +23,7 @@ from plait.compare.stats import (
 HAS_RANX = importlib.util.find_spec("ranx") is not None
 
 
-@pytest.mark.parametrize("module", ["stats"])
+@pytest.mark.parametrize("module", ["stats", "latency", "verdict", "report"])
 def test_doctests(module):
     failures, tried = doctest.testmod(importlib.import_module(f"plait.compare.{module}"))
     assert tried > 0 and failures == 0
