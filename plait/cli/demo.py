@@ -21,7 +21,7 @@ def _negation_line(results: dict[str, list[dict[str, Any]]]) -> str | None:
     ranks = {hit["id"]: rank for rank, hit in enumerate(hits, start=1)}
     positive, negated = (ranks.get(doc_id) for doc_id in NEGATION_PAIR)
     where = lambda rank: f"#{rank}" if rank else "not in the top k"  # noqa: E731
-    passed = bool(positive) and (negated is None or positive < negated)
+    passed = positive is not None and (negated is None or positive < negated)
     verdict = (
         "PASSED: the affirmed record ranks above the negated one"
         if passed

@@ -6,7 +6,7 @@ sentence-transformers'), the others are documents.
 
 When the stock trainer collates a plait model's batch it does not know which column holds queries,
 so the model's ``preprocess`` tokenises every column both ways (see
-:func:`plait.training.collator.tokenize_for_trainer`): documents under the usual keys and queries
+:func:`plait.models.trainer_inputs.tokenize_for_trainer`): documents under the usual keys and queries
 under keys prefixed with :data:`QUERY_PREFIX`. :func:`split_features` picks the query encoding for
 the first column and the document encoding for the rest, so both collators give the same loss.
 """
@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from plait.training.collator import QUERY_PREFIX
+from plait.models.trainer_inputs import QUERY_PREFIX
 
 
 def unwrap(model: nn.Module) -> Any:

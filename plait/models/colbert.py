@@ -29,6 +29,7 @@ from plait.models.tokenization import (
     token_id,
     tokenize_ids,
 )
+from plait.models.trainer_inputs import tokenize_for_trainer
 
 logger = logging.getLogger(__name__)
 
@@ -249,8 +250,7 @@ class ColBERT(SentenceTransformer):
         """sentence-transformers' preprocessing hook (its trainer's default collator calls it per
         column): ``task="query"``/``"document"`` (or ``is_query=``) tokenises for that role; with no
         role, documents plus the query encoding under ``"query.*"`` keys, which plait's losses use
-        for the first (query) column. See :func:`plait.training.collator.tokenize_for_trainer`."""
-        from plait.training.collator import tokenize_for_trainer
+        for the first (query) column. See :func:`plait.models.trainer_inputs.tokenize_for_trainer`."""
 
         return tokenize_for_trainer(
             self, inputs, prompt=prompt, task=task, is_query=kwargs.get("is_query")

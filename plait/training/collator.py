@@ -8,7 +8,7 @@ Two ways in, one result:
   a column of lists (a query's candidate documents) is flattened.
 * With no collator, sentence-transformers' trainer builds its own from ``model.preprocess``, which
   it calls once per column without saying which column it is. A plait model's ``preprocess``
-  then calls :func:`tokenize_for_trainer`, which returns the document encoding plus the query
+  then calls :func:`plait.models.trainer_inputs.tokenize_for_trainer`, which returns the document encoding plus the query
   encoding under keys prefixed ``"query."``; the losses use the query encoding for the first column
   (the query, by the trainer's convention) and the document encoding for the others.
   ``router_mapping={"query": "query", "positive": "document", ...}`` in the training arguments names
@@ -17,21 +17,20 @@ Two ways in, one result:
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any, Literal
 
 import torch
 from torch import Tensor
 
+from plait.models.trainer_inputs import (  # noqa: F401  (re-exported: plait.training's names)
+    QUERY_PREFIX,
+    flatten_texts,
+    task_is_query,
+    tokenize_for_trainer,
+)
+
 Role = Literal["query", "document", "skip"]
-
-#: Key prefix of the query encoding that :func:`tokenize_for_trainer` adds next to the document one.
-#: (A ``.`` rather than ``_`` keeps sentence-transformers from reading it as another column.)
-QUERY_PREFIX = "query."
-
-QUERY_TASKS = ("query", "queries", "anchor")
-DOCUMENT_TASKS = ("document", "documents", "doc", "passage", "corpus")
 
 
 def column_role(column: str) -> Role:
@@ -46,12 +45,6 @@ def column_role(column: str) -> Role:
     if "query" in column or "anchor" in column:
         return "query"
     return "document"
-
-
-def _flatten(texts: Sequence[Any]) -> list[Any]:
-    if texts and isinstance(texts[0], (list, tuple)):
-        return list(itertools.chain.from_iterable(texts))
-    return list(texts)
 
 
 class ColBERTCollator:
@@ -102,56 +95,8 @@ class ColBERTCollator:
             role = column_role(column)
             if role == "skip":
                 continue
-            texts = _flatten([row[column] for row in features])
+            texts = flatten_texts([row[column] for row in features])
             tokenized = self.tokenize_fn(texts, is_query=role == "query")
             for key, value in tokenized.items():
                 batch[f"{column}_{key}"] = value
         return batch
-
-
-def task_is_query(task: str | None) -> bool | None:
-    """``True``/``False`` for a query/document task name, ``None`` when unknown or absent."""
-    if task is None:
-        return None
-    name = task.lower()
-    if name in QUERY_TASKS:
-        return True
-    if name in DOCUMENT_TASKS:
-        return False
-    raise ValueError(
-        f"unknown task {task!r} for a ColBERT model: use one of {QUERY_TASKS + DOCUMENT_TASKS}"
-    )
-
-
-def tokenize_for_trainer(
-    model: Any,
-    inputs: Sequence[Any],
-    prompt: str | None = None,
-    task: str | None = None,
-    is_query: bool | None = None,
-) -> dict[str, Tensor]:
-    """What a plait model's ``preprocess`` returns to sentence-transformers' data collator.
-
-    With a role (``is_query``, or ``task`` from the trainer's ``router_mapping``) the texts are
-    tokenised once for it. Without one they are tokenised as documents, and the query encoding
-    is added under ``"query.<key>"`` so the losses can use it for the query column.
-
-    Raises:
-        TypeError: an input is not a string (lists of strings are flattened first).
-    """
-    texts = _flatten(inputs)
-    for position, text in enumerate(texts):
-        if not isinstance(text, str):
-            raise TypeError(
-                f"inputs[{position}] is {type(text).__name__}, expected str; a ColBERT model "
-                "trains on text columns (drop id/number columns from the dataset)"
-            )
-    if prompt:
-        texts = [prompt + text for text in texts]
-    role = is_query if is_query is not None else task_is_query(task)
-    if role is not None:
-        return dict(model.tokenize(texts, is_query=role))
-    documents = dict(model.tokenize(texts, is_query=False))
-    queries = model.tokenize(texts, is_query=True)
-    documents.update({QUERY_PREFIX + key: value for key, value in queries.items()})
-    return documents
