@@ -32,7 +32,6 @@ import io
 import json
 import os
 import re
-import secrets
 import zipfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -41,7 +40,7 @@ from typing import Any
 
 import numpy as np
 
-from plait.indexes.storage import crc32_file, fsync_dir
+from plait.indexes.files import atomic_write, crc32_file
 
 __all__ = [
     "FORMAT",
@@ -148,30 +147,24 @@ def write_shard(
     if any(a.ndim != 2 for a in arrays):
         raise ValueError(f"{shard.name}: every embedding must be a (n_tokens, dim) matrix")
     lengths = np.array([a.shape[0] for a in arrays], dtype=np.int64)
-    tmp = folder / f".{shard.name}.{secrets.token_hex(4)}.tmp"
-    try:
-        with open(tmp, "wb") as handle:
-            np.savez(
-                handle,
-                embeddings=np.concatenate(arrays, axis=0),
-                lengths=lengths,
-                ids=np.array(list(ids), dtype=np.str_),
-            )
-            handle.flush()
-            os.fsync(handle.fileno())
-        entry = {
-            "name": shard.name,
-            "start": shard.start,
-            "stop": shard.stop,
-            "n_tokens": int(lengths.sum()),
-            "bytes": tmp.stat().st_size,
-            "crc32": crc32_file(tmp),
-        }
-        os.replace(tmp, folder / shard.name)
-    finally:
-        tmp.unlink(missing_ok=True)
-    fsync_dir(folder)
-    return entry
+    target = folder / shard.name
+    atomic_write(
+        target,
+        lambda handle: np.savez(
+            handle,
+            embeddings=np.concatenate(arrays, axis=0),
+            lengths=lengths,
+            ids=np.array(list(ids), dtype=np.str_),
+        ),
+    )
+    return {
+        "name": shard.name,
+        "start": shard.start,
+        "stop": shard.stop,
+        "n_tokens": int(lengths.sum()),
+        "bytes": target.stat().st_size,
+        "crc32": crc32_file(target),
+    }
 
 
 def _read_npz(path: Path, verify_crc: bool) -> dict[str, np.ndarray]:
@@ -251,13 +244,7 @@ def write_manifest(folder: str | os.PathLike[str], manifest: dict[str, Any]) -> 
     """Atomically replace ``folder/manifest.json`` (temporary file, fsync, rename, folder fsync)."""
     folder = Path(folder)
     data = {"format": FORMAT, "version": VERSION, **manifest}
-    tmp = folder / f".{MANIFEST}.{secrets.token_hex(4)}.tmp"
-    with open(tmp, "w", encoding="utf-8") as handle:
-        json.dump(data, handle, indent=1, sort_keys=True)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, folder / MANIFEST)
-    fsync_dir(folder)
+    atomic_write(folder / MANIFEST, json.dumps(data, indent=1, sort_keys=True))
 
 
 def read_manifest(folder: str | os.PathLike[str]) -> dict[str, Any]:

@@ -14,9 +14,9 @@ import os
 import secrets
 import threading
 import zlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -42,16 +42,25 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def atomic_write(path: str | os.PathLike[str], data: bytes | str, *, tag: str = "") -> None:
+def atomic_write(
+    path: str | os.PathLike[str], data: bytes | str | Callable[[BinaryIO], object], *, tag: str = ""
+) -> None:
     """Replace ``path`` with ``data`` atomically: a fresh temporary file in the same folder, fsync,
     ``os.replace``, fsync of the folder. A crash leaves the old file or the new one, never a mix;
-    the temporary name (``.<name>.<tag><random hex>.tmp``) is random, so two writers never share one."""
+    the temporary name (``.<name>.<tag><random hex>.tmp``) is random, so two writers never share one.
+
+    ``data`` is the content (``str`` is written as UTF-8) or a function that writes it to the
+    binary file it is given (e.g. ``lambda f: np.savez(f, ...)``). The one place in plait that
+    replaces a file: index manifests, codebooks, encoded shards, mined rows all go through it.
+    """
     path = Path(path)
-    payload = data.encode("utf-8") if isinstance(data, str) else data
     tmp = path.with_name(f".{path.name}.{tag}{secrets.token_hex(4)}.tmp")
     try:
         with open(tmp, "xb") as f:
-            f.write(payload)
+            if callable(data):
+                data(f)
+            else:
+                f.write(data.encode("utf-8") if isinstance(data, str) else data)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)

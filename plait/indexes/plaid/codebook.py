@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from plait.indexes.files import atomic_write
 from plait.indexes.plaid import build
 from plait.indexes.plaid.centroids import CentroidQuantizer, from_int8_rows
 from plait.indexes.plaid.codec import ResidualCodec, check_nbits
@@ -114,12 +115,7 @@ class Codebook:
             arrays["centroids"], arrays["centroid_scales"] = self.quantizer.int8
         else:
             arrays["centroids"] = self.quantizer.centroids
-        tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
-        with open(tmp, "wb") as f:
-            np.savez(f, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, target)
+        atomic_write(target, lambda f: np.savez(f, **arrays))
         return target
 
     @classmethod
