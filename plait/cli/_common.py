@@ -165,22 +165,6 @@ def read_cli_meta(path: Path) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
-def bare_index_kind(path: Path) -> str:
-    """``exact``, ``plaid`` or ``sharded`` from a library index folder's manifest."""
-    manifest = path / "manifest.json"
-    if not manifest.is_file():
-        raise CliError(
-            f"{path}: not an index folder (no {CLI_META} or manifest.json); build one with plait index"
-        )
-    try:
-        fmt = json.loads(manifest.read_text(encoding="utf-8")).get("format", "")
-    except (OSError, json.JSONDecodeError, AttributeError) as error:
-        raise CliError(f"{manifest}: unreadable ({error})", exit_code=1) from None
-    if fmt == "plait-sharded-plaid":
-        return "sharded"
-    return "plaid" if "plaid" in str(fmt) else "exact"
-
-
 def handle_errors(function: Callable[..., None]) -> Callable[..., None]:
     """Wrap a command: any exception becomes ``error: <one line>`` on stderr and exit code 2 or 1.
 

@@ -35,8 +35,6 @@ from plait.cli._common import (
     CLI_META,
     CLI_TEXTS,
     CliError,
-    bare_index_kind,
-    open_index,
     read_cli_meta,
 )
 
@@ -181,15 +179,28 @@ def open_cli_index(
     meta = read_cli_meta(path)
     ray_args: dict[str, Any] = {"ray": ray, "ray_address": ray_address}
     if meta is None:
-        kind = bare_index_kind(path)
-        index = open_index(kind, path.parent, path.name, override=False, **ray_args)
+        index = open_existing(path, **ray_args)
         return index, None, CliTexts(index, None)
     name = committed_index(path, meta)
     if not (path / name).is_dir():
         raise CliError(f"{path}: {name}/ is missing; rebuild with plait index --override")
-    index = open_index(str(meta.get("kind", "exact")), path, name, override=False, **ray_args)
+    index = open_existing(path / name, **ray_args)
     legacy = path / CLI_TEXTS if name == LEGACY_INDEX else None
     return index, meta.get("model"), CliTexts(index, legacy)
+
+
+def open_existing(path: Path, *, ray: bool = False, ray_address: str | None = None) -> Any:
+    """The index at ``path``, opened by the format its manifest names (a sharded one on Ray
+    when ``ray``)."""
+    from plait.indexes.registry import SHARDED_FORMAT, index_format, open_index
+
+    try:
+        fmt = index_format(path)
+    except FileNotFoundError as error:
+        raise CliError(f"{error}; build one with plait index") from None
+    if fmt == SHARDED_FORMAT:
+        return open_index(path, backend="ray" if ray else "local", ray_address=ray_address)
+    return open_index(path)
 
 
 def follower(path: Path, **open_args: Any) -> Callable[[], Any | None]:

@@ -49,6 +49,7 @@ from plait.indexes.base import (
 )
 from plait.indexes.plaid import Codebook, PLAIDSearchParams
 from plait.indexes.plaid.store import read_codec, write_codec
+from plait.indexes.registry import SHARDED_FORMAT
 from plait.indexes.storage import IndexFolder, check_name, require, state_key
 from plait.indexes.validation import (
     check_embeddings,
@@ -61,7 +62,7 @@ from plait.indexes.validation import (
     raise_unknown,
 )
 
-FORMAT = "plait-sharded-plaid"
+FORMAT = SHARDED_FORMAT
 VERSION = 1
 SHARDS_DIR = "shards"
 BACKENDS = ("local", "ray")

@@ -1,4 +1,5 @@
-"""Indexes: the :class:`Index` contract, the exact (exhaustive) index and PLAID.
+"""Indexes: the :class:`Index` contract, the exact (exhaustive) index and PLAID;
+:func:`open_index` opens any plait index folder by the format its manifest names.
 
 ``Voyager`` is PyLate's name for its exact-ish index; here it is the exact index.
 """
@@ -14,6 +15,7 @@ from plait.indexes.base import (
 )
 from plait.indexes.exact import Exact, Voyager
 from plait.indexes.plaid import PLAID, Codebook, PLAIDSearchParams
+from plait.indexes.registry import open_index
 
 __all__ = [
     "Codebook",
@@ -28,4 +30,5 @@ __all__ = [
     "SearchResult",
     "UnknownIdError",
     "Voyager",
+    "open_index",
 ]

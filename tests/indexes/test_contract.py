@@ -252,3 +252,23 @@ def test_pylate_call_shape(built):
     assert answer == [r.to_dicts() for r in expected]
     assert answer[0][0]["id"] == "doc3" and set(answer[0][0]) == {"id", "score"}
     assert index(queries, 2, subset=["doc7"])[1] == [r.to_dicts() for r in index.search(queries, 2, subset=["doc7"])][1]
+
+
+def test_open_index_reads_the_format_from_the_manifest(built, index_factory, tmp_path):
+    """``indexes.open_index(path)`` opens every kind by its manifest, with the same answers."""
+    from pathlib import Path
+
+    from plait.indexes import open_index
+
+    index, ids, docs = built
+    path = getattr(index, "path", None)
+    if path is None:
+        pytest.skip("an in-memory index has no folder")
+    opened = open_index(Path(path))
+    assert type(opened) is type(index) and len(opened) == len(index)
+    queries = [query_for(d, i) for i, d in enumerate(docs[:5])]
+    for a, b in zip(opened.search(queries, k=4), index.search(queries, k=4), strict=True):
+        assert a.ids == b.ids
+        np.testing.assert_allclose(a.scores, b.scores, atol=1e-6)
+    with pytest.raises(FileNotFoundError, match="no plait index"):
+        open_index(tmp_path / "elsewhere")
