@@ -85,7 +85,8 @@ def command(
         typer.Option(
             min=0,
             help="Seconds for latency timing: after a warm-up, all systems are timed in rounds, "
-            "interleaved, until each median settles (3 to 15 rounds) or this budget runs out.",
+            "interleaved, until each median settles (3 to 15 rounds) or the system has used its "
+            "share of this budget.",
         ),
     ] = 180.0,
     stat_test: Annotated[

@@ -5,11 +5,15 @@ not settled yet on each of its queries once (one query per call, as a user would
 systems' order rotated from round to round. A change of machine load during the timing then shifts
 every row alike instead of only the row that happened to be timed at that moment.
 
+Warm-up: up to ``warmup_calls`` untimed calls per system, fewer when they already took
+``warmup_s`` (one call of a re-rank pipeline can take seconds).
+
 A system's median has settled when, after at least ``min_rounds`` rounds, the last round moved the
-median of all its timings by at most ``tolerance`` (relative) or ``absolute_ms``. Timing stops when
-every median has settled, after ``max_rounds``, or at the first round boundary past ``budget_s``
-(warm-up included; one round always runs); a system stopped before its median settled is reported
-as not stable.
+median of all its timings by at most ``tolerance`` (relative) or ``absolute_ms``. A system leaves
+the loop when its median has settled, after ``max_rounds``, or when its timed calls have used its
+share of ``budget_s``: the budget left by the systems that already left, divided among those still
+timed (every system gets at least one round). A slow system thus cannot starve the fast ones of
+rounds. A system that left before its median settled is reported as not stable.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ MAX_ROUNDS = 15
 TOLERANCE = 0.02
 ABSOLUTE_TOLERANCE_MS = 0.05
 WARMUP_CALLS = 3
+WARMUP_S = 1.0
 BUDGET_S = 180.0
 
 
@@ -45,6 +50,11 @@ class Timings:
     samples: list[float] = field(default_factory=list)
     rounds: int = 0
     stable: bool = False
+
+    @property
+    def seconds(self) -> float:
+        """Time spent in timed calls."""
+        return sum(self.samples) / 1000.0
 
 
 def settled(
@@ -70,17 +80,20 @@ def time_interleaved(
     tolerance: float = TOLERANCE,
     absolute_ms: float = ABSOLUTE_TOLERANCE_MS,
     warmup_calls: int = WARMUP_CALLS,
+    warmup_s: float = WARMUP_S,
     clock: Callable[[], float] = time.perf_counter,
 ) -> dict[str, Timings]:
     """Time every plan as the module docstring describes; ``{name: Timings}`` in ``plans`` order."""
-    started = clock()
     for plan in plans.values():
+        started = clock()
         for text in list(plan.texts)[:warmup_calls]:
             plan.search([text])
+            if clock() - started >= warmup_s:
+                break
     timings = {name: Timings() for name in plans}
     active = [name for name, plan in plans.items() if plan.texts]
     for round_index in range(max(max_rounds, 1)):
-        if not active or (round_index > 0 and clock() - started > budget_s):
+        if not active:
             break
         shift = round_index % len(active)
         for name in active[shift:] + active[:shift]:
@@ -96,4 +109,7 @@ def time_interleaved(
                     before, statistics.median(record.samples), tolerance, absolute_ms
                 )
         active = [name for name in active if not timings[name].stable]
+        left = sum(record.seconds for name, record in timings.items() if name not in active)
+        share = (budget_s - left) / max(len(active), 1)
+        active = [name for name in active if timings[name].seconds < share]
     return timings

@@ -334,8 +334,9 @@ def _notes(result: CompareResult) -> list[str]:
             "one interleaved loop (each round times each still-unsettled system on each of its "
             f"timed queries once, the order rotating), at least {MIN_ROUNDS} and at most "
             f"{MAX_ROUNDS} rounds, until the median moved by at most {100 * TOLERANCE:.0f}% (or "
-            f"{ABSOLUTE_TOLERANCE_MS} ms) in a round or the {s.get('latency_budget_s', 0):.0f} s "
-            f"budget ran out ({s['latency_s']:.0f} s spent)."
+            f"{ABSOLUTE_TOLERANCE_MS} ms) in a round or the system had used its share of the "
+            f"{s.get('latency_budget_s', 0):.0f} s budget ({s['latency_s']:.0f} s spent in all, "
+            "warm-up included)."
         )
     if result.has_qrels:
         notes.append(

@@ -39,6 +39,7 @@ def test_warm_up_calls_are_not_timed_and_a_constant_median_settles_after_min_rou
         clock=clock,
         min_rounds=3,
         warmup_calls=3,
+        warmup_s=10.0,
     )
     record = timings["a"]
     assert record.samples == pytest.approx([10.0] * 12) and record.rounds == 3 and record.stable
@@ -72,17 +73,32 @@ def test_systems_are_interleaved_with_a_rotating_order_and_stop_once_settled():
     assert timings["drift"].rounds == 5 and not timings["drift"].stable
 
 
-def test_the_budget_stops_at_a_round_boundary_after_at_least_one_round():
+def test_a_system_leaves_once_its_share_of_the_budget_is_spent():
     clock = FakeClock()
     slow = clock.search("slow", lambda i: 4000.0)  # 4 s per call
     timings = time_interleaved(
-        {"slow": LatencyPlan(slow, ["a", "b"])}, clock=clock, budget_s=5.0, warmup_calls=1
+        {"slow": LatencyPlan(slow, ["a", "b"])}, clock=clock, budget_s=5.0, warmup_calls=3
     )
-    # warm-up 4 s, round 1 (8 s) runs although it ends past the budget; no round 2
+    # one warm-up call (it took >= 1 s), round 1 (8 s) runs although it passes the budget; no more
+    assert [text for _, text in clock.calls] == ["a", "a", "b"]
     assert timings["slow"].rounds == 1 and timings["slow"].samples == pytest.approx([4000.0] * 2)
     assert not timings["slow"].stable
     nothing = time_interleaved({"slow": LatencyPlan(slow, [])}, clock=clock)
     assert nothing["slow"].samples == [] and nothing["slow"].rounds == 0
+
+
+def test_a_slow_system_does_not_starve_the_fast_ones():
+    """Budget 30 s for two systems: the slow one (12 s a round) leaves once its 15 s share is
+    spent; the fast one (never settling) keeps its rounds until the round limit."""
+    clock = FakeClock()
+    plans = {
+        "slow": LatencyPlan(clock.search("slow", lambda i: 6000.0), ["a", "b"]),
+        "fast": LatencyPlan(clock.search("fast", lambda i: 10.0 * 1.1**i), ["a"]),
+    }
+    timings = time_interleaved(plans, clock=clock, budget_s=30.0, warmup_calls=0, max_rounds=15)
+    assert timings["slow"].rounds == 2 and not timings["slow"].stable  # 12 s < 15 s, 24 s >= 15 s
+    assert timings["fast"].rounds == 15 and not timings["fast"].stable
+    assert [name for name, _ in clock.calls].count("slow") == 4
 
 
 def _system(samples: list[float]) -> SystemResult:
