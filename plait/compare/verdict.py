@@ -60,6 +60,10 @@ def _name(system: SystemResult) -> str:
     return f"the {system.label.lower()}" if system.name == "biencoder" else system.label
 
 
+def _significant(test: SignificanceTest | None) -> bool:
+    return test is not None and test.significant
+
+
 def _points(delta: float) -> str:
     """``|delta|`` in metric points (x100), never printed as ``0.0`` for a non-zero difference.
 
@@ -225,11 +229,7 @@ class _Verdict:
             return ""
         top = max(scored, key=_score)
         tests = {s.name: self.test(top, s) for s in scored if s is not top}
-        tied = [
-            s
-            for s in scored
-            if s is not top and (tests[s.name] is None or not tests[s.name].significant)  # type: ignore[union-attr]
-        ]
+        tied = [s for s in scored if s is not top and not _significant(tests[s.name])]
         if not tied:
             largest = max(t.p_value for t in tests.values() if t is not None)
             return (
@@ -253,6 +253,14 @@ class _Verdict:
             sentence += (
                 f"; of these, {cheapest.label} stores the least "
                 f"({format_bytes(cheapest.bytes_per_document)} per document)"
+            )
+        below = [t for s in scored if s is not top and _significant(t := tests[s.name])]
+        if below:
+            largest = max(t.p_value for t in below if t is not None)
+            rest = "system" if len(below) == 1 else f"{len(below)} systems"
+            sentence += (
+                f"; {top.label} is significantly above the remaining {rest} "
+                f"(largest p = {format_p(largest)})"
             )
         return sentence + "."
 

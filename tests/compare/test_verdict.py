@@ -183,7 +183,8 @@ def test_reranking_with_p_0_59_does_not_help_and_is_not_best():
     assert top.startswith(
         "The top nDCG@10 score is BM25 top-100 → ColBERT's (0.727), but it shows no significant "
         "difference from 5 other systems: ColBERT exact (0.723, p = 0.59), PLAID 4-bit (0.723, "
-        "p = 0.4), PLAID 2-bit (0.720, p = 0.3), ColBERT pool 2 (0.719, p = 0.25) and 1 more"
+        "p = 0.4), PLAID 2-bit (0.720, p = 0.3), ColBERT pool 2 (0.719, p = 0.25) and 1 more; "
+        "BM25 top-100 → ColBERT is significantly above the remaining 4 systems (largest p = 0.002)"
     )
     assert "of these, BM25 top-100 → ColBERT" not in top  # the top system is the cheapest itself
 
@@ -342,7 +343,8 @@ def test_best_only_when_significantly_above_every_other_system():
     assert (
         "The top nDCG@10 score is ColBERT exact's (0.745), but it shows no significant "
         "difference from 1 other system: Bi-encoder (0.645, p = 0.07); of these, Bi-encoder "
-        "stores the least (1.54 KB per document)." in tied
+        "stores the least (1.54 KB per document); ColBERT exact is significantly above the "
+        "remaining system (largest p = 0.001)." in tied
     )
     check_supported(best + tied)
 
