@@ -590,7 +590,11 @@ class PLAID(PyLateCall):
         # queries are independent; the stages are numba (nogil) and torch, so threads run in parallel
         return list(worker_pool("plaid-search", workers).map(one, range(len(queries))))
 
-    def _allowed(self, ids: Sequence[str]) -> list[np.ndarray]:
+    def eligible(self, ids: Sequence[str] | None = None) -> list[np.ndarray]:
+        """Per segment (in :attr:`segments` order), the bool mask of the documents a search may
+        return: the live ones, and with ``ids`` only those listed (unknown ids are ignored)."""
+        if ids is None:
+            return [~seg.deleted for seg in self._segments]
         masks = [np.zeros(seg.n_docs, dtype=bool) for seg in self._segments]
         for i in ids:
             where = self._where.get(i)
@@ -598,3 +602,4 @@ class PLAID(PyLateCall):
                 masks[where[0]][where[1]] = True
         return masks
 
+    _allowed = eligible  # the old private name (plait.distributed used it)
