@@ -110,6 +110,8 @@ class _Session:
         self.cached: list[str] = []
         self.on_update: Callable[[CompareResult], None] | None = None
         self.latency_plans: dict[str, LatencyPlan] = {}
+        self.pair_tests: dict[tuple[str, str], SignificanceTest] = {}
+        self.baseline_tests: dict[tuple[str, str], dict[str, SignificanceTest]] = {}
         self.started = time.perf_counter()
         self.environment: dict[str, Any] = {
             "load_average_start": load_average(),
@@ -484,16 +486,25 @@ def bi_encoder_name(path: str | None) -> str:
 
 
 def _pairwise(
-    systems: Sequence[SystemResult], stat_test: str
+    systems: Sequence[SystemResult],
+    stat_test: str,
+    memo: dict[tuple[str, str], SignificanceTest] | None = None,
 ) -> dict[str, dict[str, SignificanceTest]]:
-    """Paired test of every system against every other on :data:`PRIMARY_METRIC` (both ways)."""
+    """Paired test of every system against every other on :data:`PRIMARY_METRIC` (both ways).
+
+    ``memo`` keeps the tests between calls (a system's per-query scores do not change once it has
+    run, and the partial results after each configuration would otherwise redo them all)."""
+    memo = {} if memo is None else memo
     tests: dict[str, dict[str, SignificanceTest]] = {system.name: {} for system in systems}
     for i, first in enumerate(systems):
         for second in systems[i + 1 :]:
-            ours = first.per_query.get(PRIMARY_METRIC, {})
-            theirs = second.per_query.get(PRIMARY_METRIC, {})
-            ids = [qid for qid in ours if qid in theirs]
-            test = paired_test([theirs[q] for q in ids], [ours[q] for q in ids], stat_test)
+            key = (first.name, second.name)
+            if key not in memo:
+                ours = first.per_query.get(PRIMARY_METRIC, {})
+                theirs = second.per_query.get(PRIMARY_METRIC, {})
+                ids = [qid for qid in ours if qid in theirs]
+                memo[key] = paired_test([theirs[q] for q in ids], [ours[q] for q in ids], stat_test)
+            test = memo[key]
             tests[first.name][second.name] = test
             tests[second.name][first.name] = SignificanceTest(
                 -test.delta, test.p_value, test.significant
@@ -510,10 +521,15 @@ def _finish(session: _Session, total_s: float) -> CompareResult:
     base = session.systems[baseline]
     for system in systems:
         if data.has_qrels and system.name != baseline:
-            system.versus_baseline = significance_against(
-                base.per_query, system.per_query, stat_test=s.stat_test
-            )
-    pairwise = _pairwise(systems, s.stat_test) if data.has_qrels else {}
+            key = (baseline, system.name)
+            if key not in session.baseline_tests:
+                session.baseline_tests[key] = significance_against(
+                    base.per_query, system.per_query, stat_test=s.stat_test
+                )
+            system.versus_baseline = session.baseline_tests[key]
+        elif system.name == baseline:
+            system.versus_baseline = {}
+    pairwise = _pairwise(systems, s.stat_test, session.pair_tests) if data.has_qrels else {}
     environment = {**session.environment, "load_average_end": load_average()}
     agreement = {
         system.name: {

@@ -311,3 +311,35 @@ def test_plaid_rows_state_the_shared_kmeans_in_their_build_time(report):
         if system["name"].startswith("plaid-"):
             assert system["build_s"] >= encode_s + kmeans_s
     assert "PLAID rows share one k-means" in report["markdown"]
+
+
+def test_randomisation_test_end_to_end_and_kept_across_partial_results(
+    tiny_beir, tiny_model_path, tiny_biencoder_path
+):
+    from plait.compare.report import quality_table
+    from plait.compare.stats import paired_test
+
+    settings = CompareSettings(
+        model=str(tiny_model_path),
+        bi_encoder=str(tiny_biencoder_path),
+        systems=("bm25", "biencoder", "colbert"),
+        latency_queries=1,
+        rerank_latency_queries=0,
+        latency_budget_s=5.0,
+        stat_test="fisher",
+    )
+    snapshots = []
+    result = run_compare(load_compare_data(tiny_beir), settings, on_update=snapshots.append)
+    names = [s.name for s in result.systems]
+    for a in names:
+        for b in names:
+            if a == b:
+                continue
+            ours, theirs = result.get(a).per_query["ndcg@10"], result.get(b).per_query["ndcg@10"]
+            expected = paired_test([theirs[q] for q in ours], [ours[q] for q in ours], "fisher")
+            assert result.pairwise[a][b].p_value == pytest.approx(expected.p_value)
+            assert result.pairwise[a][b].delta == pytest.approx(expected.delta)
+    assert result.get("biencoder").versus_baseline == {}
+    partial = snapshots[-2]  # bm25 and the bi-encoder
+    assert partial.pairwise["bm25"]["biencoder"] == result.pairwise["bm25"]["biencoder"]
+    assert "Fisher randomisation test" in quality_table(result).note
