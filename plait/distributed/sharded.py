@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
@@ -48,6 +49,7 @@ from plait.indexes.base import (
     Subset,
 )
 from plait.indexes.plaid import Codebook, PLAIDSearchParams
+from plait.indexes.plaid.config import PLAIDConfig
 from plait.indexes.plaid.store import read_codec, write_codec
 from plait.indexes.registry import SHARDED_FORMAT
 from plait.indexes.storage import IndexFolder, check_name, require, state_key
@@ -107,12 +109,12 @@ class ShardedPLAID(PyLateCall):
         n_shards: int = 4,
         partition: str = "id",
         codebook: Codebook | None = None,
-        nbits: int = 2,
+        nbits: int | None = None,
         n_centroids: int | None = None,
-        kmeans_niters: int = 4,
-        max_points_per_centroid: int = 256,
+        kmeans_niters: int | None = None,
+        max_points_per_centroid: int | None = None,
         n_samples_kmeans: int | None = None,
-        seed: int = 0,
+        seed: int | None = None,
         ncells: int | None = None,
         centroid_score_threshold: float | None = None,
         ndocs: int | None = None,
@@ -139,17 +141,21 @@ class ShardedPLAID(PyLateCall):
             raise TypeError(f"codebook must be a plait Codebook, got {type(codebook).__name__}")
         if not timeout_s > 0:
             raise ValueError(f"timeout_s must be positive, got {timeout_s!r}")
-        self.path = os.path.join(os.fspath(folder), index_name)
-        self._folder = IndexFolder(self.path)
-        self._training: dict[str, Any] = {
-            "nbits": codebook.nbits if codebook is not None else int(nbits),
+        self._folder = IndexFolder(Path(os.fspath(folder)) / index_name)
+        # settings given here win over the stored config (PLAIDConfig) for this object
+        self._given = {
+            "nbits": codebook.nbits if codebook is not None else nbits,
             "n_centroids": n_centroids,
-            "kmeans_niters": int(kmeans_niters),
-            "max_points_per_centroid": int(max_points_per_centroid),
+            "kmeans_niters": kmeans_niters,
+            "max_points_per_centroid": max_points_per_centroid,
             "n_samples_kmeans": n_samples_kmeans,
-            "seed": int(seed),
+            "seed": seed,
+            "ncells": ncells,
+            "centroid_score_threshold": centroid_score_threshold,
+            "ndocs": ndocs,
+            "n_full_scores": n_full_scores,
         }
-        self.default_params = PLAIDSearchParams(ncells, centroid_score_threshold, ndocs, n_full_scores)
+        self._config = PLAIDConfig().updated(**self._given)  # checks every value now
         self.allow_partial = bool(allow_partial)
         self.backend = backend
         self._folder.create_unless_present(override, lambda: self._create(n_shards, partition, codebook))
@@ -173,7 +179,7 @@ class ShardedPLAID(PyLateCall):
         from plait.indexes.plaid import PLAID
 
         names = [f"shard-{i:03d}" for i in range(n_shards)]
-        nbits = self._training["nbits"]
+        nbits = self._config.nbits
         shard_folder = os.path.join(self.path, SHARDS_DIR)
         for name in names:  # empty shard folders exist before a manifest lists them
             PLAID(index_folder=shard_folder, index_name=name, override=True, nbits=nbits)
@@ -181,7 +187,7 @@ class ShardedPLAID(PyLateCall):
             "format": FORMAT,
             "version": VERSION,
             "settings": {"dim": None, "nbits": nbits, "n_centroids": None, "n_shards": n_shards,
-                         "partition": partition, "hash": HASH},
+                         "partition": partition, "hash": HASH, "config": self._config.to_manifest()},
             "shards": [{"name": name, "folder": f"{SHARDS_DIR}/{name}"} for name in names],
             "files": {},
         }
@@ -201,9 +207,28 @@ class ShardedPLAID(PyLateCall):
             quantizer, codec = read_codec(self._folder, manifest["files"], int(settings["nbits"]),
                                           settings=settings)
             codebook = Codebook(quantizer, codec)
+        try:
+            config = PLAIDConfig.from_manifest(settings.get("config"), self._folder.manifest_path)
+        except ValueError as error:
+            raise CorruptIndexError(str(error)) from None
         self._manifest, self.codebook = manifest, codebook
+        self._config = config.updated(**self._given)
 
     # ------------------------------------------------------------------ properties
+    @property
+    def path(self) -> Path:
+        """Folder of this index (its shards live under ``shards/``)."""
+        return self._folder.path
+
+    @property
+    def config(self) -> PLAIDConfig:
+        """Training settings of the shared codebook and the search defaults."""
+        return self._config
+
+    @property
+    def default_params(self) -> PLAIDSearchParams:
+        return self._config.search
+
     @property
     def manifest(self) -> Mapping[str, Any]:
         """The committed top-level manifest this object's state was loaded from."""
@@ -352,14 +377,9 @@ class ShardedPLAID(PyLateCall):
 
     def _train(self, docs: list[np.ndarray]) -> None:
         """Train the shared codebook on (a sample of) ``docs``, commit it, hand it to every shard."""
-        t = self._training
-        codebook = Codebook.train(
-            docs, nbits=t["nbits"], n_centroids=t["n_centroids"], kmeans_niters=t["kmeans_niters"],
-            max_points_per_centroid=t["max_points_per_centroid"], n_samples_kmeans=t["n_samples_kmeans"],
-            seed=t["seed"],
-        )
+        codebook = Codebook.train(docs, **self._config.training())
         manifest = {k: v for k, v in self._manifest.items() if k not in ("previous_files", "retired")}
-        manifest["settings"] = dict(manifest["settings"])
+        manifest["settings"] = dict(manifest["settings"], config=self._config.to_manifest())
         self._put_codebook(manifest, codebook)
         self._load(self._folder.commit(manifest, base=self._manifest))
         self._call("use_codebook", {s: (self.codebook,) for s in range(self.n_shards)})

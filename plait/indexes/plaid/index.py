@@ -21,6 +21,7 @@ import logging
 import os
 import time
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
@@ -39,6 +40,7 @@ from plait.indexes.plaid import build
 from plait.indexes.plaid.centroids import CentroidQuantizer
 from plait.indexes.plaid.codebook import Codebook
 from plait.indexes.plaid.codec import ResidualCodec, check_nbits
+from plait.indexes.plaid.config import TRAINING_KEYS, PLAIDConfig
 from plait.indexes.plaid.search import PLAIDSearchParams, decompress, search_one
 from plait.indexes.plaid.store import (
     FORMAT,
@@ -99,11 +101,11 @@ class PLAID(PyLateCall):
         index_name: str = "plaid",
         override: bool = False,
         nbits: int | None = None,
-        kmeans_niters: int = 4,
-        max_points_per_centroid: int = 256,
+        kmeans_niters: int | None = None,
+        max_points_per_centroid: int | None = None,
         n_centroids: int | None = None,
         n_samples_kmeans: int | None = None,
-        seed: int = 0,
+        seed: int | None = None,
         ncells: int | None = None,
         n_ivf_probe: int | None = None,
         centroid_score_threshold: float | None = None,
@@ -122,30 +124,28 @@ class PLAID(PyLateCall):
         if folder is None:
             raise ValueError("PLAID needs a folder: pass index_folder= (or index_path=)")
         check_name(index_name)
-        if n_centroids is not None and n_centroids < 1:
-            raise ValueError(f"n_centroids must be positive, got {n_centroids}")
-        if kmeans_niters < 0 or max_points_per_centroid < 1:
-            raise ValueError("kmeans_niters must be >= 0 and max_points_per_centroid >= 1")
         if codebook is not None and not isinstance(codebook, Codebook):
             raise TypeError(f"codebook must be a plait Codebook, got {type(codebook).__name__}")
         if codebook is not None and nbits is not None and nbits != codebook.nbits:
             raise ValueError(f"nbits={nbits} disagrees with the codebook's nbits={codebook.nbits}")
         self.codebook = codebook
-        self._training: dict[str, Any] = {
-            "nbits": check_nbits(codebook.nbits if codebook else 2 if nbits is None else nbits),
-            "niters": int(kmeans_niters),
-            "max_points_per_centroid": int(max_points_per_centroid),
+        # settings given here; the others come from the stored config (PLAIDConfig) when it exists
+        self._given = {
+            "nbits": codebook.nbits if codebook is not None else nbits,
+            "kmeans_niters": kmeans_niters,
+            "max_points_per_centroid": max_points_per_centroid,
             "n_centroids": n_centroids,
-            "n_sample_docs": n_samples_kmeans,
-            "seed": int(seed),
+            "n_samples_kmeans": n_samples_kmeans,
+            "seed": seed,
+            "ncells": ncells if ncells is not None else n_ivf_probe,
+            "centroid_score_threshold": centroid_score_threshold,
+            "ndocs": ndocs,
+            "n_full_scores": n_full_scores,
         }
-        self.default_params = PLAIDSearchParams(
-            ncells if ncells is not None else n_ivf_probe, centroid_score_threshold, ndocs, n_full_scores
-        )
+        self._config = PLAIDConfig().updated(**self._given)  # checks every value now
         self.codec_drift_threshold = float(codec_drift_threshold)
         self.auto_retrain_max_tokens = int(auto_retrain_max_tokens)
-        self.path = os.path.join(os.fspath(folder), index_name)
-        self._folder = IndexFolder(self.path)
+        self._folder = IndexFolder(Path(os.fspath(folder)) / index_name)
         self.last_build_timings: dict[str, float] = {}
         self._folder.create_unless_present(
             override, lambda: self._folder.commit(self._empty_manifest(), base=None)
@@ -161,7 +161,12 @@ class PLAID(PyLateCall):
         return {
             "format": FORMAT,
             "version": VERSION,
-            "settings": {"dim": None, "nbits": self._training["nbits"], "n_centroids": None},
+            "settings": {
+                "dim": None,
+                "nbits": self._config.nbits,
+                "n_centroids": None,
+                "config": self._config.to_manifest(),
+            },
             "segments": [],
             "next_segment": 1,
             "stats": {},
@@ -179,6 +184,10 @@ class PLAID(PyLateCall):
         nbits = require(settings, "nbits", int, where)
         require(settings, "dim", (int, type(None)), where)
         require(settings, "n_centroids", (int, type(None)), where)
+        try:
+            config = PLAIDConfig.from_manifest(settings.get("config"), where).updated(**self._given)
+        except ValueError as error:
+            raise CorruptIndexError(str(error)) from None
         quantizer: CentroidQuantizer | None = None
         codec: ResidualCodec | None = None
         if "centroids" in files:
@@ -210,6 +219,7 @@ class PLAID(PyLateCall):
                     raise CorruptIndexError(f"{self.path}: id {seg.ids[local]!r} is stored twice")
                 where_map[seg.ids[local]] = (s, int(local))
         self._manifest = manifest
+        self._config = config
         self._quantizer, self._codec = quantizer, codec
         self._segments, self._signatures, self._where = segments, signatures, where_map
 
@@ -235,13 +245,28 @@ class PLAID(PyLateCall):
 
     def _next_manifest(self) -> dict[str, Any]:
         m = {k: v for k, v in self._manifest.items() if k not in ("previous_files", "retired")}
-        m["settings"] = dict(m["settings"])
+        m["settings"] = dict(m["settings"], config=self._config.to_manifest())
         m["segments"] = [dict(s) for s in m["segments"]]
         m["stats"] = dict(m["stats"])
         m["files"] = dict(m["files"])
         return m
 
     # ------------------------------------------------------------------ properties
+    @property
+    def path(self) -> Path:
+        """Folder of this index."""
+        return self._folder.path
+
+    @property
+    def config(self) -> PLAIDConfig:
+        """Training settings and search defaults (saved in the manifest with every write)."""
+        return self._config
+
+    @property
+    def default_params(self) -> PLAIDSearchParams:
+        """Search defaults of this index (``config``'s; ``None`` fields are chosen from ``k``)."""
+        return self._config.search
+
     @property
     def manifest(self) -> Mapping[str, Any]:
         """The committed manifest this object's state was loaded from."""
@@ -361,8 +386,7 @@ class PLAID(PyLateCall):
         if not any(len(d) for d in docs):
             raise IndexInputError("the first documents added to a PLAID index must contain tokens")
         dim = docs[0].shape[1]
-        nbits = check_nbits(self._training["nbits"], dim)
-        t = self._training
+        nbits = check_nbits(self._config.nbits, dim)
         if self.codebook is not None:
             if self.codebook.dim != dim:
                 raise IndexInputError(f"the codebook is {self.codebook.dim}-d, the documents {dim}-d")
@@ -370,15 +394,8 @@ class PLAID(PyLateCall):
             stats = {**self.codebook.stats, "kmeans_s": 0.0, "codec_s": 0.0}
             manifest["settings"]["shared_codebook"] = True
         else:
-            quantizer, codec, stats = build.train_codec(
-                docs,
-                nbits=nbits,
-                n_centroids=t["n_centroids"],
-                niters=t["niters"],
-                max_points_per_centroid=t["max_points_per_centroid"],
-                n_sample_docs=t["n_sample_docs"],
-                seed=t["seed"],
-            )
+            trained = Codebook.train(docs, **self._config.updated(nbits=nbits).training())
+            quantizer, codec, stats = trained.quantizer, trained.codec, dict(trained.stats)
         manifest["files"].update(write_codec(self._folder, quantizer, codec))
         manifest["settings"].update(dim=dim, nbits=nbits, n_centroids=quantizer.n_centroids)
         manifest["stats"].update(stats, trained_on_tokens=int(sum(len(d) for d in docs)))
@@ -472,11 +489,18 @@ class PLAID(PyLateCall):
     def retrain(self, **training: Any) -> None:
         """Re-train centroids and codec on the stored (decompressed) vectors and re-encode everything.
 
-        Keyword arguments override the constructor's training settings (e.g. ``nbits=4``).
+        Keyword arguments override the stored training settings for this re-training and are saved
+        with it (``nbits``, ``n_centroids``, ``kmeans_niters``, ``max_points_per_centroid``,
+        ``n_samples_kmeans``, ``seed``; ``niters`` is accepted for ``kmeans_niters``).
         """
-        unknown = set(training) - set(self._training)
+        if "niters" in training:
+            training["kmeans_niters"] = training.pop("niters")
+        unknown = sorted(set(training) - set(TRAINING_KEYS))
         if unknown:
-            raise TypeError(f"retrain() got unexpected keyword arguments {sorted(unknown)}")
+            raise TypeError(
+                f"retrain() got unexpected keyword arguments {unknown}; it takes {list(TRAINING_KEYS)}"
+            )
+        new_config = self._config.updated(**training)
         if self._manifest["settings"].get("shared_codebook"):
             raise ValueError(
                 f"{self.path} uses a shared codebook: train a new Codebook and rebuild every index "
@@ -486,15 +510,15 @@ class PLAID(PyLateCall):
             self.refresh()
             ids = self.documents_ids
             docs = self.get_documents_embeddings(ids)
-            saved = dict(self._training)
-            self._training.update(training)
+            saved, given = self._config, dict(self._given)
+            self._config = new_config
+            self._given.update(training)  # asked for now: they win over the constructor's values
             try:
                 self._commit(self._rebuild(ids, docs, self._texts(ids)))
             except BaseException:
+                self._config, self._given = saved, given
                 self._reload()
                 raise
-            finally:
-                self._training = saved
 
     def _rebuild(
         self, ids: list[str], docs: list[np.ndarray], texts: list[str | None]
