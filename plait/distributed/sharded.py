@@ -465,11 +465,14 @@ class ShardedPLAID(PyLateCall):
         """Stop the shard actors (Ray backend); the index stays on disk."""
         self._shards.close()
 
-    def __enter__(self) -> ShardedPLAID:
-        return self
+    def verify(self) -> None:
+        """Check every file of the index and of each shard (size and CRC-32), read in this
+        process (raises :class:`CorruptIndexError` naming the file)."""
+        from plait.indexes.plaid import PLAID
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+        self._folder.verify(self._manifest)
+        for name in self.shard_names:
+            PLAID(index_folder=self.path / SHARDS_DIR, index_name=name).verify()
 
 
 __all__ = ["FORMAT", "ShardUnavailableError", "ShardedPLAID", "is_sharded_index"]

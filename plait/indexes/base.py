@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
@@ -78,8 +79,19 @@ class IndexLockedError(RuntimeError):
 
 
 class PyLateCall:
-    """PyLate's call shape, shared by every index: ``index(queries_embeddings, k, subset)`` gives
-    per query a list of ``{"id", "score"}``, best first (:meth:`search` underneath)."""
+    """What every index shares: PyLate's call shape (``index(queries_embeddings, k, subset)``
+    gives per query a list of ``{"id", "score"}``, best first; :meth:`search` underneath) and the
+    life cycle (``close()``, ``with index: ...``). Exact and PLAID hold no process or lock between
+    calls, so their ``close`` does nothing; the sharded index stops its shard actors."""
+
+    def close(self) -> None:
+        """Release what the index holds between calls (nothing for a single-folder index)."""
+
+    def __enter__(self) -> Any:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def search(self, queries_embeddings: Any, k: int = 10, *, subset: Subset | None = None,
                params: Any = None) -> Sequence[SearchResult]:
@@ -147,3 +159,18 @@ class Index(Protocol):
     def refresh(self) -> bool:
         """Adopt commits made by other writers since this object last read the folder; ``True``
         when the state changed (always ``False`` in memory)."""
+
+    @property
+    def path(self) -> Path | None:
+        """Folder of the index (``None`` in memory)."""
+
+    @property
+    def stats(self) -> dict[str, Any]:
+        """Counts (documents, tokens, stored tokens, deleted documents, segments) and bytes on
+        disk of the state this object holds."""
+
+    def verify(self) -> None:
+        """Read every file and check its size and CRC-32 (raises :class:`CorruptIndexError`)."""
+
+    def close(self) -> None:
+        """Release what the index holds between calls."""

@@ -191,6 +191,26 @@ class Exact(PyLateCall):
     def documents_ids(self) -> list[str]:
         return list(self._lookup)
 
+    @property
+    def stats(self) -> dict[str, Any]:
+        """Counts and bytes on disk of the state this object holds (``disk_bytes`` ``None`` in
+        memory); ``stored_tokens`` includes removed documents' tokens until compaction."""
+        live = np.flatnonzero(self._alive)
+        lengths = np.concatenate([np.diff(s.offsets) for s in self._segments]) if self._segments else np.zeros(0, np.int64)
+        stored = int(lengths.sum())
+        disk = None if self._folder is None or self._base is None else self._folder.disk_bytes(self._base)
+        return {
+            "documents": len(self),
+            "tokens": int(lengths[live].sum()) if len(live) else 0,
+            "stored_tokens": stored,
+            "deleted_documents": len(self._ids) - len(self._lookup),
+            "segments": len(self._segments),
+            "tombstone_files": len(self._tombstones),
+            "dtype": self._dtype,
+            "disk_bytes": disk,
+            "bytes_per_token": disk / stored if disk is not None and stored else None,
+        }
+
     def __len__(self) -> int:
         return len(self._lookup)
 

@@ -58,15 +58,6 @@ def index_stats(index: Any) -> dict[str, Any]:
         if "shards" not in out:  # a sharded index counts its shards' folders in its own stats
             out["disk_bytes"] = state_bytes(manifest)
         out["path"] = str(path)
-        if "n_tokens" in manifest:  # the exact index
-            out["stored_tokens"] = int(manifest["n_tokens"])
-            out["segments"] = len(manifest.get("segments", []))
-            out["tombstone_files"] = len(manifest.get("tombstones", []))
-    elif "stored_tokens" not in out:
-        segments = getattr(index, "_segments", None)  # in-memory exact index
-        if segments is not None:
-            out["stored_tokens"] = int(sum(len(s.tokens) for s in segments))
-            out["segments"] = len(segments)
     if getattr(index, "dtype", None) is not None:
         out["dtype"] = str(index.dtype)
     if getattr(index, "nbits", None) is not None:

@@ -272,3 +272,25 @@ def test_open_index_reads_the_format_from_the_manifest(built, index_factory, tmp
         np.testing.assert_allclose(a.scores, b.scores, atol=1e-6)
     with pytest.raises(FileNotFoundError, match="no plait index"):
         open_index(tmp_path / "elsewhere")
+
+
+def test_path_stats_verify_close(built, index_factory):
+    """The shared contract: ``path``, ``stats`` of the held state, ``verify()``, ``close()``."""
+    from pathlib import Path
+
+    index, ids, docs = built
+    assert index.path is None or isinstance(index.path, Path)
+    stats = index.stats
+    n_tokens = sum(len(d) for d in docs)
+    assert stats["documents"] == 30 and stats["tokens"] == n_tokens == stats["stored_tokens"]
+    assert stats["deleted_documents"] == 0 and stats["segments"] >= 1
+    index.remove_documents(["doc3"])
+    after = index.stats
+    assert after["documents"] == 29 and after["tokens"] == n_tokens - len(docs[3])
+    assert after["deleted_documents"] + after["documents"] >= 29
+    if index.path is not None:
+        assert after["disk_bytes"] > 0
+    index.verify()
+    with index as same:
+        assert same is index
+    index.close()
