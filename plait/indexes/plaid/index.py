@@ -41,7 +41,7 @@ from plait.indexes.plaid.centroids import CentroidQuantizer
 from plait.indexes.plaid.codebook import Codebook
 from plait.indexes.plaid.codec import ResidualCodec, check_nbits
 from plait.indexes.plaid.config import TRAINING_KEYS, PLAIDConfig
-from plait.indexes.plaid.search import PLAIDSearchParams, decompress, search_one
+from plait.indexes.plaid.search import PLAIDSearchParams, SegmentSource, decompress, run_search
 from plait.indexes.plaid.store import (
     FORMAT,
     VERSION,
@@ -600,13 +600,11 @@ class PLAID(PyLateCall):
         resolved = (params or PLAIDSearchParams()).resolve(int(k), self.default_params)
         if self._quantizer is None or self._codec is None or not len(self):
             return [SearchResult([], np.zeros(0, dtype=np.float32)) for _ in queries]
-        quantizer, codec, segments = self._quantizer, self._codec, self._segments
+        source = SegmentSource(self._segments, self._quantizer, self._codec, self.eligible)
 
-        def one(qi: int) -> SearchResult:
-            allowed = self._allowed(subsets[qi]) if subsets is not None else None
-            hits = search_one(queries[qi], segments, quantizer, codec, resolved, int(k), allowed)
-            pairs = zip(hits.seg.tolist(), hits.local.tolist(), strict=True)
-            return SearchResult([segments[s].ids[j] for s, j in pairs], hits.score.astype(np.float32))
+        def one(qi: int) -> SearchResult:  # the PLAID search driver over this index's segments
+            subset = None if subsets is None else [subsets[qi]]
+            return run_search(source, [queries[qi]], int(k), resolved, subset)[0]
 
         workers = min(get_num_threads(), len(queries))
         if workers <= 1:

@@ -1,25 +1,17 @@
-"""PLAID search over segments: candidates -> pruned centroid scores -> centroid scores -> exact MaxSim.
+"""The stages of a PLAID search, each over ONE index's segments (the driver composes them).
 
-Stages, per query (each query is processed on its own, so results never depend on the batch size;
-:meth:`PLAID.search <plait.indexes.plaid.index.PLAID.search>` spreads a batch's queries over
-``plait.kernels.get_num_threads()`` threads):
+1. :func:`centroid_scores` ``S = Q @ C.T`` (and :func:`query_scores`: ``S``, its transpose and the
+   pruning mask, computed once per query);
+2. :func:`probe_cells` / :func:`candidates_in_cells` (or :func:`gather` of every eligible document,
+   :func:`eligible_masks`);
+3. :func:`interaction_scores` with the :func:`pruning_mask` (centroids whose best query score is below
+   ``centroid_score_threshold`` are ignored);
+4. :func:`interaction_scores` without pruning;
+5. :func:`exact_candidate_scores` (compressed MaxSim; :func:`decompress` + :func:`exact_scores` is
+   the numpy equivalent); :func:`top_n` is every cut.
 
-1. centroid scores ``S = Q @ C.T``;
-2. candidates: documents listed under the top ``ncells`` centroids of any query token (or, when a
-   ``subset`` no larger than ``ndocs`` is given, exactly the subset);
-3. centroid interaction with pruning (centroids whose best query score is below
-   ``centroid_score_threshold`` are ignored) -> keep the best ``ndocs``;
-4. centroid interaction without pruning -> keep the best ``n_full_scores``;
-5. decompress those documents and compute exact MaxSim -> top ``k``.
-
-Each stage is a public function over ONE index's segments (:func:`centroid_scores`,
-:func:`probe_cells`, :func:`eligible_masks`, :func:`candidates_in_cells`, :func:`interaction_scores`,
-:func:`exact_candidate_scores`, :func:`top_n`), so a coordinator over shards that share one codebook
-can reproduce :func:`search_one` exactly: it merges the shards' candidates and cuts the merged list at
-``ndocs`` (after the pruned pass), ``n_full_scores`` (after the unpruned pass) and ``k`` (after exact
-scoring), and evaluates every condition (``len(cand) > ndocs``, the small-``subset`` rule
-``n_eligible <= ndocs``, doubling ``ncells`` while fewer than ``min(k, n_eligible)`` candidates were
-found) on global counts.
+Which stage runs when, and where the candidate list is cut, is decided in one place only:
+:mod:`.driver`.
 """
 
 from __future__ import annotations
@@ -135,44 +127,6 @@ class Candidates:
         return Candidates(self.seg[idx], self.local[idx], self.score[idx])
 
 
-def search_one(
-    query: np.ndarray,
-    segments: list[Segment],
-    quantizer: CentroidQuantizer,
-    codec: ResidualCodec,
-    params: PLAIDSearchParams,
-    k: int,
-    allowed: list[np.ndarray] | None,
-) -> Candidates:
-    """Run the PLAID stages for one query with resolved ``params`` (see
-    :meth:`PLAIDSearchParams.resolve`); ``allowed`` is a per-segment bool mask (subset).
-
-    Composed from the public stages below; a coordinator over several indexes that share one
-    :class:`~.codebook.Codebook` runs the same stages per index and cuts the merged candidate list
-    wherever this function cuts its single list (see the module docstring)."""
-    ncells, ndocs, n_full = params.ncells, params.ndocs, params.n_full_scores
-    threshold = params.centroid_score_threshold
-    if ncells is None or ndocs is None or n_full is None or threshold is None:
-        raise ValueError("search_one needs resolved parameters (PLAIDSearchParams.resolve)")
-    scores = centroid_scores(query, quantizer)
-    scores_t = np.ascontiguousarray(scores.T)
-    masks = eligible_masks(segments, allowed)
-    n_eligible = sum(int(m.sum()) for m in masks)
-    if allowed is not None and n_eligible <= ndocs:  # small subset: score it all
-        cand = gather(masks, [np.flatnonzero(m) for m in masks])
-    else:
-        cand = _probe_until(scores, segments, masks, ncells, min(k, n_eligible))
-    keep = pruning_mask(scores, threshold)
-    if len(cand.seg) > ndocs and threshold > -np.inf and keep.any():  # (nothing kept: no pruning)
-        cand = interaction_scores(cand, segments, scores_t, keep)
-        cand = cand.take(top_n(cand.score, ndocs))
-    if len(cand.seg) > n_full:
-        cand = interaction_scores(cand, segments, scores_t, np.ones(scores_t.shape[0], dtype=bool))
-        cand = cand.take(top_n(cand.score, n_full))
-    cand = exact_candidate_scores(cand, segments, query, quantizer, codec, scores_t)
-    return cand.take(top_n(cand.score, k))
-
-
 # ---------------------------------------------------------------------- stages (public)
 def centroid_scores(query: np.ndarray, quantizer: CentroidQuantizer) -> np.ndarray:
     """Stage 1: ``(Lq, K)`` float32 scores of every query token against every centroid.
@@ -185,6 +139,30 @@ def centroid_scores(query: np.ndarray, quantizer: CentroidQuantizer) -> np.ndarr
     q = torch.from_numpy(np.ascontiguousarray(query, dtype=np.float32))
     centroids = torch.from_numpy(np.asarray(quantizer.centroids, dtype=np.float32))
     return (q @ centroids.T).numpy()
+
+
+@dataclass(frozen=True)
+class QueryScores:
+    """One query's stage-1 products, computed once: ``scores`` ``(Lq, K)``, ``scores_t`` its
+    contiguous ``(K, Lq)`` transpose (what the kernels read) and ``keep``, the :func:`pruning_mask`."""
+
+    scores: np.ndarray
+    scores_t: np.ndarray
+    keep: np.ndarray
+
+    @property
+    def n_centroids(self) -> int:
+        return int(self.scores.shape[1])
+
+    def prunes(self, threshold: float) -> bool:
+        """Whether stage 3 runs: a finite threshold that keeps some centroid (none kept: no pruning)."""
+        return threshold > -np.inf and bool(self.keep.any())
+
+
+def query_scores(query: np.ndarray, quantizer: CentroidQuantizer, threshold: float) -> QueryScores:
+    """Stage 1 of one query: :func:`centroid_scores`, transposed, and the pruning mask for ``threshold``."""
+    scores = centroid_scores(query, quantizer)
+    return QueryScores(scores, np.ascontiguousarray(scores.T), pruning_mask(scores, threshold))
 
 
 def probe_cells(scores: np.ndarray, n_cells: int) -> np.ndarray:
@@ -259,18 +237,3 @@ def gather(masks: list[np.ndarray], locals_: list[np.ndarray]) -> Candidates:
     seg = np.concatenate(segs) if segs else np.zeros(0, dtype=np.int64)
     local = np.concatenate(locals_).astype(np.int64) if locals_ else np.zeros(0, dtype=np.int64)
     return Candidates(seg, local, np.zeros(len(seg), dtype=np.float32))
-
-
-def _probe_until(
-    scores: np.ndarray, segments: list[Segment], masks: list[np.ndarray], ncells: int, enough: int
-) -> Candidates:
-    """Documents under the top ``ncells`` centroids of any query token. When that yields fewer than
-    ``enough`` documents, ``ncells`` doubles until it does (or every centroid is probed), so a
-    search returns ``k`` results whenever ``k`` eligible documents exist."""
-    n_centroids = scores.shape[1]
-    n_cells = min(ncells, n_centroids)
-    while True:
-        cand = candidates_in_cells(probe_cells(scores, n_cells), segments, masks)
-        if len(cand.seg) >= enough or n_cells >= n_centroids:
-            return cand
-        n_cells *= 2
