@@ -6,7 +6,7 @@ one calls :func:`require_extra` (or turns its ``ImportError`` into :func:`missin
 missing package gives the same one line: what needs it, and the ``pip install`` that brings it.
 
 >>> sorted(EXTRAS)
-['bm25', 'compare', 'ray', 'server', 'train']
+['bm25', 'compare', 'metadata', 'ray', 'server', 'train']
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from __future__ import annotations
 import importlib.util
 
 EXTRAS: dict[str, tuple[str, ...]] = {
-    "bm25": ("bm25s", "Stemmer"),  # the BM25 baseline and BM25 negatives (Stemmer: PyStemmer)
+    "bm25": ("bm25s", "Stemmer"),
+    "metadata": ("pyarrow",),  # per-document metadata (Parquet)  # the BM25 baseline and BM25 negatives (Stemmer: PyStemmer)
     "train": ("datasets", "accelerate", "bm25s", "Stemmer"),  # the sentence-transformers trainer
     "server": ("fastapi", "uvicorn"),
     "compare": ("matplotlib", "bm25s", "Stemmer"),

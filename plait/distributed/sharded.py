@@ -48,6 +48,7 @@ from plait.indexes.base import (
     PyLateCall,
     Subset,
 )
+from plait.indexes.metadata import check_metadata
 from plait.indexes.plaid import Codebook, PLAIDSearchParams
 from plait.indexes.plaid.config import PLAIDConfig
 from plait.indexes.plaid.store import read_codec, write_codec
@@ -319,13 +320,15 @@ class ShardedPLAID(PyLateCall):
         replace: bool = False,
         partition_keys: Sequence[str] | None = None,
         texts: Sequence[str | None] | None = None,
+        metadata: Sequence[Mapping[str, Any] | None] | None = None,
     ) -> ShardedPLAID:
         """Add documents to their owning shards (``partition_keys``: one per id, required exactly
         when the index was created with ``partition="key"``). An existing id raises
-        :class:`DuplicateIdError` unless ``replace``. ``texts`` (one per id) are committed with
-        each shard's vectors. The first add trains the shared codebook."""
+        :class:`DuplicateIdError` unless ``replace``. ``texts`` and ``metadata`` (one per id)
+        are committed with each shard's vectors. The first add trains the shared codebook."""
         ids = check_ids(documents_ids)
         all_texts = check_texts(ids, texts)
+        rows = check_metadata(ids, metadata)
         docs = check_embeddings(ids, documents_embeddings, self.dim)
         keys = self._check_keys(ids, partition_keys)
         if not ids:
@@ -350,7 +353,8 @@ class ShardedPLAID(PyLateCall):
                 groups.setdefault(target, []).append(position)
             self._write("add", {
                 s: ([ids[p] for p in g], [docs[p] for p in g], replace,
-                    None if all_texts is None else [all_texts[p] for p in g])
+                    None if all_texts is None else [all_texts[p] for p in g],
+                    None if rows is None else [rows[p] for p in g])
                 for s, g in groups.items()
             })
         return self

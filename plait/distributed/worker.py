@@ -83,8 +83,9 @@ class ShardWorker:
         embeddings: list[np.ndarray],
         replace: bool,
         texts: list[str | None] | None = None,
+        metadata: list[dict[str, Any]] | None = None,
     ) -> int:
-        self.index.add_documents(ids, embeddings, replace=replace, texts=texts)
+        self.index.add_documents(ids, embeddings, replace=replace, texts=texts, metadata=metadata)
         return len(self.index)
 
     def remove(self, ids: list[str]) -> int:

@@ -6,9 +6,11 @@ writes one tombstone file of internal document numbers. Replacing a document is 
 an add, in one commit. :meth:`Exact.compact` rewrites the live documents into a single segment; it
 runs automatically when tombstoned documents outnumber live ones or segments pile up.
 
-On disk (``format: plait-exact``, version 1) the folder follows :mod:`plait.indexes.storage`:
-``manifest.json`` lists the segments (roles ``segment-<n>-tokens`` / ``-offsets`` / ``-ids``) and
-tombstones (``tombstones-<n>``), with ``dim``, ``dtype`` and a ``generation`` counter. Every write
+On disk (``format: plait-exact``, version 2; version 1 folders are read and upgraded by their next
+write) the folder follows :mod:`plait.indexes.storage`: ``manifest.json`` lists the segments (roles
+``segment-<n>-tokens`` / ``-offsets`` / ``-ids`` and, when stored, ``-texts`` / ``-metadata``) and
+tombstones (``tombstones-<n>``), with ``dim``, ``dtype`` and a ``generation`` counter. Version 2
+adds the ``-metadata`` role (:mod:`plait.indexes.metadata`); version 1 code refuses it. Every write
 holds the writer lock, first reloads the folder if another writer committed since we last read it,
 then writes new files and commits a new manifest.
 
@@ -36,6 +38,14 @@ from plait.indexes.base import (
     Subset,
 )
 from plait.indexes.files import LazyTexts, text_at
+from plait.indexes.metadata import (
+    LazyMetadata,
+    check_metadata,
+    check_schema,
+    merge_schema,
+    metadata_at,
+    write_metadata,
+)
 from plait.indexes.storage import IndexFolder, check_name, require, state_key
 from plait.indexes.validation import (
     check_embeddings,
@@ -52,7 +62,8 @@ from plait.indexes.validation import (
 from plait.kernels.maxsim import maxsim_scores, top_k
 
 FORMAT = "plait-exact"
-VERSION = 1
+VERSION = 2  # written; READ_VERSIONS are read
+READ_VERSIONS = (1, 2)
 MAX_SEGMENTS = 64  # more segments than this trigger a compaction
 _SCORE_BUDGET = 1 << 24  # float32 cells of the (queries x documents) score matrix per batch
 
@@ -64,9 +75,13 @@ class _Segment:
     ids: list[str]
     roles: tuple[str, ...] = ()  # manifest roles of its files (empty in memory)
     texts: LazyTexts | list[str | None] | None = None  # None: no texts stored
+    metadata: LazyMetadata | list[dict[str, Any]] | None = None  # None: no metadata stored
 
     def text(self, local: int) -> str | None:
         return text_at(self.texts, local)
+
+    def meta(self, local: int) -> dict[str, Any]:
+        return metadata_at(self.metadata, local)
 
 
 @dataclass(frozen=True)
@@ -76,10 +91,23 @@ class _Tombstones:
 
 
 def _roles(roles: Any, where: Path) -> list[Any]:
-    """A segment's roles: tokens, offsets, ids and optionally texts."""
-    if not isinstance(roles, list) or len(roles) not in (3, 4):
-        raise CorruptIndexError(f"{where}: key 'segments' holds {roles!r}, not 3 or 4 roles")
+    """A segment's roles: tokens, offsets, ids, then optionally ``...-texts`` and ``...-metadata``."""
+    optional = [r for r in roles[3:] if isinstance(r, str)] if isinstance(roles, list) else []
+    if (
+        not isinstance(roles, list)
+        or not 3 <= len(roles) <= 5
+        or len(optional) != len(roles) - 3
+        or len({r.rsplit("-", 1)[-1] for r in optional} - {"texts", "metadata"}) > 0
+        or len(set(optional)) != len(optional)
+    ):
+        raise CorruptIndexError(
+            f"{where}: key 'segments' holds {roles!r}, not tokens, offsets, ids [, texts] [, metadata]"
+        )
     return roles
+
+
+def _optional_role(roles: Sequence[str], kind: str) -> str | None:
+    return next((r for r in roles[3:] if r.endswith(f"-{kind}")), None)
 
 
 def _segment_problem(tokens: np.ndarray, offsets: np.ndarray, ids: Any, dim: int) -> str | None:
@@ -159,6 +187,7 @@ class Exact(PyLateCall):
             None if index_folder is None else IndexFolder(Path(index_folder) / index_name)
         )
         self._base: dict[str, Any] | None = None  # the committed manifest of the state held
+        self._schema: dict[str, str] = {}  # metadata column -> type (see plait.indexes.metadata)
         self._set_state([], [], {}, dim=None, next_file=0)
         if self._folder is None:
             return
@@ -252,7 +281,7 @@ class Exact(PyLateCall):
                 f"{self._folder.path} holds a {manifest.get('format')!r} index, not an exact index; "
                 "open it with the matching class or pass override=True to replace it"
             )
-        if manifest.get("version") != VERSION:
+        if manifest.get("version") not in READ_VERSIONS:
             raise CorruptIndexError(
                 f"{self._folder.path}: unsupported exact index version {manifest.get('version')}"
             )
@@ -285,8 +314,9 @@ class Exact(PyLateCall):
                 )
             tombstones.append(_Tombstones(internal, role))
         self._dtype = stored
+        schema = check_schema(manifest.get("metadata_schema"), where)
         self._set_state(segments, tombstones, dict(files), dim=dim, next_file=next_file)
-        self._base = manifest
+        self._base, self._schema = manifest, schema
 
     def _read_segment(self, files, roles: Sequence[str], dim: int, dtype: str) -> _Segment:
         """Open one segment; its offsets and ids are CRC-checked and validated so that no kernel
@@ -304,10 +334,17 @@ class Exact(PyLateCall):
             raise CorruptIndexError(
                 f"{self._folder.path}: segment files {names} are inconsistent: {problem}"
             )
-        texts = self._folder.open_texts(files[roles[3]], len(ids)) if len(roles) == 4 else None
-        return _Segment(tokens, offsets, list(ids), tuple(roles), texts)
+        texts_role, metadata_role = _optional_role(roles, "texts"), _optional_role(roles, "metadata")
+        texts = None if texts_role is None else self._folder.open_texts(files[texts_role], len(ids))
+        metadata = None
+        if metadata_role is not None:
+            path, handle = self._folder.open_file(files[metadata_role])
+            metadata = LazyMetadata(path, handle, files[metadata_role], len(ids))
+        return _Segment(tokens, offsets, list(ids), tuple(roles), texts, metadata)
 
-    def _commit(self, segments, tombstones, files, *, dim, new_index: bool = False) -> None:
+    def _commit(
+        self, segments, tombstones, files, *, dim, new_index: bool = False, schema=None
+    ) -> None:
         """Commit the new state (files already written), then adopt it in memory.
 
         ``new_index`` starts a new index (creation, override) instead of building on the manifest
@@ -325,10 +362,13 @@ class Exact(PyLateCall):
                 "n_tokens": sum(len(s.tokens) for s in segments),
                 "segments": [list(s.roles) for s in segments],
                 "tombstones": [t.role for t in tombstones],
+                "metadata_schema": self._schema if schema is None else schema,
                 "files": files,
             }
             self._base = self._folder.commit(manifest, base=None if new_index else self._base)
         self._set_state(segments, tombstones, files, dim=dim, next_file=next_file)
+        if schema is not None:
+            self._schema = schema
 
     @contextmanager
     def _writing(self) -> Iterator[None]:
@@ -359,21 +399,38 @@ class Exact(PyLateCall):
         return role
 
     def _write_segment(
-        self, ids: list[str], tokens: np.ndarray, offsets: np.ndarray, files, texts=None
+        self,
+        ids: list[str],
+        tokens: np.ndarray,
+        offsets: np.ndarray,
+        files,
+        texts=None,
+        metadata=None,
+        schema=None,
     ) -> _Segment:
-        """One new segment; ``texts`` (one str or None per id) become its optional texts role."""
+        """One new segment; ``texts`` (one str or None per id) and ``metadata`` (one dict per id)
+        become its optional roles."""
         if texts is not None and all(t is None for t in texts):
             texts = None
+        if metadata is not None and not any(metadata):
+            metadata = None
         if self._folder is None:
-            return _Segment(tokens, offsets, ids, texts=texts)
+            if metadata is not None:
+                check_metadata(ids, metadata)
+            return _Segment(tokens, offsets, ids, texts=texts, metadata=metadata)
         n = self._new_role("segment")
-        roles = (f"{n}-tokens", f"{n}-offsets", f"{n}-ids") + ((f"{n}-texts",) if texts else ())
+        roles: tuple[str, ...] = (f"{n}-tokens", f"{n}-offsets", f"{n}-ids")
+        roles += ((f"{n}-texts",) if texts else ()) + ((f"{n}-metadata",) if metadata else ())
+        if metadata is not None:  # first: a type clash in a column is refused before any write
+            files[f"{n}-metadata"] = write_metadata(
+                self._folder, f"{n}-metadata", metadata, ids, self._schema if schema is None else schema
+            )
         files[roles[0]] = self._folder.write_array(roles[0], tokens)
         files[roles[1]] = self._folder.write_array(roles[1], offsets)
         files[roles[2]] = self._folder.write_json(roles[2], ids)
         if texts is not None:
-            files[roles[3]] = self._folder.write_json(roles[3], texts)
-        return _Segment(tokens, offsets, ids, roles, texts)
+            files[f"{n}-texts"] = self._folder.write_json(f"{n}-texts", texts)
+        return _Segment(tokens, offsets, ids, roles, texts, metadata)
 
     def _write_tombstones(self, internal: np.ndarray, files) -> _Tombstones:
         if self._folder is None:
@@ -390,15 +447,18 @@ class Exact(PyLateCall):
         *,
         replace: bool = False,
         texts: Sequence[str | None] | None = None,
+        metadata: Sequence[Mapping[str, Any] | None] | None = None,
     ) -> Exact:
         """Add documents (one ``(n_tokens, dim)`` matrix each); returns the index for chaining.
 
         An id already in the index raises :class:`DuplicateIdError` unless ``replace=True``
-        (upsert). ``texts`` (one per id) are stored in the same commit as the vectors and read
-        back by :meth:`get_documents`. Nothing is written when any check fails.
+        (upsert). ``texts`` (one per id) and ``metadata`` (one flat dict per id, see
+        :mod:`plait.indexes.metadata`) are stored in the same commit as the vectors and read back
+        by :meth:`get_documents`. Nothing is written when any check fails.
         """
         ids = check_ids(documents_ids)
         texts = check_texts(ids, texts)
+        rows = check_metadata(ids, metadata)
         matrices = check_embeddings(ids, documents_embeddings, self._dim)
         check_storable(ids, matrices, self._dtype)
         if not ids:
@@ -411,6 +471,7 @@ class Exact(PyLateCall):
                     f"{len(existing)} id(s) already in the index: {existing[:10]}; "
                     "pass replace=True to overwrite them"
                 )
+            schema = merge_schema(self._schema, rows, ids) if rows else self._schema
             offsets = np.zeros(len(ids) + 1, dtype=np.int64)
             offsets[1:] = np.cumsum([len(m) for m in matrices])
             tokens = np.concatenate(matrices).astype(self._dtype)
@@ -419,8 +480,9 @@ class Exact(PyLateCall):
             if existing:
                 dead = np.array([self._lookup[doc_id] for doc_id in existing], dtype=np.int64)
                 tombstones.append(self._write_tombstones(dead, files))
-            segments = [*self._segments, self._write_segment(ids, tokens, offsets, files, texts)]
-            self._commit(segments, tombstones, files, dim=int(tokens.shape[1]))
+            segment = self._write_segment(ids, tokens, offsets, files, texts, rows, schema)
+            segments = [*self._segments, segment]
+            self._commit(segments, tombstones, files, dim=int(tokens.shape[1]), schema=schema)
             self._maybe_compact()
         return self
 
@@ -458,8 +520,8 @@ class Exact(PyLateCall):
             offsets = np.zeros(len(ids) + 1, dtype=np.int64)
             offsets[1:] = np.cumsum([len(m) for m in matrices])
             tokens = np.concatenate(matrices).astype(self._dtype, copy=False)
-            texts = self._texts(live)
-            segments.append(self._write_segment(ids, tokens, offsets, files, texts))
+            texts, rows = self._texts(live), self._metadata(live)
+            segments.append(self._write_segment(ids, tokens, offsets, files, texts, rows))
         self._commit(segments, [], files, dim=self._dim)
 
     # ------------------------------------------------------------------ reads
@@ -480,13 +542,23 @@ class Exact(PyLateCall):
             for s, number in zip(which.tolist(), internal.tolist(), strict=True)
         ]
 
+    def _metadata(self, internal: np.ndarray) -> list[dict[str, Any]]:
+        which = np.searchsorted(self._bases, internal, side="right") - 1
+        return [
+            self._segments[s].meta(number - int(self._bases[s]))
+            for s, number in zip(which.tolist(), internal.tolist(), strict=True)
+        ]
+
     def get_documents(self, documents_ids: Sequence[str]) -> list[dict[str, Any]]:
-        """``{"id", "text"}`` of each id, in the order asked (``text`` is ``None`` when none was
-        stored); unknown ids raise :class:`UnknownIdError`."""
+        """``{"id", "text", "metadata"}`` of each id, in the order asked (``text`` is ``None`` and
+        ``metadata`` ``{}`` when none was stored); unknown ids raise :class:`UnknownIdError`."""
         ids = check_id_list(documents_ids, dedupe=False)
         raise_unknown(unknown_ids(ids, self._lookup))
         internal = np.array([self._lookup[doc_id] for doc_id in ids], dtype=np.int64)
-        return [{"id": i, "text": t} for i, t in zip(ids, self._texts(internal), strict=True)]
+        return [
+            {"id": i, "text": t, "metadata": m}
+            for i, t, m in zip(ids, self._texts(internal), self._metadata(internal), strict=True)
+        ]
 
     def get_documents_embeddings(self, documents_ids: Sequence[Any]) -> list[Any]:
         """Float32 embeddings of the given ids; a list of id lists gives a list of lists (PyLate)."""

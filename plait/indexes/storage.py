@@ -45,7 +45,7 @@ import zlib
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, BinaryIO, TypeVar
 
 import numpy as np
 
@@ -205,10 +205,10 @@ class IndexFolder:
                 if override or not self.exists():
                     create()
 
-    def read_manifest(self, expect: tuple[str, int] | None = None) -> dict[str, Any]:
-        """The committed manifest, checksum and schema checked. ``expect=(format, version)``: a
+    def read_manifest(self, expect: tuple[str, int | tuple[int, ...]] | None = None) -> dict[str, Any]:
+        """The committed manifest, checksum and schema checked. ``expect=(format, versions)``: a
         manifest of another index kind raises ``ValueError`` (open it with the matching class, or
-        override), another version of this kind :class:`CorruptIndexError`."""
+        override), a version of this kind not among ``versions`` :class:`CorruptIndexError`."""
         file = self.manifest_path
         try:
             raw = file.read_bytes()
@@ -227,19 +227,23 @@ class IndexFolder:
                 raise CorruptIndexError(f"{file} fails its checksum (corrupted)")
         if expect is not None:
             kind, version = expect
+            versions = version if isinstance(version, tuple) else (version,)
             if manifest["format"] != kind:
                 raise ValueError(
                     f"{self.path} holds a {manifest['format']!r} index, not {kind!r}: open it "
                     "with the matching class or pass override=True to replace it"
                 )
-            if manifest["version"] != version:
+            if manifest["version"] not in versions:
                 raise CorruptIndexError(
-                    f"{self.path} has format version {manifest['version']}, expected {version}"
+                    f"{self.path} has format version {manifest['version']}; this plait reads "
+                    f"{' and '.join(map(str, versions))} (a newer plait wrote it?)"
                 )
         return dict(manifest)
 
     def load_latest(
-        self, load: Callable[[dict[str, Any]], T], expect: tuple[str, int] | None = None
+        self,
+        load: Callable[[dict[str, Any]], T],
+        expect: tuple[str, int | tuple[int, ...]] | None = None,
     ) -> T:
         """``load(manifest)`` on the current manifest, retried on a newer one when a file of the
         manifest just read has meanwhile been collected by a writer's commit (a reader racing
@@ -402,22 +406,34 @@ class IndexFolder:
         self._written.add(name)
         return name, self.path / name
 
-    def write_array(self, stem: str, array: np.ndarray) -> dict[str, Any]:
-        """Write ``array`` to a fresh ``<stem>.<random>.npy``, fsync it, return its manifest entry."""
-        name, path = self._new_file(stem, ".npy")
+    def write_file(self, stem: str, suffix: str, write: Callable[[BinaryIO], object]) -> dict[str, Any]:
+        """Write a fresh data file ``<stem>.<random><suffix>`` with ``write(handle)``, fsync it,
+        return its manifest entry (name, bytes, CRC-32). Data files are never overwritten."""
+        name, path = self._new_file(stem, suffix)
         with open(path, "xb") as f:
-            np.save(f, np.ascontiguousarray(array), allow_pickle=False)
+            write(f)
             f.flush()
             os.fsync(f.fileno())
         return {"name": name, "bytes": path.stat().st_size, "crc32": crc32_file(path)}
 
+    def write_array(self, stem: str, array: np.ndarray) -> dict[str, Any]:
+        """Write ``array`` to a fresh ``<stem>.<random>.npy`` (see :meth:`write_file`)."""
+        return self.write_file(
+            stem, ".npy", lambda f: np.save(f, np.ascontiguousarray(array), allow_pickle=False)
+        )
+
     def write_json(self, stem: str, obj: Any) -> dict[str, Any]:
-        name, path = self._new_file(stem, ".json")
-        with open(path, "x", encoding="utf-8") as f:
-            json.dump(obj, f)
-            f.flush()
-            os.fsync(f.fileno())
-        return {"name": name, "bytes": path.stat().st_size, "crc32": crc32_file(path)}
+        """Write ``obj`` as JSON to a fresh ``<stem>.<random>.json`` (see :meth:`write_file`)."""
+        return self.write_file(stem, ".json", lambda f: f.write(json.dumps(obj).encode("utf-8")))
+
+    def open_file(self, entry: Mapping[str, Any]) -> tuple[Path, BinaryIO]:
+        """A data file's path and an open handle, its size checked (its CRC is the reader's to
+        check when it parses it: see :class:`~plait.indexes.files.LazyTexts`)."""
+        path = self._checked_path(entry, verify_crc=False)
+        try:
+            return path, open(path, "rb")  # noqa: SIM115 - the caller keeps it open on purpose
+        except FileNotFoundError:
+            raise MissingIndexFileError(f"index file {path} is missing") from None
 
     def _checked_path(self, entry: Mapping[str, Any], verify_crc: bool) -> Path:
         name = check_name(str(entry.get("name", "")), "file name")

@@ -44,7 +44,7 @@ def test_add_encodes_with_the_index_model_and_keeps_texts(run, cli_index: Path, 
     expected = tiny_model.encode(["Comets have icy tails.", "Rye bread."], is_query=False)
     for got, want in zip(index.get_documents_embeddings(["n1", "n2"]), expected, strict=True):
         np.testing.assert_allclose(got, want, atol=1e-5)
-    assert open_exact(cli_index).get_documents(["n1"]) == [{"id": "n1", "text": "Comets have icy tails."}]
+    assert open_exact(cli_index).get_documents(["n1"]) == [{"id": "n1", "text": "Comets have icy tails.", "metadata": {}}]
     found = run("search", cli_index, "icy comets", "-k", "6", "--json")
     texts = {hit["id"]: hit.get("text") for hit in json.loads(found.stdout)[0]["results"]}
     assert texts["n1"] == "Comets have icy tails."

@@ -231,7 +231,7 @@ def test_texts_are_committed_with_the_vectors(index_factory, tmp_path):
     expected["doc2"] = "doc2, second version"
     for opened in (index, index_factory.reopen(tmp_path)):
         wanted = sorted(expected)
-        assert opened.get_documents(wanted) == [{"id": i, "text": expected[i]} for i in wanted]
+        assert opened.get_documents(wanted) == [{"id": i, "text": expected[i], "metadata": {}} for i in wanted]
         with pytest.raises(UnknownIdError):
             opened.get_documents(["doc0"])
         with pytest.raises(TypeError, match="string"):
@@ -294,3 +294,42 @@ def test_path_stats_verify_close(built, index_factory):
     with index as same:
         assert same is index
     index.close()
+
+
+def test_metadata_is_committed_with_the_vectors(index_factory, tmp_path):
+    """Metadata (one flat dict per document) round-trips through writes, replace, remove,
+    compaction and reopening, with its types; a clash or a bad value writes nothing."""
+    import datetime as dt
+
+    ids, docs = make_docs(12)
+    index = index_factory.create(tmp_path)
+    meta = [{"year": 2000 + i, "source": "pubmed" if i % 2 else "arxiv", "draft": i == 3} for i in range(8)]
+    meta[5]["published"] = dt.date(2021, 5, 17)
+    meta[6]["score"] = 0.25
+    index.add_documents(ids[:8], docs[:8], metadata=meta, texts=[f"t{i}" for i in range(8)])
+    index.add_documents(ids[8:], docs[8:], metadata=[None, {"lang": "fr"}, {}, None])  # a new key
+    index.add_documents(["doc2"], [docs[2]], replace=True, metadata=[{"year": 1999}])
+    index.remove_documents(["doc0"])
+    if hasattr(index, "compact"):
+        index.compact()
+    expected = {ids[i]: dict(meta[i]) for i in range(1, 8)}
+    expected.update({"doc2": {"year": 1999}, "doc8": {}, "doc9": {"lang": "fr"}, "doc10": {}, "doc11": {}})
+    expected["doc3"]["draft"] = True
+    for opened in (index, index_factory.reopen(tmp_path)):
+        got = {d["id"]: d["metadata"] for d in opened.get_documents(sorted(expected))}
+        assert got == expected
+        assert isinstance(got["doc5"]["published"], dt.date) and got["doc6"]["score"] == 0.25
+        assert opened.get_documents(["doc4"])[0]["text"] == "t4"
+    before = sorted(index.documents_ids)
+    for bad, message in (
+        ([{"year": "two thousand"}], "several types"),
+        ([{"tags": ["a", "b"]}], "no lists"),
+        ([{"bad key": 1}], "column name"),
+        ([{"x": float("nan")}], "NaN"),
+        ({"year": 1}, "one dict per document"),
+        ([{"a": 1}, {"a": 2}], "2 metadata entries for 1"),
+    ):
+        with pytest.raises(IndexInputError, match=message):
+            index.add_documents(["new"], [docs[0]], metadata=bad)
+    if index.path is not None or True:
+        assert sorted(index.documents_ids) == before and "new" not in index

@@ -47,12 +47,15 @@ def test_v1_folders_open_and_answer_as_before(v1_copy) -> None:
 def test_a_write_to_a_v1_folder_keeps_its_answers(v1_copy) -> None:
     name, path = v1_copy
     index = open_index(path)
+    assert index.manifest["version"] == 1
     rng = np.random.default_rng(7)
     far = rng.standard_normal((3, 6, 32)).astype(np.float32)
     far /= np.linalg.norm(far, axis=-1, keepdims=True)
     index.add_documents(["new-1", "new-2", "new-3"], list(far), texts=["a", "b", "c"])
     reopened = open_index(path)
+    assert reopened.manifest["version"] == 2  # upgraded by the first write
     assert len(reopened) == 50 and reopened.get_documents(["new-2"])[0]["text"] == "b"
+    assert reopened.get_documents(["doc-00"])[0]["metadata"] == {}
     # the new documents are random directions: the old queries' top 5 stay the same documents
     queries = np.load(FIXTURES / "queries.npy")
     for got, want in zip(reopened.search(queries, k=5), EXPECTED[name], strict=True):

@@ -36,6 +36,7 @@ from plait.indexes.base import (
     SearchResult,
     Subset,
 )
+from plait.indexes.metadata import check_metadata, check_schema, merge_schema
 from plait.indexes.plaid import build
 from plait.indexes.plaid.centroids import CentroidQuantizer
 from plait.indexes.plaid.codebook import Codebook
@@ -44,6 +45,7 @@ from plait.indexes.plaid.config import TRAINING_KEYS, PLAIDConfig
 from plait.indexes.plaid.search import PLAIDSearchParams, SegmentSource, decompress, run_search
 from plait.indexes.plaid.store import (
     FORMAT,
+    READ_VERSIONS,
     VERSION,
     Segment,
     read_codec,
@@ -150,7 +152,7 @@ class PLAID(PyLateCall):
         self._folder.create_unless_present(
             override, lambda: self._folder.commit(self._empty_manifest(), base=None)
         )
-        self._folder.load_latest(self._load, expect=(FORMAT, VERSION))
+        self._folder.load_latest(self._load, expect=(FORMAT, READ_VERSIONS))
         if codebook is not None and self._quantizer is not None:
             assert self._codec is not None
             if not codebook.same_as(Codebook(self._quantizer, self._codec)):
@@ -219,6 +221,7 @@ class PLAID(PyLateCall):
                     raise CorruptIndexError(f"{self.path}: id {seg.ids[local]!r} is stored twice")
                 where_map[seg.ids[local]] = (s, int(local))
         self._manifest = manifest
+        self._schema = check_schema(manifest.get("metadata_schema"), where)
         self._config = config
         self._quantizer, self._codec = quantizer, codec
         self._segments, self._signatures, self._where = segments, signatures, where_map
@@ -229,7 +232,7 @@ class PLAID(PyLateCall):
         Returns ``True`` when the state changed. Cheap when nothing changed (one small read);
         segments already open are reused.
         """
-        current = self._folder.read_manifest(expect=(FORMAT, VERSION))
+        current = self._folder.read_manifest(expect=(FORMAT, READ_VERSIONS))
         if state_key(current) == state_key(self._manifest):
             return False
         self._reload()
@@ -237,7 +240,7 @@ class PLAID(PyLateCall):
 
 
     def _reload(self) -> None:
-        self._folder.load_latest(self._load, expect=(FORMAT, VERSION))
+        self._folder.load_latest(self._load, expect=(FORMAT, READ_VERSIONS))
 
     def _commit(self, manifest: dict[str, Any], *, new_index: bool = False) -> None:
         committed = self._folder.commit(manifest, base=None if new_index else self._manifest)
@@ -246,6 +249,7 @@ class PLAID(PyLateCall):
     def _next_manifest(self) -> dict[str, Any]:
         m = {k: v for k, v in self._manifest.items() if k not in ("previous_files", "retired")}
         m["settings"] = dict(m["settings"], config=self._config.to_manifest())
+        m["version"] = VERSION  # a version-1 index is upgraded by its first write
         m["segments"] = [dict(s) for s in m["segments"]]
         m["stats"] = dict(m["stats"])
         m["files"] = dict(m["files"])
@@ -339,15 +343,18 @@ class PLAID(PyLateCall):
         *,
         replace: bool = False,
         texts: Sequence[str | None] | None = None,
+        metadata: Sequence[Mapping[str, Any] | None] | None = None,
     ) -> PLAID:
         """Encode and add documents (one committed segment per 65,536 documents).
 
         An id already present raises :class:`DuplicateIdError` unless ``replace=True`` (the old version
-        is removed in the same commit). ``texts`` (one per id) are stored in the same commit and
-        read back by :meth:`get_documents`. The first add on an empty index trains the codec.
+        is removed in the same commit). ``texts`` (one per id) and ``metadata`` (one flat dict per id,
+        see :mod:`plait.indexes.metadata`) are stored in the same commit and read back by
+        :meth:`get_documents`. The first add on an empty index trains the codec.
         """
         ids = check_ids(documents_ids)
         texts = check_texts(ids, texts)
+        rows = check_metadata(ids, metadata)
         docs = check_embeddings(ids, documents_embeddings, self.dim)
         if not ids:
             return self
@@ -360,20 +367,23 @@ class PLAID(PyLateCall):
                 raise DuplicateIdError(
                     f"document ids already in the index: {existing[:5]} (pass replace=True to overwrite)"
                 )
+            schema = merge_schema(self._schema, rows, ids) if rows else self._schema
             manifest = self._next_manifest()
+            manifest["metadata_schema"] = schema
             try:
                 if self._quantizer is None:
                     self._train_into(manifest, docs)
                 elif self._should_retrain(docs):
                     kept = [i for i in self.documents_ids if i not in set(existing)]
-                    kept_texts = self._texts(kept)
                     new_texts: list[str | None] = list(texts) if texts is not None else [None] * len(ids)
+                    new_rows = rows if rows is not None else [{} for _ in ids]
                     manifest = self._rebuild(
-                        kept + ids, self.get_documents_embeddings(kept) + docs, kept_texts + new_texts
+                        kept + ids, self.get_documents_embeddings(kept) + docs,
+                        self._texts(kept) + new_texts, self._metadata(kept) + new_rows, schema,
                     )
                     self._commit(manifest)
                     return self
-                self._encode_into(manifest, ids, docs, texts)
+                self._encode_into(manifest, ids, docs, texts, rows)
                 if existing:
                     self._tombstone_into(manifest, existing)
                 self._commit(manifest)
@@ -408,6 +418,7 @@ class PLAID(PyLateCall):
         ids: list[str],
         docs: list[np.ndarray],
         texts: list[str | None] | None = None,
+        rows: list[dict[str, Any]] | None = None,
     ) -> None:
         assert self._quantizer is not None and self._codec is not None
         enc = build.encode_documents(docs, self._quantizer, self._codec)
@@ -416,7 +427,8 @@ class PLAID(PyLateCall):
         t0 = time.perf_counter()
         for start, stop in build.split_for_segments(len(ids)):
             part = None if texts is None else texts[start:stop]
-            self._add_segment(manifest, ids[start:stop], build.slice_encoded(enc, start, stop), part)
+            meta = None if rows is None else rows[start:stop]
+            self._add_segment(manifest, ids[start:stop], build.slice_encoded(enc, start, stop), part, meta)
         timings["write_s"] = time.perf_counter() - t0
         self.last_build_timings = timings
         trained = manifest["stats"].get("train_residual_norm") or 0.0
@@ -437,12 +449,13 @@ class PLAID(PyLateCall):
         ids: list[str],
         enc: build.Encoded,
         texts: list[str | None] | None = None,
+        rows: list[dict[str, Any]] | None = None,
     ) -> None:
         name = f"s{int(manifest['next_segment']):06d}"
         manifest["next_segment"] = int(manifest["next_segment"]) + 1
         files = write_segment(
             self._folder, name, ids, enc.doclens, enc.codes, enc.residuals,
-            int(manifest["settings"]["n_centroids"]), texts,
+            int(manifest["settings"]["n_centroids"]), texts, rows, manifest.get("metadata_schema"),
         )
         manifest["files"].update(files)
         manifest["segments"].append({"name": name, "n_docs": len(ids), "n_tokens": int(enc.doclens.sum())})
@@ -483,7 +496,7 @@ class PLAID(PyLateCall):
             manifest["files"] = {k: v for k, v in manifest["files"].items() if "." not in k}
             manifest["segments"] = []
             for ids, enc in build.live_batches(self._segments):
-                self._add_segment(manifest, ids, enc, self._texts(ids))
+                self._add_segment(manifest, ids, enc, self._texts(ids), self._metadata(ids))
             self._commit(manifest)
 
     def retrain(self, **training: Any) -> None:
@@ -514,22 +527,30 @@ class PLAID(PyLateCall):
             self._config = new_config
             self._given.update(training)  # asked for now: they win over the constructor's values
             try:
-                self._commit(self._rebuild(ids, docs, self._texts(ids)))
+                self._commit(
+                    self._rebuild(ids, docs, self._texts(ids), self._metadata(ids), self._schema)
+                )
             except BaseException:
                 self._config, self._given = saved, given
                 self._reload()
                 raise
 
     def _rebuild(
-        self, ids: list[str], docs: list[np.ndarray], texts: list[str | None]
+        self,
+        ids: list[str],
+        docs: list[np.ndarray],
+        texts: list[str | None],
+        rows: list[dict[str, Any]],
+        schema: dict[str, str],
     ) -> dict[str, Any]:
         """A manifest of a fresh codec trained on ``docs`` with every document re-encoded."""
         manifest = self._empty_manifest()
         manifest["next_segment"] = self._manifest["next_segment"]
+        manifest["metadata_schema"] = schema
         self._quantizer = self._codec = None
         if ids:
             self._train_into(manifest, docs)
-            self._encode_into(manifest, ids, docs, texts)
+            self._encode_into(manifest, ids, docs, texts, rows)
         return manifest
 
     def _should_retrain(self, docs: list[np.ndarray]) -> bool:
@@ -559,12 +580,18 @@ class PLAID(PyLateCall):
             out.append(self._segments[s].text(local))
         return out
 
+    def _metadata(self, ids: Sequence[str]) -> list[dict[str, Any]]:
+        return [self._segments[s].meta(local) for s, local in (self._where[i] for i in ids)]
+
     def get_documents(self, documents_ids: Sequence[str]) -> list[dict[str, Any]]:
-        """``{"id", "text"}`` of each id, in the order asked (``text`` is ``None`` when none was
-        stored); unknown ids raise :class:`UnknownIdError`."""
+        """``{"id", "text", "metadata"}`` of each id, in the order asked (``text`` is ``None`` and
+        ``metadata`` ``{}`` when none was stored); unknown ids raise :class:`UnknownIdError`."""
         ids = check_id_list(documents_ids, dedupe=False)
         raise_unknown(unknown_ids(ids, self._where))
-        return [{"id": i, "text": t} for i, t in zip(ids, self._texts(ids), strict=True)]
+        return [
+            {"id": i, "text": t, "metadata": m}
+            for i, t, m in zip(ids, self._texts(ids), self._metadata(ids), strict=True)
+        ]
 
     def get_documents_embeddings(self, documents_ids: Sequence[Any]) -> list[Any]:
         """Decompressed ``(n_tokens, dim)`` float32 embeddings of the given documents (a list of id
@@ -624,4 +651,3 @@ class PLAID(PyLateCall):
                 masks[where[0]][where[1]] = True
         return masks
 
-    _allowed = eligible  # the old private name (plait.distributed used it)

@@ -30,6 +30,7 @@ import numpy as np
 
 from plait.indexes.base import CorruptIndexError
 from plait.indexes.files import LazyTexts, text_at
+from plait.indexes.metadata import LazyMetadata, metadata_at, write_metadata
 from plait.indexes.plaid.centroids import CentroidQuantizer, from_int8_rows
 from plait.indexes.plaid.codec import ResidualCodec
 from plait.indexes.plaid.ivf import InvertedLists, docs_dtype
@@ -37,7 +38,8 @@ from plait.indexes.storage import IndexFolder
 from plait.kernels.plaid_decompress import token_inverse_norms
 
 FORMAT = "plait-plaid"
-VERSION = 1
+VERSION = 2  # written (adds ``<seg>.metadata`` and ``settings.config``); READ_VERSIONS are read
+READ_VERSIONS = (1, 2)
 SEGMENT_ROLES = ("codes", "residuals", "doclens", "ids")
 
 
@@ -64,6 +66,7 @@ class Segment:
     # per-token inverse norms, computed on first search; shared by copies that only change ``deleted``
     norms: LazyNorms = field(default_factory=LazyNorms, repr=False, compare=False)
     texts: LazyTexts | list[str | None] | None = field(default=None, repr=False, compare=False)
+    metadata: LazyMetadata | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.offsets = np.zeros(len(self.doclens) + 1, dtype=np.int64)
@@ -76,6 +79,10 @@ class Segment:
     def text(self, local: int) -> str | None:
         """The stored text of document ``local`` (``None`` when the segment stores no texts)."""
         return text_at(self.texts, local)
+
+    def meta(self, local: int) -> dict[str, Any]:
+        """The stored metadata of document ``local`` (``{}`` when the segment stores none)."""
+        return metadata_at(self.metadata, local)
 
     @property
     def n_live(self) -> int:
@@ -159,13 +166,18 @@ def write_segment(
     residuals: np.ndarray,
     n_centroids: int,
     texts: list[str | None] | None = None,
+    rows: list[dict[str, Any]] | None = None,
+    schema: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """Write one segment's files; returns their manifest entries keyed ``<name>.<role>``
-    (``<name>.texts`` only when some document has a text)."""
+    (``<name>.texts`` / ``<name>.metadata`` only when some document has one)."""
+    files: dict[str, Any] = {}
+    if rows is not None and any(rows):  # first: a type clash in a column is refused before any write
+        files[f"{name}.metadata"] = write_metadata(folder, f"{name}.metadata", rows, ids, schema or {})
     code_dtype = np.uint16 if n_centroids <= 1 << 16 else np.int32
     codes = np.asarray(codes).astype(code_dtype, copy=False)
     arrays = {"codes": codes, "residuals": residuals, "doclens": np.asarray(doclens, dtype=np.int32)}
-    files = {f"{name}.{role}": folder.write_array(f"{name}.{role}", a) for role, a in arrays.items()}
+    files.update({f"{name}.{role}": folder.write_array(f"{name}.{role}", a) for role, a in arrays.items()})
     files[f"{name}.ids"] = folder.write_json(f"{name}.ids", list(ids))
     if texts is not None and any(t is not None for t in texts):
         files[f"{name}.texts"] = folder.write_json(f"{name}.texts", list(texts))
@@ -203,7 +215,7 @@ def read_tombstones(folder: IndexFolder, manifest: dict[str, Any], name: str, n_
 
 def segment_signature(manifest: dict[str, Any], name: str) -> tuple[str, ...]:
     """Names of a segment's immutable files: equal signatures mean the same segment data."""
-    roles = (*SEGMENT_ROLES, "texts")
+    roles = (*SEGMENT_ROLES, "texts", "metadata")
     return tuple(manifest["files"].get(f"{name}.{r}", {}).get("name", "") for r in roles)
 
 
@@ -256,4 +268,9 @@ def read_segment(folder: IndexFolder, manifest: dict[str, Any], info: dict[str, 
     ivf = InvertedLists.build(codes, doclens, n_centroids)
     texts_entry = files.get(f"{name}.texts")
     texts = None if texts_entry is None else folder.open_texts(texts_entry, len(ids))
-    return Segment(name, ids, doclens, codes, residuals, ivf, deleted, texts=texts)
+    metadata_entry = files.get(f"{name}.metadata")
+    metadata = None
+    if metadata_entry is not None:
+        path, handle = folder.open_file(metadata_entry)
+        metadata = LazyMetadata(path, handle, metadata_entry, len(ids))
+    return Segment(name, ids, doclens, codes, residuals, ivf, deleted, texts=texts, metadata=metadata)
