@@ -650,4 +650,3 @@ class PLAID(PyLateCall):
             if where is not None:
                 masks[where[0]][where[1]] = True
         return masks
-
