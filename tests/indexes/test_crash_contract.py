@@ -167,7 +167,7 @@ def check(factory: Any, folder: Path, states: list[crash_child.State], last: int
             assert hits.ids[0] == probe
     index.add_documents(["after-crash"], [crash_child.embedding("after-crash", 0)], texts=["written after"])
     again = factory.reopen(folder)
-    assert again.get_documents(["after-crash"]) == [{"id": "after-crash", "text": "written after"}]
+    assert again.get_documents(["after-crash"]) == [{"id": "after-crash", "text": "written after", "metadata": {}}]
     verify(again)
     if last in held_by_all:
         return "last"
