@@ -184,8 +184,8 @@ def cost_table(result: CompareResult) -> Table:
         "Projections are linear. Build time includes encoding the corpus (PLAID: and its "
         "k-means). Latency: one query at a time, query encoding included; p50 is the median of "
         "all timings, p25–p75 their interquartile range (the spread). p50 gap: against exact "
-        "ColBERT (exact ColBERT itself: against the baseline); † = the larger of the two rows' "
-        "interquartile ranges is at least the gap, so these timings do not tell the two apart. "
+        "ColBERT (exact ColBERT itself: against the baseline); † = the two rows' p25–p75 ranges "
+        "overlap: the spread covers the gap, so these timings do not tell the two apart. "
         "‡ = the median had not settled when the timing stopped."
     )
     if not result.settings.get("latency_timed", True):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -187,14 +186,17 @@ class CompareResult:
 
 
 def latency_unresolved(system: SystemResult, other: SystemResult) -> bool:
-    """Whether the timings' spread exceeds the gap between the two medians.
+    """Whether the timings' spread covers the gap between the two medians.
 
-    True when the larger of the two interquartile ranges is at least ``|p50 - p50|``: the run then
-    does not tell which of the two answers a query faster. Also true when either was not timed.
+    True when the two interquartile ranges (p25-p75, the middle half of each row's timings)
+    overlap: the run then does not tell which of the two answers a query faster. Also true when
+    either was not timed.
     """
-    gap = abs(system.p50_ms - other.p50_ms)
-    spread = max(system.spread_ms, other.spread_ms)
-    return not (math.isfinite(gap) and math.isfinite(spread)) or spread >= gap
+    if not system.latency_ms or not other.latency_ms:
+        return True
+    low = max(system.latency(25), other.latency(25))
+    high = min(system.latency(75), other.latency(75))
+    return low <= high
 
 
 def format_bytes(value: float) -> str:

@@ -7,8 +7,8 @@ What it may say is bound by the numbers:
   difference" with the p-value. The tests come from the result's tables
   (:meth:`CompareResult.test`), never from comparing point estimates;
 - a score difference is printed with as many decimals as it takes not to round to zero;
-- latencies are medians with their interquartile range; when the spread is at least the gap
-  between two medians the sentence says the run does not order them;
+- latencies are medians with their interquartile range; when the two interquartile ranges
+  overlap (the spread covers the gap) the sentence says the run does not order them;
 - the first sentence names the two models compared: it is about them, not about late interaction
   in general;
 - the last sentence counts the paired tests the verdict cites and says which of its significant
@@ -273,8 +273,8 @@ class _Verdict:
         )
         if latency_unresolved(colbert, base):
             sentence += (
-                "; the spread of the timings is at least the gap between the medians, so this run "
-                "does not order the two by speed"
+                "; their p25–p75 ranges overlap, so the spread of the timings covers the gap and "
+                "this run does not order the two by speed"
             )
         if not (colbert.latency_stable and base.latency_stable):
             sentence += "; the medians had not settled when the timing stopped"
@@ -285,12 +285,14 @@ class _Verdict:
         cpus = env.get("cpu_count") or 0
         loads = {
             "at the start": env.get("load_average_start"),
-            "while timing": env.get("load_average_latency_start"),
+            "when timing began": env.get("load_average_latency_start"),
+            "when timing ended": env.get("load_average_latency_end"),
         }
         busy = {when: load[0] for when, load in loads.items() if load and cpus and load[0] > cpus}
         if not busy:
             return ""
-        shown = " and ".join(f"{value:.1f} {when}" for when, value in busy.items())
+        parts = [f"{value:.1f} {when}" for when, value in busy.items()]
+        shown = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
         return (
             f"The machine was busy (load average {shown}, on {cpus} CPUs): the latencies were "
             "measured on a loaded machine."

@@ -107,8 +107,11 @@ def _system(samples: list[float]) -> SystemResult:
 
 def test_spread_against_gap():
     tight_a, tight_b = _system([100, 101, 102, 103, 104]), _system([50, 51, 52, 53, 54])
-    assert not latency_unresolved(tight_a, tight_b)  # IQR 2 < gap 50
-    wide = _system([20, 60, 100, 140, 180])  # IQR 80 >= gap 48
-    assert latency_unresolved(wide, tight_b) and latency_unresolved(tight_b, wide)
+    assert not latency_unresolved(tight_a, tight_b)  # 101-103 and 51-53 apart
+    wide = _system([20, 60, 100, 140, 180])  # p25-p75 60-140
+    assert latency_unresolved(wide, tight_a) and latency_unresolved(tight_a, wide)  # covers 101-103
+    assert not latency_unresolved(wide, _system([0.1, 0.1, 0.1]))  # a very wide row, far away
+    touching = _system([103, 103, 103])  # p25 = p75 = 103: meets tight_a's p75
+    assert latency_unresolved(tight_a, touching)
     assert latency_unresolved(tight_a, _system([]))  # untimed: nothing can be said
     assert tight_a.spread_ms == 2.0 and wide.spread_ms == 80.0

@@ -372,8 +372,8 @@ def test_latency_sentence_reports_the_spread_and_says_when_it_hides_the_gap():
     )
     line = next(s for s in noisy if s.startswith("Per query"))
     assert line.endswith(
-        "; the spread of the timings is at least the gap between the medians, so this run does "
-        "not order the two by speed."
+        "; their p25–p75 ranges overlap, so the spread of the timings covers the gap and this "
+        "run does not order the two by speed."
     )
     check_supported(clear + noisy)
 
@@ -390,11 +390,12 @@ def test_busy_machine_is_said():
         "cpu_count": 2,
         "load_average_start": [5.2, 4.0, 3.0],
         "load_average_latency_start": [1.0, 1, 1],
+        "load_average_latency_end": [7.17, 5, 3],
     }
     sentences = verdict(compare({"biencoder": 0.645, "colbert": 0.705}, {}, environment=busy))
     assert (
-        "The machine was busy (load average 5.2 at the start, on 2 CPUs): the latencies were "
-        "measured on a loaded machine." in sentences
+        "The machine was busy (load average 5.2 at the start and 7.2 when timing ended, on 2 "
+        "CPUs): the latencies were measured on a loaded machine." in sentences
     )
     quiet = verdict(compare({"biencoder": 0.645, "colbert": 0.705}, {}))
     assert not any("busy" in s for s in quiet)
