@@ -110,7 +110,7 @@ class ShardSource:
             for shard in self._live()
         }
         answers = self._call("candidates", args)
-        return [_merge([(shard, per_query[q]) for shard, per_query in answers.items()]) for q in range(len(asks))]
+        return [_merge([(shard, found[q]) for shard, found in answers.items()]) for q in range(len(asks))]
 
     def exact(self, asks: list[ExactAsk]) -> list[Scored]:
         """Each shard scores (and names) its own documents among ``refs``; a shard lost here drops out."""
@@ -184,4 +184,6 @@ def scatter_gather(
     source = ShardSource(shards, codebook, route_subset, allow_partial=allow_partial)
     results = run_search(source, list(queries), k, params, subsets)
     missing = tuple(shards.names[s] for s in sorted(source.missing))
-    return [ShardedSearchResult(r.ids, r.scores, partial=bool(missing), missing_shards=missing) for r in results]
+    return [
+        ShardedSearchResult(r.ids, r.scores, partial=bool(missing), missing_shards=missing) for r in results
+    ]

@@ -107,7 +107,8 @@ class ShardWorker:
         source = self._source()
         if source is None:
             return [Found.nothing(2) for _ in asks]
-        return source.candidates([dataclasses.replace(a, eligible=source.eligibility(a.eligible).handle) for a in asks], cuts)
+        mine = [dataclasses.replace(a, eligible=source.eligibility(a.eligible).handle) for a in asks]
+        return source.candidates(mine, cuts)
 
     def exact(self, queries: list[np.ndarray], picks: list[np.ndarray]) -> list[tuple[list[str], np.ndarray]]:
         """Stage 5: exact MaxSim of documents ``picks[q]`` (``(2, n)``: segment, local index) of

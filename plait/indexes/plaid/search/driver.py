@@ -182,7 +182,8 @@ def rank(
 ) -> list[Ranked]:
     """The best ``k`` documents of each query, as the source labels them. ``params`` must be
     resolved (:meth:`~.stages.PLAIDSearchParams.resolve`); ``subsets``: one per query (or ``None``)."""
-    ncells, ndocs, n_full, threshold = params.ncells, params.ndocs, params.n_full_scores, params.centroid_score_threshold
+    ncells, ndocs, threshold = params.ncells, params.ndocs, params.centroid_score_threshold
+    n_full = params.n_full_scores
     if ncells is None or ndocs is None or n_full is None or threshold is None:
         raise ValueError("the PLAID search driver needs resolved parameters (PLAIDSearchParams.resolve)")
     cuts = Cuts(ndocs, n_full, threshold)
@@ -193,7 +194,8 @@ def rank(
         eligible = source.eligibility(subset)
         small = subset is not None and eligible.at_most is not None and eligible.at_most <= ndocs
         n_cells = min(ncells, scores.n_centroids)
-        states.append(_Query(query, subset is not None, eligible, scores, scores.prunes(threshold), n_cells, small))
+        prune = scores.prunes(threshold)
+        states.append(_Query(query, subset is not None, eligible, scores, prune, n_cells, small))
     if not states:
         return []
     pending = list(range(len(states)))

@@ -90,7 +90,9 @@ class SegmentSource:
         else:
             cand = candidates_in_cells(np.asarray(ask.cells), segments, masks)
         n_found = len(cand.seg)
-        scores = ask.scores if ask.scores is not None else query_scores(ask.query, self.quantizer, cuts.threshold)
+        scores = ask.scores
+        if scores is None:  # computed here when the asker did not send them (a shard)
+            scores = query_scores(ask.query, self.quantizer, cuts.threshold)
         everything = np.ones(scores.n_centroids, dtype=bool)
         pruned = full = None
         if scores.prunes(cuts.threshold) and (not self.whole or n_found > cuts.ndocs):
@@ -112,7 +114,9 @@ class SegmentSource:
         for ask in asks:
             cand = Candidates(ask.refs[0], ask.refs[1], np.zeros(ask.refs.shape[1], dtype=np.float32))
             scores_t = None if ask.scores is None else ask.scores.scores_t
-            scored = exact_candidate_scores(cand, self.segments, ask.query, self.quantizer, self.codec, scores_t)
+            scored = exact_candidate_scores(
+                cand, self.segments, ask.query, self.quantizer, self.codec, scores_t
+            )
             out.append(Scored(scored.score, ask.refs))
         return out
 
