@@ -18,6 +18,7 @@ from plait.indexes import (
     Voyager,
 )
 from plait.indexes import exact as exact_module
+from plait.indexes import segments as segments_module
 from plait.indexes.storage import IndexFolder
 from plait.scores.reference import maxsim_reference
 
@@ -46,8 +47,9 @@ def test_folder_layout_and_index_path_alias(tmp_path):
     index.add_documents(ids, embs)
     index.remove_documents(["d1"])
     m = manifest(index)
-    assert m["format"] == "plait-exact" and m["dim"] == DIM and m["n_documents"] == 4
-    assert len(m["segments"]) == 1 and len(m["tombstones"]) == 1
+    assert m["format"] == "plait-exact" and m["version"] == 2 and m["settings"]["dim"] == DIM
+    assert m["segments"] == [{"name": "s000001", "n_docs": 5, "n_tokens": sum(len(e) for e in embs)}]
+    assert "s000001.tombstones" in m["files"] and index.stats["documents"] == 4
     names = {p.name for p in index.path.iterdir()}
     assert {e["name"] for e in m["files"].values()} <= names
     assert not any(n.endswith(".pkl") for n in names)
@@ -63,7 +65,7 @@ def test_float16_storage(tmp_path):
     full = Exact(None).add_documents(ids, embs)
     reopened = Exact(tmp_path, "half")
     assert reopened.dtype == "float16"
-    stored = np.load(reopened.path / manifest(reopened)["files"]["segment-0-tokens"]["name"])
+    stored = np.load(reopened.path / manifest(reopened)["files"]["s000001.tokens"]["name"])
     assert stored.dtype == np.float16
     queries = [embs[0], embs[3]]
     for a, b in zip(half.search(queries, k=6), full.search(queries, k=6), strict=True):
@@ -85,14 +87,14 @@ def test_compaction_keeps_results_and_drops_files(tmp_path):
     before = snapshot(index, queries)
     index.compact()
     m = manifest(index)
-    assert len(m["segments"]) == 1 and m["tombstones"] == []
+    assert len(m["segments"]) == 1 and not any(k.endswith(".tombstones") for k in m["files"])
     assert snapshot(index, queries) == before
     assert snapshot(Exact(tmp_path, "c"), queries) == before
     index.add_documents(["late"], [embs[0]])  # old files stay one more commit, for readers
-    assert any(p.name.startswith("tombstones") for p in index.path.iterdir())
+    assert any(".tombstones." in p.name for p in index.path.iterdir())
     index.add_documents(["later"], [embs[1]])  # KEEP_GENERATIONS commits later they are collected
     names = {p.name for p in index.path.iterdir()}
-    assert not any(n.startswith("tombstones") for n in names)
+    assert not any(".tombstones." in n for n in names)
 
 
 def test_auto_compaction_when_most_documents_are_dead(monkeypatch):
@@ -100,12 +102,12 @@ def test_auto_compaction_when_most_documents_are_dead(monkeypatch):
     ids, embs = docs(80)
     index.add_documents(ids, embs)
     index.remove_documents(ids[:50])
-    assert len(index._segments) == 1 and index._tombstones == [] and len(index) == 30
+    assert index.stats["segments"] == 1 and index.stats["deleted_documents"] == 0 and len(index) == 30
     assert index.documents_ids == ids[50:]
-    monkeypatch.setattr(exact_module, "MAX_SEGMENTS", 2)
+    monkeypatch.setattr(segments_module, "MAX_SEGMENTS", 2)
     for i in range(2):  # the second add makes 3 segments > 2: compacted into one
         index.add_documents([f"s{i}"], [embs[i]])
-    assert len(index._segments) == 1 and len(index) == 32
+    assert index.stats["segments"] == 1 and len(index) == 32
 
 
 def test_crash_at_the_commit_point_keeps_the_old_state(tmp_path, monkeypatch):
@@ -133,7 +135,7 @@ def test_crash_at_the_commit_point_keeps_the_old_state(tmp_path, monkeypatch):
 def test_truncated_and_corrupted_files_are_detected(tmp_path):
     ids, embs = docs(4)
     index = Exact(tmp_path, "bad").add_documents(ids, embs)
-    entry = manifest(index)["files"]["segment-0-tokens"]
+    entry = manifest(index)["files"]["s000001.tokens"]
     path = index.path / entry["name"]
     data = bytearray(path.read_bytes())
     data[-1] ^= 0xFF

@@ -251,7 +251,7 @@ def test_exact_offsets_that_would_read_out_of_bounds_are_refused(tmp_path, offse
     ids, embs = docs(6)
     Exact(tmp_path, "idx").add_documents(ids, embs)
     folder = tmp_path / "idx"
-    role = json.loads((folder / MANIFEST).read_text())["segments"][0][1]
+    role = json.loads((folder / MANIFEST).read_text())["segments"][0]["name"] + ".offsets"
     good = np.load(folder / json.loads((folder / MANIFEST).read_text())["files"][role]["name"])
     rewrite_entry(folder, role, offsets(good).astype(np.int64))
     with pytest.raises(CorruptIndexError, match="inconsistent"):

@@ -56,7 +56,7 @@ def test_the_metadata_file_is_parquet_that_other_tools_read(tmp_path) -> None:
     pq = pytest.importorskip("pyarrow.parquet")
     index = Exact(tmp_path, "idx")
     index.add_documents(["a", "b"], _docs(2), metadata=[{"year": 2020, "src": "x"}, {"year": 2021}])
-    (name,) = [e["name"] for role, e in index.manifest["files"].items() if role.endswith("-metadata")]
+    (name,) = [e["name"] for role, e in index.manifest["files"].items() if role.endswith(".metadata")]
     table = pq.read_table(tmp_path / "idx" / name)
     assert table.to_pylist() == [{"src": "x", "year": 2020}, {"src": None, "year": 2021}]
 
@@ -66,7 +66,7 @@ def test_a_damaged_metadata_file_is_named(tmp_path) -> None:
 
     index = Exact(tmp_path, "idx")
     index.add_documents(["a"], _docs(1), metadata=[{"year": 2020}])
-    (name,) = [e["name"] for role, e in index.manifest["files"].items() if role.endswith("-metadata")]
+    (name,) = [e["name"] for role, e in index.manifest["files"].items() if role.endswith(".metadata")]
     path = tmp_path / "idx" / name
     data = bytearray(path.read_bytes())
     data[len(data) // 2] ^= 0xFF
