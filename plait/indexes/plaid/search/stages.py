@@ -17,6 +17,7 @@ Which stage runs when, and where the candidate list is cut, is decided in one pl
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -143,12 +144,16 @@ def centroid_scores(query: np.ndarray, quantizer: CentroidQuantizer) -> np.ndarr
 
 @dataclass(frozen=True)
 class QueryScores:
-    """One query's stage-1 products, computed once: ``scores`` ``(Lq, K)``, ``scores_t`` its
-    contiguous ``(K, Lq)`` transpose (what the kernels read) and ``keep``, the :func:`pruning_mask`."""
+    """One query's stage-1 products, each computed once: ``scores`` ``(Lq, K)``, ``keep`` (the
+    :func:`pruning_mask`) and, on first use, ``scores_t``, the contiguous ``(K, Lq)`` transpose the
+    kernels read (a coordinator that only picks cells never makes it)."""
 
     scores: np.ndarray
-    scores_t: np.ndarray
     keep: np.ndarray
+
+    @cached_property
+    def scores_t(self) -> np.ndarray:
+        return np.ascontiguousarray(self.scores.T)
 
     @property
     def n_centroids(self) -> int:
@@ -160,9 +165,9 @@ class QueryScores:
 
 
 def query_scores(query: np.ndarray, quantizer: CentroidQuantizer, threshold: float) -> QueryScores:
-    """Stage 1 of one query: :func:`centroid_scores`, transposed, and the pruning mask for ``threshold``."""
+    """Stage 1 of one query: :func:`centroid_scores` and the pruning mask for ``threshold``."""
     scores = centroid_scores(query, quantizer)
-    return QueryScores(scores, np.ascontiguousarray(scores.T), pruning_mask(scores, threshold))
+    return QueryScores(scores, pruning_mask(scores, threshold))
 
 
 def probe_cells(scores: np.ndarray, n_cells: int) -> np.ndarray:
