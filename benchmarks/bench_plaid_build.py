@@ -27,7 +27,7 @@ from plait.indexes.plaid import PLAID  # noqa: E402
 
 def role_bytes(index: PLAID) -> dict[str, int]:
     groups: dict[str, int] = {}
-    for role, entry in index._manifest["files"].items():
+    for role, entry in index.manifest["files"].items():
         kind = role.split(".")[-1]
         kind = {"ivf_offsets": "ivf", "ivf_docs": "ivf", "bucket_cutoffs": "codec", "bucket_weights": "codec"}.get(kind, kind)
         groups[kind] = groups.get(kind, 0) + int(entry["bytes"])

@@ -26,7 +26,7 @@ import numpy as np
 from plait.indexes.base import CorruptIndexError, DuplicateIdError, PyLateCall, SearchResult, Subset
 from plait.indexes.metadata import check_metadata
 from plait.indexes.segments import Segment, SegmentStore
-from plait.indexes.storage import IndexFolder, check_name, require, state_key
+from plait.indexes.storage import IndexFolder, check_name, require
 from plait.indexes.validation import (
     check_embeddings,
     check_id_list,
@@ -167,7 +167,11 @@ class Exact(PyLateCall):
         self.index_name = check_name(index_name)
         self._requested_dtype = None if dtype is None else _check_dtype(dtype)
         folder = None if index_folder is None else IndexFolder(Path(index_folder) / index_name)
-        self._store = SegmentStore(folder, ("tokens", "offsets"), _read_payload)
+        self._v1_tombstones: list[np.ndarray] = []
+        self._store = SegmentStore(
+            folder, ("tokens", "offsets"), _read_payload, expect=EXPECT,
+            on_load=self._check_settings, after_load=self._index_documents,
+        )
         empty = {"format": FORMAT, "version": VERSION, "segments": [], "next_segment": 1, "stats": {},
                  "settings": {"dim": None, "dtype": self._requested_dtype or "float32"},
                  "metadata_schema": {}, "files": {}}
@@ -176,18 +180,17 @@ class Exact(PyLateCall):
         else:
             folder.create_unless_present(override, lambda: self._store.commit(empty, new_index=True))
             if not self._store.manifest:
-                folder.load_latest(self._load, expect=EXPECT)
-        self._index_documents()
+                self._store.open()
 
     # ------------------------------------------------------------------ state
-    def _load(self, manifest: dict[str, Any]) -> None:
-        """Adopt a committed manifest (version 1 converted on the way in)."""
+    def _check_settings(self, manifest: dict[str, Any]) -> dict[str, Any]:
+        """The segment store's ``on_load``: version 1 converted, dtype and dim checked."""
         folder = self._store.folder
         assert folder is not None
         where = folder.manifest_path
-        tombstones: list[np.ndarray] = []
+        self._v1_tombstones = []
         if manifest["version"] == 1:
-            manifest, tombstones = _from_v1(manifest, folder)
+            manifest, self._v1_tombstones = _from_v1(manifest, folder)
         settings = require(manifest, "settings", dict, where)
         stored = require(settings, "dtype", str, where)
         if stored not in ("float16", "float32"):
@@ -197,10 +200,7 @@ class Exact(PyLateCall):
         dim = require(settings, "dim", (int, type(None)), where)
         if manifest["segments"] and (dim is None or dim < 1):
             raise CorruptIndexError(f"{where}: key 'dim' has an invalid value {dim!r}")
-        self._store.load(manifest)
-        if tombstones:
-            self._apply_v1_tombstones(tombstones)
-        self._index_documents()
+        return manifest
 
     def _apply_v1_tombstones(self, tombstones: list[np.ndarray]) -> None:
         store = self._store
@@ -216,7 +216,11 @@ class Exact(PyLateCall):
         store.replace_deleted(masks)
 
     def _index_documents(self) -> None:
-        """The global document numbering the score matrix uses (every stored document)."""
+        """The segment store's ``after_load``: a version-1 index's tombstones applied, then the
+        global document numbering the score matrix uses (every stored document)."""
+        if self._v1_tombstones:
+            tombstones, self._v1_tombstones = self._v1_tombstones, []
+            self._apply_v1_tombstones(tombstones)
         segments = self._store.segments
         self._ids = [doc_id for seg in segments for doc_id in seg.ids]
         counts = [seg.n_docs for seg in segments]
@@ -285,14 +289,7 @@ class Exact(PyLateCall):
 
         Returns ``True`` when the state changed. Cheap when nothing changed (one small read).
         """
-        folder = self._store.folder
-        if folder is None:
-            return False
-        current = folder.read_manifest(expect=EXPECT)
-        if state_key(current) == state_key(self._store.manifest):
-            return False
-        folder.load_latest(self._load, expect=EXPECT)
-        return True
+        return self._store.refresh()
 
     # ------------------------------------------------------------------ writes
     def _begin(self) -> dict[str, Any]:
@@ -320,7 +317,6 @@ class Exact(PyLateCall):
 
     def _commit(self, manifest: dict[str, Any]) -> None:
         self._store.commit(manifest)
-        self._index_documents()
         if self._store.needs_compaction():
             self._compact()
 
@@ -347,7 +343,7 @@ class Exact(PyLateCall):
         check_storable(ids, matrices, self.dtype)
         if not ids:
             return self
-        with self._store.writing(EXPECT):
+        with self._store.writing():
             matrices = check_embeddings(ids, matrices, self.dim)  # another writer may have set dim
             existing = [doc_id for doc_id in ids if doc_id in self._store]
             if existing and not replace:
@@ -369,7 +365,7 @@ class Exact(PyLateCall):
         ids = check_id_list(documents_ids)
         if not ids:
             return self
-        with self._store.writing(EXPECT):
+        with self._store.writing():
             raise_unknown(unknown_ids(ids, self._store.where))
             manifest = self._begin()
             self._store.remove(manifest, ids)
@@ -378,7 +374,7 @@ class Exact(PyLateCall):
 
     def compact(self) -> None:
         """Rewrite the live documents into one segment and drop all tombstones."""
-        with self._store.writing(EXPECT):
+        with self._store.writing():
             self._compact()
 
     def _compact(self) -> None:
@@ -391,7 +387,6 @@ class Exact(PyLateCall):
         if ids:
             self._add_segment(manifest, ids, matrices, texts, rows)
         self._store.commit(manifest)
-        self._index_documents()
 
     # ------------------------------------------------------------------ reads
     def _matrices(self, ids: Sequence[str]) -> list[np.ndarray]:

@@ -91,7 +91,11 @@ class SegmentStore:
     """Segments, tombstones, the id map, texts and metadata of one index (see the module docstring).
 
     ``payload_roles``: the per-segment vector roles the payload reads (checked present);
-    ``read_payload``: builds a segment from its common fields and vector files.
+    ``read_payload``: builds a segment from its common fields and vector files; ``expect``:
+    ``(format, readable versions)`` of the manifest. ``on_load(manifest)`` runs first when a
+    commit is read (it checks the index's own settings and may return the manifest in the
+    current form); ``after_load()`` runs once the segments are adopted (all or nothing: when
+    reading fails, the held state stays as it was).
     """
 
     def __init__(
@@ -99,10 +103,17 @@ class SegmentStore:
         folder: IndexFolder | None,
         payload_roles: tuple[str, ...],
         read_payload: PayloadReader,
+        *,
+        expect: tuple[str, int | tuple[int, ...]],
+        on_load: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+        after_load: Callable[[], None] | None = None,
     ) -> None:
         self.folder = folder
         self.payload_roles = payload_roles
+        self.expect = expect
         self._read_payload = read_payload
+        self._on_load = on_load
+        self._after_load = after_load
         self.manifest: dict[str, Any] = {}
         self.segments: list[Any] = []
         self.where: dict[str, tuple[int, int]] = {}
@@ -116,6 +127,8 @@ class SegmentStore:
         with their new tombstones; the others are read and checked."""
         assert self.folder is not None
         where = self.folder.manifest_path
+        if self._on_load is not None:
+            manifest = self._on_load(manifest)
         infos = require(manifest, "segments", list, where)
         require(manifest, "next_segment", int, where)
         schema = check_schema(manifest.get("metadata_schema"), where)
@@ -135,6 +148,8 @@ class SegmentStore:
             signatures[name] = signature
         self._adopt(manifest, segments, schema)
         self._signatures = signatures
+        if self._after_load is not None:
+            self._after_load()
 
     def _read_segment(self, manifest: Mapping[str, Any], info: Mapping[str, Any]) -> Any:
         assert self.folder is not None
@@ -340,24 +355,31 @@ class SegmentStore:
             segments = [current[info["name"]] for info in manifest["segments"]]
             self._staged = {}
             self._adopt(manifest, segments, dict(manifest.get("metadata_schema") or {}))
+            if self._after_load is not None:
+                self._after_load()
             return
         committed = self.folder.commit(manifest, base=None if new_index else self.manifest)
         self._staged = {}
         self.load(committed)
 
-    def refresh(self, expect: tuple[str, int | tuple[int, ...]]) -> bool:
+    def open(self) -> None:
+        """Read the folder's current commit (retried when a writer collects a file meanwhile)."""
+        assert self.folder is not None
+        self.folder.load_latest(self.load, expect=self.expect)
+
+    def refresh(self) -> bool:
         """Adopt the state another writer committed since this store last read the folder;
         ``True`` when it changed. Cheap when nothing changed (one small read)."""
         if self.folder is None:
             return False
-        current = self.folder.read_manifest(expect=expect)
+        current = self.folder.read_manifest(expect=self.expect)
         if state_key(current) == state_key(self.manifest):
             return False
-        self.folder.load_latest(self.load, expect=expect)
+        self.open()
         return True
 
     @contextmanager
-    def writing(self, expect: tuple[str, int | tuple[int, ...]]) -> Iterator[None]:
+    def writing(self) -> Iterator[None]:
         """Hold the writer lock and catch up with other writers' commits first; a failed write
         drops whatever it staged and re-reads the committed state."""
         if self.folder is None:
@@ -368,10 +390,10 @@ class SegmentStore:
                 raise
             return
         with self.folder.writer_lock():
-            self.refresh(expect)
+            self.refresh()
             try:
                 yield
             except BaseException:
                 self._staged = {}
-                self.folder.load_latest(self.load, expect=expect)
+                self.open()
                 raise

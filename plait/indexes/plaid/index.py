@@ -16,7 +16,6 @@ add never re-trains: a misfit is logged as a warning, :attr:`PLAID.stats` report
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import os
 import time
@@ -36,7 +35,7 @@ from plait.indexes.base import (
     SearchResult,
     Subset,
 )
-from plait.indexes.metadata import check_metadata, check_schema, merge_schema
+from plait.indexes.metadata import check_metadata
 from plait.indexes.plaid import build
 from plait.indexes.plaid.centroids import CentroidQuantizer
 from plait.indexes.plaid.codebook import Codebook
@@ -45,18 +44,17 @@ from plait.indexes.plaid.config import TRAINING_KEYS, PLAIDConfig
 from plait.indexes.plaid.search import PLAIDSearchParams, SegmentSource, decompress, run_search
 from plait.indexes.plaid.store import (
     FORMAT,
+    PAYLOAD_ROLES,
     READ_VERSIONS,
     VERSION,
     Segment,
     read_codec,
-    read_segment,
-    read_tombstones,
-    segment_signature,
+    read_payload,
     write_codec,
-    write_segment,
-    write_tombstones,
+    write_payload,
 )
-from plait.indexes.storage import IndexFolder, check_name, require, state_key
+from plait.indexes.segments import SegmentStore
+from plait.indexes.storage import IndexFolder, check_name, require
 from plait.indexes.validation import (
     check_embeddings,
     check_id_list,
@@ -149,10 +147,17 @@ class PLAID(PyLateCall):
         self.auto_retrain_max_tokens = int(auto_retrain_max_tokens)
         self._folder = IndexFolder(Path(os.fspath(folder)) / index_name)
         self.last_build_timings: dict[str, float] = {}
-        self._folder.create_unless_present(
-            override, lambda: self._folder.commit(self._empty_manifest(), base=None)
+        self._quantizer: CentroidQuantizer | None = None
+        self._codec: ResidualCodec | None = None
+        self._store = SegmentStore(
+            self._folder, PAYLOAD_ROLES, read_payload, expect=(FORMAT, READ_VERSIONS),
+            on_load=self._check_settings, after_load=self._adopt_codec,
         )
-        self._folder.load_latest(self._load, expect=(FORMAT, READ_VERSIONS))
+        self._folder.create_unless_present(
+            override, lambda: self._store.commit(self._empty_manifest(), new_index=True)
+        )
+        if not self._store.manifest:
+            self._store.open()
         if codebook is not None and self._quantizer is not None:
             assert self._codec is not None
             if not codebook.same_as(Codebook(self._quantizer, self._codec)):
@@ -172,16 +177,16 @@ class PLAID(PyLateCall):
             "segments": [],
             "next_segment": 1,
             "stats": {},
+            "metadata_schema": {},
             "files": {},
         }
 
-    def _load(self, manifest: dict[str, Any]) -> None:
-        """Adopt a committed manifest: codec, segments (validated), id map; all or nothing."""
+    def _check_settings(self, manifest: dict[str, Any]) -> dict[str, Any]:
+        """The segment store's ``on_load``: settings, config and codec of a commit, checked (they
+        are adopted by :meth:`_adopt_codec` once its segments are read too)."""
         where = self._folder.manifest_path
         settings = require(manifest, "settings", dict, where)
         files = require(manifest, "files", dict, where)
-        infos = require(manifest, "segments", list, where)
-        require(manifest, "next_segment", int, where)
         require(manifest, "stats", dict, where)
         nbits = require(settings, "nbits", int, where)
         require(settings, "dim", (int, type(None)), where)
@@ -194,37 +199,13 @@ class PLAID(PyLateCall):
         codec: ResidualCodec | None = None
         if "centroids" in files:
             quantizer, codec = read_codec(self._folder, files, nbits, settings=settings)
-        elif infos:
+        elif manifest.get("segments"):
             raise CorruptIndexError(f"{where}: segments are listed but no codec ('centroids')")
-        # segments are immutable: reuse the ones already open (and their inverted lists), re-reading
-        # only their tombstones
-        cache = {seg.name: seg for seg in getattr(self, "_segments", [])}
-        old_signatures = getattr(self, "_signatures", {})
-        segments: list[Segment] = []
-        signatures: dict[str, tuple[str, ...]] = {}
-        for info in infos:
-            if not isinstance(info, dict) or not isinstance(info.get("name"), str):
-                raise CorruptIndexError(f"{where}: key 'segments' holds an invalid entry {info!r}")
-            name, signature = info["name"], segment_signature(manifest, info["name"])
-            seg = cache.get(name)
-            if seg is not None and old_signatures.get(name) == signature and quantizer is not None:
-                deleted = read_tombstones(self._folder, manifest, name, seg.n_docs)
-                seg = dataclasses.replace(seg, deleted=deleted)
-            else:
-                seg = read_segment(self._folder, manifest, info)
-            segments.append(seg)
-            signatures[name] = signature
-        where_map: dict[str, tuple[int, int]] = {}
-        for s, seg in enumerate(segments):
-            for local in np.flatnonzero(~seg.deleted).tolist():
-                if seg.ids[local] in where_map:
-                    raise CorruptIndexError(f"{self.path}: id {seg.ids[local]!r} is stored twice")
-                where_map[seg.ids[local]] = (s, int(local))
-        self._manifest = manifest
-        self._schema = check_schema(manifest.get("metadata_schema"), where)
-        self._config = config
-        self._quantizer, self._codec = quantizer, codec
-        self._segments, self._signatures, self._where = segments, signatures, where_map
+        self._pending = (config, quantizer, codec)
+        return manifest
+
+    def _adopt_codec(self) -> None:
+        self._config, self._quantizer, self._codec = self._pending
 
     def refresh(self) -> bool:
         """Adopt the state another writer committed since this object last read the folder.
@@ -232,28 +213,12 @@ class PLAID(PyLateCall):
         Returns ``True`` when the state changed. Cheap when nothing changed (one small read);
         segments already open are reused.
         """
-        current = self._folder.read_manifest(expect=(FORMAT, READ_VERSIONS))
-        if state_key(current) == state_key(self._manifest):
-            return False
-        self._reload()
-        return True
-
-
-    def _reload(self) -> None:
-        self._folder.load_latest(self._load, expect=(FORMAT, READ_VERSIONS))
-
-    def _commit(self, manifest: dict[str, Any], *, new_index: bool = False) -> None:
-        committed = self._folder.commit(manifest, base=None if new_index else self._manifest)
-        self._load(committed)
+        return self._store.refresh()
 
     def _next_manifest(self) -> dict[str, Any]:
-        m = {k: v for k, v in self._manifest.items() if k not in ("previous_files", "retired")}
-        m["settings"] = dict(m["settings"], config=self._config.to_manifest())
-        m["version"] = VERSION  # a version-1 index is upgraded by its first write
-        m["segments"] = [dict(s) for s in m["segments"]]
-        m["stats"] = dict(m["stats"])
-        m["files"] = dict(m["files"])
-        return m
+        manifest = self._store.next_manifest(VERSION)  # a version-1 index is upgraded by its first write
+        manifest["settings"]["config"] = self._config.to_manifest()
+        return manifest
 
     # ------------------------------------------------------------------ properties
     @property
@@ -274,28 +239,29 @@ class PLAID(PyLateCall):
     @property
     def manifest(self) -> Mapping[str, Any]:
         """The committed manifest this object's state was loaded from."""
-        return MappingProxyType(self._manifest)
+        return MappingProxyType(self._store.manifest)
 
     @property
     def dim(self) -> int | None:
-        return self._manifest["settings"]["dim"]
+        return self._store.manifest["settings"]["dim"]
 
     @property
     def nbits(self) -> int:
-        return int(self._manifest["settings"]["nbits"])
+        return int(self._store.manifest["settings"]["nbits"])
 
     @property
     def documents_ids(self) -> list[str]:
-        return [seg.ids[i] for seg in self._segments for i in np.flatnonzero(~seg.deleted)]
+        return self._store.documents_ids
 
     def __len__(self) -> int:
-        return len(self._where)
+        return len(self._store)
 
     def __contains__(self, document_id: object) -> bool:
-        return isinstance(document_id, str) and document_id in self._where
+        return document_id in self._store
 
     def __repr__(self) -> str:
-        return f"PLAID(path={self.path!r}, documents={len(getattr(self, '_where', ()))})"
+        store = getattr(self, "_store", None)
+        return f"PLAID(path={self.path!r}, documents={0 if store is None else len(store)})"
 
     @property
     def quantizer(self) -> CentroidQuantizer | None:
@@ -308,22 +274,22 @@ class PLAID(PyLateCall):
     @property
     def segments(self) -> list[Segment]:
         """The current segments (read-only use: the inputs of the staged search in :mod:`.search`)."""
-        return list(self._segments)
+        return list(self._store.segments)
 
     @property
     def stats(self) -> dict[str, Any]:
         """Counts, disk usage and codec fit (``codec_fits`` False means :meth:`retrain` helps)."""
-        n_tokens = sum(int(seg.doclens[~seg.deleted].sum()) for seg in self._segments)
-        stored_tokens = sum(int(seg.doclens.sum()) for seg in self._segments)
-        disk = self._folder.disk_bytes(self._manifest)
-        out = dict(self._manifest["stats"])
+        n_tokens = sum(int(seg.doclens[~seg.deleted].sum()) for seg in self._store.segments)
+        stored_tokens = sum(int(seg.doclens.sum()) for seg in self._store.segments)
+        disk = self._folder.disk_bytes(self._store.manifest)
+        out = dict(self._store.manifest["stats"])
         out.update(
             documents=len(self),
             tokens=n_tokens,
             stored_tokens=stored_tokens,
-            deleted_documents=sum(seg.n_docs - seg.n_live for seg in self._segments),
-            segments=len(self._segments),
-            n_centroids=self._manifest["settings"]["n_centroids"],
+            deleted_documents=sum(seg.n_docs - seg.n_live for seg in self._store.segments),
+            segments=len(self._store.segments),
+            n_centroids=self._store.manifest["settings"]["n_centroids"],
             nbits=self.nbits,
             disk_bytes=disk,
             bytes_per_token=disk / stored_tokens if stored_tokens else None,
@@ -332,8 +298,8 @@ class PLAID(PyLateCall):
 
     def verify(self) -> None:
         """Check every file's size and CRC-32 and that the segments are consistent."""
-        self._folder.verify(self._manifest)
-        self._reload()
+        self._folder.verify(self._store.manifest)
+        self._store.open()
 
     # ------------------------------------------------------------------ writes
     def add_documents(
@@ -359,37 +325,32 @@ class PLAID(PyLateCall):
         if not ids:
             return self
         self.last_build_timings = {}
-        with self._folder.writer_lock():
-            self.refresh()
+        with self._store.writing():
             docs = check_embeddings(ids, docs, self.dim)  # another writer may have set dim
-            existing = [i for i in ids if i in self._where]
+            existing = [i for i in ids if i in self._store]
             if existing and not replace:
                 raise DuplicateIdError(
                     f"document ids already in the index: {existing[:5]} (pass replace=True to overwrite)"
                 )
-            schema = merge_schema(self._schema, rows, ids) if rows else self._schema
             manifest = self._next_manifest()
-            manifest["metadata_schema"] = schema
-            try:
-                if self._quantizer is None:
-                    self._train_into(manifest, docs)
-                elif self._should_retrain(docs):
-                    kept = [i for i in self.documents_ids if i not in set(existing)]
-                    new_texts: list[str | None] = list(texts) if texts is not None else [None] * len(ids)
-                    new_rows = rows if rows is not None else [{} for _ in ids]
-                    manifest = self._rebuild(
-                        kept + ids, self.get_documents_embeddings(kept) + docs,
-                        self._texts(kept) + new_texts, self._metadata(kept) + new_rows, schema,
-                    )
-                    self._commit(manifest)
-                    return self
-                self._encode_into(manifest, ids, docs, texts, rows)
-                if existing:
-                    self._tombstone_into(manifest, existing)
-                self._commit(manifest)
-            except BaseException:
-                self._reload()  # drop any in-memory state of the failed write
-                raise
+            self._store.merge_schema(manifest, rows, ids)
+            if self._quantizer is None:
+                self._train_into(manifest, docs)
+            elif self._should_retrain(docs):
+                kept = [i for i in self.documents_ids if i not in set(existing)]
+                new_texts: list[str | None] = list(texts) if texts is not None else [None] * len(ids)
+                new_rows = rows if rows is not None else [{} for _ in ids]
+                manifest = self._rebuild(
+                    kept + ids, self.get_documents_embeddings(kept) + docs,
+                    self._store.texts(kept) + new_texts, self._store.metadata(kept) + new_rows,
+                    manifest["metadata_schema"],
+                )
+                self._store.commit(manifest)
+                return self
+            self._encode_into(manifest, ids, docs, texts, rows)
+            if existing:
+                self._store.remove(manifest, existing)
+            self._store.commit(manifest)
         return self
 
     def _train_into(self, manifest: dict[str, Any], docs: list[np.ndarray]) -> None:
@@ -451,25 +412,12 @@ class PLAID(PyLateCall):
         texts: list[str | None] | None = None,
         rows: list[dict[str, Any]] | None = None,
     ) -> None:
-        name = f"s{int(manifest['next_segment']):06d}"
-        manifest["next_segment"] = int(manifest["next_segment"]) + 1
-        files = write_segment(
-            self._folder, name, ids, enc.doclens, enc.codes, enc.residuals,
-            int(manifest["settings"]["n_centroids"]), texts, rows, manifest.get("metadata_schema"),
+        n_centroids = int(manifest["settings"]["n_centroids"])
+        self._store.add_segment(
+            manifest, ids, int(enc.doclens.sum()),
+            lambda name: write_payload(self._folder, name, enc.doclens, enc.codes, enc.residuals, n_centroids),
+            texts, rows,
         )
-        manifest["files"].update(files)
-        manifest["segments"].append({"name": name, "n_docs": len(ids), "n_tokens": int(enc.doclens.sum())})
-
-    def _tombstone_into(self, manifest: dict[str, Any], ids: Sequence[str]) -> None:
-        by_segment: dict[int, list[int]] = {}
-        for i in ids:
-            s, local = self._where[i]
-            by_segment.setdefault(s, []).append(local)
-        for s, locals_ in by_segment.items():
-            seg = self._segments[s]
-            deleted = seg.deleted.copy()
-            deleted[locals_] = True
-            manifest["files"][f"{seg.name}.tombstones"] = write_tombstones(self._folder, seg.name, deleted)
 
     def remove_documents(self, documents_ids: Sequence[str]) -> PLAID:
         """Remove documents (a tombstone file; immediately invisible). Unknown ids raise
@@ -477,12 +425,11 @@ class PLAID(PyLateCall):
         ids = check_id_list(documents_ids)
         if not ids:
             return self
-        with self._folder.writer_lock():
-            self.refresh()
-            raise_unknown(unknown_ids(ids, self._where))
+        with self._store.writing():
+            raise_unknown(unknown_ids(ids, self._store.where))
             manifest = self._next_manifest()
-            self._tombstone_into(manifest, ids)
-            self._commit(manifest)
+            self._store.remove(manifest, ids)
+            self._store.commit(manifest)
         return self
 
     def compact(self) -> None:
@@ -490,14 +437,13 @@ class PLAID(PyLateCall):
 
         Codes and packed residuals are copied, not re-encoded, so stored vectors do not change.
         """
-        with self._folder.writer_lock():
-            self.refresh()
+        with self._store.writing():
             manifest = self._next_manifest()
-            manifest["files"] = {k: v for k, v in manifest["files"].items() if "." not in k}
-            manifest["segments"] = []
-            for ids, enc in build.live_batches(self._segments):
-                self._add_segment(manifest, ids, enc, self._texts(ids), self._metadata(ids))
-            self._commit(manifest)
+            batches = list(build.live_batches(self._store.segments))
+            self._store.clear_segments(manifest)
+            for ids, enc in batches:
+                self._add_segment(manifest, ids, enc, self._store.texts(ids), self._store.metadata(ids))
+            self._store.commit(manifest)
 
     def retrain(self, **training: Any) -> None:
         """Re-train centroids and codec on the stored (decompressed) vectors and re-encode everything.
@@ -514,25 +460,22 @@ class PLAID(PyLateCall):
                 f"retrain() got unexpected keyword arguments {unknown}; it takes {list(TRAINING_KEYS)}"
             )
         new_config = self._config.updated(**training)
-        if self._manifest["settings"].get("shared_codebook"):
+        if self._store.manifest["settings"].get("shared_codebook"):
             raise ValueError(
                 f"{self.path} uses a shared codebook: train a new Codebook and rebuild every index "
                 "that shares it instead of re-training one of them"
             )
-        with self._folder.writer_lock():
-            self.refresh()
+        with self._store.writing():
             ids = self.documents_ids
             docs = self.get_documents_embeddings(ids)
-            saved, given = self._config, dict(self._given)
+            given = dict(self._given)
             self._config = new_config
             self._given.update(training)  # asked for now: they win over the constructor's values
             try:
-                self._commit(
-                    self._rebuild(ids, docs, self._texts(ids), self._metadata(ids), self._schema)
-                )
+                texts, rows = self._store.texts(ids), self._store.metadata(ids)
+                self._store.commit(self._rebuild(ids, docs, texts, rows, self._store.schema))
             except BaseException:
-                self._config, self._given = saved, given
-                self._reload()
+                self._given = given  # the store re-reads the committed state (and its config)
                 raise
 
     def _rebuild(
@@ -545,7 +488,7 @@ class PLAID(PyLateCall):
     ) -> dict[str, Any]:
         """A manifest of a fresh codec trained on ``docs`` with every document re-encoded."""
         manifest = self._empty_manifest()
-        manifest["next_segment"] = self._manifest["next_segment"]
+        manifest["next_segment"] = self._store.manifest["next_segment"]
         manifest["metadata_schema"] = schema
         self._quantizer = self._codec = None
         if ids:
@@ -556,12 +499,12 @@ class PLAID(PyLateCall):
     def _should_retrain(self, docs: list[np.ndarray]) -> bool:
         """Re-train automatically while the index is small (``auto_retrain_max_tokens``) when the
         new documents do not fit the codec or the index has grown 4x since training."""
-        stats = self._manifest["stats"]
-        stored = sum(int(seg.doclens[~seg.deleted].sum()) for seg in self._segments)
+        stats = self._store.manifest["stats"]
+        stored = sum(int(seg.doclens[~seg.deleted].sum()) for seg in self._store.segments)
         total = stored + sum(len(d) for d in docs)
         if total > self.auto_retrain_max_tokens or self._quantizer is None:
             return False
-        if self._manifest["settings"].get("shared_codebook"):
+        if self._store.manifest["settings"].get("shared_codebook"):
             return False
         if total >= 4 * int(stats.get("trained_on_tokens", total)):
             return True
@@ -573,25 +516,12 @@ class PLAID(PyLateCall):
         return trained > 0 and float(np.linalg.norm(residual, axis=1).mean()) > self.codec_drift_threshold * trained
 
     # ------------------------------------------------------------------ reads
-    def _texts(self, ids: Sequence[str]) -> list[str | None]:
-        out = []
-        for i in ids:
-            s, local = self._where[i]
-            out.append(self._segments[s].text(local))
-        return out
-
-    def _metadata(self, ids: Sequence[str]) -> list[dict[str, Any]]:
-        return [self._segments[s].meta(local) for s, local in (self._where[i] for i in ids)]
-
     def get_documents(self, documents_ids: Sequence[str]) -> list[dict[str, Any]]:
         """``{"id", "text", "metadata"}`` of each id, in the order asked (``text`` is ``None`` and
         ``metadata`` ``{}`` when none was stored); unknown ids raise :class:`UnknownIdError`."""
         ids = check_id_list(documents_ids, dedupe=False)
-        raise_unknown(unknown_ids(ids, self._where))
-        return [
-            {"id": i, "text": t, "metadata": m}
-            for i, t, m in zip(ids, self._texts(ids), self._metadata(ids), strict=True)
-        ]
+        raise_unknown(unknown_ids(ids, self._store.where))
+        return self._store.documents(ids)
 
     def get_documents_embeddings(self, documents_ids: Sequence[Any]) -> list[Any]:
         """Decompressed ``(n_tokens, dim)`` float32 embeddings of the given documents (a list of id
@@ -601,12 +531,12 @@ class PLAID(PyLateCall):
         if len(documents_ids) and not isinstance(documents_ids[0], str) and isinstance(documents_ids[0], Sequence):
             return [self.get_documents_embeddings(ids) for ids in documents_ids]
         ids = check_id_list(documents_ids, dedupe=False)
-        raise_unknown(unknown_ids(ids, self._where))
+        raise_unknown(unknown_ids(ids, self._store.where))
         out = []
         for i in ids:
-            s, local = self._where[i]
+            s, local = self._store.where[i]
             assert self._quantizer is not None and self._codec is not None
-            vectors, _ = decompress(self._segments[s], np.array([local]), self._quantizer, self._codec)
+            vectors, _ = decompress(self._store.segments[s], np.array([local]), self._quantizer, self._codec)
             out.append(vectors)
         return out
 
@@ -627,7 +557,7 @@ class PLAID(PyLateCall):
         resolved = (params or PLAIDSearchParams()).resolve(int(k), self.default_params)
         if self._quantizer is None or self._codec is None or not len(self):
             return [SearchResult([], np.zeros(0, dtype=np.float32)) for _ in queries]
-        source = SegmentSource(self._segments, self._quantizer, self._codec, self.eligible)
+        source = SegmentSource(self._store.segments, self._quantizer, self._codec, self.eligible)
 
         def one(qi: int) -> SearchResult:  # the PLAID search driver over this index's segments
             subset = None if subsets is None else [subsets[qi]]
@@ -642,11 +572,4 @@ class PLAID(PyLateCall):
     def eligible(self, ids: Sequence[str] | None = None) -> list[np.ndarray]:
         """Per segment (in :attr:`segments` order), the bool mask of the documents a search may
         return: the live ones, and with ``ids`` only those listed (unknown ids are ignored)."""
-        if ids is None:
-            return [~seg.deleted for seg in self._segments]
-        masks = [np.zeros(seg.n_docs, dtype=bool) for seg in self._segments]
-        for i in ids:
-            where = self._where.get(i)
-            if where is not None:
-                masks[where[0]][where[1]] = True
-        return masks
+        return self._store.eligible(ids)

@@ -1,17 +1,14 @@
-"""PLAID on-disk layout on top of :class:`plait.indexes.storage.IndexFolder`.
+"""PLAID's payload on the segment store (:mod:`plait.indexes.segments`) and its trained codec.
 
-Manifest ``files`` roles:
+The segment store keeps ids, texts, metadata and tombstones; PLAID adds, per manifest ``files``
+role:
 
 * ``centroids`` (int8 ``(n_centroids, dim)``) with ``centroid_scales`` (float32, one per centroid;
   centroid = int8 row * scale), or float32 centroids without scales; ``bucket_cutoffs`` and
   ``bucket_weights`` (float32, see :mod:`.codec`): the trained codec, written once per (re)training.
-* per segment ``<seg>`` (named ``s000001``, ``s000002``, ...; at most 65,536 documents each):
-  ``<seg>.codes`` (uint16 below 65,536 centroids, else int32, one per token, document-major),
-  ``<seg>.residuals`` (uint8 ``(n_tokens, dim * nbits / 8)``, bit-packed), ``<seg>.doclens`` (int32),
-  ``<seg>.ids`` (JSON list of string ids) and optionally ``<seg>.tombstones`` (uint16/int32 sorted
-  local indices of removed documents; a remove writes a new tombstone file, never edits one).
-
-The manifest's ``segments`` list gives the segment order (= insertion order of documents).
+* per segment ``<seg>`` (at most 65,536 documents each): ``<seg>.codes`` (uint16 below 65,536
+  centroids, else int32, one per token, document-major), ``<seg>.residuals`` (uint8
+  ``(n_tokens, dim * nbits / 8)``, bit-packed) and ``<seg>.doclens`` (int32).
 
 The inverted lists (centroid -> documents, :class:`.ivf.InvertedLists`) are derived from the codes
 when a segment is opened (one sort, about 0.1 s per million tokens) and kept in memory (2 bytes per
@@ -23,24 +20,24 @@ from __future__ import annotations
 
 import mmap
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from plait.indexes.base import CorruptIndexError
-from plait.indexes.files import LazyTexts, text_at
-from plait.indexes.metadata import LazyMetadata, metadata_at, write_metadata
 from plait.indexes.plaid.centroids import CentroidQuantizer, from_int8_rows
 from plait.indexes.plaid.codec import ResidualCodec
-from plait.indexes.plaid.ivf import InvertedLists, docs_dtype
+from plait.indexes.plaid.ivf import InvertedLists
+from plait.indexes.segments import Segment as StoreSegment
 from plait.indexes.storage import IndexFolder
 from plait.kernels.plaid_decompress import token_inverse_norms
 
 FORMAT = "plait-plaid"
 VERSION = 2  # written (adds ``<seg>.metadata`` and ``settings.config``); READ_VERSIONS are read
 READ_VERSIONS = (1, 2)
-SEGMENT_ROLES = ("codes", "residuals", "doclens", "ids")
+PAYLOAD_ROLES = ("codes", "residuals", "doclens")
 
 
 class LazyNorms:
@@ -51,42 +48,22 @@ class LazyNorms:
         self.value: np.ndarray | None = None
 
 
-@dataclass
-class Segment:
-    """An immutable batch of encoded documents plus its (replaceable) tombstones."""
+@dataclass(frozen=True, kw_only=True)
+class Segment(StoreSegment):
+    """An immutable batch of encoded documents (the store's common fields plus PLAID's arrays)."""
 
-    name: str
-    ids: list[str]
-    doclens: np.ndarray
-    codes: np.ndarray
-    residuals: np.ndarray
-    ivf: InvertedLists
-    deleted: np.ndarray = field(repr=False)  # bool (n_docs,), from the tombstone file
+    doclens: np.ndarray = field(repr=False)
+    codes: np.ndarray = field(repr=False)
+    residuals: np.ndarray = field(repr=False)
+    ivf: InvertedLists = field(repr=False)
     offsets: np.ndarray = field(init=False, repr=False)
     # per-token inverse norms, computed on first search; shared by copies that only change ``deleted``
     norms: LazyNorms = field(default_factory=LazyNorms, repr=False, compare=False)
-    texts: LazyTexts | list[str | None] | None = field(default=None, repr=False, compare=False)
-    metadata: LazyMetadata | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        self.offsets = np.zeros(len(self.doclens) + 1, dtype=np.int64)
-        np.cumsum(self.doclens, out=self.offsets[1:])
-
-    @property
-    def n_docs(self) -> int:
-        return len(self.ids)
-
-    def text(self, local: int) -> str | None:
-        """The stored text of document ``local`` (``None`` when the segment stores no texts)."""
-        return text_at(self.texts, local)
-
-    def meta(self, local: int) -> dict[str, Any]:
-        """The stored metadata of document ``local`` (``{}`` when the segment stores none)."""
-        return metadata_at(self.metadata, local)
-
-    @property
-    def n_live(self) -> int:
-        return self.n_docs - int(self.deleted.sum())
+        offsets = np.zeros(len(self.doclens) + 1, dtype=np.int64)
+        np.cumsum(self.doclens, out=offsets[1:])
+        object.__setattr__(self, "offsets", offsets)
 
     def inverse_norms(self, quantizer: CentroidQuantizer, codec: ResidualCodec) -> np.ndarray:
         """``1 / |decoded token|`` of every token row (see :mod:`plait.kernels.plaid_decompress`),
@@ -157,36 +134,18 @@ def read_codec(
         raise CorruptIndexError(f"codec files in {folder.path} are inconsistent: {e}") from None
 
 
-def write_segment(
-    folder: IndexFolder,
-    name: str,
-    ids: list[str],
-    doclens: np.ndarray,
-    codes: np.ndarray,
-    residuals: np.ndarray,
+def write_payload(
+    folder: IndexFolder, name: str, enc_doclens: np.ndarray, codes: np.ndarray, residuals: np.ndarray,
     n_centroids: int,
-    texts: list[str | None] | None = None,
-    rows: list[dict[str, Any]] | None = None,
-    schema: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """Write one segment's files; returns their manifest entries keyed ``<name>.<role>``
-    (``<name>.texts`` / ``<name>.metadata`` only when some document has one)."""
-    files: dict[str, Any] = {}
-    if rows is not None and any(rows):  # first: a type clash in a column is refused before any write
-        files[f"{name}.metadata"] = write_metadata(folder, f"{name}.metadata", rows, ids, schema or {})
+    """Write one segment's vector files; returns their manifest entries keyed ``<name>.<role>``."""
     code_dtype = np.uint16 if n_centroids <= 1 << 16 else np.int32
-    codes = np.asarray(codes).astype(code_dtype, copy=False)
-    arrays = {"codes": codes, "residuals": residuals, "doclens": np.asarray(doclens, dtype=np.int32)}
-    files.update({f"{name}.{role}": folder.write_array(f"{name}.{role}", a) for role, a in arrays.items()})
-    files[f"{name}.ids"] = folder.write_json(f"{name}.ids", list(ids))
-    if texts is not None and any(t is not None for t in texts):
-        files[f"{name}.texts"] = folder.write_json(f"{name}.texts", list(texts))
-    return files
-
-
-def write_tombstones(folder: IndexFolder, name: str, deleted: np.ndarray) -> dict[str, Any]:
-    local = np.flatnonzero(deleted).astype(docs_dtype(len(deleted)))
-    return folder.write_array(f"{name}.tombstones", local)
+    arrays = {
+        "codes": np.asarray(codes).astype(code_dtype, copy=False),
+        "residuals": residuals,
+        "doclens": np.asarray(enc_doclens, dtype=np.int32),
+    }
+    return {f"{name}.{role}": folder.write_array(f"{name}.{role}", a) for role, a in arrays.items()}
 
 
 def advise_random(array: np.ndarray) -> None:
@@ -200,39 +159,19 @@ def advise_random(array: np.ndarray) -> None:
             pass
 
 
-def read_tombstones(folder: IndexFolder, manifest: dict[str, Any], name: str, n_docs: int) -> np.ndarray:
-    deleted = np.zeros(n_docs, dtype=bool)
-    entry = manifest["files"].get(f"{name}.tombstones")
-    if entry is not None:
-        local = folder.read_array(
-            entry, mmap=False, verify_crc=True, dtypes=("uint16", "int32"), ndim=1
-        ).astype(np.int64)
-        if local.size and (local.min() < 0 or local.max() >= n_docs):
-            raise CorruptIndexError(f"tombstones file {folder.path / entry['name']} is out of range")
-        deleted[local] = True
-    return deleted
-
-
-def segment_signature(manifest: dict[str, Any], name: str) -> tuple[str, ...]:
-    """Names of a segment's immutable files: equal signatures mean the same segment data."""
-    roles = (*SEGMENT_ROLES, "texts", "metadata")
-    return tuple(manifest["files"].get(f"{name}.{r}", {}).get("name", "") for r in roles)
-
-
-def read_segment(folder: IndexFolder, manifest: dict[str, Any], info: dict[str, Any]) -> Segment:
-    """Open a segment memory-mapped, check that its arrays agree, and build its inverted lists."""
+def read_payload(
+    folder: IndexFolder, manifest: Mapping[str, Any], info: Mapping[str, Any], common: dict[str, Any]
+) -> Segment:
+    """Open a segment's arrays memory-mapped, check that they agree, and build its inverted lists
+    (the segment store's payload reader)."""
     name = info["name"]
     files = manifest["files"]
-    missing = [r for r in SEGMENT_ROLES if f"{name}.{r}" not in files]
-    if missing:
-        raise CorruptIndexError(f"manifest of {folder.path} lacks files {missing} of segment {name}")
 
     def arr(role: str, dtypes: tuple[str, ...], ndim: int, small: bool = False) -> np.ndarray:
         return folder.read_array(
             files[f"{name}.{role}"], mmap=not small, verify_crc=small, dtypes=dtypes, ndim=ndim
         )
 
-    ids = folder.read_json(files[f"{name}.ids"])
     doclens = arr("doclens", ("int32",), 1, small=True).astype(np.int64)
     codes = arr("codes", ("uint16", "int32"), 1)
     residuals = arr("residuals", ("uint8",), 2)
@@ -241,14 +180,7 @@ def read_segment(folder: IndexFolder, manifest: dict[str, Any], info: dict[str, 
     settings = manifest["settings"]
     n_centroids, dim, nbits = int(settings["n_centroids"]), int(settings["dim"]), int(settings["nbits"])
     problems = [
-        (
-            not isinstance(ids, list)
-            or len(ids) != len(doclens)
-            or not all(isinstance(i, str) for i in ids)
-            or len(set(ids)) != len(ids)
-            or info.get("n_docs", len(ids)) != len(ids),
-            "ids",
-        ),
+        (len(common["ids"]) != len(doclens), "doclens"),
         (doclens.size and doclens.min() < 0 or info.get("n_tokens", n_tokens) != n_tokens, "doclens"),
         (
             codes.shape != (n_tokens,)
@@ -264,13 +196,5 @@ def read_segment(folder: IndexFolder, manifest: dict[str, Any], info: dict[str, 
                 f"index file {folder.path / entry['name']} ({role} of segment {name}) does not match "
                 "the rest of the segment"
             )
-    deleted = read_tombstones(folder, manifest, name, len(doclens))
     ivf = InvertedLists.build(codes, doclens, n_centroids)
-    texts_entry = files.get(f"{name}.texts")
-    texts = None if texts_entry is None else folder.open_texts(texts_entry, len(ids))
-    metadata_entry = files.get(f"{name}.metadata")
-    metadata = None
-    if metadata_entry is not None:
-        path, handle = folder.open_file(metadata_entry)
-        metadata = LazyMetadata(path, handle, metadata_entry, len(ids))
-    return Segment(name, ids, doclens, codes, residuals, ivf, deleted, texts=texts, metadata=metadata)
+    return Segment(**common, doclens=doclens, codes=codes, residuals=residuals, ivf=ivf)

@@ -92,8 +92,8 @@ def test_kill_9_leaves_last_committed_state(tmp_path):
     # the next commit collects files orphaned by the crashes
     index = PLAID(folder, "p")
     index.compact()
-    referenced = {e["name"] for e in index._manifest["files"].values()}
-    referenced |= set(index._manifest["retired"]) | {"manifest.json", "writer.lock"}
+    referenced = {e["name"] for e in index.manifest["files"].values()}
+    referenced |= set(index.manifest["retired"]) | {"manifest.json", "writer.lock"}
     assert {p.name for p in folder.joinpath("p").iterdir()} <= referenced
 
 
@@ -103,7 +103,7 @@ def small_index(tmp_path):
     index = PLAID(tmp_path, "p")
     index.add_documents(data.ids, data.docs)
     index.remove_documents(data.ids[:2])
-    return tmp_path / "p", index._manifest
+    return tmp_path / "p", dict(index.manifest)
 
 
 def _file(folder: Path, manifest: dict, role: str) -> Path:

@@ -50,7 +50,7 @@ def test_persistence_round_trip(tmp_path, corpus):
     for a, b in zip(stored, reopened.get_documents_embeddings(corpus.ids[:5]), strict=True):
         np.testing.assert_array_equal(a, b)
     reopened.verify()
-    assert isinstance(reopened._segments[0].residuals, np.memmap)  # memory-mapped on open
+    assert isinstance(reopened.segments[0].residuals, np.memmap)  # memory-mapped on open
     override = PLAID(tmp_path, "p", override=True)
     assert len(override) == 0 and override.dim is None
 
@@ -129,15 +129,15 @@ def test_compaction_reclaims_space_and_keeps_vectors(tmp_path, corpus):
     index.compact()
     after = index.stats
     assert after["segments"] == 1 and after["deleted_documents"] == 0
-    codec = sum(e["bytes"] for r, e in index._manifest["files"].items() if "." not in r)
+    codec = sum(e["bytes"] for r, e in index.manifest["files"].items() if "." not in r)
     assert after["stored_tokens"] == after["tokens"] < 0.6 * before["stored_tokens"]
     assert after["disk_bytes"] - codec < 0.6 * (before["disk_bytes"] - codec)
     assert index.documents_ids == keep
     for a, b in zip(vectors, index.get_documents_embeddings(keep), strict=True):
         np.testing.assert_array_equal(a, b)
     names = {p.name for p in (tmp_path / "p").iterdir()}
-    assert names <= {e["name"] for e in index._manifest["files"].values()} | {
-        *index._manifest["retired"], "manifest.json", "writer.lock"}
+    assert names <= {e["name"] for e in index.manifest["files"].values()} | {
+        *index.manifest["retired"], "manifest.json", "writer.lock"}
 
 
 operation = st.one_of(
