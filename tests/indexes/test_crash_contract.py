@@ -16,8 +16,7 @@ does not outlive it).
 A sharded index commits each shard on its own (documented in plait.distributed.sharded: a write
 spanning several shards is applied shard by shard), so there the rule is checked per shard: each
 shard holds that shard's part of the last reported or of the next state. ShardedPLAID has no
-``compact()`` (its plan adds instead); where an index has no ``verify()`` either, each shard and
-the shared codebook are verified instead.
+``compact()`` (its plan adds instead).
 
 benchmarks/crash_test.py runs the same idea at benchmark scale.
 """
@@ -37,8 +36,7 @@ import crash_child
 import numpy as np
 import pytest
 
-from plait.indexes import Exact, open_index
-from plait.indexes.storage import IndexFolder
+from plait.indexes import Exact
 
 SPREAD_KILLS = 4  # syscall kill points spread over a full run
 COMMIT_KILLS = 2  # operations whose commit is hit at its last two syscalls
@@ -95,15 +93,6 @@ def run_child(factory: Any, folder: Path, seed: int, kill_at: int = 0,
     return last, ends, elapsed, finished
 
 
-def verify(index: Any) -> None:
-    if hasattr(index, "verify"):  # ShardedPLAID gets one in the same issue's work; until then:
-        index.verify()
-        return
-    IndexFolder(index.path).verify()  # ShardedPLAID: its manifest and shared codebook...
-    for shard in index.manifest["shards"]:  # ...and each shard, a plain PLAID index
-        open_index(Path(index.path) / shard["folder"]).verify()
-
-
 def part_of(index: Any) -> Any:
     """Which unit of atomicity holds an id: the shard for a sharded index, else the whole index."""
     if hasattr(index, "n_shards"):
@@ -139,7 +128,7 @@ def check(factory: Any, folder: Path, states: list[crash_child.State], last: int
     more. Returns which state the index holds: ``"last"``, ``"next"`` or (a sharded index, some
     shards written) ``"mixed"``."""
     index = factory.reopen(folder)
-    verify(index)
+    index.verify()
     ids = index.documents_ids
     assert len(ids) == len(set(ids)) == len(index), f"ids repeated or len wrong: {len(ids)} vs {len(index)}"
     part = part_of(index)
@@ -168,7 +157,7 @@ def check(factory: Any, folder: Path, states: list[crash_child.State], last: int
     index.add_documents(["after-crash"], [crash_child.embedding("after-crash", 0)], texts=["written after"])
     again = factory.reopen(folder)
     assert again.get_documents(["after-crash"]) == [{"id": "after-crash", "text": "written after", "metadata": {}}]
-    verify(again)
+    again.verify()
     if last in held_by_all:
         return "last"
     return "next" if held_by_all else "mixed"
