@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from plait.baselines._common import check_corpus, check_queries, resolve_k
+from plait.baselines.inputs import check_corpus, check_queries, resolve_k
 
 __all__ = ["BiEncoder", "default_biencoder_path", "normalized_vectors"]
 

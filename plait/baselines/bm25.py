@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from plait.baselines._common import check_corpus, check_queries, resolve_k
+from plait.baselines.inputs import check_corpus, check_queries, resolve_k
 
 __all__ = ["BM25"]
 
@@ -87,6 +87,21 @@ class BM25:
         self._model = bm25s.BM25(k1=self.k1, b=self.b, method=self.method)
         self._model.index(tokens, show_progress=show)
         return self
+
+    def index_bytes(self) -> int:
+        """Bytes of the index: bm25s's sparse score matrix (data, indices, indptr arrays) plus the
+        vocabulary serialised as JSON (what ``bm25s`` saves to disk); 0 before :meth:`index`."""
+        import json
+
+        if self._model is None:
+            return 0
+        total = sum(
+            int(getattr(array, "nbytes", 0))
+            for key, array in self._model.scores.items()
+            if key in ("data", "indices", "indptr")
+        )
+        vocabulary = getattr(self._tokenizer, "word_to_id", None) or {}
+        return total + len(json.dumps({str(k): int(v) for k, v in vocabulary.items()}).encode("utf-8"))
 
     def retrieve(
         self,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
@@ -90,7 +90,8 @@ def command(
         ),
     ] = 180.0,
     stat_test: Annotated[
-        str, typer.Option(help="Paired test: student (t-test) or fisher (randomisation).")
+        Literal["student", "fisher"],
+        typer.Option(help="Paired test: Student's t-test or Fisher's randomisation test."),
     ] = "student",
     batch_size: Annotated[int, typer.Option(min=1, help="Texts per forward pass.")] = 32,
     cache: Annotated[
@@ -110,7 +111,9 @@ def command(
     two systems only where their paired test on nDCG@10 is significant (p < 0.05); the report
     records the machine, its load and the package versions.
 
-    Example:  plait compare --data ../shared/data/scifact --out compare-scifact
+    \b
+    Example:
+      plait compare --data ../shared/data/scifact --out compare-scifact
     """
     quiet_libraries()
     from plait.compare import (

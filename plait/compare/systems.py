@@ -187,19 +187,7 @@ def folder_bytes(path: str | os.PathLike[str]) -> int:
 def bm25_bytes(retriever: Any) -> int:
     """Bytes of a :class:`plait.baselines.BM25` index: bm25s's sparse score matrix (data, indices,
     indptr arrays) plus its vocabulary serialised as JSON (what ``bm25s`` saves to disk)."""
-    import json
-
-    model = getattr(retriever, "_model", None)
-    if model is None:
-        return 0
-    total = sum(
-        int(getattr(array, "nbytes", 0))
-        for key, array in model.scores.items()
-        if key in ("data", "indices", "indptr")
-    )
-    tokenizer = getattr(retriever, "_tokenizer", None)
-    vocabulary = getattr(tokenizer, "word_to_id", None) or {}
-    return total + len(json.dumps({str(k): int(v) for k, v in vocabulary.items()}).encode("utf-8"))
+    return int(retriever.index_bytes())
 
 
 def biencoder_bytes(retriever: Any) -> int:

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from plait.baselines._common import check_queries, resolve_k
+from plait.baselines.inputs import check_queries, resolve_k
 
 __all__ = ["RerankPipeline"]
 
@@ -103,7 +103,7 @@ class RerankPipeline:
         With ``index_first_stage=False`` the first stage is assumed to hold these documents already
         (only the texts are recorded). Ids must be new and unique.
         """
-        from plait.baselines._common import check_corpus
+        from plait.baselines.inputs import check_corpus
 
         texts, ids = check_corpus(collection, document_ids, existing=list(self._texts))
         if index_first_stage:

@@ -17,7 +17,6 @@ from plait.indexes import (
     UnknownIdError,
     Voyager,
 )
-from plait.indexes import exact as exact_module
 from plait.indexes import segments as segments_module
 from plait.indexes.storage import IndexFolder
 from plait.scores.reference import maxsim_reference
