@@ -11,12 +11,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from plait.indexes.files import atomic_replace_dir
 
 __all__ = ["EncodingCache", "encoder_fingerprint"]
 
@@ -77,8 +78,6 @@ class EncodingCache:
     ) -> Path:
         """Store one ``(n_rows, dim)`` matrix per text (written to a temporary folder, then renamed)."""
         entry = self._entry(kind, fingerprint, texts)
-        staging = entry.with_name(entry.name + f".tmp{os.getpid()}")
-        staging.mkdir(parents=True, exist_ok=True)
         lengths = [np.asarray(m).reshape(-1, np.asarray(m).shape[-1]).shape[0] for m in matrices]
         offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
         rows = np.concatenate(
@@ -87,13 +86,12 @@ class EncodingCache:
                 for m, n in zip(matrices, lengths, strict=True)
             ]
         )
-        np.save(staging / "rows.npy", rows, allow_pickle=False)
-        np.save(staging / "offsets.npy", offsets, allow_pickle=False)
-        (staging / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
-        if entry.exists():  # filled meanwhile by another run: keep that one
-            shutil.rmtree(staging, ignore_errors=True)
-            return entry
-        os.replace(staging, entry)
+        def fill(staging: Path) -> None:
+            np.save(staging / "rows.npy", rows, allow_pickle=False)
+            np.save(staging / "offsets.npy", offsets, allow_pickle=False)
+            (staging / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
+
+        atomic_replace_dir(entry, fill)  # an entry filled meanwhile by another run is kept
         return entry
 
 

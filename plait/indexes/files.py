@@ -70,6 +70,38 @@ def atomic_write(
     fsync_dir(path.parent)
 
 
+def atomic_replace_dir(target: str | os.PathLike[str], fill: Callable[[Path], object]) -> bool:
+    """Create the folder ``target`` whole or not at all: ``fill(staging)`` writes its files into a
+    fresh hidden folder beside it, every file and the folder are fsynced, then one rename makes it
+    appear. If ``target`` exists already (another process got there first) it is kept as it is
+    and the staging folder, which only this call wrote, is removed; returns whether ours was used.
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
+    staging.mkdir()
+    try:
+        fill(staging)
+        for path in staging.rglob("*"):
+            if path.is_file():
+                with open(path, "rb") as f:
+                    os.fsync(f.fileno())
+        fsync_dir(staging)
+        try:
+            os.rename(staging, target)  # fails when target exists (POSIX: non-empty folder)
+        except OSError:
+            if not target.exists():
+                raise
+            return False
+        fsync_dir(target.parent)
+        return True
+    finally:
+        if staging.exists():
+            for path in sorted(staging.rglob("*"), reverse=True):
+                path.rmdir() if path.is_dir() else path.unlink()
+            staging.rmdir()
+
+
 def _header_problem(
     shape: tuple[int, ...],
     fortran: bool,

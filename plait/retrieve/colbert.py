@@ -88,12 +88,16 @@ class ColBERT:
         show_progress_bar: bool | None = None,
         *,
         replace: bool = False,
+        metadata: Sequence[Any] | None = None,
+        store_texts: bool = True,
     ) -> ColBERT:
         """Encode ``collection`` as documents and add them under ``document_ids``.
 
-        Mismatched lengths, an empty collection, non-string texts or ids, duplicate ids, and ids
-        already indexed (unless ``replace=True``) are rejected before anything is encoded.
-        Returns the retriever.
+        The texts (unless ``store_texts=False``) and ``metadata`` (one flat dict per document) are
+        stored in the index in the same commit as the vectors, so ``retrieve(...,
+        return_documents=True)`` can return them. Mismatched lengths, an empty collection,
+        non-string texts or ids, duplicate ids, and ids already indexed (unless ``replace=True``)
+        are rejected before anything is encoded. Returns the retriever.
         """
         texts, ids = _check_collection(collection, document_ids)
         if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
@@ -108,7 +112,9 @@ class ColBERT:
         embeddings = self.model.encode(
             texts, is_query=False, batch_size=batch_size, show_progress_bar=show_progress_bar
         )
-        self._index.add_documents(ids, embeddings, replace=replace)
+        self._index.add_documents(
+            ids, embeddings, replace=replace, texts=texts if store_texts else None, metadata=metadata
+        )
         return self
 
     def retrieve(
@@ -124,6 +130,7 @@ class ColBERT:
         show_progress_bar: bool | None = None,
         device: str | None = None,
         k_token: int | None = None,
+        return_documents: bool = False,
     ) -> list[list[dict[str, Any]]]:
         """Top documents per query: ``[[{"id", "score"}, ...], ...]``, best first.
 
@@ -132,7 +139,9 @@ class ColBERT:
         PyLate's name for the latter. ``top_k`` is the seed's name for ``k``. ``subset`` restricts
         the search (one id list for all queries, or one per query); ``params`` goes to the index.
         ``device`` and ``k_token`` are accepted for PyLate compatibility and ignored. Fewer than
-        ``k`` hits come back when fewer documents qualify.
+        ``k`` hits come back when fewer documents qualify. ``return_documents=True`` adds each
+        hit's stored ``"text"`` and ``"metadata"`` (read from the index, same commit as the
+        vectors; ``None`` / ``{}`` when none was stored).
         """
         if queries is not None and queries_embeddings is not None:
             raise ValueError("pass queries or queries_embeddings, not both")
@@ -155,6 +164,11 @@ class ColBERT:
             batch_subset = None if subsets is None else subsets[start : start + batch_size]
             hits = self._index.search(batch, k, subset=batch_subset, params=params)
             results.extend(hit.to_dicts() for hit in hits)
+        if return_documents:
+            for hits_of_query in results:
+                found = self._index.get_documents([hit["id"] for hit in hits_of_query])
+                for hit, document in zip(hits_of_query, found, strict=True):
+                    hit.update(text=document.get("text"), metadata=document.get("metadata", {}))
         return results
 
     def _embed_queries(

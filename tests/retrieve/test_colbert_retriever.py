@@ -128,3 +128,22 @@ def test_default_model_is_loaded_lazily(monkeypatch, tiny_model):
     assert loads == []  # the embedding API never loads a model
     assert retriever.retrieve(["text query"], k=1)[0][0]["id"] == "d"
     assert loads == [()]
+
+
+def test_retrieve_can_return_the_stored_texts_and_metadata(tiny_model, tmp_path):
+    index = indexes.Exact(index_path=tmp_path, index_name="docs")
+    meta = [{"year": 2000 + i} for i in range(len(IDS))]
+    retriever = retrieve.ColBERT(index=index, model=tiny_model)
+    retriever.index(collection=COLLECTION, document_ids=IDS, metadata=meta)
+    plain = retriever.retrieve(["patients with cardiac conditions"], k=3)
+    full = retriever.retrieve(["patients with cardiac conditions"], k=3, return_documents=True)
+    assert [h["id"] for h in full[0]] == [h["id"] for h in plain[0]]
+    for hit in full[0]:
+        position = IDS.index(hit["id"])
+        assert hit["text"] == COLLECTION[position] and hit["metadata"] == {"year": 2000 + position}
+    reopened = retrieve.ColBERT(index=indexes.Exact(index_path=tmp_path, index_name="docs"), model=tiny_model)
+    again = reopened.retrieve(["patients with cardiac conditions"], k=3, return_documents=True)
+    assert again == full
+    bare = retrieve.ColBERT(index=indexes.Exact(index_folder=None), model=tiny_model)
+    bare.index(collection=COLLECTION[:2], document_ids=IDS[:2], store_texts=False)
+    assert all(h["text"] is None and h["metadata"] == {} for h in bare.retrieve(["x"], k=2, return_documents=True)[0])
