@@ -50,7 +50,7 @@ from plait.indexes.base import (
 )
 from plait.indexes.metadata import check_metadata
 from plait.indexes.plaid import Codebook, PLAIDSearchParams
-from plait.indexes.plaid.config import PLAIDConfig
+from plait.indexes.plaid.config import ConfiguredIndex, PLAIDConfig
 from plait.indexes.plaid.store import read_codec, write_codec
 from plait.indexes.registry import SHARDED_FORMAT
 from plait.indexes.storage import IndexFolder, check_name, require, state_key
@@ -82,7 +82,7 @@ def is_sharded_index(path: str | os.PathLike[str]) -> bool:
         return False
 
 
-class ShardedPLAID(PyLateCall):
+class ShardedPLAID(ConfiguredIndex, PyLateCall):
     """A PLAID index split into ``n_shards`` shards (see the module docstring).
 
     New index: ``n_shards``, ``partition`` (``"id"`` or ``"key"``), ``codebook`` (a trained
@@ -143,20 +143,18 @@ class ShardedPLAID(PyLateCall):
         if not timeout_s > 0:
             raise ValueError(f"timeout_s must be positive, got {timeout_s!r}")
         self._folder = IndexFolder(Path(os.fspath(folder)) / index_name)
-        # settings given here win over the stored config (PLAIDConfig) for this object
-        self._given = {
-            "nbits": codebook.nbits if codebook is not None else nbits,
-            "n_centroids": n_centroids,
-            "kmeans_niters": kmeans_niters,
-            "max_points_per_centroid": max_points_per_centroid,
-            "n_samples_kmeans": n_samples_kmeans,
-            "seed": seed,
-            "ncells": ncells,
-            "centroid_score_threshold": centroid_score_threshold,
-            "ndocs": ndocs,
-            "n_full_scores": n_full_scores,
-        }
-        self._config = PLAIDConfig().updated(**self._given)  # checks every value now
+        self._take_settings(  # they win over the stored config for this object
+            nbits=codebook.nbits if codebook is not None else nbits,
+            n_centroids=n_centroids,
+            kmeans_niters=kmeans_niters,
+            max_points_per_centroid=max_points_per_centroid,
+            n_samples_kmeans=n_samples_kmeans,
+            seed=seed,
+            ncells=ncells,
+            centroid_score_threshold=centroid_score_threshold,
+            ndocs=ndocs,
+            n_full_scores=n_full_scores,
+        )
         self.allow_partial = bool(allow_partial)
         self.backend = backend
         self._folder.create_unless_present(override, lambda: self._create(n_shards, partition, codebook))
@@ -220,15 +218,6 @@ class ShardedPLAID(PyLateCall):
     def path(self) -> Path:
         """Folder of this index (its shards live under ``shards/``)."""
         return self._folder.path
-
-    @property
-    def config(self) -> PLAIDConfig:
-        """Training settings of the shared codebook and the search defaults."""
-        return self._config
-
-    @property
-    def default_params(self) -> PLAIDSearchParams:
-        return self._config.search
 
     @property
     def manifest(self) -> Mapping[str, Any]:

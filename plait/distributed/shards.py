@@ -157,13 +157,17 @@ def write_shard(
             ids=np.array(list(ids), dtype=np.str_),
         ),
     )
+    return _entry(target, shard, lengths)
+
+
+def _entry(path: Path, shard: ShardRange, lengths: np.ndarray) -> dict[str, Any]:
     return {
         "name": shard.name,
         "start": shard.start,
         "stop": shard.stop,
         "n_tokens": int(lengths.sum()),
-        "bytes": target.stat().st_size,
-        "crc32": crc32_file(target),
+        "bytes": path.stat().st_size,
+        "crc32": crc32_file(path),
     }
 
 
@@ -229,15 +233,7 @@ def check_shard(
 def shard_entry(folder: str | os.PathLike[str], shard: ShardRange) -> dict[str, Any]:
     """The manifest entry ``{"name", "start", "stop", "n_tokens", "bytes", "crc32"}`` of a shard file."""
     path = Path(folder) / shard.name
-    lengths = _read_npz(path, verify_crc=False)["lengths"]
-    return {
-        "name": shard.name,
-        "start": shard.start,
-        "stop": shard.stop,
-        "n_tokens": int(lengths.sum()),
-        "bytes": path.stat().st_size,
-        "crc32": crc32_file(path),
-    }
+    return _entry(path, shard, _read_npz(path, verify_crc=False)["lengths"])
 
 
 def write_manifest(folder: str | os.PathLike[str], manifest: dict[str, Any]) -> None:

@@ -129,9 +129,10 @@ class Index(Protocol):
         *,
         replace: bool = False,
         texts: Sequence[str | None] | None = None,
+        metadata: Sequence[Any] | None = None,
     ) -> Index:
         """Add documents. An existing id raises :class:`DuplicateIdError` unless ``replace``.
-        ``texts`` (one per id) are stored in the same commit as the vectors.
+        ``texts`` and ``metadata`` (one per id) are stored in the same commit as the vectors.
 
         Returns the index itself, so PyLate's ``index = index.add_documents(...)`` works."""
 

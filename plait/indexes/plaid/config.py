@@ -24,7 +24,7 @@ from typing import Any
 from plait.indexes.plaid.codec import check_nbits
 from plait.indexes.plaid.search import PLAIDSearchParams
 
-__all__ = ["PLAIDConfig", "TRAINING_KEYS", "SEARCH_KEYS"]
+__all__ = ["ConfiguredIndex", "PLAIDConfig", "TRAINING_KEYS", "SEARCH_KEYS"]
 
 TRAINING_KEYS = (
     "nbits", "n_centroids", "kmeans_niters", "max_points_per_centroid", "n_samples_kmeans", "seed",
@@ -97,3 +97,27 @@ class PLAIDConfig:
             return cls(**{k: v for k, v in stored.items() if k in known})
         except (TypeError, ValueError) as error:
             raise ValueError(f"{where}: 'settings.config' is invalid: {error}") from None
+
+
+class ConfiguredIndex:
+    """What PLAID and the sharded index share about settings: the ones given to the constructor
+    (:meth:`_take_settings`; they win over the stored config for this object) and the resulting
+    :attr:`config` and :attr:`default_params`."""
+
+    _config: PLAIDConfig
+    _given: dict[str, Any]
+
+    def _take_settings(self, **given: Any) -> None:
+        """Record the constructor's settings (``None`` = "the stored value") and check them now."""
+        self._given = given
+        self._config = PLAIDConfig().updated(**given)
+
+    @property
+    def config(self) -> PLAIDConfig:
+        """Training settings and search defaults (saved in the manifest with every write)."""
+        return self._config
+
+    @property
+    def default_params(self) -> PLAIDSearchParams:
+        """Search defaults of this index (``config``'s; ``None`` fields are chosen from ``k``)."""
+        return self._config.search

@@ -40,7 +40,7 @@ from plait.indexes.plaid import build
 from plait.indexes.plaid.centroids import CentroidQuantizer
 from plait.indexes.plaid.codebook import Codebook
 from plait.indexes.plaid.codec import ResidualCodec, check_nbits
-from plait.indexes.plaid.config import TRAINING_KEYS, PLAIDConfig
+from plait.indexes.plaid.config import TRAINING_KEYS, ConfiguredIndex, PLAIDConfig
 from plait.indexes.plaid.search import PLAIDSearchParams, SegmentSource, decompress, run_search
 from plait.indexes.plaid.store import (
     FORMAT,
@@ -76,7 +76,7 @@ _IGNORED_PYLATE_ARGS = (  # PyLate 1.6 PLAID arguments with no meaning here (bac
 )
 
 
-class PLAID(PyLateCall):
+class PLAID(ConfiguredIndex, PyLateCall):
     """PLAID index stored in ``<index_folder>/<index_name>``.
 
     Parameters: ``nbits`` (1, 2, 4 or 8 bits per residual dimension), ``kmeans_niters``,
@@ -129,20 +129,18 @@ class PLAID(PyLateCall):
         if codebook is not None and nbits is not None and nbits != codebook.nbits:
             raise ValueError(f"nbits={nbits} disagrees with the codebook's nbits={codebook.nbits}")
         self.codebook = codebook
-        # settings given here; the others come from the stored config (PLAIDConfig) when it exists
-        self._given = {
-            "nbits": codebook.nbits if codebook is not None else nbits,
-            "kmeans_niters": kmeans_niters,
-            "max_points_per_centroid": max_points_per_centroid,
-            "n_centroids": n_centroids,
-            "n_samples_kmeans": n_samples_kmeans,
-            "seed": seed,
-            "ncells": ncells if ncells is not None else n_ivf_probe,
-            "centroid_score_threshold": centroid_score_threshold,
-            "ndocs": ndocs,
-            "n_full_scores": n_full_scores,
-        }
-        self._config = PLAIDConfig().updated(**self._given)  # checks every value now
+        self._take_settings(  # the others come from the stored config when there is one
+            nbits=codebook.nbits if codebook is not None else nbits,
+            kmeans_niters=kmeans_niters,
+            max_points_per_centroid=max_points_per_centroid,
+            n_centroids=n_centroids,
+            n_samples_kmeans=n_samples_kmeans,
+            seed=seed,
+            ncells=ncells if ncells is not None else n_ivf_probe,
+            centroid_score_threshold=centroid_score_threshold,
+            ndocs=ndocs,
+            n_full_scores=n_full_scores,
+        )
         self.codec_drift_threshold = float(codec_drift_threshold)
         self.auto_retrain_max_tokens = int(auto_retrain_max_tokens)
         self._folder = IndexFolder(Path(os.fspath(folder)) / index_name)
@@ -225,16 +223,6 @@ class PLAID(PyLateCall):
     def path(self) -> Path:
         """Folder of this index."""
         return self._folder.path
-
-    @property
-    def config(self) -> PLAIDConfig:
-        """Training settings and search defaults (saved in the manifest with every write)."""
-        return self._config
-
-    @property
-    def default_params(self) -> PLAIDSearchParams:
-        """Search defaults of this index (``config``'s; ``None`` fields are chosen from ``k``)."""
-        return self._config.search
 
     @property
     def manifest(self) -> Mapping[str, Any]:
