@@ -419,13 +419,11 @@ class ShardedPLAID(ConfiguredIndex, PyLateCall):
         found = {i: e for s, g in groups.items() for i, e in zip(g, answers[s], strict=True)}
         return [found[i] for i in ids]
 
-    def get_documents_embeddings(self, documents_ids: Sequence[str]) -> list[np.ndarray]:
-        """Decompressed ``(n_tokens, dim)`` float32 embeddings, in the order asked."""
-        return self._ask_owners("embeddings", documents_ids)
+    def _embeddings(self, ids: list[str]) -> list[np.ndarray]:
+        return self._ask_owners("embeddings", ids)
 
-    def get_documents(self, documents_ids: Sequence[str]) -> list[dict[str, Any]]:
-        """``{"id", "text"}`` of each id, in the order asked (``text`` ``None`` when not stored)."""
-        return self._ask_owners("documents", documents_ids)
+    def _documents(self, ids: list[str]) -> list[dict[str, Any]]:
+        return self._ask_owners("documents", ids)
 
     def search(
         self,

@@ -87,6 +87,37 @@ class PyLateCall:
     def close(self) -> None:
         """Release what the index holds between calls (nothing for a single-folder index)."""
 
+    def get_documents_embeddings(self, documents_ids: Sequence[Any]) -> list[Any]:
+        """Stored float32 ``(n_tokens, dim)`` embeddings of the given ids, in the order asked (PLAID:
+        decompressed); a list of id lists gives a list of lists (PyLate). Unknown ids raise
+        :class:`UnknownIdError`; a bare string is refused, never split into characters."""
+        from plait.indexes.validation import check_id_list
+
+        if isinstance(documents_ids, (str, bytes)):
+            check_id_list(documents_ids)  # raises
+        if (
+            len(documents_ids)
+            and not isinstance(documents_ids[0], str)
+            and isinstance(documents_ids[0], Sequence)
+        ):
+            return [self.get_documents_embeddings(ids) for ids in documents_ids]
+        return self._embeddings(check_id_list(documents_ids, dedupe=False))
+
+    def get_documents(self, documents_ids: Sequence[str]) -> list[dict[str, Any]]:
+        """``{"id", "text", "metadata"}`` of each id, in the order asked (``text`` is ``None`` and
+        ``metadata`` ``{}`` when none was stored); unknown ids raise :class:`UnknownIdError`."""
+        from plait.indexes.validation import check_id_list
+
+        return self._documents(check_id_list(documents_ids, dedupe=False))
+
+    def _embeddings(self, ids: list[str]) -> list[np.ndarray]:
+        """Embeddings of ``ids`` (checked strings); raises :class:`UnknownIdError` for unknown ones."""
+        raise NotImplementedError
+
+    def _documents(self, ids: list[str]) -> list[dict[str, Any]]:
+        """Texts and metadata of ``ids`` (checked strings); raises for unknown ones."""
+        raise NotImplementedError
+
     def __enter__(self) -> Any:
         return self
 

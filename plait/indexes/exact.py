@@ -397,24 +397,11 @@ class Exact(PyLateCall):
             out.append(seg.tokens[seg.offsets[local] : seg.offsets[local + 1]])
         return out
 
-    def get_documents(self, documents_ids: Sequence[str]) -> list[dict[str, Any]]:
-        """``{"id", "text", "metadata"}`` of each id, in the order asked (``text`` is ``None`` and
-        ``metadata`` ``{}`` when none was stored); unknown ids raise :class:`UnknownIdError`."""
-        ids = check_id_list(documents_ids, dedupe=False)
+    def _documents(self, ids: list[str]) -> list[dict[str, Any]]:
         raise_unknown(unknown_ids(ids, self._store.where))
         return self._store.documents(ids)
 
-    def get_documents_embeddings(self, documents_ids: Sequence[Any]) -> list[Any]:
-        """Float32 embeddings of the given ids; a list of id lists gives a list of lists (PyLate)."""
-        if isinstance(documents_ids, (str, bytes)):
-            check_id_list(documents_ids)  # raises: a bare string is not a list of ids
-        if (
-            len(documents_ids)
-            and not isinstance(documents_ids[0], str)
-            and isinstance(documents_ids[0], Sequence)
-        ):
-            return [self.get_documents_embeddings(ids) for ids in documents_ids]
-        ids = check_id_list(documents_ids, dedupe=False)
+    def _embeddings(self, ids: list[str]) -> list[np.ndarray]:
         raise_unknown(unknown_ids(ids, self._store.where))
         return [np.array(m, dtype=np.float32) for m in self._matrices(ids)]
 

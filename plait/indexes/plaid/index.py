@@ -504,27 +504,18 @@ class PLAID(ConfiguredIndex, PyLateCall):
         return trained > 0 and float(np.linalg.norm(residual, axis=1).mean()) > self.codec_drift_threshold * trained
 
     # ------------------------------------------------------------------ reads
-    def get_documents(self, documents_ids: Sequence[str]) -> list[dict[str, Any]]:
-        """``{"id", "text", "metadata"}`` of each id, in the order asked (``text`` is ``None`` and
-        ``metadata`` ``{}`` when none was stored); unknown ids raise :class:`UnknownIdError`."""
-        ids = check_id_list(documents_ids, dedupe=False)
+    def _documents(self, ids: list[str]) -> list[dict[str, Any]]:
         raise_unknown(unknown_ids(ids, self._store.where))
         return self._store.documents(ids)
 
-    def get_documents_embeddings(self, documents_ids: Sequence[Any]) -> list[Any]:
-        """Decompressed ``(n_tokens, dim)`` float32 embeddings of the given documents (a list of id
-        lists gives a list of lists, as PyLate)."""
-        if isinstance(documents_ids, (str, bytes)):
-            check_id_list(documents_ids)  # raises: a bare string is not a list of ids
-        if len(documents_ids) and not isinstance(documents_ids[0], str) and isinstance(documents_ids[0], Sequence):
-            return [self.get_documents_embeddings(ids) for ids in documents_ids]
-        ids = check_id_list(documents_ids, dedupe=False)
+    def _embeddings(self, ids: list[str]) -> list[np.ndarray]:
         raise_unknown(unknown_ids(ids, self._store.where))
+        quantizer, codec = self._quantizer, self._codec
+        if not ids or quantizer is None or codec is None:  # no documents: no codec either
+            return []
         out = []
-        for i in ids:
-            s, local = self._store.where[i]
-            assert self._quantizer is not None and self._codec is not None
-            vectors, _ = decompress(self._store.segments[s], np.array([local]), self._quantizer, self._codec)
+        for s, local in (self._store.where[i] for i in ids):
+            vectors, _ = decompress(self._store.segments[s], np.array([local]), quantizer, codec)
             out.append(vectors)
         return out
 
