@@ -83,9 +83,14 @@ def _first(*values):  # type: ignore[no-untyped-def]
 
 
 def top_n(scores: np.ndarray, n: int) -> np.ndarray:
-    """Indices of the ``n`` best scores, best first; ties broken by position (deterministic)."""
+    """Indices of the ``n`` best scores, best first; ties broken by position (deterministic), at
+    the cut too: of documents tied at the ``n``-th score the first ones are kept, so the choice does
+    not depend on how the list was split or merged (a sharded search equals a single index's)."""
     if len(scores) > n:
         part = np.argpartition(-scores, n - 1)[:n]
+        boundary = scores[part].min()
+        above = np.flatnonzero(scores > boundary)
+        part = np.concatenate([above, np.flatnonzero(scores == boundary)[: n - len(above)]])
     else:
         part = np.arange(len(scores))
     return part[np.lexsort((part, -scores[part]))]
