@@ -14,8 +14,8 @@ from __future__ import annotations
 import importlib.util
 
 EXTRAS: dict[str, tuple[str, ...]] = {
-    "bm25": ("bm25s", "Stemmer"),
-    "metadata": ("pyarrow",),  # per-document metadata (Parquet)  # the BM25 baseline and BM25 negatives (Stemmer: PyStemmer)
+    "bm25": ("bm25s", "Stemmer"),  # the BM25 baseline and BM25 negatives (Stemmer: PyStemmer)
+    "metadata": ("pyarrow", "duckdb"),  # per-document metadata (Parquet) and its filters
     "train": ("datasets", "accelerate", "bm25s", "Stemmer"),  # the sentence-transformers trainer
     "server": ("fastapi", "uvicorn"),
     "compare": ("matplotlib", "bm25s", "Stemmer"),

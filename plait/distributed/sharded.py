@@ -406,6 +406,25 @@ class ShardedPLAID(ConfiguredIndex, PyLateCall):
             self._write("remove", {s: (g,) for s, g in groups.items()})
         return self
 
+    def update_metadata(self, documents_ids: Sequence[str], metadata: Sequence[Any]) -> ShardedPLAID:
+        """Replace the metadata of documents (one flat dict per id) on the shards that hold them
+        (one commit per shard); unknown ids raise :class:`UnknownIdError` and nothing changes."""
+        ids = check_ids(documents_ids)
+        rows = check_metadata(ids, metadata) or [{} for _ in ids]
+        if not ids:
+            return self
+        with self._folder.writer_lock():
+            self.refresh()
+            owners = self._owners(ids)
+            raise_unknown([i for i in ids if i not in owners])
+            groups: dict[int, list[int]] = {}
+            for position, i in enumerate(ids):
+                groups.setdefault(owners[i], []).append(position)
+            self._write("update_metadata", {
+                s: ([ids[p] for p in g], [rows[p] for p in g]) for s, g in groups.items()
+            })
+        return self
+
     # ------------------------------------------------------------------ reads
     def _ask_owners(self, method: str, documents_ids: Sequence[str]) -> list[Any]:
         """One answer per id (in the order asked) from the shard that holds it."""
@@ -418,6 +437,30 @@ class ShardedPLAID(ConfiguredIndex, PyLateCall):
         answers = self._call(method, {s: (g,) for s, g in groups.items()})
         found = {i: e for s, g in groups.items() for i, e in zip(g, answers[s], strict=True)}
         return [found[i] for i in ids]
+
+    def filter_ids(self, filter: str, filter_params: Sequence[Any] | None = None) -> list[str]:
+        """Ids of the documents whose metadata satisfies ``filter``, shard by shard (each shard
+        evaluates it on its own documents)."""
+        from plait.indexes.filtering import check_filter
+
+        check_filter(filter, filter_params)  # refused here, before any shard is asked
+        columns = self.metadata_schema
+        answers = self._each_with("filter_ids", (filter, list(filter_params or []), columns))
+        return [i for s in sorted(answers) for i in answers[s]]
+
+    @property
+    def metadata_schema(self) -> dict[str, str]:
+        """The metadata columns of all shards (a column typed differently by two shards raises)."""
+        merged: dict[str, str] = {}
+        for s, schema in sorted(self._each("metadata_schema").items()):
+            for key, kind in schema.items():
+                if merged.get(key, kind) != kind and {merged[key], kind} != {"int", "float"}:
+                    raise IndexInputError(f"metadata column {key!r} is {merged[key]} in one shard, {kind} in shard {s}")
+                merged[key] = "float" if {merged.get(key, kind), kind} == {"int", "float"} else kind
+        return merged
+
+    def _each_with(self, method: str, args: tuple[Any, ...]) -> dict[int, Any]:
+        return self._call(method, {s: args for s in range(self.n_shards)})
 
     def _embeddings(self, ids: list[str]) -> list[np.ndarray]:
         return self._ask_owners("embeddings", ids)
@@ -433,17 +476,21 @@ class ShardedPLAID(ConfiguredIndex, PyLateCall):
         subset: Subset | None = None,
         params: PLAIDSearchParams | None = None,
         allow_partial: bool | None = None,
+        filter: str | None = None,
+        filter_params: Sequence[Any] | None = None,
     ) -> list[ShardedSearchResult]:
         """Top-``k`` documents per query over all shards, equal to one PLAID index's answer.
 
         A shard that fails or times out raises :class:`ShardUnavailableError`, unless
         ``allow_partial`` (default: the constructor's) is true: then results come from the other
-        shards and carry ``partial=True`` and the ``missing_shards``."""
+        shards and carry ``partial=True`` and the ``missing_shards``. ``filter`` /
+        ``filter_params`` (see :meth:`PLAID.search`) are evaluated by every shard on its own
+        documents."""
         k = check_k(k)
         if params is not None and not isinstance(params, PLAIDSearchParams):
             raise TypeError(f"params must be a PLAIDSearchParams, got {type(params).__name__}")
         queries = check_queries(queries_embeddings, self.dim)
-        subsets = normalize_subset(subset, len(queries))
+        subsets = self._apply_filter(normalize_subset(subset, len(queries)), len(queries), filter, filter_params)
         resolved = (params or PLAIDSearchParams()).resolve(k, self.default_params)
         if self.codebook is None:
             return [ShardedSearchResult([], np.zeros(0, dtype=np.float32)) for _ in queries]

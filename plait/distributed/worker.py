@@ -88,6 +88,16 @@ class ShardWorker:
         self.index.add_documents(ids, embeddings, replace=replace, texts=texts, metadata=metadata)
         return len(self.index)
 
+    def filter_ids(self, where: str, params: list[Any], columns: dict[str, str]) -> list[str]:
+        return self.index.filter_ids(where, params, columns)
+
+    def metadata_schema(self) -> dict[str, str]:
+        return self.index.metadata_schema
+
+    def update_metadata(self, ids: list[str], rows: list[dict[str, Any]]) -> int:
+        self.index.update_metadata(ids, rows)
+        return len(self.index)
+
     def remove(self, ids: list[str]) -> int:
         self.index.remove_documents(ids)
         return len(self.index)

@@ -110,6 +110,24 @@ class PyLateCall:
 
         return self._documents(check_id_list(documents_ids, dedupe=False))
 
+    def filter_ids(self, filter: str, filter_params: Sequence[Any] | None = None) -> list[str]:
+        """Ids of the documents whose metadata satisfies the SQL condition ``filter``."""
+        raise NotImplementedError
+
+    def _apply_filter(
+        self, subsets: list[list[str]] | None, n_queries: int, filter: Any, filter_params: Any
+    ) -> list[list[str]] | None:
+        """Per-query id lists after a metadata filter (intersected with ``subsets``)."""
+        if filter is None:
+            if filter_params:
+                raise IndexInputError("filter_params were given without a filter")
+            return subsets
+        allowed = self.filter_ids(filter, filter_params)
+        if subsets is None:
+            return [allowed] * n_queries  # one list shared by every query
+        keep = set(allowed)
+        return [[i for i in s if i in keep] for s in subsets]
+
     def _embeddings(self, ids: list[str]) -> list[np.ndarray]:
         """Embeddings of ``ids`` (checked strings); raises :class:`UnknownIdError` for unknown ones."""
         raise NotImplementedError
@@ -125,15 +143,24 @@ class PyLateCall:
         self.close()
 
     def search(self, queries_embeddings: Any, k: int = 10, *, subset: Subset | None = None,
-               params: Any = None) -> Sequence[SearchResult]:
+               params: Any = None, filter: str | None = None,
+               filter_params: Sequence[Any] | None = None) -> Sequence[SearchResult]:
         raise NotImplementedError
 
     def __call__(
-        self, queries_embeddings: Any, k: int = 10, subset: Subset | None = None, **_: Any
+        self,
+        queries_embeddings: Any,
+        k: int = 10,
+        subset: Subset | None = None,
+        *,
+        filter: str | None = None,
+        filter_params: Sequence[Any] | None = None,
+        **_: Any,
     ) -> list[list[dict[str, Any]]]:
         """Top-``k`` per query as PyLate's ``[{"id", "score"}, ...]`` lists (PyLate's other
         keywords are accepted and ignored)."""
-        return [r.to_dicts() for r in self.search(queries_embeddings, k, subset=subset)]
+        found = self.search(queries_embeddings, k, subset=subset, filter=filter, filter_params=filter_params)
+        return [r.to_dicts() for r in found]
 
 
 @runtime_checkable

@@ -25,7 +25,7 @@ import numpy as np
 
 from plait.indexes.base import CorruptIndexError, DuplicateIdError, PyLateCall, SearchResult, Subset
 from plait.indexes.metadata import check_metadata
-from plait.indexes.segments import Segment, SegmentStore
+from plait.indexes.segments import Segment, SegmentStore, StoreBacked
 from plait.indexes.storage import IndexFolder, check_name, require
 from plait.indexes.validation import (
     check_embeddings,
@@ -122,7 +122,7 @@ def _from_v1(manifest: dict[str, Any], folder: IndexFolder) -> tuple[dict[str, A
     return converted, tombstones
 
 
-class Exact(PyLateCall):
+class Exact(StoreBacked, PyLateCall):
     """Exhaustive MaxSim index with string ids, upserts, deletions, texts, metadata and crash-safe
     persistence.
 
@@ -397,10 +397,6 @@ class Exact(PyLateCall):
             out.append(seg.tokens[seg.offsets[local] : seg.offsets[local + 1]])
         return out
 
-    def _documents(self, ids: list[str]) -> list[dict[str, Any]]:
-        raise_unknown(unknown_ids(ids, self._store.where))
-        return self._store.documents(ids)
-
     def _embeddings(self, ids: list[str]) -> list[np.ndarray]:
         raise_unknown(unknown_ids(ids, self._store.where))
         return [np.array(m, dtype=np.float32) for m in self._matrices(ids)]
@@ -412,11 +408,15 @@ class Exact(PyLateCall):
         *,
         subset: Subset | None = None,
         params: Any = None,
+        filter: str | None = None,
+        filter_params: Sequence[Any] | None = None,
     ) -> list[SearchResult]:
-        """Exact top-``k`` by MaxSim, one :class:`SearchResult` per query (``params`` is ignored)."""
+        """Exact top-``k`` by MaxSim, one :class:`SearchResult` per query (``params`` is ignored). ``filter`` (a SQL condition on metadata columns,
+        ``filter_params`` bound to its ``?``; :mod:`plait.indexes.filtering`) keeps the matching
+        documents, intersected with ``subset``."""
         k = check_k(k)
         queries = check_queries(queries_embeddings, self.dim)
-        subsets = normalize_subset(subset, len(queries))
+        subsets = self._apply_filter(normalize_subset(subset, len(queries)), len(queries), filter, filter_params)
         batch = max(1, min(256, _SCORE_BUDGET // max(1, len(self._ids))))
         results: list[SearchResult] = []
         for start in range(0, len(queries), batch):

@@ -30,7 +30,7 @@ from typing import Any
 
 from plait.indexes.base import CorruptIndexError, IndexInputError
 
-__all__ = ["KINDS", "LazyMetadata", "check_metadata", "check_schema", "merge_schema", "metadata_at", "write_metadata"]
+__all__ = ["KINDS", "LazyMetadata", "check_metadata", "check_schema", "merge_schema", "metadata_at", "metadata_table", "write_metadata"]
 
 _COLUMN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
 _SCALARS = (str, int, float, bool, dt.date, type(None))  # datetime is a date subclass
@@ -173,15 +173,28 @@ class LazyMetadata:
     def __init__(self, path: Path, handle: Any, entry: Mapping[str, Any], count: int) -> None:
         self.path, self._handle, self._entry, self._count = path, handle, dict(entry), count
         self._rows: Rows | None = None
+        self._table: Any = None
         self._lock = threading.Lock()
 
     def rows(self) -> Rows:
         with self._lock:
             if self._rows is None:
-                self._rows = self._parse()
+                self._rows = [
+                    {k: v for k, v in row.items() if v is not None} for row in self._parsed().to_pylist()
+                ]
             return self._rows
 
-    def _parse(self) -> Rows:
+    def table(self) -> Any:
+        """The segment's metadata as a pyarrow table (one row per document, in segment order)."""
+        with self._lock:
+            return self._parsed()
+
+    def _parsed(self) -> Any:
+        if self._table is None:
+            self._table = self._parse()
+        return self._table
+
+    def _parse(self) -> Any:
         self._handle.seek(0)
         raw = self._handle.read()
         self._handle.close()
@@ -194,7 +207,7 @@ class LazyMetadata:
             raise CorruptIndexError(f"index file {self.path} is not a readable Parquet file ({error})") from None
         if table.num_rows != self._count:
             raise CorruptIndexError(f"index file {self.path} holds {table.num_rows} rows, not {self._count}")
-        return [{k: v for k, v in row.items() if v is not None} for row in table.to_pylist()]
+        return table
 
     def __del__(self) -> None:
         handle = getattr(self, "_handle", None)
@@ -208,3 +221,12 @@ def metadata_at(metadata: LazyMetadata | Rows | None, local: int) -> dict[str, A
         return {}
     rows = metadata.rows() if isinstance(metadata, LazyMetadata) else metadata
     return dict(rows[local])
+
+
+def metadata_table(metadata: LazyMetadata | Rows | None, ids: Sequence[str], schema: Mapping[str, str]) -> Any:
+    """A segment's metadata as a pyarrow table (``None`` when the segment has none)."""
+    if metadata is None:
+        return None
+    if isinstance(metadata, LazyMetadata):
+        return metadata.table()
+    return _table(metadata, ids, schema)

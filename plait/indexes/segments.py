@@ -33,14 +33,17 @@ from plait.indexes.base import CorruptIndexError
 from plait.indexes.files import LazyTexts, text_at
 from plait.indexes.metadata import (
     LazyMetadata,
+    check_metadata,
     check_schema,
     merge_schema,
     metadata_at,
+    metadata_table,
     write_metadata,
 )
 from plait.indexes.storage import IndexFolder, require, state_key
+from plait.indexes.validation import check_ids, raise_unknown, unknown_ids
 
-__all__ = ["MAX_SEGMENTS", "Segment", "SegmentStore", "tombstone_dtype"]
+__all__ = ["MAX_SEGMENTS", "Segment", "SegmentStore", "StoreBacked", "tombstone_dtype"]
 
 MAX_SEGMENTS = 64  # more segments than this and a compaction is due
 COMMON_ROLES = ("ids", "texts", "metadata", "tombstones")
@@ -248,6 +251,32 @@ class SegmentStore:
                 masks[place[0]][place[1]] = True
         return masks
 
+    def matching(
+        self, where: Any, params: Any = None, columns: Mapping[str, str] | None = None
+    ) -> list[np.ndarray] | None:
+        """Per segment, the bool mask of the live documents whose metadata satisfies the SQL
+        condition ``where`` (``params`` bound to its ``?``; see :mod:`plait.indexes.filtering`);
+        ``None`` without a condition. ``columns``: more known columns (all ``NULL`` here), e.g.
+        those of the other shards of a sharded index."""
+        from plait.indexes.filtering import check_filter, matching_rows
+
+        spec = check_filter(where, params)
+        if spec is None:
+            return None
+        schema = {**(columns or {}), **self.schema}
+        tables = [(metadata_table(seg.metadata, seg.ids, schema), seg.n_docs) for seg in self.segments]
+        masks = []
+        for seg, rows in zip(self.segments, matching_rows(spec, tables, schema), strict=True):
+            mask = np.zeros(seg.n_docs, dtype=bool)
+            mask[rows] = True
+            masks.append(mask & ~seg.deleted)
+        return masks
+
+    def ids_where(self, masks: Sequence[np.ndarray]) -> list[str]:
+        """The ids of the documents set in per-segment ``masks``, in segment order."""
+        return [seg.ids[i] for seg, mask in zip(self.segments, masks, strict=True)
+                for i in np.flatnonzero(mask).tolist()]
+
     def needs_compaction(self) -> bool:
         """Segments pile up, or removed documents outnumber live ones (at least 32 of them)."""
         dead = sum(seg.n_docs - seg.n_live for seg in self.segments)
@@ -327,6 +356,25 @@ class SegmentStore:
             else:
                 self._staged[seg.name] = dataclasses.replace(seg, deleted=deleted)
 
+    def update_metadata(self, manifest: dict[str, Any], ids: Sequence[str], rows: list[dict[str, Any]]) -> None:
+        """Replace the metadata of ``ids`` (all known) in the commit being built: a new metadata
+        file for each touched segment (schema already merged into ``manifest``)."""
+        by_segment: dict[int, dict[int, dict[str, Any]]] = {}
+        for doc_id, row in zip(ids, rows, strict=True):
+            s, local = self.where[doc_id]
+            by_segment.setdefault(s, {})[local] = row
+        schema = manifest.get("metadata_schema") or {}
+        for s, changes in by_segment.items():
+            seg = self._staged.get(self.segments[s].name, self.segments[s])
+            current = [changes.get(j, seg.meta(j)) for j in range(seg.n_docs)]
+            role = f"{seg.name}.metadata"
+            if self.folder is None:
+                self._staged[seg.name] = dataclasses.replace(seg, metadata=current if any(current) else None)
+            elif any(current):
+                manifest["files"][role] = write_metadata(self.folder, role, current, seg.ids, schema)
+            else:
+                manifest["files"].pop(role, None)
+
     def persist_deleted(self, manifest: dict[str, Any]) -> None:
         """Write a tombstone file for every segment whose removed documents the commit does not
         record yet (an index read from an older format keeps them elsewhere)."""
@@ -397,3 +445,49 @@ class SegmentStore:
                 self._staged = {}
                 self.open()
                 raise
+
+
+class StoreBacked:
+    """What an index built on a :class:`SegmentStore` gets from it: texts and metadata look-ups,
+    metadata filters and metadata updates. The index provides ``_store`` and ``_begin()`` (the
+    next commit's manifest)."""
+
+    _store: SegmentStore
+
+    def _begin(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def _documents(self, ids: list[str]) -> list[dict[str, Any]]:
+        raise_unknown(unknown_ids(ids, self._store.where))
+        return self._store.documents(ids)
+
+    @property
+    def metadata_schema(self) -> dict[str, str]:
+        """The metadata columns and their types (see :mod:`plait.indexes.metadata`)."""
+        return dict(self._store.schema)
+
+    def filter_ids(
+        self,
+        filter: str,
+        filter_params: Sequence[Any] | None = None,
+        columns: Mapping[str, str] | None = None,
+    ) -> list[str]:
+        """Ids of the documents whose metadata satisfies the SQL condition ``filter``
+        (``filter_params`` bound to its ``?``; see :mod:`plait.indexes.filtering`)."""
+        return self._store.ids_where(self._store.matching(filter, filter_params, columns) or [])
+
+    def update_metadata(self, documents_ids: Sequence[str], metadata: Sequence[Any]) -> Any:
+        """Replace the metadata of documents (one flat dict per id, ``None`` or ``{}`` clears it)
+        in one commit; unknown ids raise :class:`UnknownIdError` and nothing changes. Returns the
+        index."""
+        ids = check_ids(documents_ids)
+        rows = check_metadata(ids, metadata) or [{} for _ in ids]
+        if not ids:
+            return self
+        with self._store.writing():
+            raise_unknown(unknown_ids(ids, self._store.where))
+            manifest = self._begin()
+            self._store.merge_schema(manifest, rows, ids)
+            self._store.update_metadata(manifest, ids, rows)
+            self._store.commit(manifest)
+        return self

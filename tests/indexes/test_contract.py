@@ -333,3 +333,85 @@ def test_metadata_is_committed_with_the_vectors(index_factory, tmp_path):
             index.add_documents(["new"], [docs[0]], metadata=bad)
     if index.path is not None or True:
         assert sorted(index.documents_ids) == before and "new" not in index
+
+
+def _filtered_corpus(index_factory, tmp_path, n=40):
+    import datetime as dt
+
+    ids, docs = make_docs(n, seed=3)
+    index = index_factory.create(tmp_path)
+    meta = [
+        {"year": 2000 + i % 10, "source": ["pubmed", "arxiv", "web"][i % 3], "draft": i % 4 == 0,
+         **({"published": dt.date(2020, 1, 1 + i % 28)} if i % 2 else {})}
+        for i in range(n)
+    ]
+    index.add_documents(ids[:25], docs[:25], metadata=meta[:25])
+    index.add_documents(ids[25:], docs[25:], metadata=meta[25:])
+    index.remove_documents(["doc1"])
+    return index, ids, docs, meta
+
+
+@pytest.mark.parametrize(
+    "where, params, keep",
+    [
+        ("year >= ?", [2005], lambda m: m["year"] >= 2005),
+        ("source = ? AND NOT draft", ["pubmed"], lambda m: m["source"] == "pubmed" and not m["draft"]),
+        ("year IN (2001, 2002) OR source = 'web'", [], lambda m: m["year"] in (2001, 2002) or m["source"] == "web"),
+        ("published >= DATE '2020-01-10'", None, lambda m: "published" in m and m["published"].day >= 10),
+        ("year = ?", [1999], lambda m: False),
+    ],
+)
+def test_filter_equals_exact_search_over_the_matching_documents(index_factory, tmp_path, where, params, keep):
+    index, ids, docs, meta = _filtered_corpus(index_factory, tmp_path)
+    matching = {i for i, m in zip(ids, meta, strict=True) if keep(m) and i != "doc1"}
+    assert set(index.filter_ids(where, params)) == matching
+    queries = [query_for(docs[i], i) for i in (0, 7, 12, 30)]
+    for k in (3, 10):
+        got = index.search(queries, k=k, filter=where, filter_params=params)
+        want = brute_force(queries, ids, docs, k, allowed=matching)
+        for result, expected in zip(got, want, strict=True):
+            assert len(result) == min(k, len(matching))  # k results whenever k documents match
+            if index_factory.exact:
+                assert result.ids == [i for _, i in expected]
+            assert set(result.ids) <= matching
+    both = index.search(queries, k=5, subset=["doc0", "doc2", "doc3", "doc4"], filter=where, filter_params=params)
+    for result in both:
+        assert set(result.ids) <= matching & {"doc0", "doc2", "doc3", "doc4"}
+    assert index(queries, 2, filter=where, filter_params=params)[0] == [r.to_dicts() for r in index.search(queries, 2, filter=where, filter_params=params)][0]
+
+
+@pytest.mark.parametrize(
+    "where, params, message",
+    [
+        ("nosuch > 1", [], "nosuch"),
+        ("year > ?", ["not a year"], "cannot run"),
+        ("year >", [], "not a valid SQL condition"),
+        ("year > 1) UNION SELECT 1 --", [], "not a valid SQL condition"),
+        ("year > 1 UNION SELECT 1", [], "not a valid SQL condition|one condition"),
+        ("year IN (SELECT 1)", [], "not a valid SQL condition|one condition"),
+        ("(SELECT count(*) FROM read_csv('/etc/passwd')) > 0", [], "not a valid SQL condition|one condition"),
+        ("year > 1; DROP TABLE t", [], "not a valid SQL condition"),
+        ("year > ? AND year < ?", [1], "cannot run"),
+        ("", [], "non-empty"),
+    ],
+)
+def test_bad_filters_are_refused_with_a_clear_error(index_factory, tmp_path, where, params, message):
+    index, ids, docs, _ = _filtered_corpus(index_factory, tmp_path, n=12)
+    with pytest.raises(IndexInputError, match=message):
+        index.search([query_for(docs[0])], k=3, filter=where, filter_params=params)
+    with pytest.raises(IndexInputError, match="without a filter"):
+        index.search([query_for(docs[0])], k=3, filter_params=[1])
+
+
+def test_update_metadata_is_a_commit(index_factory, tmp_path):
+    index, ids, docs, meta = _filtered_corpus(index_factory, tmp_path, n=12)
+    index.update_metadata(["doc2", "doc9"], [{"year": 1990, "lang": "fr"}, None])
+    for opened in (index, index_factory.reopen(tmp_path)):
+        got = {d["id"]: d["metadata"] for d in opened.get_documents(["doc2", "doc9", "doc3"])}
+        assert got == {"doc2": {"year": 1990, "lang": "fr"}, "doc9": {}, "doc3": meta[3]}
+        assert opened.filter_ids("lang = ?", ["fr"]) == ["doc2"]
+    with pytest.raises(UnknownIdError):
+        index.update_metadata(["nope"], [{"year": 1}])
+    with pytest.raises(IndexInputError, match="several types"):
+        index.update_metadata(["doc3"], [{"year": "old"}])
+    assert index.get_documents(["doc3"])[0]["metadata"] == meta[3]

@@ -53,7 +53,7 @@ from plait.indexes.plaid.store import (
     write_codec,
     write_payload,
 )
-from plait.indexes.segments import SegmentStore
+from plait.indexes.segments import SegmentStore, StoreBacked
 from plait.indexes.storage import IndexFolder, check_name, require
 from plait.indexes.validation import (
     check_embeddings,
@@ -76,7 +76,7 @@ _IGNORED_PYLATE_ARGS = (  # PyLate 1.6 PLAID arguments with no meaning here (bac
 )
 
 
-class PLAID(ConfiguredIndex, PyLateCall):
+class PLAID(ConfiguredIndex, StoreBacked, PyLateCall):
     """PLAID index stored in ``<index_folder>/<index_name>``.
 
     Parameters: ``nbits`` (1, 2, 4 or 8 bits per residual dimension), ``kmeans_niters``,
@@ -213,7 +213,7 @@ class PLAID(ConfiguredIndex, PyLateCall):
         """
         return self._store.refresh()
 
-    def _next_manifest(self) -> dict[str, Any]:
+    def _begin(self) -> dict[str, Any]:
         manifest = self._store.next_manifest(VERSION)  # a version-1 index is upgraded by its first write
         manifest["settings"]["config"] = self._config.to_manifest()
         return manifest
@@ -320,7 +320,7 @@ class PLAID(ConfiguredIndex, PyLateCall):
                 raise DuplicateIdError(
                     f"document ids already in the index: {existing[:5]} (pass replace=True to overwrite)"
                 )
-            manifest = self._next_manifest()
+            manifest = self._begin()
             self._store.merge_schema(manifest, rows, ids)
             if self._quantizer is None:
                 self._train_into(manifest, docs)
@@ -415,7 +415,7 @@ class PLAID(ConfiguredIndex, PyLateCall):
             return self
         with self._store.writing():
             raise_unknown(unknown_ids(ids, self._store.where))
-            manifest = self._next_manifest()
+            manifest = self._begin()
             self._store.remove(manifest, ids)
             self._store.commit(manifest)
         return self
@@ -426,7 +426,7 @@ class PLAID(ConfiguredIndex, PyLateCall):
         Codes and packed residuals are copied, not re-encoded, so stored vectors do not change.
         """
         with self._store.writing():
-            manifest = self._next_manifest()
+            manifest = self._begin()
             batches = list(build.live_batches(self._store.segments))
             self._store.clear_segments(manifest)
             for ids, enc in batches:
@@ -504,10 +504,6 @@ class PLAID(ConfiguredIndex, PyLateCall):
         return trained > 0 and float(np.linalg.norm(residual, axis=1).mean()) > self.codec_drift_threshold * trained
 
     # ------------------------------------------------------------------ reads
-    def _documents(self, ids: list[str]) -> list[dict[str, Any]]:
-        raise_unknown(unknown_ids(ids, self._store.where))
-        return self._store.documents(ids)
-
     def _embeddings(self, ids: list[str]) -> list[np.ndarray]:
         raise_unknown(unknown_ids(ids, self._store.where))
         quantizer, codec = self._quantizer, self._codec
@@ -526,13 +522,19 @@ class PLAID(ConfiguredIndex, PyLateCall):
         *,
         subset: Subset | None = None,
         params: PLAIDSearchParams | None = None,
+        filter: str | None = None,
+        filter_params: Sequence[Any] | None = None,
     ) -> list[SearchResult]:
-        """Top-``k`` documents per query (fewer when fewer documents exist or pass ``subset``)."""
+        """Top-``k`` documents per query (fewer when fewer documents exist or pass ``subset``). ``filter`` (a SQL condition on metadata columns,
+        ``filter_params`` bound to its ``?``; :mod:`plait.indexes.filtering`) keeps the matching
+        documents, intersected with ``subset``.
+        A filter narrows candidate generation itself: when few documents match, they are scored
+        exactly; else ``ncells`` doubles until ``k`` matching candidates are found."""
         k = check_k(k)
         if params is not None and not isinstance(params, PLAIDSearchParams):
             raise TypeError(f"params must be a PLAIDSearchParams, got {type(params).__name__}")
         queries = check_queries(queries_embeddings, self.dim)
-        subsets = normalize_subset(subset, len(queries))
+        subsets = self._apply_filter(normalize_subset(subset, len(queries)), len(queries), filter, filter_params)
         resolved = (params or PLAIDSearchParams()).resolve(int(k), self.default_params)
         if self._quantizer is None or self._codec is None or not len(self):
             return [SearchResult([], np.zeros(0, dtype=np.float32)) for _ in queries]
