@@ -55,6 +55,15 @@ def text(doc_id: str, version: int) -> str | None:
     return f"{doc_id}, version {version}: café ✓ " + "lorem " * (version % 3)
 
 
+def metadata(doc_id: str, version: int) -> dict:
+    """Each version's metadata (the version itself, a string, sometimes a flag): it must stay in
+    step with the vectors and the text."""
+    row: dict = {"version": version, "label": f"{doc_id}/{version}"}
+    if zlib.crc32(f"meta/{doc_id}/{version}".encode()) % 3 == 0:
+        row["flag"] = version % 2 == 0
+    return row
+
+
 def can_compact(factory_name: str) -> bool:
     return factory_name != "sharded-plaid"  # ShardedPLAID has no compact()
 
@@ -103,6 +112,7 @@ def apply(index: Any, op: Op, state: State) -> None:
             [embedding(d, v) for d, v in zip(ids, versions, strict=True)],
             replace=kind == "upsert",
             texts=[text(d, v) for d, v in zip(ids, versions, strict=True)],
+            metadata=[metadata(d, v) for d, v in zip(ids, versions, strict=True)],
         )
         state.update(zip(ids, versions, strict=True))
     elif kind == "remove":

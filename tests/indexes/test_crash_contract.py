@@ -1,6 +1,6 @@
 """Crash contract, for every index of the conformance registry (conftest.py): a kill -9 at any point
 of an add, a remove, an upsert (``add_documents(..., replace=True)``) or a compaction leaves exactly
-the last committed state, texts included.
+the last committed state, texts and metadata included.
 
 A child process (crash_child.py, forked from a forkserver with plait imported) applies a seeded
 sequence of operations and reports each one after it returns. It is SIGKILLed (i) at its N-th call of
@@ -107,10 +107,12 @@ def same_content(index: Any, expected: crash_child.State) -> str | None:
     order = sorted(expected)
     if not order:
         return None
-    got_texts = [d["text"] for d in index.get_documents(order)]
-    for doc_id, got in zip(order, got_texts, strict=True):
-        if got != crash_child.text(doc_id, expected[doc_id]):
-            return f"text of {doc_id} is {got!r}, not version {expected[doc_id]}'s"
+    documents = index.get_documents(order)
+    for doc_id, document in zip(order, documents, strict=True):
+        if document["text"] != crash_child.text(doc_id, expected[doc_id]):
+            return f"text of {doc_id} is {document['text']!r}, not version {expected[doc_id]}'s"
+        if document["metadata"] != crash_child.metadata(doc_id, expected[doc_id]):
+            return f"metadata of {doc_id} is {document['metadata']!r}, not version {expected[doc_id]}'s"
     for doc_id, got in zip(order, index.get_documents_embeddings(order), strict=True):
         want = crash_child.embedding(doc_id, expected[doc_id])
         if got.shape != want.shape:
