@@ -398,13 +398,18 @@ class ShardedPLAID(ConfiguredIndex, PyLateCall):
             return self
         with self._folder.writer_lock():
             self.refresh()
-            owners = self._owners(ids)
-            raise_unknown([i for i in ids if i not in owners])
-            groups: dict[int, list[str]] = {}
-            for i in ids:
-                groups.setdefault(owners[i], []).append(i)
-            self._write("remove", {s: (g,) for s, g in groups.items()})
+            groups = self._known_by_owner(ids)
+            self._write("remove", {s: ([ids[p] for p in g],) for s, g in groups.items()})
         return self
+
+    def _known_by_owner(self, ids: list[str]) -> dict[int, list[int]]:
+        """Positions in ``ids`` grouped by the shard holding each; unknown ids raise first."""
+        owners = self._owners(ids)
+        raise_unknown([i for i in ids if i not in owners])
+        groups: dict[int, list[int]] = {}
+        for position, i in enumerate(ids):
+            groups.setdefault(owners[i], []).append(position)
+        return groups
 
     def update_metadata(self, documents_ids: Sequence[str], metadata: Sequence[Any]) -> ShardedPLAID:
         """Replace the metadata of documents (one flat dict per id) on the shards that hold them
@@ -415,11 +420,7 @@ class ShardedPLAID(ConfiguredIndex, PyLateCall):
             return self
         with self._folder.writer_lock():
             self.refresh()
-            owners = self._owners(ids)
-            raise_unknown([i for i in ids if i not in owners])
-            groups: dict[int, list[int]] = {}
-            for position, i in enumerate(ids):
-                groups.setdefault(owners[i], []).append(position)
+            groups = self._known_by_owner(ids)
             self._write("update_metadata", {
                 s: ([ids[p] for p in g], [rows[p] for p in g]) for s, g in groups.items()
             })
