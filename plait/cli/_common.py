@@ -113,6 +113,37 @@ def read_collection(source: Path) -> tuple[list[str], list[str]]:
     return [p[0] for p in pairs], [p[1] for p in pairs]
 
 
+def read_metadata(source: Path, fields: str | None) -> list[dict[str, Any]] | None:
+    """Metadata rows of a collection's records for ``--metadata-fields a,b`` (``None`` without it).
+    Only BEIR folders and ``.jsonl`` corpora have fields."""
+    if fields is None:
+        return None
+    names = [f.strip() for f in fields.split(",") if f.strip()]
+    if not names:
+        raise CliError("--metadata-fields is empty: name the record fields to keep, e.g. year,source")
+    if not (source.is_dir() or source.name.endswith((".jsonl", ".jsonl.gz"))):
+        raise CliError(f"{source}: --metadata-fields needs a BEIR folder or a .jsonl corpus (a .txt has no fields)")
+    for name in names:
+        if name in ("_id", "id", "text", "title"):
+            raise CliError(f"--metadata-fields: {name!r} is the record's id or text, not metadata")
+    from plait.evaluation.beir import load_corpus_metadata
+
+    return load_corpus_metadata(source, names)
+
+
+def parse_params(values: list[str] | None) -> list[Any]:
+    """``--param`` values: JSON when they parse as a JSON scalar (``2020``, ``1.5``, ``true``,
+    ``null``, ``"quoted"``), else the string as given."""
+    out: list[Any] = []
+    for value in values or []:
+        try:
+            parsed = json.loads(value)
+        except ValueError:
+            parsed = value
+        out.append(parsed if isinstance(parsed, (str, int, float, bool)) or parsed is None else value)
+    return out
+
+
 def open_index(
     kind: str,
     folder: Path,

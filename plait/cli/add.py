@@ -16,6 +16,7 @@ from plait.cli._common import (
     progress_enabled,
     read_cli_meta,
     read_collection,
+    read_metadata,
     timer,
 )
 from plait.cli.folder import holding_index_lock
@@ -45,6 +46,10 @@ def command(
     batch_size: Annotated[int, typer.Option(min=1, help="Documents per forward pass.")] = 32,
     as_json: Annotated[bool, typer.Option("--json", help="Print {added, replaced, documents, seconds} as JSON.")] = False,
     device: Annotated[str | None, typer.Option(help="torch device, e.g. cpu or cuda.")] = None,
+    metadata_fields: Annotated[
+        str | None,
+        typer.Option(help="Comma-separated record fields to store as metadata (see plait index)."),
+    ] = None,
 ) -> None:
     """Add documents to an index; each run is one atomic commit (all documents or none).
 
@@ -59,14 +64,15 @@ def command(
 
     index, built_with, _ = open_cli_index(index_path)
     with holding_writer_lock(index):
-        _add(index, index_path, source, built_with, upsert, model, batch_size, as_json, device)
+        _add(index, index_path, source, built_with, upsert, model, batch_size, as_json, device, metadata_fields)
 
 
 def _add(
     index: Any, index_path: Path, source: Path, built_with: str | None, upsert: bool,
-    model: str | None, batch_size: int, as_json: bool, device: str | None,
+    model: str | None, batch_size: int, as_json: bool, device: str | None, metadata_fields: str | None,
 ) -> None:
     ids, texts = read_collection(source)
+    metadata = read_metadata(source, metadata_fields)
     if len(set(ids)) != len(ids):
         raise CliError(f"{source} has duplicate document ids")
     existing = [doc_id for doc_id in ids if doc_id in index]
@@ -79,7 +85,9 @@ def _add(
         embeddings = colbert.encode(texts, is_query=False, batch_size=batch_size, show_progress_bar=progress_enabled())
     keep_texts = (read_cli_meta(index_path) or {}).get("texts", True)
     with timer(timings, "index"):  # texts are committed with the vectors: one atomic write
-        index.add_documents(ids, embeddings, replace=upsert, texts=texts if keep_texts else None)
+        index.add_documents(
+            ids, embeddings, replace=upsert, texts=texts if keep_texts else None, metadata=metadata
+        )
     report = {"added": len(ids) - len(existing), "replaced": len(existing), "documents": len(index)}
     if as_json:
         echo_json({**report, "seconds": {k: round(v, 3) for k, v in timings.items()}})

@@ -13,6 +13,7 @@ from plait.cli._common import (
     open_index,
     progress_enabled,
     read_collection,
+    read_metadata,
     timer,
 )
 from plait.cli.folder import check_target, replace_index
@@ -39,6 +40,7 @@ def build_index(
     nbits: int = 2,
     keep_texts: bool = True,
     shards: int = 4,
+    metadata: list[dict[str, Any]] | None = None,
 ) -> tuple[Any, dict[str, float]]:
     """Encode ``texts`` and write ``path`` in the CLI layout (:mod:`plait.cli.folder`); returns
     the index and timings. An existing index stays readable until the new one is committed."""
@@ -60,7 +62,7 @@ def build_index(
 
     def fill(name: str) -> Any:
         index = open_index(kind, path, name, override=False, nbits=nbits, shards=shards)
-        index.add_documents(ids, embeddings, texts=texts if keep_texts else None)
+        index.add_documents(ids, embeddings, texts=texts if keep_texts else None, metadata=metadata)
         return index
 
     with timer(timings, "index"):
@@ -107,6 +109,13 @@ def command(
             min=1, help="Build a sharded PLAID index with this many shards (search it on Ray)."
         ),
     ] = None,
+    metadata_fields: Annotated[
+        str | None,
+        typer.Option(
+            help="Comma-separated record fields to store as metadata (top level or under "
+            "'metadata'), for plait search --where; needs plait[metadata]."
+        ),
+    ] = None,
 ) -> None:
     """Build an index over a collection, ready for `plait search`.
 
@@ -127,6 +136,11 @@ def command(
         typer.echo("note: PLAID is not available in this build; building an exact index", err=True)
         kind = "exact"
     ids, texts = read_collection(source)
+    metadata = read_metadata(source, metadata_fields)
+    if metadata is not None:
+        from plait.extras import require_extra
+
+        require_extra("metadata", "plait index --metadata-fields")
     check_target(index_path, override)  # before the model loads: refusals come at once
     timings: dict[str, float] = {}
     with timer(timings, "load model"):
@@ -143,6 +157,7 @@ def command(
         nbits=nbits,
         keep_texts=not no_texts,
         shards=shards or 4,
+        metadata=metadata,
     )
     timings.update(build_timings)
     typer.echo(

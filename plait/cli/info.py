@@ -50,6 +50,9 @@ def command(
     meta = read_cli_meta(index_path)
     if meta is not None:
         stats["model"] = built_with or "default"
+    columns = getattr(index, "metadata_schema", None)
+    if columns:
+        stats["metadata_columns"] = dict(sorted(columns.items()))
     if verify:
         index.verify()
         stats["verified"] = True

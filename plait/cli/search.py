@@ -7,20 +7,23 @@ from typing import Annotated, Any
 
 import typer
 
-from plait.cli._common import CliError, echo_json, load_model, snippet, timer
+from plait.cli._common import CliError, echo_json, load_model, parse_params, snippet, timer
 from plait.cli.folder import open_cli_index
 
 __all__ = ["command", "open_cli_index", "search_texts"]
 
 
 def search_texts(
-    colbert: Any, index: Any, queries: list[str], k: int, batch_size: int = 32
+    colbert: Any, index: Any, queries: list[str], k: int, batch_size: int = 32,
+    where: str | None = None, params: list[Any] | None = None,
 ) -> list[Any]:
     """Encode ``queries`` and search ``index``: one :class:`SearchResult` per query."""
     embeddings = colbert.encode(
         queries, is_query=True, batch_size=batch_size, show_progress_bar=False
     )
-    return list(index.search(embeddings, k=k))
+    if where is None:
+        return list(index.search(embeddings, k=k))
+    return list(index.search(embeddings, k=k, filter=where, filter_params=params))
 
 
 def command(
@@ -47,6 +50,21 @@ def command(
             help="Sharded index: Ray cluster to join (e.g. auto); a local one is started without it.",
         ),
     ] = None,
+    where: Annotated[
+        str | None,
+        typer.Option(
+            help="Only documents whose metadata satisfy this SQL condition, e.g. \"year >= ? AND "
+            "source = ?\" (plait index --metadata-fields; needs plait[metadata])."
+        ),
+    ] = None,
+    param: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--param",
+            help="A value for the next ? of --where (repeat it); JSON scalars (2020, 1.5, true) are "
+            "typed, anything else is a string.",
+        ),
+    ] = None,
 ) -> None:
     """Search an index with query texts; prints the top-k documents with MaxSim scores.
 
@@ -57,13 +75,18 @@ def command(
       plait search ./scifact-index "vitamin D lowers fracture risk" -k 5
     """
     timings: dict[str, float] = {}
+    params = parse_params(param)
+    if where is None and params:
+        raise CliError("--param needs --where (the condition its values fill in)")
     index, built_with, texts = open_cli_index(index_path, ray=True, ray_address=ray_address)
     if len(index) == 0:
         raise CliError(f"{index_path}: the index is empty")
+    if where is not None:
+        index.filter_ids(where, params)  # a bad condition is refused before the model loads
     with timer(timings, "load model"):
         colbert = load_model(model if model is not None else built_with, device)
     with timer(timings, "search"):
-        results = search_texts(colbert, index, list(queries), k)
+        results = search_texts(colbert, index, list(queries), k, where=where, params=params)
     if as_json:
         echo_json(
             [

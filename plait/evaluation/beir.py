@@ -124,6 +124,31 @@ def _corpus_file(path: str | os.PathLike[str]) -> Path:
     return path
 
 
+def load_corpus_metadata(path: str | os.PathLike[str], fields: list[str]) -> list[dict[str, Any]]:
+    """The metadata fields ``fields`` of each record of a corpus (file order, aligned with
+    :func:`load_corpus`): a field is read from the record itself or from its ``metadata`` object
+    (BEIR's place for extra fields); a record without it has no such key. Values must be strings,
+    numbers, booleans or null."""
+    rows: list[dict[str, Any]] = []
+    file = _corpus_file(path)
+    for number, record in _iter_jsonl(file):
+        extra = record.get("metadata")
+        nested: dict[str, Any] = extra if isinstance(extra, dict) else {}
+        row: dict[str, Any] = {}
+        for name in fields:
+            value = record[name] if name in record else nested.get(name)
+            if value is None:
+                continue
+            if not isinstance(value, (str, int, float, bool)):
+                raise BeirFormatError(
+                    f"{file} line {number}: field {name!r} is {type(value).__name__}; metadata "
+                    "values are strings, numbers, booleans or null"
+                )
+            row[name] = value
+        rows.append(row)
+    return rows
+
+
 def load_titled_corpus(path: str | os.PathLike[str]) -> list[dict[str, str]]:
     """Like :func:`load_corpus`, but with the title kept apart: ``[{"id", "title", "text"}]``
     (``title`` is empty when a record has none; both stripped)."""
