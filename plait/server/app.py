@@ -1,8 +1,9 @@
 """``create_app``: the FastAPI app serving one index (and optionally a model for text endpoints).
 
 Endpoints: ``GET /health``, ``GET /stats``, ``POST /search`` (texts or embeddings, ``k``,
-``subset``), ``POST /documents`` (add), ``PUT /documents`` (upsert), ``POST /documents/delete``,
-``POST /encode``; the interactive docs ``GET /docs`` and ``GET /redoc`` load no file from another
+``subset``, a metadata ``filter`` with ``filter_params``), ``POST /documents`` (add), ``PUT
+/documents`` (upsert; both take ``metadata``), ``POST /documents/get`` (texts and metadata),
+``POST /documents/metadata`` (replace metadata), ``POST /documents/delete``, ``POST /encode``; the interactive docs ``GET /docs`` and ``GET /redoc`` load no file from another
 host (:mod:`plait.server.docs`). Errors are JSON ``{"detail": "..."}``: 401 wrong or missing API
 key, 403 write on a read-only server, 404 unknown document ids, 409 ids already present, 413 body
 too large, 422 a request the schema or the index rejects (the message names the field or item),
@@ -28,16 +29,19 @@ from fastapi.responses import JSONResponse
 from fastapi.security import APIKeyHeader
 
 from plait.indexes.base import DuplicateIdError, IndexInputError, IndexLockedError, UnknownIdError
+from plait.indexes.metadata import check_metadata
 from plait.indexes.validation import MAX_ABS_VALUE
 from plait.server.docs import install_docs
 from plait.server.guards import API_KEY_HEADER, OPEN_PATHS, ApiKeyGuard, InFlightLimit, RateLimit
 from plait.server.limits import BodySizeLimit
 from plait.server.schemas import (
+    DocumentsResponse,
     EncodeResponse,
     ErrorResponse,
     HealthResponse,
     Hit,
     Limits,
+    MetadataUpdateResponse,
     SearchResponse,
     StatsResponse,
     WriteResponse,
@@ -262,6 +266,7 @@ def create_app(
 def _add_routes(router: APIRouter, served: ServedIndex, model: Any, models: Any) -> None:
     SearchRequest, DocumentsRequest = models.SearchRequest, models.DocumentsRequest
     DeleteRequest, EncodeRequest = models.DeleteRequest, models.EncodeRequest
+    MetadataRequest, GetDocumentsRequest = models.MetadataRequest, models.GetDocumentsRequest
 
     model_lock = threading.Lock()
 
@@ -277,32 +282,44 @@ def _add_routes(router: APIRouter, served: ServedIndex, model: Any, models: Any)
         if not served.writable:
             raise ApiError(403, "this server is read-only")
 
-    def write(body: Any, replace: bool) -> WriteResponse:
-        check_writable()
-        dupes = sorted({i for i in body.ids if body.ids.count(i) > 1})
+    def check_unique(ids: list[str]) -> None:
+        dupes = sorted({i for i in ids if ids.count(i) > 1})
         if dupes:
             raise ApiError(422, f"ids contains duplicates: {dupes[:10]}")
+
+    def write(body: Any, replace: bool) -> WriteResponse:
+        check_writable()
+        check_unique(body.ids)
+        check_metadata(body.ids, body.metadata)  # bad keys: 422 before any text is encoded
         if body.texts is not None:
             embeddings = encode(body.texts, is_query=False)
         else:
             embeddings = to_matrices(body.embeddings, "embeddings", served.dim)
-        added, replaced = served.add(body.ids, embeddings, replace=replace, texts=body.texts)
+        added, replaced = served.add(
+            body.ids, embeddings, replace=replace, texts=body.texts, metadata=body.metadata
+        )
         return WriteResponse(added=added, replaced=replaced, documents=len(served))
 
     @router.get("/stats", response_model=StatsResponse, tags=["service"])
     def stats() -> dict[str, Any]:
-        """Index statistics: format, documents, dimension, tokens, bytes on disk, bytes per token."""
+        """Index statistics: format, documents, dimension, tokens, bytes on disk, bytes per token,
+        and the metadata columns with their types (``metadata_schema``)."""
         return served.stats()
 
     @router.post("/search", response_model=SearchResponse, tags=["search"], responses=_errors(400))
     def search(body: SearchRequest) -> SearchResponse:  # type: ignore[valid-type]
-        """Top-``k`` documents per query by MaxSim, best first."""
+        """Top-``k`` documents per query by MaxSim, best first; with ``filter``, only documents
+        whose metadata satisfies it (``filter_params`` bound to its ``?``)."""
         request = _typed(body)
+        if request.filter is None and request.filter_params is not None:
+            raise ApiError(422, "filter_params were given without a filter")
         if request.queries is not None:
             queries = encode(request.queries, is_query=True)
         else:
             queries = to_matrices(request.embeddings, "embeddings", served.dim)
-        results = served.search(queries, request.k, subset=request.subset)
+        results = served.search(
+            queries, request.k, subset=request.subset, filter=request.filter, filter_params=request.filter_params
+        )
         check_scores(results, "queries" if request.queries is not None else "embeddings")
         return SearchResponse(
             results=[[Hit(id=i, score=float(s)) for i, s in zip(r.ids, r.scores, strict=True)] for r in results]
@@ -317,6 +334,24 @@ def _add_routes(router: APIRouter, served: ServedIndex, model: Any, models: Any)
     def upsert_documents(body: DocumentsRequest) -> WriteResponse:  # type: ignore[valid-type]
         """Add documents, replacing those whose ids exist (atomically: old or new, never neither)."""
         return write(body, replace=True)
+
+    @router.post("/documents/get", response_model=DocumentsResponse, tags=["documents"], responses=_errors(404))
+    def get_documents(body: GetDocumentsRequest) -> DocumentsResponse:  # type: ignore[valid-type]
+        """Stored texts and metadata of documents, in the order asked; any unknown id fails the
+        request (404)."""
+        return DocumentsResponse.model_validate({"documents": served.documents(_typed(body).ids)})
+
+    @router.post(
+        "/documents/metadata", response_model=MetadataUpdateResponse, tags=["documents"], responses=_errors(403, 404)
+    )
+    def update_metadata(body: MetadataRequest) -> MetadataUpdateResponse:  # type: ignore[valid-type]
+        """Replace documents' metadata (``null`` or ``{}`` clears it) in one commit; vectors and
+        texts stay. Any unknown id fails the request (404) and nothing changes."""
+        check_writable()
+        request = _typed(body)
+        check_unique(request.ids)
+        updated = served.update_metadata(request.ids, request.metadata)
+        return MetadataUpdateResponse(updated=updated, documents=len(served))
 
     @router.post("/documents/delete", response_model=WriteResponse, tags=["documents"], responses=_errors(403, 404))
     def delete_documents(body: DeleteRequest) -> WriteResponse:  # type: ignore[valid-type]

@@ -151,10 +151,28 @@ class ServedIndex:
         with self.lock.read():
             return len(self.index)
 
-    def search(self, queries: Sequence[np.ndarray], k: int, subset: Any = None) -> list[SearchResult]:
+    def search(
+        self,
+        queries: Sequence[np.ndarray],
+        k: int,
+        subset: Any = None,
+        filter: str | None = None,
+        filter_params: Sequence[Any] | None = None,
+    ) -> list[SearchResult]:
+        """Top-``k`` per query; ``filter`` (a SQL condition on the metadata, ``filter_params``
+        bound to its ``?``) is only passed on when given, so indexes without filters still serve."""
+        extra: dict[str, Any] = {}
+        if filter is not None or filter_params is not None:
+            extra = {"filter": filter, "filter_params": filter_params}
         self.refresh()
         with self.lock.read():
-            return list(self.index.search(list(queries), k, subset=subset))
+            return list(self.index.search(list(queries), k, subset=subset, **extra))
+
+    def documents(self, ids: list[str]) -> list[dict[str, Any]]:
+        """``{"id", "text", "metadata"}`` of each id, from one state (unknown ids raise)."""
+        self.refresh()
+        with self.lock.read():
+            return list(self.index.get_documents(ids))
 
     def health(self) -> tuple[int, int | None]:
         """``(documents, dim)`` of one state."""
@@ -167,21 +185,39 @@ class ServedIndex:
         self.refresh()
         with self.lock.read():
             stats = index_stats(self.index)
+            schema = getattr(self.index, "metadata_schema", None)
+        if schema is not None:
+            stats["metadata_schema"] = dict(schema)
         stats.pop("path", None)  # clients need not learn where the server keeps its files
         return stats
 
     # ------------------------------------------------------------------ writes
     def add(
-        self, ids: list[str], embeddings: list[np.ndarray], *, replace: bool, texts: list[str] | None = None
+        self,
+        ids: list[str],
+        embeddings: list[np.ndarray],
+        *,
+        replace: bool,
+        texts: list[str] | None = None,
+        metadata: list[dict[str, Any] | None] | None = None,
     ) -> tuple[int, int]:
-        """Add (or upsert) documents, their texts in the same commit (unless ``store_texts`` is
-        off); returns ``(added, replaced)`` counts. The commit is the only step: an answer that
-        reports success reports a write that is on disk, and a failed write changed nothing."""
+        """Add (or upsert) documents, their texts (unless ``store_texts`` is off) and metadata in
+        the same commit; returns ``(added, replaced)`` counts. The commit is the only step: an
+        answer that reports success reports a write that is on disk, and a failed write changed
+        nothing."""
+        extra: dict[str, Any] = {} if metadata is None else {"metadata": metadata}
         with self.lock.write():
             replaced = sum(1 for doc_id in ids if doc_id in self.index) if replace else 0
             stored = texts if self.store_texts else None
-            self.index.add_documents(ids, embeddings, replace=replace, texts=stored)
+            self.index.add_documents(ids, embeddings, replace=replace, texts=stored, **extra)
             return len(ids) - replaced, replaced
+
+    def update_metadata(self, ids: list[str], metadata: list[dict[str, Any] | None]) -> int:
+        """Replace the metadata of existing documents in one commit (unknown ids raise, and
+        nothing changes); returns how many documents were updated."""
+        with self.lock.write():
+            self.index.update_metadata(ids, metadata)
+            return len(ids)
 
     def remove(self, ids: list[str]) -> int:
         with self.lock.write():
