@@ -29,7 +29,7 @@ from common import ROOT, WORK, machine_facts, report_head
 
 PLAIT = ROOT / ".venv" / "bin" / "plait"
 SCIFACT = ROOT.parent / "shared" / "data" / "scifact"
-EXTRAS = ("bm25", "train", "server", "compare", "ray")
+EXTRAS = ("bm25", "metadata", "train", "server", "compare", "ray")
 
 
 def startup_rows(repeat: int, work: Path) -> list[tuple[str, float, float]]:
