@@ -14,6 +14,7 @@ raises :class:`~plait.indexes.base.IndexInputError` saying what is wrong. Needs 
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import threading
 from collections.abc import Mapping, Sequence
@@ -22,11 +23,14 @@ from typing import Any
 import numpy as np
 
 from plait.indexes.base import IndexInputError
+from plait.indexes.metadata import INT64
 
 __all__ = ["FilterSpec", "check_filter", "matching_rows"]
 
 ROW = "__plait_row"
 _LOCK = threading.Lock()  # one DuckDB connection per call; the parser check is shared
+MEMORY_LIMIT = "1GB"  # what one filter may use; more raises (a condition can build huge strings)
+TIME_LIMIT_S = 30.0  # a filter still running after this is interrupted
 
 
 class FilterSpec:
@@ -68,6 +72,14 @@ def check_filter(where: Any, params: Any) -> FilterSpec | None:
         params = []
     if isinstance(params, (str, bytes, Mapping)) or not isinstance(params, Sequence):
         raise IndexInputError("filter_params must be a list of values, one per '?' in the filter")
+    for position, value in enumerate(params):
+        if value is not None and not isinstance(value, (str, int, float, bool, dt.date)):
+            raise IndexInputError(
+                f"filter_params[{position}] is {type(value).__name__}; parameters are strings, "
+                "numbers, booleans, dates or None"
+            )
+        if isinstance(value, int) and not isinstance(value, bool) and not INT64[0] <= value <= INT64[1]:
+            raise IndexInputError(f"filter_params[{position}] = {value} does not fit in 64 bits")
     duckdb = _duckdb()
     with _LOCK:
         con = duckdb.connect()
@@ -112,8 +124,13 @@ def matching_rows(spec: FilterSpec, tables: Sequence[tuple[Any, int]], schema: M
              "date": pa.date32(), "datetime": pa.timestamp("us")}
     out = []
     con = duckdb.connect()
+    watchdog = threading.Timer(TIME_LIMIT_S, con.interrupt)
+    watchdog.daemon = True
     try:
         con.execute("SET enable_external_access = false")
+        con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
+        con.execute("SET threads = 1")
+        watchdog.start()
         for n, (table, n_docs) in enumerate(tables):
             columns = {ROW: pa.array(np.arange(n_docs, dtype=np.int64))}
             for key, kind in schema.items():
@@ -127,11 +144,16 @@ def matching_rows(spec: FilterSpec, tables: Sequence[tuple[Any, int]], schema: M
                     f'SELECT "{ROW}" FROM segment_{n} WHERE (\n{spec.where}\n)', spec.params
                 ).fetchnumpy()[ROW]
             except duckdb.Error as error:
+                if not watchdog.is_alive():
+                    raise IndexInputError(
+                        f"filter {spec.where!r} ran longer than {TIME_LIMIT_S:g} s and was stopped"
+                    ) from None
                 raise IndexInputError(_explain(spec, error, schema)) from None
             finally:
                 con.unregister(f"segment_{n}")
             out.append(np.asarray(rows, dtype=np.int64))
     finally:
+        watchdog.cancel()
         con.close()
     return out
 

@@ -35,6 +35,7 @@ __all__ = ["KINDS", "LazyMetadata", "check_metadata", "check_schema", "merge_sch
 _COLUMN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
 _SCALARS = (str, int, float, bool, dt.date, type(None))  # datetime is a date subclass
 Rows = list[dict[str, Any]]
+INT64 = (-(1 << 63), (1 << 63) - 1)
 
 
 def _pyarrow() -> Any:
@@ -74,6 +75,10 @@ def check_metadata(ids: Sequence[str], metadata: Any) -> Rows | None:
                 raise IndexInputError(
                     f"metadata of {doc_id!r}: {key!r} is {type(value).__name__} {value!r}; values are "
                     "str, int, float, bool, None or dates (no lists, dicts or NaN)"
+                )
+            if isinstance(value, int) and not isinstance(value, bool) and not INT64[0] <= value <= INT64[1]:
+                raise IndexInputError(
+                    f"metadata of {doc_id!r}: {key!r} = {value} does not fit in 64 bits (store it as a string)"
                 )
         checked.append({k: v for k, v in row.items() if v is not None})
     return checked if any(checked) else None

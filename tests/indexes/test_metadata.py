@@ -85,3 +85,15 @@ def test_without_pyarrow_metadata_needs_the_extra_and_the_rest_works(tmp_path, m
     assert "b" not in index and Exact(tmp_path, "idx").get_documents(["a"])[0] == {
         "id": "a", "text": "plain", "metadata": {},
     }
+
+
+def test_values_that_do_not_fit_64_bits_are_refused_not_crashed(tmp_path) -> None:
+    index = Exact(tmp_path, "idx")
+    index.add_documents(["a"], _docs(1), metadata=[{"n": 1}])
+    with pytest.raises(IndexInputError, match="64 bits"):
+        index.add_documents(["b"], _docs(1), metadata=[{"n": 1 << 70}])
+    with pytest.raises(IndexInputError, match="64 bits"):
+        index.filter_ids("n = ?", [1 << 70])
+    with pytest.raises(IndexInputError, match="parameters are"):
+        index.filter_ids("n = ?", [[1, 2]])
+    assert index.filter_ids("n = ?", [1]) == ["a"] and "b" not in index
