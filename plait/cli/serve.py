@@ -48,6 +48,10 @@ def command(
     max_k: Annotated[int, typer.Option(min=1, help="Largest k a search may ask for.")] = 1000,
     max_texts: Annotated[int, typer.Option(min=1, help="Most texts (or embedding matrices) per request.")] = 256,
     max_chars: Annotated[int, typer.Option(min=1, help="Most characters per text.")] = 20_000,
+    max_filter_chars: Annotated[
+        int, typer.Option(min=1, help="Most characters of a search filter (a SQL condition on metadata).")
+    ] = 4_000,
+    max_filter_params: Annotated[int, typer.Option(min=1, help="Most values in a search's filter_params.")] = 100,
     header_timeout: Annotated[
         float, typer.Option(min=0.001, help="Seconds a client has to send a request's line and headers (408, closed).")
     ] = 10.0,
@@ -124,7 +128,10 @@ def command(
         served,
         colbert,
         api_key=api_key,
-        limits=Limits(max_k=max_k, max_texts=max_texts, max_chars=max_chars),
+        limits=Limits(
+            max_k=max_k, max_texts=max_texts, max_chars=max_chars,
+            max_filter_chars=max_filter_chars, max_filter_params=max_filter_params,
+        ),
         writable=not read_only,
         hold_writer_lock=False,  # held above for the whole process
         store_texts=bool((meta or {}).get("texts", True)),
