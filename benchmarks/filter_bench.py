@@ -30,6 +30,7 @@ import os
 import shlex
 import signal
 import statistics
+import subprocess
 import sys
 import time
 import traceback
@@ -77,6 +78,9 @@ def w_versions() -> dict[str, str]:
 def w_load_data(folder: str, metadata_path: str, threads: int) -> dict[str, int]:
     from protocol import load_embeddings, memory_kib
 
+    import plait.indexes.filtering  # noqa: F401  (import now: the filter code is loaded lazily,
+    from plait.indexes import PLAID  # noqa: F401    and a tree edited mid-run must not mix versions)
+    from plait.indexes.exact import Exact  # noqa: F401
     from plait.kernels.threads import set_num_threads
 
     set_num_threads(threads)
@@ -420,6 +424,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     command = shlex.join([".venv/bin/python", "benchmarks/filter_bench.py", *(argv or sys.argv[1:])])
     facts = machine_facts()
+    changed = subprocess.run(["git", "status", "--porcelain", "--", "plait"], cwd=ROOT,
+                             capture_output=True, text=True).stdout.splitlines()
+    facts["plait/ working tree"] = (f"{len(changed)} file(s) differ from the commit" if changed
+                                    else "as committed")
     print(f"{command}\n" + "\n".join(f"{k}: {v}" for k, v in facts.items()), flush=True)
     started = time.perf_counter()
     tables: list[Table] = []
