@@ -73,12 +73,21 @@ def progress_enabled() -> bool:
 
 
 def quiet_libraries() -> None:
-    """Keep transformers / sentence-transformers chatter off the terminal."""
+    """Keep transformers / sentence-transformers chatter off the terminal, and their progress bars
+    (e.g. transformers' "Writing model shards") out of logs when stderr is not a terminal."""
     import logging
 
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     for name in ("transformers", "sentence_transformers", "huggingface_hub"):
         logging.getLogger(name).setLevel(logging.ERROR)
+    if not progress_enabled():
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+        try:
+            from transformers.utils import logging as transformers_logging
+
+            transformers_logging.disable_progress_bar()
+        except ImportError:  # pragma: no cover - transformers is a core dependency
+            pass
 
 
 def load_model(path: str | None, device: str | None = None) -> Any:

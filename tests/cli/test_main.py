@@ -123,3 +123,15 @@ def test_help_renders_with_one_label_convention(run, name: str) -> None:
         block = result.output.split("Example", 1)[1].split("\n\n", 1)[0].splitlines()[1:]
         assert block and all(entry.startswith("    plait ") for entry in block), (name, block)
     assert "[MASK]-expanded" not in result.output
+
+
+def test_library_progress_bars_stay_out_of_logs() -> None:
+    """With stderr not a terminal, quiet_libraries() turns off transformers' own bars (e.g. the
+    "Writing model shards" bar of save_pretrained)."""
+    code = (
+        "from plait.cli._common import quiet_libraries\n"
+        "quiet_libraries()\n"
+        "from transformers.utils import logging\n"
+        "assert not logging.is_progress_bar_enabled()\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120, stderr=subprocess.PIPE)
