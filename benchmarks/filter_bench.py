@@ -109,6 +109,16 @@ def w_build(index_folder: str, nbits: int) -> dict[str, float]:
     return out
 
 
+def w_open(index_folder: str) -> dict[str, float]:
+    """Open the PLAID and Exact indexes an earlier w_build wrote (``--reuse-indexes``)."""
+    from plait.indexes import PLAID
+    from plait.indexes.exact import Exact
+
+    worker_state["plaid"] = PLAID(index_folder=index_folder, index_name="plaid")
+    worker_state["exact"] = Exact(index_folder=index_folder, index_name="exact")
+    return {"documents": len(worker_state["plaid"])}
+
+
 def w_count(engine: str, condition: str, params: list[Any]) -> int:
     return len(worker_state[engine].filter_ids(condition, params))
 
@@ -126,7 +136,7 @@ def serve_plait() -> None:
     from protocol import serve
 
     serve({"versions": w_versions, "load_data": w_load_data, "build": w_build,
-           "count": w_count, "search": w_search})
+           "open": w_open, "count": w_count, "search": w_search})
 
 
 # ============================================================================ orchestrator
@@ -147,6 +157,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                              "not finished (and left out of the search table)")
     parser.add_argument("--timeout", type=float, default=1800.0,
                         help="seconds any other worker operation may take")
+    parser.add_argument("--slow-seconds", type=float, default=60.0,
+                        help="an engine whose warm-up search takes longer than this is not repeated: "
+                             "the warm-up is its one timed run (marked in the table)")
+    parser.add_argument("--reuse-indexes", action="store_true",
+                        help="open the indexes an earlier run built (same embeddings, metadata seed "
+                             "and nbits) instead of building them; the build table then says so")
     parser.add_argument("--no-docs", action="store_true", help="leave docs/benchmarks.md alone")
     args = parser.parse_args(argv)
     args.engines = [e.strip() for e in args.engines.split(",") if e.strip()]
@@ -266,11 +282,16 @@ def run(args: argparse.Namespace, facts: dict[str, str]) -> list[Table]:
         facts["plait side"] = _versions(plait.call("versions", timeout=300))
         plait.call("load_data", timeout=args.timeout, folder=str(data.folder),
                    metadata_path=str(metadata_path), threads=args.threads)
-        built = plait.call("build", timeout=args.build_timeout,
-                           index_folder=str(FILTER_WORK / "indexes" / "plait"), nbits=args.nbits)
-        builds.add("plait PLAID", built["plaid_seconds"],
-                   "search(filter=..., filter_params=...) (DuckDB over the segments' metadata)")
-        builds.add("plait Exact (ground truth)", built["exact_seconds"], "same")
+        plait_api = "search(filter=..., filter_params=...) (DuckDB over the segments' metadata)"
+        if args.reuse_indexes:
+            plait.call("open", timeout=args.timeout, index_folder=str(FILTER_WORK / "indexes" / "plait"))
+            builds.add("plait PLAID", None, f"{plait_api}; index reused (--reuse-indexes)")
+            builds.add("plait Exact (ground truth)", None, "same; index reused")
+        else:
+            built = plait.call("build", timeout=args.build_timeout,
+                               index_folder=str(FILTER_WORK / "indexes" / "plait"), nbits=args.nbits)
+            builds.add("plait PLAID", built["plaid_seconds"], plait_api)
+            builds.add("plait Exact (ground truth)", built["exact_seconds"], "same")
         for engine in PEERS:
             if engine not in args.engines:
                 continue
@@ -284,10 +305,15 @@ def run(args: argparse.Namespace, facts: dict[str, str]) -> list[Table]:
                     facts["peer side"] = _versions(peer.call("versions", timeout=300))
                 peer.call("load_data", timeout=args.timeout, engine=engine, folder=str(data.folder),
                           metadata_path=str(metadata_path), threads=args.threads)
-                print(f"building {engine} ...", flush=True)
-                built = peer.call("build", timeout=args.build_timeout,
-                                  index_folder=str(FILTER_WORK / "indexes" / engine), nbits=args.nbits)
-                builds.add(engine, built["seconds"], api)
+                folder = str(FILTER_WORK / "indexes" / engine)
+                if args.reuse_indexes:
+                    peer.call("open", timeout=args.timeout, index_folder=folder)
+                    builds.add(engine, None, f"{api}; index reused (--reuse-indexes)")
+                else:
+                    print(f"building {engine} ...", flush=True)
+                    built = peer.call("build", timeout=args.build_timeout, index_folder=folder,
+                                      nbits=args.nbits)
+                    builds.add(engine, built["seconds"], api)
             except WorkerError as error:
                 status[engine] = _short(error)
                 builds.add(engine, None, f"{api}; failed: {status[engine]}")
@@ -332,11 +358,12 @@ def search_table(args: argparse.Namespace, data: Any, conditions: list[dict[str,
         filter_ms: dict[str, list[float]] = {name: [] for name in live}
         ids: dict[str, list[list[str]]] = {}
         failed: dict[str, str] = {}
+        slow: set[str] = set()
         names = list(live)
         for rep in range(1 + args.repeats):
             shift = rep % len(names)
             for name in names[shift:] + names[:shift]:
-                if name in failed:
+                if name in failed or (rep and name in slow):
                     continue
                 worker, engine = live[name]
                 arguments = {"engine": engine} if engine else {}
@@ -348,7 +375,9 @@ def search_table(args: argparse.Namespace, data: Any, conditions: list[dict[str,
                     print(f"[{name}] search failed: {error}", flush=True)
                     continue
                 ids[name] = got["ids"]
-                if rep:  # the first round is the warm-up
+                if rep == 0 and got["seconds"] > args.slow_seconds:
+                    slow.add(name)  # its warm-up is its one measurement (see --slow-seconds)
+                if rep or name in slow:  # else the first round is the warm-up
                     runs[name].append(got["seconds"])
                     if "filter_seconds" in got:
                         filter_ms[name].append(1e3 * got["filter_seconds"])
@@ -367,12 +396,16 @@ def search_table(args: argparse.Namespace, data: Any, conditions: list[dict[str,
             recall = recall_at(found, truth, K) if truth is not None else None
             short = sum(len(set(r)) < want for r in found)
             count_note = "" if counts.get(name) == matching else f" (its filter matched {counts.get(name)})"
+            if name in slow:
+                count_note += f" (one run, no warm-up: it took > {args.slow_seconds:.0f} s)"
             table.add(label, shown, matching, name, statistics.median(qps) if qps else None,
                       ", ".join(f"{q:.0f}" for q in qps),
                       statistics.median(filter_ms[name]) if filter_ms[name] else None,
                       recall, f"{short}{count_note}")
             print(f"{label} {name}: q/s {qps} recall {recall} short {short}", flush=True)
     table.notes += [
+        f"an engine whose warm-up call took more than {args.slow_seconds:.0f} s (--slow-seconds) is "
+        "timed by that one call only, marked in the last column",
         "q/s: 300 queries in one batched call under the filter, the filter's evaluation included "
         f"(median of {args.repeats} after one warm-up; engines interleaved, order rotating)",
         "filter ms: the peers' condition -> subset step (fast-plaid: SQLite, xtr-warp-rs: "

@@ -16,7 +16,8 @@ filtering API, as its documentation shows it:
 A timed search includes turning the condition into the subset. Documents are numbered in the
 order of the embedding set, so result numbers map back to the set's ids.
 
-Operations: ``versions``, ``load_data``, ``build``, ``count``, ``search``.
+Operations: ``versions``, ``load_data``, ``build``, ``open`` (an index built earlier), ``count``,
+``search``.
 """
 
 from __future__ import annotations
@@ -82,6 +83,21 @@ def build(index_folder: str, nbits: int) -> dict[str, Any]:
     return {"seconds": seconds, "before": before, "after": memory_kib()}
 
 
+def open_index(index_folder: str) -> dict[str, int]:
+    """Open the index an earlier ``build`` wrote (with its metadata store)."""
+    if state["engine"] == "fast-plaid":
+        from fast_plaid import search
+
+        index = search.FastPlaid(index=index_folder, device="cpu")
+    else:
+        from xtr_warp import XTRWarp
+
+        index = XTRWarp(index=index_folder)
+        index.load(device="cpu")
+    state["index"], state["folder"] = index, index_folder
+    return memory_kib()
+
+
 def _subset(condition: str, params: list[Any]) -> list[int]:
     if state["engine"] == "fast-plaid":
         from fast_plaid import filtering
@@ -119,5 +135,6 @@ def search(condition: str, params: list[Any], k: int) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    serve({"versions": versions, "load_data": load_data, "build": build, "count": count,
+    serve({"versions": versions, "load_data": load_data, "build": build, "open": open_index,
+           "count": count,
            "search": search})
