@@ -110,17 +110,22 @@ def count(condition: str, params: list[Any]) -> int:
     return len(_subset(condition, params))
 
 
-def search(condition: str, params: list[Any], k: int) -> dict[str, Any]:
-    """One batched search of every query under the filter (the filter's evaluation included)."""
+def search(condition: str | None, params: list[Any], k: int) -> dict[str, Any]:
+    """One batched search of every query under the filter (the filter's evaluation included);
+    ``condition=None``: no filter, the engine's plain search (a baseline)."""
     import torch
 
     index, threads = state["index"], state["threads"]
     queries = torch.from_numpy(state["data"]["queries"])
     doc_ids = state["data"]["ids"]
     start = time.perf_counter()
-    subset = _subset(condition, params)
+    subset = None if condition is None else _subset(condition, params)
     filter_seconds = time.perf_counter() - start
-    if not subset:
+    if subset is None:
+        hits = (index.search(queries, top_k=k, show_progress=False, n_processes=threads)
+                if state["engine"] == "fast-plaid" else
+                index.search(queries, top_k=k, num_threads=threads, show_progress=False))
+    elif not subset:
         hits: list[list[tuple[int, float]]] = [[] for _ in range(len(queries))]
     elif state["engine"] == "fast-plaid":
         hits = index.search(queries, top_k=k, subset=subset, show_progress=False,
@@ -131,7 +136,7 @@ def search(condition: str, params: list[Any], k: int) -> dict[str, Any]:
     seconds = time.perf_counter() - start
     ids = [[doc_ids[int(number)] for number, _score in row] for row in hits]
     return {"seconds": seconds, "filter_seconds": filter_seconds, "ids": ids,
-            "matching": len(subset)}
+            "matching": len(doc_ids) if subset is None else len(subset)}
 
 
 if __name__ == "__main__":
