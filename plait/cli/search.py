@@ -15,15 +15,13 @@ __all__ = ["command", "open_cli_index", "search_texts"]
 
 def search_texts(
     colbert: Any, index: Any, queries: list[str], k: int, batch_size: int = 32,
-    where: str | None = None, params: list[Any] | None = None,
+    subset: list[str] | None = None,
 ) -> list[Any]:
     """Encode ``queries`` and search ``index``: one :class:`SearchResult` per query."""
     embeddings = colbert.encode(
         queries, is_query=True, batch_size=batch_size, show_progress_bar=False
     )
-    if where is None:
-        return list(index.search(embeddings, k=k))
-    return list(index.search(embeddings, k=k, filter=where, filter_params=params))
+    return list(index.search(embeddings, k=k, subset=subset))
 
 
 def command(
@@ -81,12 +79,13 @@ def command(
     index, built_with, texts = open_cli_index(index_path, ray=True, ray_address=ray_address)
     if len(index) == 0:
         raise CliError(f"{index_path}: the index is empty")
-    if where is not None:
-        index.filter_ids(where, params)  # a bad condition is refused before the model loads
+    # evaluated once, before the model loads (a bad condition is refused at once); the matching
+    # ids are the search's subset, as search(filter=...) would make them
+    matching = None if where is None else index.filter_ids(where, params)
     with timer(timings, "load model"):
         colbert = load_model(model if model is not None else built_with, device)
     with timer(timings, "search"):
-        results = search_texts(colbert, index, list(queries), k, where=where, params=params)
+        results = search_texts(colbert, index, list(queries), k, subset=matching)
     if as_json:
         echo_json(
             [

@@ -119,8 +119,9 @@ class PyLateCall:
     ) -> list[list[str]] | None:
         """Per-query id lists after a metadata filter (intersected with ``subsets``)."""
         if filter is None:
-            if filter_params:
-                raise IndexInputError("filter_params were given without a filter")
+            from plait.indexes.filtering import check_filter
+
+            check_filter(None, filter_params)  # filter_params without a filter are refused
             return subsets
         allowed = self.filter_ids(filter, filter_params)
         if subsets is None:

@@ -292,9 +292,14 @@ class Exact(StoreBacked, PyLateCall):
         return self._store.refresh()
 
     # ------------------------------------------------------------------ writes
-    def _begin(self) -> dict[str, Any]:
+    def _next_manifest(self) -> dict[str, Any]:
+        """The next commit's manifest, without a version-1 index's global tombstone files."""
         manifest = self._store.next_manifest(VERSION)
         manifest["files"] = {k: v for k, v in manifest["files"].items() if not k.startswith("v1.")}
+        return manifest
+
+    def _begin(self) -> dict[str, Any]:
+        manifest = self._next_manifest()
         self._store.persist_deleted(manifest)  # a version-1 index: its tombstones, per segment now
         return manifest
 
@@ -379,11 +384,10 @@ class Exact(StoreBacked, PyLateCall):
 
     def _compact(self) -> None:
         ids = self.documents_ids
-        manifest = self._store.next_manifest(VERSION)
+        manifest = self._next_manifest()
         matrices = self._matrices(ids)
         texts, rows = self._store.texts(ids), self._store.metadata(ids)
         self._store.clear_segments(manifest)
-        manifest["files"] = {k: v for k, v in manifest["files"].items() if not k.startswith("v1.")}
         if ids:
             self._add_segment(manifest, ids, matrices, texts, rows)
         self._store.commit(manifest)

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from plait.indexes.base import IndexInputError
-from plait.indexes.metadata import INT64
+from plait.indexes.metadata import INT64, arrow_types
 
 __all__ = ["FilterSpec", "check_filter", "matching_rows"]
 
@@ -120,8 +120,7 @@ def matching_rows(spec: FilterSpec, tables: Sequence[tuple[Any, int]], schema: M
     duckdb = _duckdb()
     import pyarrow as pa
 
-    types = {"bool": pa.bool_(), "int": pa.int64(), "float": pa.float64(), "str": pa.string(),
-             "date": pa.date32(), "datetime": pa.timestamp("us")}
+    types = arrow_types()
     out = []
     con = duckdb.connect()
     watchdog = threading.Timer(TIME_LIMIT_S, con.interrupt)

@@ -142,10 +142,16 @@ def check_schema(stored: Any, where: Any) -> dict[str, str]:
     return dict(stored)
 
 
+def arrow_types() -> dict[str, Any]:
+    """The pyarrow type of each metadata column kind (:data:`KINDS`)."""
+    pa = _pyarrow()
+    return {"bool": pa.bool_(), "int": pa.int64(), "float": pa.float64(), "str": pa.string(),
+            "date": pa.date32(), "datetime": pa.timestamp("us")}
+
+
 def _table(rows: Rows, ids: Sequence[str], schema: Mapping[str, str]) -> Any:
     pa = _pyarrow()
-    types = {"bool": pa.bool_(), "int": pa.int64(), "float": pa.float64(), "str": pa.string(),
-             "date": pa.date32(), "datetime": pa.timestamp("us")}
+    types = arrow_types()
     columns: dict[str, Any] = {}
     for key in sorted({key for row in rows for key in row}):
         kind = schema[key]
