@@ -21,6 +21,7 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
+import secrets
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -42,11 +43,14 @@ from plait.distributed.shards import (
     write_shard,
 )
 from plait.extras import require_extra
+from plait.indexes.files import atomic_write
 
 __all__ = ["EncodeReport", "encode_corpus", "load_texts"]
 
 logger = logging.getLogger("plait.distributed")
 LOCK = "encode.lock"
+WRITERS_LOCK = "encode.writers.lock"
+RUN = "encode.run"
 
 
 @dataclass
@@ -134,12 +138,18 @@ class ShardEncoder:
     """A Ray Data callable class: one model replica that encodes whole shards and writes them."""
 
     def __init__(
-        self, output: str, model: str | None, device: str, settings: Mapping[str, Any]
+        self,
+        output: str,
+        model: str | None,
+        device: str,
+        settings: Mapping[str, Any],
+        run: str = "",
     ) -> None:
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
         from plait.models import ColBERT
 
         self.output = Path(output)
+        self.run = run
         self.model = ColBERT(model, device=device) if model else ColBERT(device=device)
         self.settings = dict(settings)
 
@@ -158,7 +168,8 @@ class ShardEncoder:
                 show_progress_bar=False,
             )
             shard = ShardRange(int(start), int(stop))
-            entry = write_shard(self.output, shard, [str(i) for i in ids], embeddings)
+            with _writer_slot(self.output, self.run):
+                entry = write_shard(self.output, shard, [str(i) for i in ids], embeddings)
             entry["seconds"] = time.perf_counter() - began
             for key, value in entry.items():
                 out[key].append(value)
@@ -179,8 +190,48 @@ def _folder_lock(folder: Path) -> Iterator[None]:
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
+@contextmanager
+def _writer_slot(folder: Path, run: str) -> Iterator[None]:
+    """Held by a replica while it writes one shard; refused once another encode owns the folder.
+
+    A replica of a driver that died can outlive it for a moment and still be writing. The new
+    driver first names itself in ``encode.run``, then waits for every slot to be released
+    (:func:`_take_over`), so such a replica either finishes its shard before the new run looks at
+    the folder or, arriving later, sees the new run and writes nothing.
+    """
+    with open(folder / WRITERS_LOCK, "a+b") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_SH)
+        try:
+            owner = (folder / RUN).read_text(encoding="utf-8") if run else ""
+            if owner != run:
+                raise ShardError(f"{folder}: another encode (run {owner}) now owns this folder")
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def _take_over(folder: Path) -> str:
+    """Name a new run as the folder's owner and wait until no replica of an earlier run writes."""
+    run = secrets.token_hex(8)
+    atomic_write(folder / RUN, run)
+    with open(folder / WRITERS_LOCK, "a+b") as handle:
+        waited = time.monotonic()
+        while True:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() - waited > 1:
+                    logger.info("%s: waiting for a replica of an earlier encode to stop", folder)
+                    waited = time.monotonic()
+                time.sleep(0.05)
+        fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+    return run
+
+
 def _remove_stale_temporaries(folder: Path) -> None:
-    """Temporary files of an encode that died (the lock proves no writer is alive)."""
+    """Temporary files of an encode that died (the lock and :func:`_take_over` prove no writer
+    is alive)."""
     for child in folder.iterdir():
         if child.name.startswith(".") and child.name.endswith(".tmp") and child.is_file():
             logger.info("removing %s (left by an interrupted encode)", child.name)
@@ -304,6 +355,7 @@ def encode_corpus(
     }
     shards = plan_shards(len(ids), shard_size)
     with _folder_lock(folder):
+        run = _take_over(folder)
         _remove_stale_temporaries(folder)
         if overwrite:
             _clear(folder)
@@ -320,7 +372,7 @@ def encode_corpus(
         if pending:
             run_settings = {**settings, "batch_size": batch_size}
             for entry in _run_replicas(
-                folder, pending, ids, texts, run_settings, replicas, num_cpus, num_gpus, address
+                folder, pending, ids, texts, run_settings, replicas, num_cpus, num_gpus, address, run
             ):
                 entries[entry["name"]] = entry
                 logger.info(
@@ -365,6 +417,7 @@ def _run_replicas(
     num_cpus: float,
     num_gpus: float,
     address: str | None,
+    run: str,
 ) -> Iterator[dict[str, Any]]:
     """Encode ``pending`` shards with Ray Data; yield each written shard's entry as it arrives."""
     with _ray_session(address) as ray:
@@ -385,6 +438,7 @@ def _run_replicas(
                 "model": settings["model"],
                 "device": "cuda" if num_gpus > 0 else "cpu",
                 "settings": settings,
+                "run": run,
             },
             batch_size=1,
             compute=ray.data.ActorPoolStrategy(size=replicas),

@@ -7,6 +7,7 @@ A shard folder holds the token embeddings of one corpus, split by input position
       shard-000000000000-000000001000.npz   documents [0, 1000) of the input, in input order
       shard-000000001000-000000002000.npz   ...
       encode.lock                           flock held by the one encode writing the folder
+      encode.run, encode.writers.lock       the run that owns the folder; replicas' write slots
 
 Each shard is a ``.npz`` with the same arrays as ``plait encode -o x.npz`` writes: ``embeddings``
 (all token vectors stacked, ``(n_tokens, dim)`` float32), ``lengths`` (int64, tokens per document)
