@@ -29,7 +29,12 @@ def role_bytes(index: PLAID) -> dict[str, int]:
     groups: dict[str, int] = {}
     for role, entry in index.manifest["files"].items():
         kind = role.split(".")[-1]
-        kind = {"ivf_offsets": "ivf", "ivf_docs": "ivf", "bucket_cutoffs": "codec", "bucket_weights": "codec"}.get(kind, kind)
+        kind = {
+            "ivf_offsets": "ivf",
+            "ivf_docs": "ivf",
+            "bucket_cutoffs": "codec",
+            "bucket_weights": "codec",
+        }.get(kind, kind)
         groups[kind] = groups.get(kind, 0) + int(entry["bytes"])
     groups["manifest"] = (Path(index.path) / "manifest.json").stat().st_size
     return groups
@@ -64,7 +69,9 @@ def run(n_docs: int, nbits: int, n_queries: int, folder: str) -> dict:
         "nbits": nbits,
         "n_centroids": stats["n_centroids"],
         "bytes_per_token": round(stats["bytes_per_token"], 2),
-        "bytes_per_token_by_role": {k: round(v / stats["tokens"], 3) for k, v in role_bytes(index).items()},
+        "bytes_per_token_by_role": {
+            k: round(v / stats["tokens"], 3) for k, v in role_bytes(index).items()
+        },
         "build_s": round(build_s, 2),
         "build_split_s": {k: round(v, 2) for k, v in index.last_build_timings.items()},
         "search_p50_ms": round(1000 * float(np.median(latencies)), 2),
@@ -74,11 +81,15 @@ def run(n_docs: int, nbits: int, n_queries: int, folder: str) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--docs", type=int, default=10_000)
     parser.add_argument("--nbits", type=int, nargs="+", default=[1, 2, 4])
     parser.add_argument("--queries", type=int, default=50)
-    parser.add_argument("--folder", default=None, help="where to build (default: a temporary folder)")
+    parser.add_argument(
+        "--folder", default=None, help="where to build (default: a temporary folder)"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         for nbits in args.nbits:

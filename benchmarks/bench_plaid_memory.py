@@ -63,7 +63,16 @@ def build(folder: str, n_docs: int, chunk: int, nbits: int) -> dict:
         del tokens
         for key, value in index.last_build_timings.items():
             totals[key] = totals.get(key, 0.0) + value
-        print(json.dumps({"docs": start + len(ids), "elapsed_s": round(time.perf_counter() - t0, 1), **memory()}), flush=True)
+        print(
+            json.dumps(
+                {
+                    "docs": start + len(ids),
+                    "elapsed_s": round(time.perf_counter() - t0, 1),
+                    **memory(),
+                }
+            ),
+            flush=True,
+        )
     stats = index.stats
     return {
         "docs": len(index),
@@ -120,12 +129,16 @@ def search(folder: str, n_queries: int) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--docs", type=int, default=100_000)
     parser.add_argument("--chunk", type=int, default=5_000)
     parser.add_argument("--nbits", type=int, default=2)
     parser.add_argument("--queries", type=int, default=100)
-    parser.add_argument("--folder", default=None, help="where to build (default: a temporary folder)")
+    parser.add_argument(
+        "--folder", default=None, help="where to build (default: a temporary folder)"
+    )
     parser.add_argument("--search-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.search_only:
@@ -135,8 +148,18 @@ def main() -> None:
         folder = args.folder or tmp
         print(json.dumps({"build": build(folder, args.docs, args.chunk, args.nbits)}), flush=True)
         out = subprocess.run(
-            [sys.executable, __file__, "--search-only", "--folder", folder, "--queries", str(args.queries)],
-            check=True, capture_output=True, text=True,
+            [
+                sys.executable,
+                __file__,
+                "--search-only",
+                "--folder",
+                folder,
+                "--queries",
+                str(args.queries),
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
         )
         print(json.dumps({"search": json.loads(out.stdout.strip().splitlines()[-1])}), flush=True)
 

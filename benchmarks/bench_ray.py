@@ -94,8 +94,13 @@ def measure_encode(args, rows, texts, work: Path) -> dict[str, float]:
     replica_s = sum(s["seconds"] for s in shards) / args.replicas
     return {
         "model, embeddings": (model, embeddings),
-        "n_tokens": n_tokens, "model_load_s": load_s, "single_s": single_s, "ray_s": ray_s,
-        "replica_s": replica_s, "max_diff": max_diff, "shards": report.n_shards,
+        "n_tokens": n_tokens,
+        "model_load_s": load_s,
+        "single_s": single_s,
+        "ray_s": ray_s,
+        "replica_s": replica_s,
+        "max_diff": max_diff,
+        "shards": report.n_shards,
     }
 
 
@@ -109,13 +114,16 @@ def measure_search(args, ids, embeddings, model, query_texts, work: Path) -> dic
     codebook, train_s = timed(Codebook.train, embeddings, nbits=2)
     single = PLAID(index_folder=work, index_name="single", override=True, codebook=codebook)
     _, build_s = timed(single.add_documents, ids, embeddings)
-    sharded = ShardedPLAID(work, "sharded", override=True, n_shards=args.shards,
-                           codebook=codebook, backend="ray")
+    sharded = ShardedPLAID(
+        work, "sharded", override=True, n_shards=args.shards, codebook=codebook, backend="ray"
+    )
     _, sharded_build_s = timed(sharded.add_documents, ids, embeddings)
     one = search_rates(single, queries)
     many = search_rates(sharded, queries)
-    same = all(a.ids == b.ids and np.allclose(a.scores, b.scores, atol=1e-5)
-               for a, b in zip(one["results"], many["results"], strict=True))
+    same = all(
+        a.ids == b.ids and np.allclose(a.scores, b.scores, atol=1e-5)
+        for a, b in zip(one["results"], many["results"], strict=True)
+    )
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     per_core = search_rates(single, queries)["qps_single"]
@@ -124,10 +132,17 @@ def measure_search(args, ids, embeddings, model, query_texts, work: Path) -> dic
     counts = sharded.shard_counts()
     sharded.close()
     return {
-        "train_s": train_s, "build_s": build_s, "sharded_build_s": sharded_build_s,
-        "single": one, "sharded": many, "same_top10": same, "qps_core": per_core,
-        "single_bytes": folder_bytes(work / "single"), "shard_bytes": shard_bytes,
-        "shard_counts": counts, "n_queries": len(queries),
+        "train_s": train_s,
+        "build_s": build_s,
+        "sharded_build_s": sharded_build_s,
+        "single": one,
+        "sharded": many,
+        "same_top10": same,
+        "qps_core": per_core,
+        "single_bytes": folder_bytes(work / "single"),
+        "shard_bytes": shard_bytes,
+        "shard_counts": counts,
+        "n_queries": len(queries),
     }
 
 
@@ -155,11 +170,15 @@ def table(args, enc, srch, n_docs: int) -> str:
             f"| search QPS, {srch['n_queries']} queries per call | {one['qps_batch']:.1f} "
             f"| {many['qps_batch']:.1f} | {many['qps_batch'] / one['qps_batch']:.2f} |",
         ]
-    lines += ["", "| per-shard figure | value |", "|---|---|",
-              f"| encode, tokens/s per core (single process / 2 cores) | "
-              f"{tokens / enc['single_s'] / 2:,.0f} |",
-              f"| encode, tokens/s per replica (1 CPU) | "
-              f"{tokens / enc['replica_s'] / args.replicas:,.0f} |"]
+    lines += [
+        "",
+        "| per-shard figure | value |",
+        "|---|---|",
+        f"| encode, tokens/s per core (single process / 2 cores) | "
+        f"{tokens / enc['single_s'] / 2:,.0f} |",
+        f"| encode, tokens/s per replica (1 CPU) | "
+        f"{tokens / enc['replica_s'] / args.replicas:,.0f} |",
+    ]
     if srch:
         shard_tokens = tokens / args.shards
         lines += [
@@ -173,7 +192,9 @@ def table(args, enc, srch, n_docs: int) -> str:
             f"| codebook training s (k-means on these {tokens:,} tokens) | {srch['train_s']:.1f} |",
             f"| sharded top-10 equals single PLAID (ids, scores 1e-5) | {srch['same_top10']} |",
         ]
-    lines.append(f"| max abs difference, Ray vs single-process embeddings | {enc['max_diff']:.1e} |")
+    lines.append(
+        f"| max abs difference, Ray vs single-process embeddings | {enc['max_diff']:.1e} |"
+    )
     return "\n".join(lines)
 
 
@@ -223,8 +244,14 @@ def main() -> None:
         model, embeddings = enc.pop("model, embeddings")
         srch = None
         if not args.no_search:
-            srch = measure_search(args, [d["id"] for d in documents], embeddings, model,
-                                  [q["text"] for q in queries[: args.queries]], work)
+            srch = measure_search(
+                args,
+                [d["id"] for d in documents],
+                embeddings,
+                model,
+                [q["text"] for q in queries[: args.queries]],
+                work,
+            )
     ray.shutdown()
     body = table(args, enc, srch, len(documents))
     print(body)

@@ -103,7 +103,9 @@ def snapshot(folder: Path) -> Snapshot:
     index, _, texts = open_cli_index(folder)
     ids = sorted(index.documents_ids)
     if len(ids) != len(set(ids)) or len(ids) != len(index):
-        raise AssertionError(f"documents_ids lists {len(ids)} ids ({len(set(ids))} distinct), len() {len(index)}")
+        raise AssertionError(
+            f"documents_ids lists {len(ids)} ids ({len(set(ids))} distinct), len() {len(index)}"
+        )
     vectors = dict(zip(ids, index.get_documents_embeddings(ids), strict=True)) if ids else {}
     meta = read_cli_meta(folder) or {}
     return Snapshot({i: texts.get(i) for i in ids}, vectors, bool(meta.get("texts", True)))
@@ -118,7 +120,9 @@ def same_doc(a: Snapshot, b: Snapshot, doc_id: str) -> tuple[bool, bool]:
 def classify(got: Snapshot, old: Snapshot, new: Snapshot, embedded: set[str]) -> tuple[str, str]:
     """``("old" | "new", "")`` when ``got`` is exactly one of the states, else a failure and why.
     ``embedded``: ids written through the server as embeddings (they have no text)."""
-    missing = [i for i in sorted(got.ids) if got.texts_on and got.texts[i] is None and i not in embedded]
+    missing = [
+        i for i in sorted(got.ids) if got.texts_on and got.texts[i] is None and i not in embedded
+    ]
     if missing:
         return "missing text", f"{len(missing)} id(s) without a text, e.g. {missing[0]}"
     problems = []
@@ -130,8 +134,10 @@ def classify(got: Snapshot, old: Snapshot, new: Snapshot, embedded: set[str]) ->
         bad = [b for b in bad if not (b[1] and b[2])]
         if not bad:
             return name, ""
-        problems.append(f"{name}: {len(bad)} document(s) differ, e.g. {bad[0][0]} "
-                        f"(text {'same' if bad[0][1] else 'differs'}, vectors {'same' if bad[0][2] else 'differ'})")
+        problems.append(
+            f"{name}: {len(bad)} document(s) differ, e.g. {bad[0][0]} "
+            f"(text {'same' if bad[0][1] else 'differs'}, vectors {'same' if bad[0][2] else 'differ'})"
+        )
     if got.ids in (old.ids, new.ids):
         # the ids of a state, but not its texts and vectors: find a document out of step
         for i in sorted(got.ids & old.ids & new.ids):
@@ -186,8 +192,13 @@ def launch(args: list[str], count_file: Path, kill_at: int, log: Any) -> subproc
     interpreter finds it: the editable install, or ``PYTHONPATH``)."""
     count_file.unlink(missing_ok=True)
     env = dict(ENV, PLAIT_KILL_AT=str(kill_at), PLAIT_COUNT_FILE=str(count_file))
-    return subprocess.Popen([sys.executable, "-c", LAUNCHER, *args], env=env, cwd=count_file.parent,
-                            stdout=subprocess.DEVNULL, stderr=log)
+    return subprocess.Popen(
+        [sys.executable, "-c", LAUNCHER, *args],
+        env=env,
+        cwd=count_file.parent,
+        stdout=subprocess.DEVNULL,
+        stderr=log,
+    )
 
 
 def kill(proc: subprocess.Popen) -> None:
@@ -206,8 +217,14 @@ class Outcome:
     error: str = ""  # an unkilled run that failed
 
 
-def run_command(args: list[str], count_file: Path, log: Any, kill_at: int = 0,
-                timer: float | None = None, after_first_call: float | None = None) -> Outcome:
+def run_command(
+    args: list[str],
+    count_file: Path,
+    log: Any,
+    kill_at: int = 0,
+    timer: float | None = None,
+    after_first_call: float | None = None,
+) -> Outcome:
     """A plait command; SIGKILLed ``timer`` s after its start or ``after_first_call`` s after its
     first commit-path call (or by the launcher at call ``kill_at``)."""
     proc = launch(args, count_file, kill_at, log)
@@ -236,10 +253,16 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def request(port: int, method: str, path: str, body: Any = None, timeout: float = 60.0) -> tuple[int, Any]:
+def request(
+    port: int, method: str, path: str, body: Any = None, timeout: float = 60.0
+) -> tuple[int, Any]:
     data = None if body is None else json.dumps(body).encode()
-    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=data, method=method,
-                                 headers={"Content-Type": "application/json"})
+    req = urllib.request.Request(
+        f"http://127.0.0.1:{port}{path}",
+        data=data,
+        method=method,
+        headers={"Content-Type": "application/json"},
+    )
     try:
         with urllib.request.urlopen(req, timeout=timeout) as answer:
             return answer.status, json.loads(answer.read() or b"null")
@@ -247,13 +270,25 @@ def request(port: int, method: str, path: str, body: Any = None, timeout: float 
         return error.code, error.read().decode(errors="replace")[:300]
 
 
-def run_server_write(run: Path, method: str, path: str, body: Any, count_file: Path, log: Any,
-                     kill_at: int = 0, delay: float | None = None) -> Outcome:
+def run_server_write(
+    run: Path,
+    method: str,
+    path: str,
+    body: Any,
+    count_file: Path,
+    log: Any,
+    kill_at: int = 0,
+    delay: float | None = None,
+) -> Outcome:
     """``plait serve RUN --no-model``, one write request, then SIGKILL: ``delay`` s after sending
     it, or by the launcher at call ``kill_at``, or (neither) once the answer came."""
     port = free_port()
-    proc = launch(["serve", str(run), "--no-model", "--port", str(port), "--log-level", "warning"],
-                  count_file, kill_at, log)
+    proc = launch(
+        ["serve", str(run), "--no-model", "--port", str(port), "--log-level", "warning"],
+        count_file,
+        kill_at,
+        log,
+    )
     try:
         deadline = time.perf_counter() + 120
         while True:
@@ -289,9 +324,16 @@ def run_server_write(run: Path, method: str, path: str, body: Any, count_file: P
     finally:
         kill(proc)
     done = answer.get("status") == 200
-    error = "" if done or answer.get("status") is None else f"HTTP {answer['status']}: {answer['body']}"
-    return Outcome(not done, read_count(count_file), seconds=float(answer.get("seconds") or 0.0), error=error,
-                   ready_calls=ready_calls)
+    error = (
+        "" if done or answer.get("status") is None else f"HTTP {answer['status']}: {answer['body']}"
+    )
+    return Outcome(
+        not done,
+        read_count(count_file),
+        seconds=float(answer.get("seconds") or 0.0),
+        error=error,
+        ready_calls=ready_calls,
+    )
 
 
 # ---------------------------------------------------------------------- the collection and the rows
@@ -337,7 +379,9 @@ def write_collection(work: Path, corpus: Path) -> Collection:
     write_jsonl(work / "corpus.jsonl", base)
     new = write_jsonl(work / "new.jsonl", extra[:10])
     revised = [dict(d, text="REVISED. " + d.get("text", "")) for d in base[:6]] + extra[10:12]
-    return Collection([str(d["_id"]) for d in base], new, write_jsonl(work / "revised.jsonl", revised))
+    return Collection(
+        [str(d["_id"]) for d in base], new, write_jsonl(work / "revised.jsonl", revised)
+    )
 
 
 def make_rows(collection: Collection, dim: int) -> list[Row]:
@@ -354,14 +398,29 @@ def make_rows(collection: Collection, dim: int) -> list[Row]:
     return [
         Row("plait add", "command", ["add", str(collection.new)]),
         Row("plait add --upsert", "command", ["add", str(collection.revised), "--upsert"]),
-        Row("plait remove", "command", ["remove", *ids[10:10 + REMOVED]]),
-        Row("plait remove --compact", "command", ["remove", *ids[15:15 + REMOVED], "--compact"]),
-        Row("POST /documents", "server", method="POST", path="/documents",
-            body={"ids": [f"srv-{i}" for i in range(4)], "embeddings": matrices(4)}),
-        Row("PUT /documents", "server", method="PUT", path="/documents",
-            body={"ids": [*ids[20:23], "srv-upsert"], "embeddings": matrices(4)}),
-        Row("POST /documents/delete", "server", method="POST", path="/documents/delete",
-            body={"ids": ids[25:29]}),
+        Row("plait remove", "command", ["remove", *ids[10 : 10 + REMOVED]]),
+        Row("plait remove --compact", "command", ["remove", *ids[15 : 15 + REMOVED], "--compact"]),
+        Row(
+            "POST /documents",
+            "server",
+            method="POST",
+            path="/documents",
+            body={"ids": [f"srv-{i}" for i in range(4)], "embeddings": matrices(4)},
+        ),
+        Row(
+            "PUT /documents",
+            "server",
+            method="PUT",
+            path="/documents",
+            body={"ids": [*ids[20:23], "srv-upsert"], "embeddings": matrices(4)},
+        ),
+        Row(
+            "POST /documents/delete",
+            "server",
+            method="POST",
+            path="/documents/delete",
+            body={"ids": ids[25:29]},
+        ),
     ]
 
 
@@ -373,11 +432,16 @@ def expected_problem(row: Row, old: Snapshot, new: Snapshot) -> str:
             return f"ids {sorted(new.ids ^ want)[:4]} wrong after {row.name}"
         for doc_id, sent in zip(row.body["ids"], row.body["embeddings"], strict=True):
             got, sent_array = new.vectors[doc_id], np.asarray(sent, dtype=np.float32)
-            if got.shape != sent_array.shape or float(np.mean(np.sum(got * sent_array, axis=1))) < 0.5:
+            if (
+                got.shape != sent_array.shape
+                or float(np.mean(np.sum(got * sent_array, axis=1))) < 0.5
+            ):
                 return f"{doc_id}: stored vectors are not the ones sent"
             if new.texts[doc_id] is not None:
                 return f"{doc_id}: written as embeddings but has a text"
-    removed = set(row.body["ids"]) if row.body is not None and "embeddings" not in row.body else set()
+    removed = (
+        set(row.body["ids"]) if row.body is not None and "embeddings" not in row.body else set()
+    )
     if row.args and row.args[0] == "remove":
         removed = {a for a in row.args[1:] if not a.startswith("--")}
     if removed and new.ids != old.ids - removed:
@@ -397,13 +461,23 @@ class Tally:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--runs", type=int, default=8, help="killed runs per row (7 rows; default 8: 56 runs)")
-    parser.add_argument("--kinds", default="exact,plaid", help="index kinds, alternated within each row")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--runs", type=int, default=8, help="killed runs per row (7 rows; default 8: 56 runs)"
+    )
+    parser.add_argument(
+        "--kinds", default="exact,plaid", help="index kinds, alternated within each row"
+    )
     parser.add_argument("--corpus", type=Path, default=CORPUS)
-    parser.add_argument("--no-texts", action="store_true", help="build the indexes with plait index --no-texts")
+    parser.add_argument(
+        "--no-texts", action="store_true", help="build the indexes with plait index --no-texts"
+    )
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--keep", action="store_true", help="keep the work folder (failed runs are in runs/)")
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the work folder (failed runs are in runs/)"
+    )
     args = parser.parse_args()
     kinds = [k for k in args.kinds.split(",") if k]
     rng = random.Random(args.seed)
@@ -416,39 +490,70 @@ def main() -> int:
         templates, olds = {}, {}
         for kind in kinds:
             template = work / f"template-{kind}"
-            extra = (["--exact"] if kind == "exact" else []) + (["--no-texts"] if args.no_texts else [])
-            done = subprocess.run([sys.executable, "-c", LAUNCHER, "index", str(work / "corpus.jsonl"), str(template),
-                                   *extra], env=dict(ENV, PLAIT_COUNT_FILE=str(count_file)), cwd=work,
-                                  capture_output=True, text=True)
+            extra = (["--exact"] if kind == "exact" else []) + (
+                ["--no-texts"] if args.no_texts else []
+            )
+            done = subprocess.run(
+                [
+                    sys.executable,
+                    "-c",
+                    LAUNCHER,
+                    "index",
+                    str(work / "corpus.jsonl"),
+                    str(template),
+                    *extra,
+                ],
+                env=dict(ENV, PLAIT_COUNT_FILE=str(count_file)),
+                cwd=work,
+                capture_output=True,
+                text=True,
+            )
             if done.returncode != 0:
                 raise RuntimeError(f"plait index ({kind}) failed: {done.stderr[-800:]}")
             templates[kind], olds[kind] = template, snapshot(template)
             if olds[kind].ids != set(collection.ids):
-                raise RuntimeError(f"the {kind} template holds {len(olds[kind].ids)} documents, not the 40 given")
+                raise RuntimeError(
+                    f"the {kind} template holds {len(olds[kind].ids)} documents, not the 40 given"
+                )
         dim = next(iter(olds[kinds[0]].vectors.values())).shape[1]
         rows = make_rows(collection, dim)
-        print(f"templates: {', '.join(kinds)} indexes of {len(collection.ids)} SciFact documents, dim {dim}, "
-              f"texts {'off' if args.no_texts else 'on'} ({time.perf_counter() - started:.0f}s)", flush=True)
+        print(
+            f"templates: {', '.join(kinds)} indexes of {len(collection.ids)} SciFact documents, dim {dim}, "
+            f"texts {'off' if args.no_texts else 'on'} ({time.perf_counter() - started:.0f}s)",
+            flush=True,
+        )
 
-        def one(row: Row, kind: str, run: Path, kill_at: int = 0, timer: float | None = None,
-                after: float | None = None) -> Outcome:
+        def one(
+            row: Row,
+            kind: str,
+            run: Path,
+            kill_at: int = 0,
+            timer: float | None = None,
+            after: float | None = None,
+        ) -> Outcome:
             if run.exists():
                 shutil.rmtree(run)
             shutil.copytree(templates[kind], run)
             if row.kind == "command":
                 return run_command(row.command(run), count_file, log, kill_at, timer, after)
             assert row.body is not None
-            return run_server_write(run, row.method, row.path, row.body, count_file, log, kill_at, after)
+            return run_server_write(
+                run, row.method, row.path, row.body, count_file, log, kill_at, after
+            )
 
         tallies: dict[str, Tally] = {}
         unkilled_failures: list[str] = []
         for row in rows:
             tally = tallies[row.name] = Tally()
             row_started = time.perf_counter()
-            embedded = set(row.body["ids"]) if row.body is not None and "embeddings" in row.body else set()
+            embedded = (
+                set(row.body["ids"]) if row.body is not None and "embeddings" in row.body else set()
+            )
             measured: dict[str, tuple[Outcome, Snapshot]] = {}
             for kind in kinds:  # one unkilled run per index kind: the new state, calls and window
-                run = work / "runs" / f"{row.name.replace(' ', '_').replace('/', '')}-{kind}-unkilled"
+                run = (
+                    work / "runs" / f"{row.name.replace(' ', '_').replace('/', '')}-{kind}-unkilled"
+                )
                 outcome = one(row, kind, run)
                 new = snapshot(run) if not outcome.error else None
                 problem = outcome.error or (expected_problem(row, olds[kind], new) if new else "")
@@ -468,10 +573,16 @@ def main() -> int:
                 mode = MODES[(r // len(kinds)) % (len(MODES) if row.kind == "command" else 2)]
                 kill_at, timer, after = 0, None, None
                 if mode == "syscall":
-                    kill_at = rng.randint(unkilled.ready_calls + 1, max(unkilled.ready_calls + 1, unkilled.calls))
+                    kill_at = rng.randint(
+                        unkilled.ready_calls + 1, max(unkilled.ready_calls + 1, unkilled.calls)
+                    )
                     point = f"call {kill_at}/{unkilled.calls}"
                 elif mode == "window":
-                    span = unkilled.seconds - (unkilled.first_call or 0.0) if row.kind == "command" else unkilled.seconds
+                    span = (
+                        unkilled.seconds - (unkilled.first_call or 0.0)
+                        if row.kind == "command"
+                        else unkilled.seconds
+                    )
                     after = rng.uniform(0.0, 1.5 * span)
                     point = f"+{after * 1000:.0f}ms"
                 else:
@@ -488,13 +599,21 @@ def main() -> int:
                 else:
                     status, why = check_folder(run, olds[kind], new, embedded)
                     if not outcome.killed and status == "old":
-                        status, why = "lost a finished write", "the run finished but the index holds the old state"
+                        status, why = (
+                            "lost a finished write",
+                            "the run finished but the index holds the old state",
+                        )
                 tally.states[status] += 1
                 if status in ("old", "new"):
                     shutil.rmtree(run)
                 else:
-                    tally.failures.append(f"{row.name} {kind} run {r} ({mode} {point}): {status}: {why}")
-            print(f"  {row.name}: {tally.runs} runs in {time.perf_counter() - row_started:.0f}s", flush=True)
+                    tally.failures.append(
+                        f"{row.name} {kind} run {r} ({mode} {point}): {status}: {why}"
+                    )
+            print(
+                f"  {row.name}: {tally.runs} runs in {time.perf_counter() - row_started:.0f}s",
+                flush=True,
+            )
     finally:
         log.close()
         if not args.keep:
@@ -502,23 +621,45 @@ def main() -> int:
 
     header = ("row", "runs", "syscall", "window", "timer", "not killed", "old", "new", "failures")
     lines = [header] + [
-        (name, str(t.runs), str(t.modes["syscall"]), str(t.modes["window"]), str(t.modes["timer"]),
-         str(t.finished), str(t.states["old"]), str(t.states["new"]), str(len(t.failures)))
+        (
+            name,
+            str(t.runs),
+            str(t.modes["syscall"]),
+            str(t.modes["window"]),
+            str(t.modes["timer"]),
+            str(t.finished),
+            str(t.states["old"]),
+            str(t.states["new"]),
+            str(len(t.failures)),
+        )
         for name, t in tallies.items()
     ]
     total = [sum(int(line[i]) for line in lines[1:]) for i in range(1, len(header))]
     lines.append(("total", *map(str, total)))
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
     print()
-    print(f"kill -9 of plait writers: {', '.join(kinds)} indexes, {time.perf_counter() - started:.0f}s in all")
-    print("columns: killed at a commit-path call (syscall) / in the write window / by a timer over the whole")
-    print("run; runs the kill missed (finished first); the state found: old (before) or new (after)")
+    print(
+        f"kill -9 of plait writers: {', '.join(kinds)} indexes, {time.perf_counter() - started:.0f}s in all"
+    )
+    print(
+        "columns: killed at a commit-path call (syscall) / in the write window / by a timer over the whole"
+    )
+    print(
+        "run; runs the kill missed (finished first); the state found: old (before) or new (after)"
+    )
     for i, line in enumerate(lines):
-        print("  ".join(cell.ljust(w) if j == 0 else cell.rjust(w) for j, (cell, w) in enumerate(zip(line, widths, strict=True))))
+        print(
+            "  ".join(
+                cell.ljust(w) if j == 0 else cell.rjust(w)
+                for j, (cell, w) in enumerate(zip(line, widths, strict=True))
+            )
+        )
         if i == 0 or i == len(lines) - 2:
             print("  ".join("-" * w for w in widths))
-    print("\nkill points (e: exact, p: plaid; call N/M: the N-th of M commit-path calls; +ms: into the "
-          "write window; s: timer):")
+    print(
+        "\nkill points (e: exact, p: plaid; call N/M: the N-th of M commit-path calls; +ms: into the "
+        "write window; s: timer):"
+    )
     for name, t in tallies.items():
         print(f"  {name}: {' '.join(t.points)}")
     failures = unkilled_failures + [f for t in tallies.values() for f in t.failures]

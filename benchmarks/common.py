@@ -52,8 +52,14 @@ class Worker:
         env.pop("PYTHONPATH", None)
         self._log_file = open(log, "a")
         self.proc = subprocess.Popen(
-            [str(python), str(script)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=self._log_file, text=True, cwd=str(ROOT), env=env, start_new_session=True,
+            [str(python), str(script)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._log_file,
+            text=True,
+            cwd=str(ROOT),
+            env=env,
+            start_new_session=True,
         )
         self._lines: queue.Queue[str | None] = queue.Queue()
         threading.Thread(target=self._read, daemon=True).start()
@@ -139,13 +145,19 @@ def _read(path: str) -> str:
 def machine_facts() -> dict[str, str]:
     """CPU model, cores, RAM, load average, OS, git commit and the UTC date."""
     cpu = next(
-        (line.split(":", 1)[1].strip() for line in _read("/proc/cpuinfo").splitlines()
-         if line.startswith("model name")),
+        (
+            line.split(":", 1)[1].strip()
+            for line in _read("/proc/cpuinfo").splitlines()
+            if line.startswith("model name")
+        ),
         platform.processor() or "unknown",
     )
     mem = next(
-        (line.split()[1] for line in _read("/proc/meminfo").splitlines()
-         if line.startswith("MemTotal")),
+        (
+            line.split()[1]
+            for line in _read("/proc/meminfo").splitlines()
+            if line.startswith("MemTotal")
+        ),
         "0",
     )
     try:
@@ -210,8 +222,12 @@ class Table:
         self.rows.append(list(cells))
 
     def markdown(self) -> str:
-        lines = [f"**{self.title}**", "", "| " + " | ".join(self.header) + " |",
-                 "|" + "|".join("---" for _ in self.header) + "|"]
+        lines = [
+            f"**{self.title}**",
+            "",
+            "| " + " | ".join(self.header) + " |",
+            "|" + "|".join("---" for _ in self.header) + "|",
+        ]
         lines += ["| " + " | ".join(fmt(c) for c in row) + " |" for row in self.rows]
         lines += [""] + [f"- {note}" for note in self.notes]
         return "\n".join(lines).rstrip() + "\n"

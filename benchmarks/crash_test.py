@@ -99,7 +99,9 @@ def sabotage_commits() -> None:
     storage.atomic_write = atomic_write  # type: ignore[assignment]
 
 
-def writer(kind: str, folder: str, seed: int, kill_at: int, conn: Any, sabotage: bool = False) -> None:
+def writer(
+    kind: str, folder: str, seed: int, kill_at: int, conn: Any, sabotage: bool = False
+) -> None:
     """Child: apply the plan, report ``i`` after operation ``i`` returns; die at syscall ``kill_at``."""
     if sabotage:
         sabotage_commits()
@@ -124,7 +126,11 @@ def writer(kind: str, folder: str, seed: int, kill_at: int, conn: Any, sabotage:
     for i, (op, ids) in enumerate(ops, start=1):
         if op in ("add", "upsert"):
             versions = [state.get(doc_id, -1) + 1 for doc_id in ids]
-            index.add_documents(ids, [embedding(d, v) for d, v in zip(ids, versions, strict=True)], replace=op == "upsert")
+            index.add_documents(
+                ids,
+                [embedding(d, v) for d, v in zip(ids, versions, strict=True)],
+                replace=op == "upsert",
+            )
             state.update(zip(ids, versions, strict=True))
         elif op == "remove":
             index.remove_documents(ids)
@@ -213,11 +219,15 @@ def run_once(
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--runs", type=int, default=50)
     parser.add_argument("--kind", action="append", choices=["exact", "plaid"])
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--sabotage", action="store_true", help="unsafe commits: the test must then fail")
+    parser.add_argument(
+        "--sabotage", action="store_true", help="unsafe commits: the test must then fail"
+    )
     args = parser.parse_args()
     ctx = mp.get_context("forkserver")
     ctx.set_forkserver_preload(["numpy", "plait.indexes", "plait.indexes.plaid"])
@@ -225,7 +235,9 @@ def main() -> int:
     failures = 0
     for kind in args.kind or ["exact"]:
         start = time.perf_counter()
-        _, _, total_calls = run_once(ctx, kind, args.seed, kill_at=0, delay=None)  # dry run: count syscalls
+        _, _, total_calls = run_once(
+            ctx, kind, args.seed, kill_at=0, delay=None
+        )  # dry run: count syscalls
         full_run_s = RUN_SECONDS[-1]
         outcomes = {"syscall": 0, "timer": 0, "finished": 0}
         matched_next = 0

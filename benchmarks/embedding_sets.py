@@ -72,34 +72,60 @@ def scifact(path: Path, work: Path, worker: Worker, fingerprint: str) -> Embeddi
     folder = work / "data" / f"scifact-{fingerprint[:12]}"
     meta = _existing(folder)
     if meta is not None and not _still_matches(folder, documents, queries, worker):
-        print(f"{folder}: the cached embeddings differ from the model's; encoding again", flush=True)
+        print(
+            f"{folder}: the cached embeddings differ from the model's; encoding again", flush=True
+        )
         meta = None
     if meta is None:
         shutil.rmtree(folder, ignore_errors=True)
-        print(f"encoding SciFact ({len(documents)} documents, {len(queries)} queries) once; "
-              f"cached in {folder}", flush=True)
-        result = worker.call(
-            "encode_set", timeout=3 * 3600, folder=str(folder),
-            documents=[d["text"] for d in documents], ids=[d["id"] for d in documents],
-            queries=[q["text"] for q in queries], query_ids=[q["id"] for q in queries],
+        print(
+            f"encoding SciFact ({len(documents)} documents, {len(queries)} queries) once; "
+            f"cached in {folder}",
+            flush=True,
         )
-        meta = {"documents": len(documents), "tokens": result["tokens"], "queries": len(queries),
-                "source": str(path), "model_fingerprint": fingerprint,
-                "encode_seconds": result["seconds"]}
+        result = worker.call(
+            "encode_set",
+            timeout=3 * 3600,
+            folder=str(folder),
+            documents=[d["text"] for d in documents],
+            ids=[d["id"] for d in documents],
+            queries=[q["text"] for q in queries],
+            query_ids=[q["id"] for q in queries],
+        )
+        meta = {
+            "documents": len(documents),
+            "tokens": result["tokens"],
+            "queries": len(queries),
+            "source": str(path),
+            "model_fingerprint": fingerprint,
+            "encode_seconds": result["seconds"],
+        }
         _finish(folder, meta)
     return EmbeddingSet("SciFact", folder, meta, qrels)
 
 
-def _still_matches(folder: Path, documents: list[dict[str, str]], queries: list[dict[str, str]],
-                   worker: Worker, n: int = 4, tolerance: float = 1e-4) -> bool:
+def _still_matches(
+    folder: Path,
+    documents: list[dict[str, str]],
+    queries: list[dict[str, str]],
+    worker: Worker,
+    n: int = 4,
+    tolerance: float = 1e-4,
+) -> bool:
     """Re-encode the first ``n`` documents and queries and compare them with the cached arrays."""
     tokens = np.load(folder / "tokens.npy", mmap_mode="r")
     offsets = np.load(folder / "offsets.npy")
     cached_queries = np.load(folder / "queries.npy", mmap_mode="r")
     probe = folder.parent / "spot-check.npz"
     for is_query, texts in ((False, documents[:n]), (True, queries[:n])):
-        worker.call("encode", timeout=600, texts=[t["text"] for t in texts], is_query=is_query,
-                    save=str(probe), fixed_queries=is_query)
+        worker.call(
+            "encode",
+            timeout=600,
+            texts=[t["text"] for t in texts],
+            is_query=is_query,
+            save=str(probe),
+            fixed_queries=is_query,
+        )
         fresh = np.load(probe)
         if is_query:
             expected = np.asarray(cached_queries[:n]).reshape(-1, cached_queries.shape[-1])
@@ -128,9 +154,17 @@ def _unit(x: np.ndarray) -> np.ndarray:
 
 
 def synthetic(
-    n_documents: int, work: Path, *, n_queries: int = 100, dim: int = 128, n_centres: int = 4096,
-    n_topics: int = 1024, centres_per_topic: int = 24, common_share: float = 0.2,
-    noise: float = 0.6, seed: int = 0,
+    n_documents: int,
+    work: Path,
+    *,
+    n_queries: int = 100,
+    dim: int = 128,
+    n_centres: int = 4096,
+    n_topics: int = 1024,
+    centres_per_topic: int = 24,
+    common_share: float = 0.2,
+    noise: float = 0.6,
+    seed: int = 0,
 ) -> EmbeddingSet:
     """Clustered token embeddings with topical documents (not uniform noise).
 
@@ -148,16 +182,32 @@ def synthetic(
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True)
         meta = _write_synthetic(
-            folder, n_documents, n_queries, dim, n_centres, n_topics, centres_per_topic,
-            common_share, noise, seed,
+            folder,
+            n_documents,
+            n_queries,
+            dim,
+            n_centres,
+            n_topics,
+            centres_per_topic,
+            common_share,
+            noise,
+            seed,
         )
         _finish(folder, meta)
     return EmbeddingSet(f"synthetic {n_documents // 1000}k", folder, meta)
 
 
 def _write_synthetic(
-    folder: Path, n_documents: int, n_queries: int, dim: int, n_centres: int, n_topics: int,
-    centres_per_topic: int, common_share: float, noise: float, seed: int,
+    folder: Path,
+    n_documents: int,
+    n_queries: int,
+    dim: int,
+    n_centres: int,
+    n_topics: int,
+    centres_per_topic: int,
+    common_share: float,
+    noise: float,
+    seed: int,
 ) -> dict[str, Any]:
     rng = np.random.default_rng(seed)
     centres = _unit(rng.standard_normal((n_centres, dim)))
@@ -165,7 +215,9 @@ def _write_synthetic(
     topics = rng.integers(n_common, n_centres, size=(n_topics, centres_per_topic))
     weights = 1.0 / np.arange(1, centres_per_topic + 1)
     weights /= weights.sum()
-    lengths = np.clip(np.round(rng.lognormal(np.log(60), 0.5, n_documents)), 30, 200).astype(np.int64)
+    lengths = np.clip(np.round(rng.lognormal(np.log(60), 0.5, n_documents)), 30, 200).astype(
+        np.int64
+    )
     offsets = np.zeros(n_documents + 1, dtype=np.int64)
     offsets[1:] = np.cumsum(lengths)
     doc_topics = rng.integers(0, n_topics, n_documents)
@@ -176,7 +228,9 @@ def _write_synthetic(
         centre = topics[topic_of_rows, slot]
         common = rng.random(n) < common_share
         centre[common] = rng.integers(0, n_common, int(common.sum()))
-        rows = centres[centre] + noise * rng.standard_normal((n, dim)).astype(np.float32) / np.sqrt(dim)
+        rows = centres[centre] + noise * rng.standard_normal((n, dim)).astype(np.float32) / np.sqrt(
+            dim
+        )
         return _unit(rows)
 
     tokens = np.lib.format.open_memmap(
@@ -195,9 +249,17 @@ def _write_synthetic(
     np.save(folder / "queries.npy", queries)
     (folder / "ids.json").write_text(json.dumps([f"d{j}" for j in range(n_documents)]))
     (folder / "query_ids.json").write_text(json.dumps([f"q{i}" for i in range(n_queries)]))
-    return {"documents": n_documents, "tokens": int(offsets[-1]), "queries": n_queries,
-            "dim": dim, "n_centres": n_centres, "n_topics": n_topics, "noise": noise,
-            "seed": seed, "generator": "benchmarks/embedding_sets.py:synthetic"}
+    return {
+        "documents": n_documents,
+        "tokens": int(offsets[-1]),
+        "queries": n_queries,
+        "dim": dim,
+        "n_centres": n_centres,
+        "n_topics": n_topics,
+        "noise": noise,
+        "seed": seed,
+        "generator": "benchmarks/embedding_sets.py:synthetic",
+    }
 
 
 def remove_index_folders(folder: Path) -> None:

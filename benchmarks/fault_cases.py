@@ -79,7 +79,11 @@ def build_indexes(root: Path) -> dict[str, tuple[str, Path, Path]]:
 
     made = {}
     for label, dtype, n_big in (("exact-f32", "float32", 8000), ("exact-f16", "float16", 16000)):
-        fill(Exact(root, label, override=True, dtype=dtype), [ids(0, 40), ids(40, 80)], ["d3", "d17", "d45", "d60"])
+        fill(
+            Exact(root, label, override=True, dtype=dtype),
+            [ids(0, 40), ids(40, 80)],
+            ["d3", "d17", "d45", "d60"],
+        )
         fill(Exact(root, f"{label}-big", override=True, dtype=dtype), [ids(0, n_big)], [])
         made[label] = ("exact", root / label, root / f"{label}-big")
     small = PLAID(root, "plaid", override=True, n_centroids=16, auto_retrain_max_tokens=0)
@@ -127,7 +131,9 @@ def bulk_jobs(folder: Path, per_file: int, rng: random.Random) -> list:
         if header is None:
             continue
         payload = range(header * 8, path.stat().st_size * 8)
-        jobs += [(path.name, b, True) for b in sorted(rng.sample(payload, min(per_file, len(payload))))]
+        jobs += [
+            (path.name, b, True) for b in sorted(rng.sample(payload, min(per_file, len(payload))))
+        ]
     return jobs
 
 
@@ -210,7 +216,9 @@ def worker(spec_path: str, start: int) -> int:
     memory, so this process reports that job as a crash, restores the folder and forks again."""
     import torch
 
-    torch.set_num_threads(1)  # plait's thread count: no thread pools (OpenMP, plait's) before a fork
+    torch.set_num_threads(
+        1
+    )  # plait's thread count: no thread pools (OpenMP, plait's) before a fork
     spec = json.loads(Path(spec_path).read_text())
     kind, parent, name = spec["kind"], Path(spec["parent"]), spec["name"]
     clean, again = (run_probe(kind, parent, name, spec["emb_ids"]) for _ in range(2))
@@ -232,12 +240,18 @@ def worker(spec_path: str, start: int) -> int:
         job = int.from_bytes(current[:8], "little", signed=True)
         if os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0:
             return 0
-        what = f"killed by signal {os.WTERMSIG(status)}" if os.WIFSIGNALED(status) else f"exit {status}"
+        what = (
+            f"killed by signal {os.WTERMSIG(status)}"
+            if os.WIFSIGNALED(status)
+            else f"exit {status}"
+        )
         if job < 0:
             print(f"E the child died before its first job ({what})", flush=True)
             return 3
         restore_folder(parent / name, Path(spec["pristine"]))
-        print(f"R {job} {json.dumps({'outcome': 'crash', 'error': what, 'type': None})}", flush=True)
+        print(
+            f"R {job} {json.dumps({'outcome': 'crash', 'error': what, 'type': None})}", flush=True
+        )
         start = job + 1
     return 0
 
@@ -257,7 +271,9 @@ def _child(spec: dict[str, Any], start: int, current: mmap.mmap, clean: Probe) -
         outcome = classify(clean, got, file, folder / MANIFEST)
         result = {"outcome": outcome, "error": (got.error or "")[:300], "type": got.error_type}
         if is_bulk:
-            result["detected"] = got.error is not None or _verify_fails(kind, parent, name, folder / file, bit)
+            result["detected"] = got.error is not None or _verify_fails(
+                kind, parent, name, folder / file, bit
+            )
         if listing(folder) != snapshot:
             restore_folder(folder, Path(spec["pristine"]))
         print(f"R {i} {json.dumps(result)}", flush=True)
@@ -280,16 +296,32 @@ def _verify_fails(kind: str, parent: Path, name: str, path: Path, bit: int) -> b
 def _spawn(spec_path: Path, start: int, log: Path) -> subprocess.Popen:
     with open(log, "a") as err:
         return subprocess.Popen(
-            [sys.executable, str(HERE / "fault_cases.py"), "--flip-worker", str(spec_path), str(start)],
-            stdout=subprocess.PIPE, stderr=err, start_new_session=True,
+            [
+                sys.executable,
+                str(HERE / "fault_cases.py"),
+                "--flip-worker",
+                str(spec_path),
+                str(start),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=err,
+            start_new_session=True,
         )
 
 
-def run_jobs(kind: str, folder: Path, pristine: Path, jobs: list, emb_ids: list[str], work: Path) -> list[dict]:
+def run_jobs(
+    kind: str, folder: Path, pristine: Path, jobs: list, emb_ids: list[str], work: Path
+) -> list[dict]:
     """Run every job, starting the worker again after a hang; one result per job."""
     spec_path, log = work / f"{folder.name}-spec.json", work / f"{folder.name}-worker.log"
-    spec = {"kind": kind, "parent": str(folder.parent), "name": folder.name, "pristine": str(pristine),
-            "emb_ids": emb_ids, "jobs": jobs}
+    spec = {
+        "kind": kind,
+        "parent": str(folder.parent),
+        "name": folder.name,
+        "pristine": str(pristine),
+        "emb_ids": emb_ids,
+        "jobs": jobs,
+    }
     spec_path.write_text(json.dumps(spec))
     results: list[dict] = [{}] * len(jobs)
     start = 0
@@ -298,7 +330,11 @@ def run_jobs(kind: str, folder: Path, pristine: Path, jobs: list, emb_ids: list[
         if hung is None:
             break
         restore_folder(folder, pristine)
-        results[hung] = {"outcome": "hang", "error": f"no answer in {JOB_TIMEOUT_S:.0f}s", "type": None}
+        results[hung] = {
+            "outcome": "hang",
+            "error": f"no answer in {JOB_TIMEOUT_S:.0f}s",
+            "type": None,
+        }
         start = hung + 1
     missing = [i for i, r in enumerate(results) if not r]
     if missing:
@@ -361,11 +397,17 @@ def summarize(label: str, jobs: list, results: list[dict], bulk: bool) -> dict[s
         by_role.setdefault(role_of(file), Counter())[r["outcome"]] += 1
         bad = ("crash", "hang") if bulk else ("crash", "hang", "wrong", "unnamed_error")
         if r["outcome"] in bad and len(examples.setdefault(r["outcome"], [])) < 3:
-            what = f"{r['type']}: {r['error']}" if r.get("type") else r.get("error") or "answers differ"
+            what = (
+                f"{r['type']}: {r['error']}"
+                if r.get("type")
+                else r.get("error") or "answers differ"
+            )
             examples[r["outcome"]].append(f"{label} {file} bit {bit}: {what}")
     out: dict[str, Any] = {"flips": len(results), **{o: counts[o] for o in OUTCOMES}}
     if bulk:
-        out["undetected"] = sum(1 for r in results if r["outcome"] not in ("crash", "hang") and not r.get("detected"))
+        out["undetected"] = sum(
+            1 for r in results if r["outcome"] not in ("crash", "hang") and not r.get("detected")
+        )
     out["by_role"] = {role: dict(c) for role, c in sorted(by_role.items())}
     out["examples"] = examples
     return out
@@ -397,13 +439,20 @@ def run_flips(work: Path, max_bits: int, bulk_bits: int, seed: int) -> dict[str,
         structural, coverage = structural_jobs(small, max_bits, rng)
         bulk = bulk_jobs(big, bulk_bits, rng)
         report[label] = {
-            "structural": summarize(label, structural, flip_index(kind, small, structural, work), bulk=False),
+            "structural": summarize(
+                label, structural, flip_index(kind, small, structural, work), bulk=False
+            ),
             "bulk": summarize(f"{label}-big", bulk, flip_index(kind, big, bulk, work), bulk=True),
             "coverage": _by_role(coverage),
-            "bulk_files": {p.name: p.stat().st_size for p in sorted(big.iterdir()) if BULK.search(p.name)},
+            "bulk_files": {
+                p.name: p.stat().st_size for p in sorted(big.iterdir()) if BULK.search(p.name)
+            },
             "seconds": round(time.perf_counter() - started, 1),
         }
-        print(f"  flips {label}: {len(structural) + len(bulk)} in {report[label]['seconds']}s", flush=True)
+        print(
+            f"  flips {label}: {len(structural) + len(bulk)} in {report[label]['seconds']}s",
+            flush=True,
+        )
     return report
 
 

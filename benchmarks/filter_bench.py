@@ -135,34 +135,61 @@ def w_search(engine: str, condition: str, params: list[Any], k: int) -> dict[str
 def serve_plait() -> None:
     from protocol import serve
 
-    serve({"versions": w_versions, "load_data": w_load_data, "build": w_build,
-           "open": w_open, "count": w_count, "search": w_search})
+    serve(
+        {
+            "versions": w_versions,
+            "load_data": w_load_data,
+            "build": w_build,
+            "open": w_open,
+            "count": w_count,
+            "search": w_search,
+        }
+    )
 
 
 # ============================================================================ orchestrator
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scifact", type=Path, default=ROOT.parent / "shared" / "data" / "scifact")
-    parser.add_argument("--scifact-embeddings", type=Path, default=None,
-                        help="a cached embedding set (benchmarks/.work/data/scifact-*) instead of "
-                             "encoding with the current default model (or reusing its cache)")
-    parser.add_argument("--engines", default=",".join(ENGINES),
-                        help=f"comma-separated subset of {','.join(ENGINES)}")
+    parser.add_argument(
+        "--scifact-embeddings",
+        type=Path,
+        default=None,
+        help="a cached embedding set (benchmarks/.work/data/scifact-*) instead of "
+        "encoding with the current default model (or reusing its cache)",
+    )
+    parser.add_argument(
+        "--engines",
+        default=",".join(ENGINES),
+        help=f"comma-separated subset of {','.join(ENGINES)}",
+    )
     parser.add_argument("--repeats", type=int, default=3, help="timed repetitions after a warm-up")
     parser.add_argument("--seed", type=int, default=0, help="seed of the synthetic metadata")
     parser.add_argument("--nbits", type=int, default=2)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--build-timeout", type=float, default=2400.0,
-                        help="seconds an engine's index build may take before it is reported as "
-                             "not finished (and left out of the search table)")
-    parser.add_argument("--timeout", type=float, default=1800.0,
-                        help="seconds any other worker operation may take")
-    parser.add_argument("--slow-seconds", type=float, default=60.0,
-                        help="an engine whose warm-up search takes longer than this is not repeated: "
-                             "the warm-up is its one timed run (marked in the table)")
-    parser.add_argument("--reuse-indexes", action="store_true",
-                        help="open the indexes an earlier run built (same embeddings, metadata seed "
-                             "and nbits) instead of building them; the build table then says so")
+    parser.add_argument(
+        "--build-timeout",
+        type=float,
+        default=2400.0,
+        help="seconds an engine's index build may take before it is reported as "
+        "not finished (and left out of the search table)",
+    )
+    parser.add_argument(
+        "--timeout", type=float, default=1800.0, help="seconds any other worker operation may take"
+    )
+    parser.add_argument(
+        "--slow-seconds",
+        type=float,
+        default=60.0,
+        help="an engine whose warm-up search takes longer than this is not repeated: "
+        "the warm-up is its one timed run (marked in the table)",
+    )
+    parser.add_argument(
+        "--reuse-indexes",
+        action="store_true",
+        help="open the indexes an earlier run built (same embeddings, metadata seed "
+        "and nbits) instead of building them; the build table then says so",
+    )
     parser.add_argument("--no-docs", action="store_true", help="leave docs/benchmarks.md alone")
     args = parser.parse_args(argv)
     args.engines = [e.strip() for e in args.engines.split(",") if e.strip()]
@@ -178,8 +205,10 @@ def make_metadata(n: int, seed: int) -> list[dict[str, Any]]:
     years = 1995 + rng.integers(0, 30, n)
     categories = rng.integers(0, 10, n)
     flags = rng.random(n) < 0.5
-    return [{"year": int(y), "category": f"c{int(c)}", "flag": bool(f)}
-            for y, c, f in zip(years, categories, flags, strict=True)]
+    return [
+        {"year": int(y), "category": f"c{int(c)}", "flag": bool(f)}
+        for y, c, f in zip(years, categories, flags, strict=True)
+    ]
 
 
 def choose_conditions(metadata: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -204,8 +233,14 @@ def choose_conditions(metadata: list[dict[str, Any]]) -> list[dict[str, Any]]:
             if best is None or gap < best[0]:
                 best = (gap, [c, first, first + 5, True], mask)
     assert best is not None
-    out.append({"target": "1%", "where": "category = ? AND year BETWEEN ? AND ? AND flag = ?",
-                "params": best[1], "mask": best[2]})
+    out.append(
+        {
+            "target": "1%",
+            "where": "category = ? AND year BETWEEN ? AND ? AND flag = ?",
+            "params": best[1],
+            "mask": best[2],
+        }
+    )
     best = None
     for c in sorted({str(x) for x in categories}):
         for year in range(1995, 2025):
@@ -215,8 +250,14 @@ def choose_conditions(metadata: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 if best is None or gap < best[0]:
                     best = (gap, [c, year, flag], mask)
     assert best is not None
-    out.append({"target": "0.1%", "where": "category = ? AND year = ? AND flag = ?",
-                "params": best[1], "mask": best[2]})
+    out.append(
+        {
+            "target": "0.1%",
+            "where": "category = ? AND year = ? AND flag = ?",
+            "params": best[1],
+            "mask": best[2],
+        }
+    )
     for condition in out:
         condition["matching"] = int(condition["mask"].sum())
         condition["share"] = condition["matching"] / n
@@ -233,7 +274,9 @@ def plait_worker(logs: Path) -> Worker:
 
 def peer_worker(engine: str, logs: Path) -> Worker:
     if not PEER_PYTHON.exists():
-        raise WorkerError(f"{engine}: {PEER_PYTHON} not found (run: bash benchmarks/setup_filter_peers.sh)")
+        raise WorkerError(
+            f"{engine}: {PEER_PYTHON} not found (run: bash benchmarks/setup_filter_peers.sh)"
+        )
     return Worker(engine, PEER_PYTHON, PEER_SCRIPT, logs / f"filter-{engine}.log")
 
 
@@ -243,9 +286,14 @@ def embedding_set(args: argparse.Namespace, logs: Path) -> tuple[Any, str]:
 
     if args.scifact_embeddings:
         data = cached_scifact(args.scifact, args.scifact_embeddings)
-        return data, f"{args.scifact_embeddings} (model sha256 {data.meta.get('model_fingerprint', '?')[:12]})"
+        return (
+            data,
+            f"{args.scifact_embeddings} (model sha256 {data.meta.get('model_fingerprint', '?')[:12]})",
+        )
     model_folder = WORK / "model" / "plait-default"
-    with Worker("plait-encoder", PLAIT_PYTHON, HERE.parent / "plait_worker.py", logs / "plait.log") as w:
+    with Worker(
+        "plait-encoder", PLAIT_PYTHON, HERE.parent / "plait_worker.py", logs / "plait.log"
+    ) as w:
         w.call("load_model", timeout=900)
         w.call("save_model", timeout=300, path=str(model_folder))
         fingerprint = model_fingerprint(model_folder)
@@ -261,58 +309,85 @@ def _load() -> str:
 def run(args: argparse.Namespace, facts: dict[str, str]) -> list[Table]:
     logs = WORK / "logs"
     data, model_note = embedding_set(args, logs)
-    facts["embeddings"] = f"{model_note}; {data.n_documents:,} documents, {data.n_tokens:,} tokens, {data.n_queries} queries"
+    facts["embeddings"] = (
+        f"{model_note}; {data.n_documents:,} documents, {data.n_tokens:,} tokens, {data.n_queries} queries"
+    )
     FILTER_WORK.mkdir(parents=True, exist_ok=True)
     metadata = make_metadata(data.n_documents, args.seed)
     metadata_path = FILTER_WORK / f"metadata-seed{args.seed}.json"
     metadata_path.write_text(json.dumps(metadata))
     conditions = choose_conditions(metadata)
     for c in conditions:
-        print(f"~{c['target']}: {c['where']} {c['params']} -> {c['matching']} documents "
-              f"({100 * c['share']:.2f} %)", flush=True)
+        print(
+            f"~{c['target']}: {c['where']} {c['params']} -> {c['matching']} documents "
+            f"({100 * c['share']:.2f} %)",
+            flush=True,
+        )
 
     workers: dict[str, Worker] = {}
     status: dict[str, str] = {}  # engine -> why it has no numbers
-    builds = Table.new(f"Index builds, SciFact ({data.n_documents:,} documents, {data.n_tokens:,} "
-                       f"tokens), nbits={args.nbits}, with the metadata",
-                       ["engine", "build s", "filtering API"])
+    builds = Table.new(
+        f"Index builds, SciFact ({data.n_documents:,} documents, {data.n_tokens:,} "
+        f"tokens), nbits={args.nbits}, with the metadata",
+        ["engine", "build s", "filtering API"],
+    )
     try:
         plait = plait_worker(logs)
         workers["plait"] = plait
         facts["plait side"] = _versions(plait.call("versions", timeout=300))
-        plait.call("load_data", timeout=args.timeout, folder=str(data.folder),
-                   metadata_path=str(metadata_path), threads=args.threads)
+        plait.call(
+            "load_data",
+            timeout=args.timeout,
+            folder=str(data.folder),
+            metadata_path=str(metadata_path),
+            threads=args.threads,
+        )
         plait_api = "search(filter=..., filter_params=...) (DuckDB over the segments' metadata)"
         if args.reuse_indexes:
-            plait.call("open", timeout=args.timeout, index_folder=str(FILTER_WORK / "indexes" / "plait"))
+            plait.call(
+                "open", timeout=args.timeout, index_folder=str(FILTER_WORK / "indexes" / "plait")
+            )
             builds.add("plait PLAID", None, f"{plait_api}; index reused (--reuse-indexes)")
             builds.add("plait Exact (ground truth)", None, "same; index reused")
         else:
-            built = plait.call("build", timeout=args.build_timeout,
-                               index_folder=str(FILTER_WORK / "indexes" / "plait"), nbits=args.nbits)
+            built = plait.call(
+                "build",
+                timeout=args.build_timeout,
+                index_folder=str(FILTER_WORK / "indexes" / "plait"),
+                nbits=args.nbits,
+            )
             builds.add("plait PLAID", built["plaid_seconds"], plait_api)
             builds.add("plait Exact (ground truth)", built["exact_seconds"], "same")
         for engine in PEERS:
             if engine not in args.engines:
                 continue
-            api = ("fast_plaid.filtering.where() (SQLite metadata.db) -> search(subset=...)"
-                   if engine == "fast-plaid" else
-                   "XTRWarp.filter() (DuckDB metadata.duckdb) -> search(subset=...)")
+            api = (
+                "fast_plaid.filtering.where() (SQLite metadata.db) -> search(subset=...)"
+                if engine == "fast-plaid"
+                else "XTRWarp.filter() (DuckDB metadata.duckdb) -> search(subset=...)"
+            )
             try:
                 peer = peer_worker(engine, logs)
                 workers[engine] = peer
                 if "peer side" not in facts:
                     facts["peer side"] = _versions(peer.call("versions", timeout=300))
-                peer.call("load_data", timeout=args.timeout, engine=engine, folder=str(data.folder),
-                          metadata_path=str(metadata_path), threads=args.threads)
+                peer.call(
+                    "load_data",
+                    timeout=args.timeout,
+                    engine=engine,
+                    folder=str(data.folder),
+                    metadata_path=str(metadata_path),
+                    threads=args.threads,
+                )
                 folder = str(FILTER_WORK / "indexes" / engine)
                 if args.reuse_indexes:
                     peer.call("open", timeout=args.timeout, index_folder=folder)
                     builds.add(engine, None, f"{api}; index reused (--reuse-indexes)")
                 else:
                     print(f"building {engine} ...", flush=True)
-                    built = peer.call("build", timeout=args.build_timeout, index_folder=folder,
-                                      nbits=args.nbits)
+                    built = peer.call(
+                        "build", timeout=args.build_timeout, index_folder=folder, nbits=args.nbits
+                    )
                     builds.add(engine, built["seconds"], api)
             except WorkerError as error:
                 status[engine] = _short(error)
@@ -328,15 +403,30 @@ def run(args: argparse.Namespace, facts: dict[str, str]) -> list[Table]:
     return [builds, table]
 
 
-def search_table(args: argparse.Namespace, data: Any, conditions: list[dict[str, Any]],
-                 workers: dict[str, Worker], status: dict[str, str]) -> Table:
+def search_table(
+    args: argparse.Namespace,
+    data: Any,
+    conditions: list[dict[str, Any]],
+    workers: dict[str, Worker],
+    status: dict[str, str],
+) -> Table:
     sides = [("plait PLAID", "plait", "plaid"), ("plait Exact", "plait", "exact")]
     sides += [(e, e, None) for e in PEERS if e in args.engines]
     table = Table.new(
         f"Filtered search, SciFact, {data.n_queries} queries batched, k={K}, nbits={args.nbits}, "
         f"{args.threads} threads",
-        ["selectivity (target)", "condition", "matching docs", "engine", "q/s (median)", "q/s runs",
-         "filter ms", "recall@10 vs exact", f"queries < min({K}, matching)"])
+        [
+            "selectivity (target)",
+            "condition",
+            "matching docs",
+            "engine",
+            "q/s (median)",
+            "q/s runs",
+            "filter ms",
+            "recall@10 vs exact",
+            f"queries < min({K}, matching)",
+        ],
+    )
     for condition in conditions:
         where, params, matching = condition["where"], condition["params"], condition["matching"]
         label = f"{100 * condition['share']:.2f} % ({condition['target']})"
@@ -349,8 +439,9 @@ def search_table(args: argparse.Namespace, data: Any, conditions: list[dict[str,
         for name, (worker, engine) in live.items():
             arguments = {"engine": engine} if engine else {}
             try:
-                counts[name] = worker.call("count", timeout=args.timeout, condition=where,
-                                           params=params, **arguments)
+                counts[name] = worker.call(
+                    "count", timeout=args.timeout, condition=where, params=params, **arguments
+                )
             except WorkerError as error:
                 counts[name] = None
                 print(f"[{name}] count failed: {error}", flush=True)
@@ -368,8 +459,14 @@ def search_table(args: argparse.Namespace, data: Any, conditions: list[dict[str,
                 worker, engine = live[name]
                 arguments = {"engine": engine} if engine else {}
                 try:
-                    got = worker.call("search", timeout=args.timeout, condition=where, params=params,
-                                      k=K, **arguments)
+                    got = worker.call(
+                        "search",
+                        timeout=args.timeout,
+                        condition=where,
+                        params=params,
+                        k=K,
+                        **arguments,
+                    )
                 except WorkerError as error:
                     failed[name] = _short(error)
                     print(f"[{name}] search failed: {error}", flush=True)
@@ -385,23 +482,43 @@ def search_table(args: argparse.Namespace, data: Any, conditions: list[dict[str,
         want = min(K, matching)
         for name, _owner, _engine in sides:
             if name not in live:
-                table.add(label, shown, matching, name, None, None, None, None,
-                          f"not run: {status.get(name, 'not selected')}")
+                table.add(
+                    label,
+                    shown,
+                    matching,
+                    name,
+                    None,
+                    None,
+                    None,
+                    None,
+                    f"not run: {status.get(name, 'not selected')}",
+                )
                 continue
             if name in failed:
-                table.add(label, shown, matching, name, None, None, None, None, f"failed: {failed[name]}")
+                table.add(
+                    label, shown, matching, name, None, None, None, None, f"failed: {failed[name]}"
+                )
                 continue
             qps = [data.n_queries / s for s in runs[name]]
             found = ids[name]
             recall = recall_at(found, truth, K) if truth is not None else None
             short = sum(len(set(r)) < want for r in found)
-            count_note = "" if counts.get(name) == matching else f" (its filter matched {counts.get(name)})"
+            count_note = (
+                "" if counts.get(name) == matching else f" (its filter matched {counts.get(name)})"
+            )
             if name in slow:
                 count_note += f" (one run, no warm-up: it took > {args.slow_seconds:.0f} s)"
-            table.add(label, shown, matching, name, statistics.median(qps) if qps else None,
-                      ", ".join(f"{q:.0f}" for q in qps),
-                      statistics.median(filter_ms[name]) if filter_ms[name] else None,
-                      recall, f"{short}{count_note}")
+            table.add(
+                label,
+                shown,
+                matching,
+                name,
+                statistics.median(qps) if qps else None,
+                ", ".join(f"{q:.0f}" for q in qps),
+                statistics.median(filter_ms[name]) if filter_ms[name] else None,
+                recall,
+                f"{short}{count_note}",
+            )
             print(f"{label} {name}: q/s {qps} recall {recall} short {short}", flush=True)
     table.notes += [
         f"an engine whose warm-up call took more than {args.slow_seconds:.0f} s (--slow-seconds) is "
@@ -423,8 +540,10 @@ def search_table(args: argparse.Namespace, data: Any, conditions: list[dict[str,
 def _shown(where: str, params: list[Any]) -> str:
     """The condition with its parameters filled in, for the table (the engines bind them)."""
     parts = where.split("?")
-    values = [repr(p) if isinstance(p, str) else str(p).lower() if isinstance(p, bool) else str(p)
-              for p in params]
+    values = [
+        repr(p) if isinstance(p, str) else str(p).lower() if isinstance(p, bool) else str(p)
+        for p in params
+    ]
     return "`" + "".join(a + b for a, b in zip(parts, [*values, ""], strict=True)) + "`"
 
 
@@ -455,12 +574,16 @@ def _terminate(signum: int, _frame: object) -> None:
 def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _terminate)
     args = parse_args(argv)
-    command = shlex.join([".venv/bin/python", "benchmarks/filter_bench.py", *(argv or sys.argv[1:])])
+    command = shlex.join(
+        [".venv/bin/python", "benchmarks/filter_bench.py", *(argv or sys.argv[1:])]
+    )
     facts = machine_facts()
-    changed = subprocess.run(["git", "status", "--porcelain", "--", "plait"], cwd=ROOT,
-                             capture_output=True, text=True).stdout.splitlines()
-    facts["plait/ working tree"] = (f"{len(changed)} file(s) differ from the commit" if changed
-                                    else "as committed")
+    changed = subprocess.run(
+        ["git", "status", "--porcelain", "--", "plait"], cwd=ROOT, capture_output=True, text=True
+    ).stdout.splitlines()
+    facts["plait/ working tree"] = (
+        f"{len(changed)} file(s) differ from the commit" if changed else "as committed"
+    )
     print(f"{command}\n" + "\n".join(f"{k}: {v}" for k, v in facts.items()), flush=True)
     started = time.perf_counter()
     tables: list[Table] = []
@@ -472,11 +595,15 @@ def main(argv: list[str] | None = None) -> int:
         traceback.print_exc()
     facts.setdefault("load average at end", _load())
     facts["wall time"] = f"{time.perf_counter() - started:.0f} s"
-    lines = report_head("Filtered search: SciFact with synthetic metadata (issue 25)", command, facts)
+    lines = report_head(
+        "Filtered search: SciFact with synthetic metadata (issue 25)", command, facts
+    )
     lines += [
         f"- metadata (seed {args.seed}): year uniform over 1995-2024, category uniform over "
         "c0..c9, flag a fair coin; conditions and their actual share of documents are in the "
-        "first two columns of the search table", ""]
+        "first two columns of the search table",
+        "",
+    ]
     if error:
         lines += [f"**Run incomplete:** {error}", ""]
     lines += [t.markdown() for t in tables]

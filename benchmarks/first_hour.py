@@ -43,7 +43,12 @@ def startup_rows(repeat: int, work: Path) -> list[tuple[str, float, float]]:
         "plait search --help": [str(PLAIT), "search", "--help"],
         "plait info INDEX (PLAID, 50 documents)": [str(PLAIT), "info", str(index)],
         "plait index (refused: INDEX exists)": [str(PLAIT), "index", str(corpus), str(index)],
-        "plait search INDEX QUERY": [str(PLAIT), "search", str(index), "vitamin D and bone density"],
+        "plait search INDEX QUERY": [
+            str(PLAIT),
+            "search",
+            str(index),
+            "vitamin D and bone density",
+        ],
     }
     rows = []
     for label, command in commands.items():
@@ -60,13 +65,19 @@ def startup_rows(repeat: int, work: Path) -> list[tuple[str, float, float]]:
 
 
 def du(path: Path) -> int:
-    out = subprocess.run(["du", "-sb", str(path)], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        ["du", "-sb", str(path)], capture_output=True, text=True, check=True
+    ).stdout
     return int(out.split()[0])
 
 
 def pip(venv: Path, *args: str) -> None:
-    subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", *args],
-                   check=True, cwd=ROOT, capture_output=True)
+    subprocess.run(
+        [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", *args],
+        check=True,
+        cwd=ROOT,
+        capture_output=True,
+    )
 
 
 def install_rows() -> list[tuple[str, int, int | None]]:
@@ -98,16 +109,29 @@ def main() -> int:
     parser.add_argument("--append", type=Path, help="Append the tables to this markdown file.")
     args = parser.parse_args()
     facts = machine_facts()
-    lines = report_head("First hour: CLI start-up and install sizes",
-                        "python benchmarks/first_hour.py " + " ".join(sys.argv[1:]), facts)
+    lines = report_head(
+        "First hour: CLI start-up and install sizes",
+        "python benchmarks/first_hour.py " + " ".join(sys.argv[1:]),
+        facts,
+    )
     with tempfile.TemporaryDirectory(prefix="plait-first-hour-") as tmp:
         rows = startup_rows(args.repeat, Path(tmp))
-    lines += ["", f"**Start-up, fresh process each time ({args.repeat} runs)**", "",
-              "| command | first run s | median s |", "|---|---|---|"]
+    lines += [
+        "",
+        f"**Start-up, fresh process each time ({args.repeat} runs)**",
+        "",
+        "| command | first run s | median s |",
+        "|---|---|---|",
+    ]
     lines += [f"| `{label}` | {first:.2f} | {median:.2f} |" for label, first, median in rows]
     if not args.no_install:
-        lines += ["", "**Install sizes (du of the venv)**", "", "| environment | size | added |",
-                  "|---|---|---|"]
+        lines += [
+            "",
+            "**Install sizes (du of the venv)**",
+            "",
+            "| environment | size | added |",
+            "|---|---|---|",
+        ]
         for label, size, added in install_rows():
             extra = "" if added is None else f"{added / 2**20:,.0f} MiB"
             lines.append(f"| {label} | {size / 2**20:,.0f} MiB | {extra} |")

@@ -45,7 +45,9 @@ class Log:
     searches: list[tuple[int, float, float, list[dict[str, Any]]]] = field(default_factory=list)
     statuses: dict[int, int] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
-    adds: dict[str, list[tuple[float, float]]] = field(default_factory=dict)  # churn id -> (start, end)
+    adds: dict[str, list[tuple[float, float]]] = field(
+        default_factory=dict
+    )  # churn id -> (start, end)
     deletes: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
     writes: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -64,7 +66,9 @@ def load_texts(n_docs: int, n_queries: int) -> tuple[list[str], list[str]]:
             if len(docs) == n_docs:
                 break
     with open(DATA / "queries.jsonl", encoding="utf-8") as handle:
-        queries = [json.loads(line)["text"] for _, line in zip(range(n_queries), handle, strict=False)]
+        queries = [
+            json.loads(line)["text"] for _, line in zip(range(n_queries), handle, strict=False)
+        ]
     return docs, queries
 
 
@@ -91,7 +95,9 @@ def wait_healthy(httpx: Any, url: str, server: subprocess.Popen[str], seconds: f
     raise SystemExit("server did not become healthy")
 
 
-def reader(httpx: Any, url: str, queries: list[str], k: int, deadline: float, log: Log, seed: int) -> None:
+def reader(
+    httpx: Any, url: str, queries: list[str], k: int, deadline: float, log: Log, seed: int
+) -> None:
     rng = random.Random(seed)
     with httpx.Client(timeout=60) as client:
         while time.monotonic() < deadline:
@@ -110,7 +116,9 @@ def reader(httpx: Any, url: str, queries: list[str], k: int, deadline: float, lo
                     log.searches.append((qi, start, end, answer.json()["results"][0]))
 
 
-def writer(httpx: Any, url: str, churn: list[str], deadline: float, log: Log, seed: int) -> set[str]:
+def writer(
+    httpx: Any, url: str, churn: list[str], deadline: float, log: Log, seed: int
+) -> set[str]:
     """Add batches of churn documents by text, upsert some, delete older ones; returns the live set."""
     rng = random.Random(seed)
     live: list[str] = []
@@ -122,7 +130,9 @@ def writer(httpx: Any, url: str, churn: list[str], deadline: float, log: Log, se
             if batch:
                 ids = [f"c{i}" for i in batch]
                 start = time.monotonic()
-                answer = client.post(f"{url}/documents", json={"ids": ids, "texts": [churn[i] for i in batch]})
+                answer = client.post(
+                    f"{url}/documents", json={"ids": ids, "texts": [churn[i] for i in batch]}
+                )
                 end = time.monotonic()
                 log.status(answer.status_code)
                 for doc_id in ids:  # logged even on failure: the add may still have committed
@@ -133,7 +143,9 @@ def writer(httpx: Any, url: str, churn: list[str], deadline: float, log: Log, se
                     log.failures.append(f"add answered {answer.status_code}: {answer.text[:200]}")
             if live and rng.random() < 0.3:
                 ids = rng.sample(live, min(len(live), 3))
-                answer = client.put(f"{url}/documents", json={"ids": ids, "texts": [churn[int(i[1:])] for i in ids]})
+                answer = client.put(
+                    f"{url}/documents", json={"ids": ids, "texts": [churn[int(i[1:])] for i in ids]}
+                )
                 log.status(answer.status_code)
             if len(live) > 10:
                 gone = rng.sample(live, rng.randint(1, len(live) // 2))
@@ -150,11 +162,19 @@ def writer(httpx: Any, url: str, churn: list[str], deadline: float, log: Log, se
     return set(live)
 
 
-def check_during(log: Log, q_emb: list[np.ndarray], stable: dict[str, np.ndarray], churn: dict[str, np.ndarray], k: int) -> int:
+def check_during(
+    log: Log,
+    q_emb: list[np.ndarray],
+    stable: dict[str, np.ndarray],
+    churn: dict[str, np.ndarray],
+    k: int,
+) -> int:
     """Count answers that no committed state could have produced (see the module docstring)."""
     wrong = 0
     stable_ids = list(stable)
-    stable_scores = {qi: np.array([maxsim(q, stable[i]) for i in stable_ids]) for qi, q in enumerate(q_emb)}
+    stable_scores = {
+        qi: np.array([maxsim(q, stable[i]) for i in stable_ids]) for qi, q in enumerate(q_emb)
+    }
     for qi, start, end, hits in log.searches:
         problems = []
         scores = [h["score"] for h in hits]
@@ -162,18 +182,27 @@ def check_during(log: Log, q_emb: list[np.ndarray], stable: dict[str, np.ndarray
             problems.append("not sorted or short")
         for hit in hits:
             doc = stable.get(hit["id"], churn.get(hit["id"]))
-            if doc is None or abs(maxsim(q_emb[qi], doc) - hit["score"]) > TOL * max(1.0, abs(hit["score"])):
+            if doc is None or abs(maxsim(q_emb[qi], doc) - hit["score"]) > TOL * max(
+                1.0, abs(hit["score"])
+            ):
                 problems.append(f"score of {hit['id']}")
             if hit["id"] in churn and not could_be_live(log, hit["id"], start, end):
                 problems.append(f"{hit['id']} was not live during the search")
         if hits:
             floor = hits[-1]["score"] + TOL
             returned = {h["id"] for h in hits}
-            missing = [i for i, s in zip(stable_ids, stable_scores[qi], strict=True) if s > floor and i not in returned]
+            missing = [
+                i
+                for i, s in zip(stable_ids, stable_scores[qi], strict=True)
+                if s > floor and i not in returned
+            ]
             if missing:
                 problems.append(f"missing stable {missing[:3]}")
         if problems and wrong < 3:
-            print(f"  wrong answer for query {qi} at t={start:.3f}..{end:.3f}: {problems[:3]}", flush=True)
+            print(
+                f"  wrong answer for query {qi} at t={start:.3f}..{end:.3f}: {problems[:3]}",
+                flush=True,
+            )
         wrong += bool(problems)
     return wrong
 
@@ -188,7 +217,14 @@ def could_be_live(log: Log, doc_id: str, start: float, end: float) -> bool:
     )
 
 
-def check_final(httpx: Any, url: str, queries: list[str], q_emb: list[np.ndarray], docs: dict[str, np.ndarray], k: int) -> int:
+def check_final(
+    httpx: Any,
+    url: str,
+    queries: list[str],
+    q_emb: list[np.ndarray],
+    docs: dict[str, np.ndarray],
+    k: int,
+) -> int:
     from plait.indexes import Exact
 
     reference = Exact(index_folder=None)
@@ -201,35 +237,63 @@ def check_final(httpx: Any, url: str, queries: list[str], q_emb: list[np.ndarray
         got_scores = np.array([h["score"] for h in got])
         same_scores = len(got) == len(want) and np.allclose(got_scores, want.scores, atol=TOL)
         # ids must match except where scores tie within the tolerance
-        ids_ok = all(g["id"] == w or abs(g["score"] - s) < TOL for g, w, s in zip(got, want.ids, want.scores, strict=False))
+        ids_ok = all(
+            g["id"] == w or abs(g["score"] - s) < TOL
+            for g, w, s in zip(got, want.ids, want.scores, strict=False)
+        )
         wrong += not (same_scores and ids_ok)
     return wrong
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--docs", type=int, default=300, help="stable documents (from scifact)")
-    parser.add_argument("--churn", type=int, default=120, help="documents the writer adds and deletes")
+    parser.add_argument(
+        "--churn", type=int, default=120, help="documents the writer adds and deletes"
+    )
     parser.add_argument("--queries", type=int, default=50)
     parser.add_argument("--k", type=int, default=10)
-    parser.add_argument("--model", default="tiny", help="'tiny' (shared fixture), 'default' (MiniLM ColBERT) or a folder")
+    parser.add_argument(
+        "--model",
+        default="tiny",
+        help="'tiny' (shared fixture), 'default' (MiniLM ColBERT) or a folder",
+    )
     args = parser.parse_args()
     import httpx
 
     from plait.indexes import Exact
     from plait.models import ColBERT
 
-    model_path = str(TINY) if args.model == "tiny" else (None if args.model == "default" else args.model)
+    model_path = (
+        str(TINY) if args.model == "tiny" else (None if args.model == "default" else args.model)
+    )
     colbert = ColBERT(model_path, device="cpu") if model_path else ColBERT(device="cpu")
     texts, queries = load_texts(args.docs + args.churn, args.queries)
     stable_texts, churn_texts = texts[: args.docs], texts[args.docs :]
     t0 = time.perf_counter()
-    stable = dict(zip([f"s{i}" for i in range(len(stable_texts))], colbert.encode(stable_texts, is_query=False), strict=True))
-    churn = dict(zip([f"c{i}" for i in range(len(churn_texts))], colbert.encode(churn_texts, is_query=False), strict=True))
+    stable = dict(
+        zip(
+            [f"s{i}" for i in range(len(stable_texts))],
+            colbert.encode(stable_texts, is_query=False),
+            strict=True,
+        )
+    )
+    churn = dict(
+        zip(
+            [f"c{i}" for i in range(len(churn_texts))],
+            colbert.encode(churn_texts, is_query=False),
+            strict=True,
+        )
+    )
     q_emb = list(colbert.encode(queries, is_query=True))
-    print(f"encoded {len(texts)} documents and {len(queries)} queries in {time.perf_counter() - t0:.1f}s", flush=True)
+    print(
+        f"encoded {len(texts)} documents and {len(queries)} queries in {time.perf_counter() - t0:.1f}s",
+        flush=True,
+    )
 
     with tempfile.TemporaryDirectory(prefix="plait-load-") as tmp:
         index = Exact(index_folder=tmp, index_name="load")
@@ -243,9 +307,16 @@ def main() -> int:
         try:
             wait_healthy(httpx, url, server)
             deadline = time.monotonic() + args.seconds
-            threads = [threading.Thread(target=reader, args=(httpx, url, queries, args.k, deadline, log, i)) for i in range(args.clients)]
+            threads = [
+                threading.Thread(
+                    target=reader, args=(httpx, url, queries, args.k, deadline, log, i)
+                )
+                for i in range(args.clients)
+            ]
             live: set[str] = set()
-            writer_thread = threading.Thread(target=lambda: live.update(writer(httpx, url, churn_texts, deadline, log, 99)))
+            writer_thread = threading.Thread(
+                target=lambda: live.update(writer(httpx, url, churn_texts, deadline, log, 99))
+            )
             started = time.monotonic()
             for thread in [*threads, writer_thread]:
                 thread.start()

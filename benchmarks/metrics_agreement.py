@@ -24,8 +24,21 @@ import warnings
 from pathlib import Path
 
 METRICS = [
-    "ndcg@10", "ndcg@100", "mrr@10", "mrr", "recall@100", "recall@1000", "map@100", "map",
-    "precision@5", "precision@10", "hits@10", "hit_rate@10", "f1@10", "r-precision", "ndcg",
+    "ndcg@10",
+    "ndcg@100",
+    "mrr@10",
+    "mrr",
+    "recall@100",
+    "recall@1000",
+    "map@100",
+    "map",
+    "precision@5",
+    "precision@10",
+    "hits@10",
+    "hit_rate@10",
+    "f1@10",
+    "r-precision",
+    "ndcg",
 ]
 
 
@@ -73,8 +86,10 @@ def main() -> int:
                 metric = max(gaps, key=gaps.__getitem__)
                 if run is exact:
                     worst_overall = max(worst_overall, gaps[metric])
-                print(f"| {folder.name} | {split} | {label} | {len(qrels)} | {len(METRICS)} "
-                      f"| {gaps[metric]:.2e} | {metric} |")
+                print(
+                    f"| {folder.name} | {split} | {label} | {len(qrels)} | {len(METRICS)} "
+                    f"| {gaps[metric]:.2e} | {metric} |"
+                )
     print(f"\nlargest difference without ties: {worst_overall:.2e} (tolerance {args.tolerance:g})")
     return 0 if worst_overall <= args.tolerance else 1
 

@@ -34,7 +34,9 @@ class SyntheticCorpus:
         slot = rng.integers(3, size=(n_docs, self.tokens_per_doc))
         word = rng.integers(WORDS_PER_TOPIC, size=(n_docs, self.tokens_per_doc))
         tokens = self.words[np.take_along_axis(topics, slot, axis=1), word]
-        tokens += rng.standard_normal(size=tokens.shape, dtype=np.float32) * np.float32(0.1 / np.sqrt(self.dim))
+        tokens += rng.standard_normal(size=tokens.shape, dtype=np.float32) * np.float32(
+            0.1 / np.sqrt(self.dim)
+        )
         return [f"doc{start + i}" for i in range(n_docs)], _unit(tokens), topics
 
     def queries(self, topics: np.ndarray, n: int, seed: int = 1) -> np.ndarray:
@@ -44,5 +46,7 @@ class SyntheticCorpus:
         slot = rng.integers(3, size=(n, 32))
         word = rng.integers(WORDS_PER_TOPIC, size=(n, 32))
         q = self.words[np.take_along_axis(picked, slot, axis=1), word]
-        q += rng.standard_normal(size=q.shape, dtype=np.float32) * np.float32(0.1 / np.sqrt(self.dim))
+        q += rng.standard_normal(size=q.shape, dtype=np.float32) * np.float32(
+            0.1 / np.sqrt(self.dim)
+        )
         return _unit(q)

@@ -53,20 +53,31 @@ def ndcg10(run_ids: list[list[str]], query_ids: list[str], qrels_path: Path | No
     from plait.evaluation import evaluate, load_qrels
 
     qrels = load_qrels(qrels_path / "qrels" / "test.tsv")
-    run = {q: {d: float(len(ids) - r) for r, d in enumerate(ids)} for q, ids in zip(query_ids, run_ids, strict=True)}
+    run = {
+        q: {d: float(len(ids) - r) for r, d in enumerate(ids)}
+        for q, ids in zip(query_ids, run_ids, strict=True)
+    }
     judged = {q: qrels[q] for q in query_ids if q in qrels}
     return float(evaluate({q: run[q] for q in judged}, judged, metrics=["ndcg@10"])["ndcg@10"])
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--data", type=Path, default=default_data(), help="embedding set folder")
-    parser.add_argument("--qrels", type=Path, default=HERE.parent.parent / "shared" / "data" / "scifact")
+    parser.add_argument(
+        "--qrels", type=Path, default=HERE.parent.parent / "shared" / "data" / "scifact"
+    )
     parser.add_argument("--index-folder", type=Path, default=HERE / ".work" / "indexes")
     parser.add_argument("--index-name", default="plaid-vs-exact")
     parser.add_argument("--nbits", type=int, default=2)
-    parser.add_argument("--reuse", action="store_true", help="open the existing index instead of building")
-    parser.add_argument("--param", action="append", default=[], help="PLAIDSearchParams field=value")
+    parser.add_argument(
+        "--reuse", action="store_true", help="open the existing index instead of building"
+    )
+    parser.add_argument(
+        "--param", action="append", default=[], help="PLAIDSearchParams field=value"
+    )
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--single", type=int, default=50, help="queries timed one at a time")
     args = parser.parse_args()
@@ -74,11 +85,20 @@ def main() -> None:
         parser.error("no cached embedding set found; run benchmarks/run.py once or pass --data")
     data = load_embeddings(str(args.data))
     queries, query_ids, doc_ids = data["queries"], data["query_ids"], data["ids"]
-    params = PLAIDSearchParams(**{k: (float(v) if "." in v or "inf" in v else int(v))
-                                  for k, v in (p.split("=", 1) for p in args.param)})
-    out: dict[str, object] = {"data": str(args.data), "documents": len(doc_ids),
-                              "tokens": int(data["offsets"][-1]), "queries": len(queries),
-                              "nbits": args.nbits, "params": args.param}
+    params = PLAIDSearchParams(
+        **{
+            k: (float(v) if "." in v or "inf" in v else int(v))
+            for k, v in (p.split("=", 1) for p in args.param)
+        }
+    )
+    out: dict[str, object] = {
+        "data": str(args.data),
+        "documents": len(doc_ids),
+        "tokens": int(data["offsets"][-1]),
+        "queries": len(queries),
+        "nbits": args.nbits,
+        "params": args.param,
+    }
     if args.reuse:
         index = PLAID(args.index_folder, args.index_name)
     else:
@@ -92,7 +112,10 @@ def main() -> None:
     out["n_centroids"] = index.stats["n_centroids"]
 
     def exact(k: int) -> list[list[str]]:
-        return [[doc_ids[j] for j in idx] for idx, _ in maxsim_search(queries, data["tokens"], data["offsets"], k)]
+        return [
+            [doc_ids[j] for j in idx]
+            for idx, _ in maxsim_search(queries, data["tokens"], data["offsets"], k)
+        ]
 
     def plaid(k: int, qs: np.ndarray = queries) -> list[list[str]]:
         return [r.ids for r in index.search(qs, k=k, params=params)]
@@ -108,17 +131,19 @@ def main() -> None:
         plaid(10, q[None])
         single.append(time.perf_counter() - t0)
     n = len(queries)
-    out.update({
-        "exact_qps_k10": round(n / exact_s, 2),
-        "plaid_qps_k10": round(n / plaid10_s, 2),
-        "plaid_qps_k100": round(n / plaid100_s, 2),
-        "plaid_vs_exact_qps": round(exact_s / plaid10_s, 2),
-        "plaid_p50_ms_k10": round(1000 * float(np.median(single)), 2),
-        "recall@10": round(recall_at(found10, truth, 10), 4),
-        "recall@100": round(recall_at(found100, truth, 100), 4),
-        "ndcg@10_exact": ndcg10(exact10, query_ids, args.qrels),
-        "ndcg@10_plaid": ndcg10(found10, query_ids, args.qrels),
-    })
+    out.update(
+        {
+            "exact_qps_k10": round(n / exact_s, 2),
+            "plaid_qps_k10": round(n / plaid10_s, 2),
+            "plaid_qps_k100": round(n / plaid100_s, 2),
+            "plaid_vs_exact_qps": round(exact_s / plaid10_s, 2),
+            "plaid_p50_ms_k10": round(1000 * float(np.median(single)), 2),
+            "recall@10": round(recall_at(found10, truth, 10), 4),
+            "recall@100": round(recall_at(found100, truth, 100), 4),
+            "ndcg@10_exact": ndcg10(exact10, query_ids, args.qrels),
+            "ndcg@10_plaid": ndcg10(found10, query_ids, args.qrels),
+        }
+    )
     print(json.dumps(out), flush=True)
 
 

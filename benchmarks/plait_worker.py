@@ -41,14 +41,19 @@ def _save_ragged(path: str, matrices: list[np.ndarray]) -> None:
 
 
 def encode(
-    texts: list[str], is_query: bool, batch_size: int = 32, save: str | None = None,
+    texts: list[str],
+    is_query: bool,
+    batch_size: int = 32,
+    save: str | None = None,
     fixed_queries: bool = False,
 ) -> dict:
     """Encode and time ``texts``; ``fixed_queries``: queries in the embedding sets' fixed form."""
     model = state["model"]
     with fixed_query_form(model, fixed_queries):
         seconds, out = timed(
-            lambda: model.encode(texts, is_query=is_query, batch_size=batch_size, show_progress_bar=False)
+            lambda: model.encode(
+                texts, is_query=is_query, batch_size=batch_size, show_progress_bar=False
+            )
         )
     if save:
         _save_ragged(save, list(out))
@@ -75,7 +80,11 @@ def fixed_query_form(model: Any, active: bool = True) -> Iterator[None]:
 
 
 def encode_set(
-    folder: str, documents: list[str], ids: list[str], queries: list[str], query_ids: list[str],
+    folder: str,
+    documents: list[str],
+    ids: list[str],
+    queries: list[str],
+    query_ids: list[str],
     batch_size: int = 32,
 ) -> dict[str, Any]:
     """Encode a corpus and its queries once and write them as an embedding set."""
@@ -132,9 +141,7 @@ def _jsonable(value: Any) -> Any:
 def open_index(index_folder: str, index_name: str) -> dict[str, Any]:
     from plait.indexes import PLAID
 
-    seconds, state["index"] = timed(
-        lambda: PLAID(index_folder=index_folder, index_name=index_name)
-    )
+    seconds, state["index"] = timed(lambda: PLAID(index_folder=index_folder, index_name=index_name))
     return {"seconds": seconds, **memory_kib()}
 
 
@@ -199,12 +206,24 @@ def maxsim_rate(n_queries: int = 16, repeats: int = 3) -> dict[str, float]:
 
 
 def versions() -> dict[str, str]:
-    return package_versions(("plait", "torch", "numpy", "numba", "transformers", "sentence-transformers"))
+    return package_versions(
+        ("plait", "torch", "numpy", "numba", "transformers", "sentence-transformers")
+    )
+
 
 if __name__ == "__main__":
-    serve({
-        "load_model": load_model, "save_model": save_model, "encode": encode,
-        "encode_set": encode_set, "load_data": load_data, "build": build,
-        "open_index": open_index, "search": search, "exact": exact,
-        "maxsim_rate": maxsim_rate, "versions": versions,
-    })
+    serve(
+        {
+            "load_model": load_model,
+            "save_model": save_model,
+            "encode": encode,
+            "encode_set": encode_set,
+            "load_data": load_data,
+            "build": build,
+            "open_index": open_index,
+            "search": search,
+            "exact": exact,
+            "maxsim_rate": maxsim_rate,
+            "versions": versions,
+        }
+    )

@@ -21,9 +21,13 @@ TEST = Path(__file__).resolve().parents[1] / "tests" / "ray" / "test_sharded_sci
 def main() -> int:
     env = {**os.environ, "PLAIT_SCIFACT_DOCS": "all", "HF_HUB_OFFLINE": "1"}
     start = time.perf_counter()
-    status = subprocess.call([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(TEST)], env=env)
-    print(f"whole-SciFact sharded-vs-single acceptance: {'passed' if status == 0 else 'FAILED'} "
-          f"in {time.perf_counter() - start:.0f} s")
+    status = subprocess.call(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(TEST)], env=env
+    )
+    print(
+        f"whole-SciFact sharded-vs-single acceptance: {'passed' if status == 0 else 'FAILED'} "
+        f"in {time.perf_counter() - start:.0f} s"
+    )
     return status
 
 

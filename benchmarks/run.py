@@ -43,35 +43,74 @@ DOCS = ROOT / "docs" / "benchmarks.md"
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true",
-                        help="small samples and the 10k synthetic set only (minutes, not hours)")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="small samples and the 10k synthetic set only (minutes, not hours)",
+    )
     parser.add_argument("--scifact", type=Path, default=ROOT.parent / "shared" / "data" / "scifact")
-    parser.add_argument("--sections", default=",".join(SECTIONS),
-                        help=f"comma-separated subset of {','.join(SECTIONS)}")
-    parser.add_argument("--scifact-embeddings", type=Path, default=None,
-                        help="use this cached SciFact embedding set (benchmarks/.work/data/scifact-*) "
-                             "instead of encoding with the current default model")
+    parser.add_argument(
+        "--sections",
+        default=",".join(SECTIONS),
+        help=f"comma-separated subset of {','.join(SECTIONS)}",
+    )
+    parser.add_argument(
+        "--scifact-embeddings",
+        type=Path,
+        default=None,
+        help="use this cached SciFact embedding set (benchmarks/.work/data/scifact-*) "
+        "instead of encoding with the current default model",
+    )
     parser.add_argument("--nbits", type=int, default=2, choices=(1, 2, 4, 8))
-    parser.add_argument("--scale", default=None,
-                        help="synthetic sizes in documents, e.g. 10000,100000 (default: 10000 with "
-                             "--quick, else 10000,100000)")
-    parser.add_argument("--max-queries", type=int, default=None,
-                        help="use only the first N queries of each set (default: all; --quick: 60)")
-    parser.add_argument("--latency-queries", type=int, default=None,
-                        help="queries timed one per call (default 30; --quick 10)")
-    parser.add_argument("--timing-queries", type=int, default=None,
-                        help="queries timed batched at k=10 (default 100; --quick 30); every query "
-                             "is searched at k=100 and counts for recall and nDCG")
-    parser.add_argument("--peer-timeout", type=float, default=3600.0,
-                        help="seconds one worker operation may take before it is reported as failed")
-    parser.add_argument("--peer-max-tokens", type=int, default=3_000_000,
-                        help="skip the peer on synthetic sets with more document tokens than this")
-    parser.add_argument("--no-build", action="store_true",
-                        help="scale: search the indexes an earlier run built instead of building")
-    parser.add_argument("--rebuild-plait", action="store_true",
-                        help="without the build section (or with scale --no-build): rebuild plait's "
-                             "index (only) and search fast-plaid's earlier one, e.g. after a PLAID "
-                             "code change")
+    parser.add_argument(
+        "--scale",
+        default=None,
+        help="synthetic sizes in documents, e.g. 10000,100000 (default: 10000 with "
+        "--quick, else 10000,100000)",
+    )
+    parser.add_argument(
+        "--max-queries",
+        type=int,
+        default=None,
+        help="use only the first N queries of each set (default: all; --quick: 60)",
+    )
+    parser.add_argument(
+        "--latency-queries",
+        type=int,
+        default=None,
+        help="queries timed one per call (default 30; --quick 10)",
+    )
+    parser.add_argument(
+        "--timing-queries",
+        type=int,
+        default=None,
+        help="queries timed batched at k=10 (default 100; --quick 30); every query "
+        "is searched at k=100 and counts for recall and nDCG",
+    )
+    parser.add_argument(
+        "--peer-timeout",
+        type=float,
+        default=3600.0,
+        help="seconds one worker operation may take before it is reported as failed",
+    )
+    parser.add_argument(
+        "--peer-max-tokens",
+        type=int,
+        default=3_000_000,
+        help="skip the peer on synthetic sets with more document tokens than this",
+    )
+    parser.add_argument(
+        "--no-build",
+        action="store_true",
+        help="scale: search the indexes an earlier run built instead of building",
+    )
+    parser.add_argument(
+        "--rebuild-plait",
+        action="store_true",
+        help="without the build section (or with scale --no-build): rebuild plait's "
+        "index (only) and search fast-plaid's earlier one, e.g. after a PLAID "
+        "code change",
+    )
     parser.add_argument("--no-append", action="store_true", help="print only; leave docs/ alone")
     args = parser.parse_args(argv)
     chosen = [s.strip() for s in args.sections.split(",") if s.strip()]
@@ -90,7 +129,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def make_options(args: argparse.Namespace) -> Options:
     quick = args.quick
     return Options(
-        work=WORK, logs=WORK / "logs", nbits=args.nbits, quick=quick,
+        work=WORK,
+        logs=WORK / "logs",
+        nbits=args.nbits,
+        quick=quick,
         latency_queries=args.latency_queries or (10 if quick else 30),
         timing_queries=args.timing_queries or (30 if quick else 100),
         batch_size=100,
@@ -122,7 +164,8 @@ def prepare(args: argparse.Namespace, opts: Options) -> tuple[dict[str, Any], di
             sets["scifact"] = cached_scifact(args.scifact, args.scifact_embeddings)
             versions["SciFact embeddings"] = (
                 f"{args.scifact_embeddings} (model sha256 "
-                f"{sets['scifact'].meta.get('model_fingerprint', '?')[:12]})")
+                f"{sets['scifact'].meta.get('model_fingerprint', '?')[:12]})"
+            )
         elif needs_scifact:
             sets["scifact"] = scifact(args.scifact, WORK, plait, fingerprint)
     try:
@@ -133,8 +176,13 @@ def prepare(args: argparse.Namespace, opts: Options) -> tuple[dict[str, Any], di
     return sets, versions, model_folder
 
 
-def run_sections(args: argparse.Namespace, opts: Options, sets: dict[str, Any],
-                 model_folder: Path, outcomes: list[tuple[str, Outcome]]) -> None:
+def run_sections(
+    args: argparse.Namespace,
+    opts: Options,
+    sets: dict[str, Any],
+    model_folder: Path,
+    outcomes: list[tuple[str, Outcome]],
+) -> None:
     """Run the chosen sections in order, appending each result to ``outcomes`` as it completes."""
 
     def done(name: str, outcome: Outcome) -> None:
@@ -162,9 +210,11 @@ def run_sections(args: argparse.Namespace, opts: Options, sets: dict[str, Any],
             sides = dict(make)
             if data.n_tokens > opts.peer_max_tokens:
                 sides["peer"] = None
-                sides["why"] = (f"{data.n_tokens:,} tokens > --peer-max-tokens "
-                                f"{opts.peer_max_tokens:,} (fast-plaid's CPU build needs several "
-                                "GiB per million tokens and hours here)")
+                sides["why"] = (
+                    f"{data.n_tokens:,} tokens > --peer-max-tokens "
+                    f"{opts.peer_max_tokens:,} (fast-plaid's CPU build needs several "
+                    "GiB per million tokens and hours here)"
+                )
             if not args.no_build:
                 done(data.name, build_section(data, opts, sides))
             elif args.rebuild_plait:
@@ -186,45 +236,110 @@ def _scifact_texts(path: Path) -> dict[str, list[str]]:
 # ----------------------------------------------------------------------------- summary
 def summary(outcomes: list[tuple[str, Outcome]]) -> Table:
     """The ratios issue 6 asks for, per data set, with the target and whether it is met."""
-    table = Table.new("Ratios (issue 6 acceptance; all from this run)",
-                      ["data", "measure", "value", "target", "met"])
+    table = Table.new(
+        "Ratios (issue 6 acceptance; all from this run)",
+        ["data", "measure", "value", "target", "met"],
+    )
     by_set: dict[str, dict[str, Any]] = {}
     for name, outcome in outcomes:
         by_set.setdefault(name, {}).update(outcome.numbers)
     for name, n in by_set.items():
         checks = [
-            ("single-query p50 latency plait ÷ fast-plaid (k=10)",
-             ratio(n.get("plait_p50_k10"), n.get("peer_p50_k10")), "<= 0.1", "le", 0.1),
-            ("batched q/s plait ÷ fast-plaid (k=10)",
-             ratio(n.get("plait_qps_k10"), n.get("peer_qps_k10")), ">= 10", "ge", 10.0),
-            ("recall@10 vs exact, plait − fast-plaid",
-             _diff(n.get("plait_recall_k10"), n.get("peer_recall_k10")), ">= 0", "ge", 0.0),
-            ("recall@100 vs exact, plait − fast-plaid",
-             _diff(n.get("plait_recall_k100"), n.get("peer_recall_k100")), "(report)", None, None),
-            ("batched q/s plait PLAID ÷ plait exact (k=10)",
-             ratio(n.get("plait_qps_k10"), n.get("exact_qps")),
-             ">= 5" if name == "SciFact" else "(report)", "ge" if name == "SciFact" else None, 5.0),
-            ("build time plait ÷ fast-plaid", ratio(n.get("plait_build_s"), n.get("peer_build_s")),
-             "<= 0.25", "le", 0.25),
-            ("bytes/token plait ÷ fast-plaid",
-             ratio(n.get("plait_bytes_per_token"), n.get("peer_bytes_per_token")), "<= 0.42", "le", 0.42),
+            (
+                "single-query p50 latency plait ÷ fast-plaid (k=10)",
+                ratio(n.get("plait_p50_k10"), n.get("peer_p50_k10")),
+                "<= 0.1",
+                "le",
+                0.1,
+            ),
+            (
+                "batched q/s plait ÷ fast-plaid (k=10)",
+                ratio(n.get("plait_qps_k10"), n.get("peer_qps_k10")),
+                ">= 10",
+                "ge",
+                10.0,
+            ),
+            (
+                "recall@10 vs exact, plait − fast-plaid",
+                _diff(n.get("plait_recall_k10"), n.get("peer_recall_k10")),
+                ">= 0",
+                "ge",
+                0.0,
+            ),
+            (
+                "recall@100 vs exact, plait − fast-plaid",
+                _diff(n.get("plait_recall_k100"), n.get("peer_recall_k100")),
+                "(report)",
+                None,
+                None,
+            ),
+            (
+                "batched q/s plait PLAID ÷ plait exact (k=10)",
+                ratio(n.get("plait_qps_k10"), n.get("exact_qps")),
+                ">= 5" if name == "SciFact" else "(report)",
+                "ge" if name == "SciFact" else None,
+                5.0,
+            ),
+            (
+                "build time plait ÷ fast-plaid",
+                ratio(n.get("plait_build_s"), n.get("peer_build_s")),
+                "<= 0.25",
+                "le",
+                0.25,
+            ),
+            (
+                "bytes/token plait ÷ fast-plaid",
+                ratio(n.get("plait_bytes_per_token"), n.get("peer_bytes_per_token")),
+                "<= 0.42",
+                "le",
+                0.42,
+            ),
             ("bytes/token plait", n.get("plait_bytes_per_token"), "<= 36", "le", 36.0),
-            ("peak build RSS plait ÷ fast-plaid", ratio(n.get("plait_peak_gib"), n.get("peer_peak_gib")),
-             "(report)", None, None),
-            ("nDCG@10 plait PLAID ÷ exact", ratio(n.get("plait_ndcg10"), n.get("exact_ndcg10")),
-             ">= 0.99", "ge", 0.99),
-            ("nDCG@10 fast-plaid ÷ exact", ratio(n.get("peer_ndcg10"), n.get("exact_ndcg10")),
-             "(report)", None, None),
-            ("encode documents/s plait ÷ PyLate", n.get("encode_documents_ratio"), ">= 1.0", "ge", 1.0),
+            (
+                "peak build RSS plait ÷ fast-plaid",
+                ratio(n.get("plait_peak_gib"), n.get("peer_peak_gib")),
+                "(report)",
+                None,
+                None,
+            ),
+            (
+                "nDCG@10 plait PLAID ÷ exact",
+                ratio(n.get("plait_ndcg10"), n.get("exact_ndcg10")),
+                ">= 0.99",
+                "ge",
+                0.99,
+            ),
+            (
+                "nDCG@10 fast-plaid ÷ exact",
+                ratio(n.get("peer_ndcg10"), n.get("exact_ndcg10")),
+                "(report)",
+                None,
+                None,
+            ),
+            (
+                "encode documents/s plait ÷ PyLate",
+                n.get("encode_documents_ratio"),
+                ">= 1.0",
+                "ge",
+                1.0,
+            ),
             ("encode queries/s plait ÷ PyLate", n.get("encode_queries_ratio"), ">= 1.0", "ge", 1.0),
-            ("exact MaxSim kernel, % of float32 matmul rate", n.get("maxsim_pct_matmul"),
-             ">= 50", "ge", 50.0),
+            (
+                "exact MaxSim kernel, % of float32 matmul rate",
+                n.get("maxsim_pct_matmul"),
+                ">= 50",
+                "ge",
+                50.0,
+            ),
         ]
         for label, value, target, op, bound in checks:
             if value is None:
                 continue
-            met = "" if op is None else ("yes" if (value <= bound if op == "le" else value >= bound)
-                                         else "NO")
+            met = (
+                ""
+                if op is None
+                else ("yes" if (value <= bound if op == "le" else value >= bound) else "NO")
+            )
             table.add(name, label, value, target, met)
     return table
 
@@ -233,8 +348,13 @@ def _diff(a: float | None, b: float | None) -> float | None:
     return None if a is None or b is None else a - b
 
 
-def append_report(command: str, facts: dict[str, str], versions: dict[str, Any],
-                  tables: list[Table], error: str | None) -> str:
+def append_report(
+    command: str,
+    facts: dict[str, str],
+    versions: dict[str, Any],
+    tables: list[Table],
+    error: str | None,
+) -> str:
     lines = report_head("Side-by-side benchmark", command, facts)
     for side, found in versions.items():
         text = found if isinstance(found, str) else ", ".join(f"{k} {v}" for k, v in found.items())

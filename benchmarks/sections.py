@@ -47,38 +47,47 @@ class Outcome:
 
 
 # ----------------------------------------------------------------------------- encode
-def encode_section(plait: Worker, peer: Worker, model_folder: Path, texts: dict[str, list[str]],
-                   opts: Options) -> Outcome:
+def encode_section(
+    plait: Worker, peer: Worker, model_folder: Path, texts: dict[str, list[str]], opts: Options
+) -> Outcome:
     """Encoding throughput of the same weights: plait's default model vs PyLate loading its save."""
     loaded = peer.call("load_model", timeout=600, path=str(model_folder))
     sanity = _embedding_agreement(plait, peer, texts, opts.work / "sanity")
-    table = Table.new("Encoding (same weights: plait default model, saved and loaded in PyLate)",
-                      ["texts", "plait /s", "PyLate /s", "plait ÷ PyLate"])
+    table = Table.new(
+        "Encoding (same weights: plait default model, saved and loaded in PyLate)",
+        ["texts", "plait /s", "PyLate /s", "plait ÷ PyLate"],
+    )
     out = Outcome([table])
     for label, is_query, sample in (
         ("documents", False, texts["documents"][: opts.encode_documents]),
         ("queries", True, texts["queries"][: opts.encode_queries]),
     ):
         rates = _interleaved_encode(plait, peer, sample, is_query, opts)
-        table.add(f"{len(sample)} {label}", rates["plait"], rates["peer"], rates["plait"] / rates["peer"])
+        table.add(
+            f"{len(sample)} {label}", rates["plait"], rates["peer"], rates["plait"] / rates["peer"]
+        )
         out.numbers[f"encode_{label}_ratio"] = rates["plait"] / rates["peer"]
     table.notes.append(
         f"embeddings agree: max |plait - PyLate| = {sanity['max_abs']:.2e} over {sanity['texts']} "
         f"texts (token counts equal: {sanity['same_shapes']})"
     )
-    table.notes.append("batch size 32 on both sides, interleaved in chunks of 32 texts, "
-                       "after one warm-up chunk each; SciFact texts (documents: title + text)")
+    table.notes.append(
+        "batch size 32 on both sides, interleaved in chunks of 32 texts, "
+        "after one warm-up chunk each; SciFact texts (documents: title + text)"
+    )
     if loaded.get("dropped_config_keys"):
         table.notes.append(
             "PyLate 1.6 (sentence-transformers 5.3) cannot load plait's saved folder as is: its "
             "sentence_bert_config.json holds keys it rejects "
-            f"({', '.join(loaded['dropped_config_keys'])}); the peer loads a copy without them")
+            f"({', '.join(loaded['dropped_config_keys'])}); the peer loads a copy without them"
+        )
     out.numbers["encode_max_abs_diff"] = sanity["max_abs"]
     return out
 
 
-def _embedding_agreement(plait: Worker, peer: Worker, texts: dict[str, list[str]],
-                         folder: Path) -> dict[str, Any]:
+def _embedding_agreement(
+    plait: Worker, peer: Worker, texts: dict[str, list[str]], folder: Path
+) -> dict[str, Any]:
     folder.mkdir(parents=True, exist_ok=True)
     worst, same = 0.0, True
     count = 0
@@ -86,7 +95,9 @@ def _embedding_agreement(plait: Worker, peer: Worker, texts: dict[str, list[str]
         paths = {}
         for side, worker in (("plait", plait), ("peer", peer)):
             paths[side] = folder / f"{side}-{int(is_query)}.npz"
-            worker.call("encode", timeout=600, texts=sample, is_query=is_query, save=str(paths[side]))
+            worker.call(
+                "encode", timeout=600, texts=sample, is_query=is_query, save=str(paths[side])
+            )
         a, b = np.load(paths["plait"]), np.load(paths["peer"])
         count += len(sample)
         if a["tokens"].shape != b["tokens"].shape or not np.array_equal(a["offsets"], b["offsets"]):
@@ -96,16 +107,21 @@ def _embedding_agreement(plait: Worker, peer: Worker, texts: dict[str, list[str]
     return {"max_abs": worst if same else float("nan"), "same_shapes": same, "texts": count}
 
 
-def _interleaved_encode(plait: Worker, peer: Worker, texts: list[str], is_query: bool,
-                        opts: Options) -> dict[str, float]:
+def _interleaved_encode(
+    plait: Worker, peer: Worker, texts: list[str], is_query: bool, opts: Options
+) -> dict[str, float]:
     chunks = [texts[i : i + 32] for i in range(0, len(texts), 32)]
     totals = {"plait": 0.0, "peer": 0.0}
     for worker in (plait, peer):  # warm-up
         worker.call("encode", timeout=opts.peer_timeout, texts=chunks[0], is_query=is_query)
     for n, chunk in enumerate(chunks):
-        order = (("plait", plait), ("peer", peer)) if n % 2 == 0 else (("peer", peer), ("plait", plait))
+        order = (
+            (("plait", plait), ("peer", peer)) if n % 2 == 0 else (("peer", peer), ("plait", plait))
+        )
         for side, worker in order:
-            result = worker.call("encode", timeout=opts.peer_timeout, texts=chunk, is_query=is_query)
+            result = worker.call(
+                "encode", timeout=opts.peer_timeout, texts=chunk, is_query=is_query
+            )
             totals[side] += result["seconds"]
     return {side: len(texts) / seconds for side, seconds in totals.items()}
 
@@ -136,9 +152,11 @@ def build_section(data: EmbeddingSet, opts: Options, make: dict[str, Any]) -> Ou
             out.numbers[f"{side}_build_s"] = row[0]
             out.numbers[f"{side}_bytes_per_token"] = row[-1]
             out.numbers[f"{side}_peak_gib"] = row[1]
-    table.notes.append("each side builds in a fresh process that first loads the same float32 "
-                       "embeddings (RSS before build); peak RSS is the process's VmHWM; disk counts "
-                       "every file in the index folder")
+    table.notes.append(
+        "each side builds in a fresh process that first loads the same float32 "
+        "embeddings (RSS before build); peak RSS is the process's VmHWM; disk counts "
+        "every file in the index folder"
+    )
     return out
 
 
@@ -147,8 +165,13 @@ def _build_one(side: str, make: Any, data: EmbeddingSet, folder: Path, opts: Opt
     try:
         with make() as worker:
             before = worker.call("load_data", timeout=1800, folder=str(data.folder))
-            result = worker.call("build", timeout=opts.peer_timeout, index_folder=str(folder),
-                                 index_name=name, nbits=opts.nbits)
+            result = worker.call(
+                "build",
+                timeout=opts.peer_timeout,
+                index_folder=str(folder),
+                index_name=name,
+                nbits=opts.nbits,
+            )
             size, files = worker.call("folder_bytes", path=str(folder / name))
     except WorkerError as error:
         print(f"[{side}] build failed: {error}", flush=True)
@@ -156,8 +179,14 @@ def _build_one(side: str, make: Any, data: EmbeddingSet, folder: Path, opts: Opt
     timings = result.get("timings") or {}
     if timings:
         print(f"[{side}] build stages: " + ", ".join(f"{k} {v:.1f}s" for k, v in timings.items()))
-    return [result["seconds"], result["after"]["peak_kib"] * 1024 / GIB,
-            before["rss_kib"] * 1024 / GIB, size / 2**20, files, size / data.n_tokens]
+    return [
+        result["seconds"],
+        result["after"]["peak_kib"] * 1024 / GIB,
+        before["rss_kib"] * 1024 / GIB,
+        size / 2**20,
+        files,
+        size / data.n_tokens,
+    ]
 
 
 # ----------------------------------------------------------------------------- search
@@ -166,8 +195,9 @@ def query_indices(data: EmbeddingSet, opts: Options) -> list[int]:
     return list(range(n))
 
 
-def search_section(data: EmbeddingSet, opts: Options, make: dict[str, Any],
-                   latency: bool = True) -> Outcome:
+def search_section(
+    data: EmbeddingSet, opts: Options, make: dict[str, Any], latency: bool = True
+) -> Outcome:
     """Exact truth, then plait PLAID vs fast-plaid: latency, batched throughput, recall, nDCG@10."""
     folder = index_folder(opts, data)
     indices = query_indices(data, opts)
@@ -175,7 +205,9 @@ def search_section(data: EmbeddingSet, opts: Options, make: dict[str, Any],
         plait.call("load_data", timeout=1800, folder=str(data.folder))
         truth: dict[str, list[Any]] = {"seconds": [], "ids": []}
         for chunk in _chunks(indices, opts.batch_size):
-            part = plait.call("exact", timeout=opts.peer_timeout, k=100, indices=chunk, batched=True)
+            part = plait.call(
+                "exact", timeout=opts.peer_timeout, k=100, indices=chunk, batched=True
+            )
             truth["seconds"] += part["seconds"]
             truth["ids"] += part["ids"]
         kernel = plait.call("maxsim_rate", timeout=1800, n_queries=16)
@@ -188,8 +220,9 @@ def search_section(data: EmbeddingSet, opts: Options, make: dict[str, Any],
             try:
                 if peer is not None:
                     peer.call("load_data", timeout=1800, folder=str(data.folder), documents=False)
-                    peer.call("open_index", timeout=600, index_folder=str(folder),
-                              index_name="fastplaid")
+                    peer.call(
+                        "open_index", timeout=600, index_folder=str(folder), index_name="fastplaid"
+                    )
             except WorkerError as error:
                 print(f"[peer] cannot open the fast-plaid index: {error}", flush=True)
                 peer = None
@@ -207,8 +240,9 @@ def _chunks(indices: list[int], size: int) -> list[list[int]]:
     return [indices[i : i + size] for i in range(0, len(indices), size)]
 
 
-def _measure_search(sides: dict[str, Worker | None], indices: list[int], opts: Options,
-                    latency: bool) -> dict[Any, Any]:
+def _measure_search(
+    sides: dict[str, Worker | None], indices: list[int], opts: Options, latency: bool
+) -> dict[Any, Any]:
     """Latency on a sample, batched k=100 over every query, batched k=10 over the timed subset.
 
     Queries beyond ``opts.timing_queries`` still get k=10 results for recall and nDCG: plait runs
@@ -241,8 +275,9 @@ def _measure_search(sides: dict[str, Worker | None], indices: list[int], opts: O
     return measured
 
 
-def _interleave(live: dict[str, Worker], groups: list[list[int]], k: int,
-                opts: Options) -> dict[str, dict[str, list[Any]]]:
+def _interleave(
+    live: dict[str, Worker], groups: list[list[int]], k: int, opts: Options
+) -> dict[str, dict[str, list[Any]]]:
     """Run each group on every side in turn (alternating who goes first); collect times and ids."""
     got: dict[str, dict[str, list[Any]]] = {s: {"seconds": [], "ids": []} for s in live}
     failed: set[str] = set()
@@ -252,8 +287,9 @@ def _interleave(live: dict[str, Worker], groups: list[list[int]], k: int,
             if side in failed:
                 continue
             try:
-                result = worker.call("search", timeout=opts.peer_timeout, k=k, indices=group,
-                                     batched=True)
+                result = worker.call(
+                    "search", timeout=opts.peer_timeout, k=k, indices=group, batched=True
+                )
             except WorkerError as error:
                 print(f"[{side}] search failed: {error}", flush=True)
                 failed.add(side)
@@ -270,18 +306,28 @@ def _ndcg(run_ids: list[list[str]], query_ids: list[str], qrels: dict | None) ->
         return None
     from plait.evaluation import evaluate
 
-    run = {q: {d: float(len(ids) - r) for r, d in enumerate(ids)}
-           for q, ids in zip(query_ids, run_ids, strict=True)}
+    run = {
+        q: {d: float(len(ids) - r) for r, d in enumerate(ids)}
+        for q, ids in zip(query_ids, run_ids, strict=True)
+    }
     judged = {q: qrels[q] for q in query_ids if q in qrels}
     return float(evaluate(run, judged, metrics=["ndcg@10"])["ndcg@10"])
 
 
-def _search_report(data: EmbeddingSet, indices: list[int], truth: dict[str, Any],
-                   kernel: dict[str, float], measured: dict[str, Any], opts: Options,
-                   latency: bool) -> Outcome:
+def _search_report(
+    data: EmbeddingSet,
+    indices: list[int],
+    truth: dict[str, Any],
+    kernel: dict[str, float],
+    measured: dict[str, Any],
+    opts: Options,
+    latency: bool,
+) -> Outcome:
     from protocol import load_embeddings
 
-    query_ids = [load_embeddings(str(data.folder), documents=False)["query_ids"][i] for i in indices]
+    query_ids = [
+        load_embeddings(str(data.folder), documents=False)["query_ids"][i] for i in indices
+    ]
     exact_qps = len(indices) / sum(truth["seconds"])
     n_timed = min(opts.timing_queries, len(indices))
     n_latency = min(opts.latency_queries, n_timed)
@@ -305,11 +351,15 @@ def _search_report(data: EmbeddingSet, indices: list[int], truth: dict[str, Any]
                 table.add(label, str(k), None, None, None, None, *([None] if data.qrels else []))
                 continue
             p50, p95, qps, recall, ids = row
-            extra = [_ndcg([i[:10] for i in ids], query_ids, data.qrels)
-                     if k == 10 and data.qrels else None]
+            extra = [
+                _ndcg([i[:10] for i in ids], query_ids, data.qrels)
+                if k == 10 and data.qrels
+                else None
+            ]
             table.add(label, str(k), p50, p95, qps, recall, *(extra if data.qrels else []))
-            out.numbers.update({f"{side}_p50_k{k}": p50, f"{side}_qps_k{k}": qps,
-                                f"{side}_recall_k{k}": recall})
+            out.numbers.update(
+                {f"{side}_p50_k{k}": p50, f"{side}_qps_k{k}": qps, f"{side}_recall_k{k}": recall}
+            )
             if data.qrels and k == 10:
                 out.numbers[f"{side}_ndcg10"] = extra[0]
     out.numbers["maxsim_pct_matmul"] = 100 * kernel["maxsim_gflops"] / kernel["matmul_gflops"]
@@ -328,12 +378,14 @@ def _search_report(data: EmbeddingSet, indices: list[int], truth: dict[str, Any]
         table.notes.append(
             f"fast-plaid's k=10 results for queries after the first {n_timed} are the top 10 of its "
             f"k=100 results (its settings do not depend on k); on the timed queries the two agree "
-            f"for {same}/{total}")
+            f"for {same}/{total}"
+        )
     return out
 
 
-def _side_row(measured: dict[str, Any], side: str, k: int, truth: list[list[str]],
-              latency: bool) -> tuple[Any, Any, Any, Any, list[list[str]]] | None:
+def _side_row(
+    measured: dict[str, Any], side: str, k: int, truth: list[list[str]], latency: bool
+) -> tuple[Any, Any, Any, Any, list[list[str]]] | None:
     batched = measured[("batched", k)].get(side)
     if not batched or not batched["ids"]:
         return None

@@ -92,7 +92,9 @@ def stop(server: subprocess.Popen[str]) -> None:
             server.wait()
 
 
-def shoot(browser: str, url: str, png: Path, width: int, height: int, wait_ms: int = 15_000) -> np.ndarray:
+def shoot(
+    browser: str, url: str, png: Path, width: int, height: int, wait_ms: int = 15_000
+) -> np.ndarray:
     """Screenshot ``url`` with only 127.0.0.1 reachable; returns the pixels (RGB)."""
     from PIL import Image
 
@@ -126,10 +128,14 @@ def distinct_colours(pixels: np.ndarray) -> int:
 
 
 def describe(pixels: np.ndarray) -> str:
-    return f"{100 * coloured_share(pixels):.2f}% coloured pixels, {distinct_colours(pixels)} colours"
+    return (
+        f"{100 * coloured_share(pixels):.2f}% coloured pixels, {distinct_colours(pixels)} colours"
+    )
 
 
-PROBE = b"<!DOCTYPE html><html><body style='margin:0;background:#e0115f'><h1>probe</h1></body></html>"
+PROBE = (
+    b"<!DOCTYPE html><html><body style='margin:0;background:#e0115f'><h1>probe</h1></body></html>"
+)
 
 
 class ProbeHandler(http.server.BaseHTTPRequestHandler):
@@ -154,17 +160,27 @@ def check_block(browser: str, tmp: Path, docs_url: str) -> list[str]:
     port = probe.server_address[1]
     try:
         for host, reachable in (("127.0.0.1", True), ("localhost", False), ("127.0.0.2", False)):
-            pixels = shoot(browser, f"http://{host}:{port}/", tmp / "probe.png", 400, 300, wait_ms=3000)
+            pixels = shoot(
+                browser, f"http://{host}:{port}/", tmp / "probe.png", 400, 300, wait_ms=3000
+            )
             seen = coloured_share(pixels) > 0.5
-            print(f"  probe page from {host}: {'rendered' if seen else 'blocked'} ({describe(pixels)})")
+            print(
+                f"  probe page from {host}: {'rendered' if seen else 'blocked'} ({describe(pixels)})"
+            )
             if seen != reachable:
-                failures.append(f"the probe page from {host} was {'rendered' if seen else 'blocked'}")
+                failures.append(
+                    f"the probe page from {host} was {'rendered' if seen else 'blocked'}"
+                )
     finally:
         probe.shutdown()
         probe.server_close()
     # FastAPI's stock page: Swagger UI from cdn.jsdelivr.net, the favicon from fastapi.tiangolo.com.
     stock = tmp / "stock_docs.html"
-    stock.write_bytes(get_swagger_ui_html(openapi_url=f"{docs_url.rsplit('/', 1)[0]}/openapi.json", title="stock").body)
+    stock.write_bytes(
+        get_swagger_ui_html(
+            openapi_url=f"{docs_url.rsplit('/', 1)[0]}/openapi.json", title="stock"
+        ).body
+    )
     pixels = shoot(browser, stock.as_uri(), tmp / "stock.png", 1280, 900)
     print(f"  FastAPI's CDN-loaded /docs page: {describe(pixels)}")
     if coloured_share(pixels) > 0 or distinct_colours(pixels) > 4:
@@ -173,7 +189,9 @@ def check_block(browser: str, tmp: Path, docs_url: str) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "img" / "server_docs.png")
     parser.add_argument("--width", type=int, default=1280)
     parser.add_argument("--height", type=int, default=1540)

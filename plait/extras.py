@@ -27,7 +27,9 @@ class MissingExtraError(ImportError):
     """An optional dependency is not installed; the message names the extra that brings it."""
 
 
-def missing_extra(extra: str, what: str, modules: tuple[str, ...] | None = None) -> MissingExtraError:
+def missing_extra(
+    extra: str, what: str, modules: tuple[str, ...] | None = None
+) -> MissingExtraError:
     """The error to raise when ``what`` cannot import the packages of ``extra``."""
     names = ", ".join(modules or EXTRAS[extra])
     return MissingExtraError(f'{what} needs {names}: pip install "plait[{extra}]"')

@@ -140,7 +140,9 @@ def train(recipe: Recipe) -> tuple[str, dict[str, Any]]:
     return folder, stats
 
 
-def blend(trained_folder: str, recipe: Recipe, alpha: float) -> tuple[Any, list[str], dict[str, Any]]:
+def blend(
+    trained_folder: str, recipe: Recipe, alpha: float
+) -> tuple[Any, list[str], dict[str, Any]]:
     """Steps 2-3: the default model set to the WiSE-FT blend (low-rank where ``recipe.rank``), the
     names of the tensors stored in full and the ``{name: (up, down)}`` low-rank differences."""
     import torch
@@ -152,7 +154,9 @@ def blend(trained_folder: str, recipe: Recipe, alpha: float) -> tuple[Any, list[
     model = ColBERT(str(base_model_folder()), device="cpu", **settings)
     trained = ColBERT(trained_folder, device="cpu", **settings)
     base_state, trained_state = model.state_dict(), trained.state_dict()
-    if {k: v.shape for k, v in base_state.items()} != {k: v.shape for k, v in trained_state.items()}:
+    if {k: v.shape for k, v in base_state.items()} != {
+        k: v.shape for k, v in trained_state.items()
+    }:
         raise ValueError(f"{trained_folder} is not a fine-tune of the packaged MiniLM ColBERT")
     full: list[str] = []
     low_rank: dict[str, Any] = {}

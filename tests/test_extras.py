@@ -37,9 +37,15 @@ def test_a_module_blocked_in_sys_modules_counts_as_missing(monkeypatch):
     [
         (lambda: __import__("plait.server", fromlist=["create_app"]).create_app, "server"),
         (lambda: __import__("plait.compare.plots", fromlist=["_figure"])._figure(), "compare"),
-        (lambda: __import__("plait.distributed.actors", fromlist=["require_ray"]).require_ray(), "ray"),
+        (
+            lambda: __import__("plait.distributed.actors", fromlist=["require_ray"]).require_ray(),
+            "ray",
+        ),
         (lambda: __import__("plait.baselines", fromlist=["BM25"]).BM25(), "bm25"),
-        (lambda: __import__("plait.training.scorers", fromlist=["BM25Scorer"]).BM25Scorer(), "bm25"),
+        (
+            lambda: __import__("plait.training.scorers", fromlist=["BM25Scorer"]).BM25Scorer(),
+            "bm25",
+        ),
     ],
 )
 def test_library_entry_points_raise_the_hint(nothing_installed, call, extra):
@@ -63,4 +69,7 @@ def test_cli_commands_print_one_line_and_exit_1(nothing_installed, tmp_path):
         assert result.exit_code == 1, result.output
         last = result.output.strip().splitlines()[-1]
         assert last.startswith("error: ") and f'pip install "plait[{extra}]"' in last, last
-    assert extras.missing_extra("ray", "x").args[0] == 'x needs plait_missing_ray: pip install "plait[ray]"'
+    assert (
+        extras.missing_extra("ray", "x").args[0]
+        == 'x needs plait_missing_ray: pip install "plait[ray]"'
+    )

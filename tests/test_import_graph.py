@@ -56,7 +56,9 @@ def package_graph() -> dict[str, dict[str, list[str]]]:
         for name in _imports(path):
             target = _subpackage(name)
             if target is not None and target != source:
-                graph.setdefault(source, {}).setdefault(target, []).append(str(path.relative_to(ROOT)))
+                graph.setdefault(source, {}).setdefault(target, []).append(
+                    str(path.relative_to(ROOT))
+                )
     return graph
 
 
@@ -96,7 +98,8 @@ def test_subpackages_import_each_other_without_cycles() -> None:
     cycle = find_cycle(graph)
     if cycle:
         steps = [
-            f"{a} -> {b} ({', '.join(graph[a][b][:3])})" for a, b in zip(cycle, cycle[1:], strict=False)
+            f"{a} -> {b} ({', '.join(graph[a][b][:3])})"
+            for a, b in zip(cycle, cycle[1:], strict=False)
         ]
         raise AssertionError("import cycle between plait's subpackages:\n  " + "\n  ".join(steps))
 

@@ -76,7 +76,9 @@ def build(index_folder: str, nbits: int) -> dict[str, Any]:
         from xtr_warp import XTRWarp
 
         index = XTRWarp(index=index_folder)
-        index.create(_documents(), device="cpu", nbits=nbits, metadata=metadata, show_progress=False)
+        index.create(
+            _documents(), device="cpu", nbits=nbits, metadata=metadata, show_progress=False
+        )
         index.load(device="cpu")
     seconds = time.perf_counter() - start
     state["index"], state["folder"] = index, index_folder
@@ -122,24 +124,39 @@ def search(condition: str | None, params: list[Any], k: int) -> dict[str, Any]:
     subset = None if condition is None else _subset(condition, params)
     filter_seconds = time.perf_counter() - start
     if subset is None:
-        hits = (index.search(queries, top_k=k, show_progress=False, n_processes=threads)
-                if state["engine"] == "fast-plaid" else
-                index.search(queries, top_k=k, num_threads=threads, show_progress=False))
+        hits = (
+            index.search(queries, top_k=k, show_progress=False, n_processes=threads)
+            if state["engine"] == "fast-plaid"
+            else index.search(queries, top_k=k, num_threads=threads, show_progress=False)
+        )
     elif not subset:
         hits: list[list[tuple[int, float]]] = [[] for _ in range(len(queries))]
     elif state["engine"] == "fast-plaid":
-        hits = index.search(queries, top_k=k, subset=subset, show_progress=False,
-                            n_processes=threads)
+        hits = index.search(
+            queries, top_k=k, subset=subset, show_progress=False, n_processes=threads
+        )
     else:
-        hits = index.search(queries, top_k=k, subset=subset, num_threads=threads,
-                            show_progress=False)
+        hits = index.search(
+            queries, top_k=k, subset=subset, num_threads=threads, show_progress=False
+        )
     seconds = time.perf_counter() - start
     ids = [[doc_ids[int(number)] for number, _score in row] for row in hits]
-    return {"seconds": seconds, "filter_seconds": filter_seconds, "ids": ids,
-            "matching": len(doc_ids) if subset is None else len(subset)}
+    return {
+        "seconds": seconds,
+        "filter_seconds": filter_seconds,
+        "ids": ids,
+        "matching": len(doc_ids) if subset is None else len(subset),
+    }
 
 
 if __name__ == "__main__":
-    serve({"versions": versions, "load_data": load_data, "build": build, "open": open_index,
-           "count": count,
-           "search": search})
+    serve(
+        {
+            "versions": versions,
+            "load_data": load_data,
+            "build": build,
+            "open": open_index,
+            "count": count,
+            "search": search,
+        }
+    )

@@ -65,14 +65,19 @@ def load_model(path: str) -> dict[str, Any]:
 
     folder, dropped = _compatible_copy(path)
     seconds, state["model"] = timed(lambda: models.ColBERT(model_name_or_path=folder, device="cpu"))
-    return {"seconds": seconds, "dim": state["model"].get_sentence_embedding_dimension(),
-            "dropped_config_keys": dropped}
+    return {
+        "seconds": seconds,
+        "dim": state["model"].get_sentence_embedding_dimension(),
+        "dropped_config_keys": dropped,
+    }
 
 
 def encode(texts: list[str], is_query: bool, batch_size: int = 32, save: str | None = None) -> dict:
     model = state["model"]
     seconds, out = timed(
-        lambda: model.encode(texts, is_query=is_query, batch_size=batch_size, show_progress_bar=False)
+        lambda: model.encode(
+            texts, is_query=is_query, batch_size=batch_size, show_progress_bar=False
+        )
     )
     out = [np.asarray(m, dtype=np.float32) for m in out]
     if save:
@@ -91,7 +96,10 @@ def _plaid(index_folder: str, index_name: str, **settings: Any) -> Any:
     from pylate import indexes
 
     return indexes.PLAID(
-        index_folder=index_folder, index_name=index_name, show_progress=False, device="cpu",
+        index_folder=index_folder,
+        index_name=index_name,
+        show_progress=False,
+        device="cpu",
         **settings,
     )
 
@@ -131,10 +139,20 @@ def search(k: int, indices: list[int], batched: bool) -> dict[str, Any]:
 
 
 def versions() -> dict[str, str]:
-    return package_versions(("pylate", "fast-plaid", "torch", "numpy", "transformers", "sentence-transformers"))
+    return package_versions(
+        ("pylate", "fast-plaid", "torch", "numpy", "transformers", "sentence-transformers")
+    )
+
 
 if __name__ == "__main__":
-    serve({
-        "load_model": load_model, "encode": encode, "load_data": load_data, "build": build,
-        "open_index": open_index, "search": search, "versions": versions,
-    })
+    serve(
+        {
+            "load_model": load_model,
+            "encode": encode,
+            "load_data": load_data,
+            "build": build,
+            "open_index": open_index,
+            "search": search,
+            "versions": versions,
+        }
+    )

@@ -101,7 +101,9 @@ class BM25:
             if key in ("data", "indices", "indptr")
         )
         vocabulary = getattr(self._tokenizer, "word_to_id", None) or {}
-        return total + len(json.dumps({str(k): int(v) for k, v in vocabulary.items()}).encode("utf-8"))
+        return total + len(
+            json.dumps({str(k): int(v) for k, v in vocabulary.items()}).encode("utf-8")
+        )
 
     def retrieve(
         self,

@@ -129,9 +129,13 @@ def read_metadata(source: Path, fields: str | None) -> list[dict[str, Any]] | No
         return None
     names = [f.strip() for f in fields.split(",") if f.strip()]
     if not names:
-        raise CliError("--metadata-fields is empty: name the record fields to keep, e.g. year,source")
+        raise CliError(
+            "--metadata-fields is empty: name the record fields to keep, e.g. year,source"
+        )
     if not (source.is_dir() or source.name.endswith((".jsonl", ".jsonl.gz"))):
-        raise CliError(f"{source}: --metadata-fields needs a BEIR folder or a .jsonl corpus (a .txt has no fields)")
+        raise CliError(
+            f"{source}: --metadata-fields needs a BEIR folder or a .jsonl corpus (a .txt has no fields)"
+        )
     for name in names:
         if name in ("_id", "id", "text", "title"):
             raise CliError(f"--metadata-fields: {name!r} is the record's id or text, not metadata")
@@ -149,7 +153,9 @@ def parse_params(values: list[str] | None) -> list[Any]:
             parsed = json.loads(value)
         except ValueError:
             parsed = value
-        out.append(parsed if isinstance(parsed, (str, int, float, bool)) or parsed is None else value)
+        out.append(
+            parsed if isinstance(parsed, (str, int, float, bool)) or parsed is None else value
+        )
     return out
 
 
@@ -173,8 +179,15 @@ def open_index(
         from plait.distributed.sharded import ShardedPLAID
 
         backend = "ray" if ray else "local"
-        return ShardedPLAID(folder, name, override, n_shards=shards, nbits=nbits, backend=backend,
-                            ray_address=ray_address)
+        return ShardedPLAID(
+            folder,
+            name,
+            override,
+            n_shards=shards,
+            nbits=nbits,
+            backend=backend,
+            ray_address=ray_address,
+        )
     if kind == "exact":
         from plait.indexes import Exact
 

@@ -33,18 +33,32 @@ def holding_writer_lock(index: Any) -> Iterator[None]:
 
 
 def command(
-    index_path: Annotated[Path, typer.Argument(metavar="index", help="Index folder (from `plait index`, or a bare library index).")],
+    index_path: Annotated[
+        Path,
+        typer.Argument(
+            metavar="index", help="Index folder (from `plait index`, or a bare library index)."
+        ),
+    ],
     source: Annotated[
-        Path, typer.Argument(help="Documents: BEIR folder, corpus .jsonl[.gz] ({_id|id, title?, text}) or .txt (one per line).")
+        Path,
+        typer.Argument(
+            help="Documents: BEIR folder, corpus .jsonl[.gz] ({_id|id, title?, text}) or .txt (one per line)."
+        ),
     ],
     upsert: Annotated[
-        bool, typer.Option("--upsert", help="Replace documents whose ids are already in the index (default: refuse).")
+        bool,
+        typer.Option(
+            "--upsert",
+            help="Replace documents whose ids are already in the index (default: refuse).",
+        ),
     ] = False,
     model: Annotated[
         str | None, typer.Option(help="Model folder (default: the one the index was built with).")
     ] = None,
     batch_size: Annotated[int, typer.Option(min=1, help="Documents per forward pass.")] = 32,
-    as_json: Annotated[bool, typer.Option("--json", help="Print {added, replaced, documents, seconds} as JSON.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print {added, replaced, documents, seconds} as JSON.")
+    ] = False,
     device: Annotated[str | None, typer.Option(help="torch device, e.g. cpu or cuda.")] = None,
     metadata_fields: Annotated[
         str | None,
@@ -64,12 +78,31 @@ def command(
 
     index, built_with, _ = open_cli_index(index_path)
     with holding_writer_lock(index):
-        _add(index, index_path, source, built_with, upsert, model, batch_size, as_json, device, metadata_fields)
+        _add(
+            index,
+            index_path,
+            source,
+            built_with,
+            upsert,
+            model,
+            batch_size,
+            as_json,
+            device,
+            metadata_fields,
+        )
 
 
 def _add(
-    index: Any, index_path: Path, source: Path, built_with: str | None, upsert: bool,
-    model: str | None, batch_size: int, as_json: bool, device: str | None, metadata_fields: str | None,
+    index: Any,
+    index_path: Path,
+    source: Path,
+    built_with: str | None,
+    upsert: bool,
+    model: str | None,
+    batch_size: int,
+    as_json: bool,
+    device: str | None,
+    metadata_fields: str | None,
 ) -> None:
     ids, texts = read_collection(source)
     metadata = read_metadata(source, metadata_fields)
@@ -77,12 +110,16 @@ def _add(
         raise CliError(f"{source} has duplicate document ids")
     existing = [doc_id for doc_id in ids if doc_id in index]
     if existing and not upsert:
-        raise CliError(f"{len(existing)} id(s) already in the index: {existing[:10]}; pass --upsert to replace them")
+        raise CliError(
+            f"{len(existing)} id(s) already in the index: {existing[:10]}; pass --upsert to replace them"
+        )
     timings: dict[str, float] = {}
     with timer(timings, "load model"):
         colbert = load_model(model if model is not None else built_with, device)
     with timer(timings, "encode"):
-        embeddings = colbert.encode(texts, is_query=False, batch_size=batch_size, show_progress_bar=progress_enabled())
+        embeddings = colbert.encode(
+            texts, is_query=False, batch_size=batch_size, show_progress_bar=progress_enabled()
+        )
     keep_texts = (read_cli_meta(index_path) or {}).get("texts", True)
     with timer(timings, "index"):  # texts are committed with the vectors: one atomic write
         index.add_documents(

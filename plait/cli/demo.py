@@ -77,9 +77,7 @@ def command(
     as_json: Annotated[
         bool, typer.Option("--json", help="Print results and timings as JSON.")
     ] = False,
-    device: Annotated[
-        str | None, typer.Option(help="torch device, e.g. cpu or cuda.")
-    ] = None,
+    device: Annotated[str | None, typer.Option(help="torch device, e.g. cpu or cuda.")] = None,
 ) -> None:
     """Run plait end to end, offline: encode the shipped demo corpus, index it, answer queries.
 

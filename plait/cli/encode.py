@@ -114,9 +114,7 @@ def command(
     pool_factor: Annotated[
         int, typer.Option(min=1, help="Pool document tokens by this factor.")
     ] = 1,
-    device: Annotated[
-        str | None, typer.Option(help="torch device, e.g. cpu or cuda.")
-    ] = None,
+    device: Annotated[str | None, typer.Option(help="torch device, e.g. cpu or cuda.")] = None,
     ray: Annotated[
         bool,
         typer.Option(
@@ -125,9 +123,7 @@ def command(
     ] = False,
     ray_address: Annotated[
         str | None,
-        typer.Option(
-            help="Ray cluster to join (implies --ray; default: local)."
-        ),
+        typer.Option(help="Ray cluster to join (implies --ray; default: local)."),
     ] = None,
     replicas: Annotated[int, typer.Option(min=1, help="Model replicas (with --ray).")] = 1,
     gpus_per_replica: Annotated[

@@ -63,9 +63,7 @@ def command(
         typer.Option(min=1, help="Score only the first N judged queries (a quick look)."),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
-    device: Annotated[
-        str | None, typer.Option(help="torch device, e.g. cpu or cuda.")
-    ] = None,
+    device: Annotated[str | None, typer.Option(help="torch device, e.g. cpu or cuda.")] = None,
 ) -> None:
     """Index a BEIR collection, run its judged queries and print nDCG@10, MRR@10, Recall@100.
 

@@ -116,7 +116,9 @@ def replace_index(
     with holding_index_lock(None if current is None else path / current):
         _clean_up(path, old)
         name = f"index-{secrets.token_hex(4)}"
-        base = {k: v for k, v in (old or {"layout": LAYOUT}).items() if k not in ("building", "retired")}
+        base = {
+            k: v for k, v in (old or {"layout": LAYOUT}).items() if k not in ("building", "retired")
+        }
         write_meta(path, {**base, "building": name})
         index = fill(name)
         retired = [] if current is None else [current]

@@ -100,9 +100,7 @@ def command(
             "--no-texts", help="Do not store document texts (search then shows ids only)."
         ),
     ] = False,
-    device: Annotated[
-        str | None, typer.Option(help="torch device, e.g. cpu or cuda.")
-    ] = None,
+    device: Annotated[str | None, typer.Option(help="torch device, e.g. cpu or cuda.")] = None,
     shards: Annotated[
         int | None,
         typer.Option(
@@ -130,7 +128,9 @@ def command(
     kind = "exact" if exact else "plaid"
     if shards is not None:
         if exact:
-            raise CliError("--shards builds a sharded PLAID index; it cannot be combined with --exact")
+            raise CliError(
+                "--shards builds a sharded PLAID index; it cannot be combined with --exact"
+            )
         kind = "sharded"
     if kind == "plaid" and not plaid_available():
         typer.echo("note: PLAID is not available in this build; building an exact index", err=True)

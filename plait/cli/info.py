@@ -10,8 +10,22 @@ import typer
 from plait.cli._common import echo_json, read_cli_meta
 
 _ORDER = (
-    "format", "version", "documents", "dim", "dtype", "nbits", "n_centroids", "tokens", "stored_tokens",
-    "deleted_documents", "segments", "generation", "disk_bytes", "bytes_per_token", "model", "path",
+    "format",
+    "version",
+    "documents",
+    "dim",
+    "dtype",
+    "nbits",
+    "n_centroids",
+    "tokens",
+    "stored_tokens",
+    "deleted_documents",
+    "segments",
+    "generation",
+    "disk_bytes",
+    "bytes_per_token",
+    "model",
+    "path",
 )
 
 
@@ -27,10 +41,20 @@ def _human(value: Any, key: str) -> str:
 
 
 def command(
-    index_path: Annotated[Path, typer.Argument(metavar="index", help="Index folder (from `plait index`, or a bare library index).")],
-    as_json: Annotated[bool, typer.Option("--json", help="Print the statistics as one JSON object.")] = False,
+    index_path: Annotated[
+        Path,
+        typer.Argument(
+            metavar="index", help="Index folder (from `plait index`, or a bare library index)."
+        ),
+    ],
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the statistics as one JSON object.")
+    ] = False,
     verify: Annotated[
-        bool, typer.Option("--verify", help="Also check every file's size and CRC-32 (exit 1 if corrupted).")
+        bool,
+        typer.Option(
+            "--verify", help="Also check every file's size and CRC-32 (exit 1 if corrupted)."
+        ),
     ] = False,
 ) -> None:
     """Show index statistics: format, documents, dimension, nbits, tokens, bytes on disk, bytes per token.

@@ -15,21 +15,40 @@ def _read_ids(ids: list[str], ids_file: Path | None) -> list[str]:
     if ids_file is not None:
         if not ids_file.is_file():
             raise CliError(f"no such file: {ids_file}")
-        wanted += [line.strip() for line in ids_file.read_text(encoding="utf-8").splitlines() if line.strip()]
+        wanted += [
+            line.strip()
+            for line in ids_file.read_text(encoding="utf-8").splitlines()
+            if line.strip()
+        ]
     if not wanted:
         raise CliError("no ids to remove: give them as arguments or with --ids-file")
     return list(dict.fromkeys(wanted))
 
 
 def command(
-    index_path: Annotated[Path, typer.Argument(metavar="index", help="Index folder (from `plait index`, or a bare library index).")],
+    index_path: Annotated[
+        Path,
+        typer.Argument(
+            metavar="index", help="Index folder (from `plait index`, or a bare library index)."
+        ),
+    ],
     ids: Annotated[list[str] | None, typer.Argument(help="Document ids to remove.")] = None,
-    ids_file: Annotated[Path | None, typer.Option("--ids-file", help="A file with one id per line.")] = None,
+    ids_file: Annotated[
+        Path | None, typer.Option("--ids-file", help="A file with one id per line.")
+    ] = None,
     missing_ok: Annotated[
-        bool, typer.Option("--missing-ok", help="Skip ids the index does not hold (default: refuse, remove nothing).")
+        bool,
+        typer.Option(
+            "--missing-ok",
+            help="Skip ids the index does not hold (default: refuse, remove nothing).",
+        ),
     ] = False,
-    compact: Annotated[bool, typer.Option("--compact", help="Also rewrite the index without removed documents.")] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print {removed, missing, documents} as JSON.")] = False,
+    compact: Annotated[
+        bool, typer.Option("--compact", help="Also rewrite the index without removed documents.")
+    ] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print {removed, missing, documents} as JSON.")
+    ] = False,
 ) -> None:
     """Remove documents from an index in one atomic commit (all of them or none).
 
@@ -49,7 +68,9 @@ def command(
         _remove(index, index_path, wanted, missing_ok, compact, as_json)
 
 
-def _remove(index: Any, index_path: Path, wanted: list[str], missing_ok: bool, compact: bool, as_json: bool) -> None:
+def _remove(
+    index: Any, index_path: Path, wanted: list[str], missing_ok: bool, compact: bool, as_json: bool
+) -> None:
     missing = [doc_id for doc_id in wanted if doc_id not in index]
     if missing and not missing_ok:
         raise CliError(

@@ -14,7 +14,11 @@ __all__ = ["command", "open_cli_index", "search_texts"]
 
 
 def search_texts(
-    colbert: Any, index: Any, queries: list[str], k: int, batch_size: int = 32,
+    colbert: Any,
+    index: Any,
+    queries: list[str],
+    k: int,
+    batch_size: int = 32,
     subset: list[str] | None = None,
 ) -> list[Any]:
     """Encode ``queries`` and search ``index``: one :class:`SearchResult` per query."""
@@ -32,16 +36,12 @@ def command(
     k: Annotated[int, typer.Option("--k", "-k", min=1, help="Results per query.")] = 10,
     model: Annotated[
         str | None,
-        typer.Option(
-            help="Model folder (default: the one the index was built with)."
-        ),
+        typer.Option(help="Model folder (default: the one the index was built with)."),
     ] = None,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print JSON: [{query, results: [{id, score, text}]}].")
     ] = False,
-    device: Annotated[
-        str | None, typer.Option(help="torch device, e.g. cpu or cuda.")
-    ] = None,
+    device: Annotated[str | None, typer.Option(help="torch device, e.g. cpu or cuda.")] = None,
     ray_address: Annotated[
         str | None,
         typer.Option(
@@ -51,8 +51,8 @@ def command(
     where: Annotated[
         str | None,
         typer.Option(
-            help="Only documents whose metadata satisfy this SQL condition, e.g. \"year >= ? AND "
-            "source = ?\" (plait index --metadata-fields; needs plait[metadata])."
+            help='Only documents whose metadata satisfy this SQL condition, e.g. "year >= ? AND '
+            'source = ?" (plait index --metadata-fields; needs plait[metadata]).'
         ),
     ] = None,
     param: Annotated[

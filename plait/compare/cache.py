@@ -86,6 +86,7 @@ class EncodingCache:
                 for m, n in zip(matrices, lengths, strict=True)
             ]
         )
+
         def fill(staging: Path) -> None:
             np.save(staging / "rows.npy", rows, allow_pickle=False)
             np.save(staging / "offsets.npy", offsets, allow_pickle=False)

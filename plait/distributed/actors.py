@@ -41,11 +41,20 @@ def _failure(name: str, error: BaseException) -> BaseException:
 class LocalShards:
     """Every shard's worker in this process, called one after the other (tests, small indexes)."""
 
-    def __init__(self, folder: str | os.PathLike[str], names: list[str], codebook: Codebook | None, nbits: int,
-                 *, worker_options: Mapping[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        folder: str | os.PathLike[str],
+        names: list[str],
+        codebook: Codebook | None,
+        nbits: int,
+        *,
+        worker_options: Mapping[str, Any] | None = None,
+    ) -> None:
         self.names = list(names)
-        self.workers = [ShardWorker(folder, name, codebook, nbits=nbits, **dict(worker_options or {}))
-                        for name in names]
+        self.workers = [
+            ShardWorker(folder, name, codebook, nbits=nbits, **dict(worker_options or {}))
+            for name in names
+        ]
 
     def call(self, method: str, args: dict[int, tuple[Any, ...]]) -> dict[int, Any]:
         out: dict[int, Any] = {}
@@ -72,10 +81,19 @@ class RayShards:
     one). ``worker_options`` go to :class:`~plait.distributed.worker.ShardWorker`.
     """
 
-    def __init__(self, folder: str | os.PathLike[str], names: list[str], codebook: Codebook | None, nbits: int,
-                 *, address: str | None = None, timeout_s: float = 60.0, start_timeout_s: float = 300.0,
-                 actor_options: Mapping[str, Any] | None = None,
-                 worker_options: Mapping[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        folder: str | os.PathLike[str],
+        names: list[str],
+        codebook: Codebook | None,
+        nbits: int,
+        *,
+        address: str | None = None,
+        timeout_s: float = 60.0,
+        start_timeout_s: float = 300.0,
+        actor_options: Mapping[str, Any] | None = None,
+        worker_options: Mapping[str, Any] | None = None,
+    ) -> None:
         ray = require_ray()
         if not ray.is_initialized():
             ray.init(address=address, log_to_driver=False, configure_logging=False)
@@ -85,15 +103,19 @@ class RayShards:
         options = {"num_cpus": 0, **dict(actor_options or {})}
         actor_class = ray.remote(ShardWorker).options(**options)
         folder = os.path.abspath(os.fspath(folder))
-        self.actors = [actor_class.remote(folder, name, codebook, nbits=nbits, **dict(worker_options or {}))
-                       for name in names]
+        self.actors = [
+            actor_class.remote(folder, name, codebook, nbits=nbits, **dict(worker_options or {}))
+            for name in names
+        ]
         started = self.call("ping", {s: () for s in range(len(names))}, timeout_s=start_timeout_s)
         failed = [answer for answer in started.values() if isinstance(answer, BaseException)]
         if failed:
             self.close()
             raise failed[0]
 
-    def call(self, method: str, args: dict[int, tuple[Any, ...]], timeout_s: float | None = None) -> dict[int, Any]:
+    def call(
+        self, method: str, args: dict[int, tuple[Any, ...]], timeout_s: float | None = None
+    ) -> dict[int, Any]:
         ray = self.ray
         timeout = self.timeout_s if timeout_s is None else timeout_s
         refs = {shard: getattr(self.actors[shard], method).remote(*a) for shard, a in args.items()}
@@ -103,7 +125,9 @@ class RayShards:
         for shard, ref in refs.items():
             name = self.names[shard]
             if ref not in done:
-                out[shard] = ShardUnavailableError(name, f"no answer to {method} within {timeout:g} s")
+                out[shard] = ShardUnavailableError(
+                    name, f"no answer to {method} within {timeout:g} s"
+                )
                 continue
             try:
                 out[shard] = ray.get(ref)

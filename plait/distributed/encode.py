@@ -372,7 +372,16 @@ def encode_corpus(
         if pending:
             run_settings = {**settings, "batch_size": batch_size}
             for entry in _run_replicas(
-                folder, pending, ids, texts, run_settings, replicas, num_cpus, num_gpus, address, run
+                folder,
+                pending,
+                ids,
+                texts,
+                run_settings,
+                replicas,
+                num_cpus,
+                num_gpus,
+                address,
+                run,
             ):
                 entries[entry["name"]] = entry
                 logger.info(

@@ -110,7 +110,10 @@ class ShardSource:
             for shard in self._live()
         }
         answers = self._call("candidates", args)
-        return [_merge([(shard, found[q]) for shard, found in answers.items()]) for q in range(len(asks))]
+        return [
+            _merge([(shard, found[q]) for shard, found in answers.items()])
+            for q in range(len(asks))
+        ]
 
     def exact(self, asks: list[ExactAsk]) -> list[Scored]:
         """Each shard scores (and names) its own documents among ``refs``; a shard lost here drops out."""
@@ -159,7 +162,9 @@ def _merge(parts: list[tuple[int, Found]]) -> Found:
         return Found.nothing(3)
     refs = [np.vstack([np.full(f.refs.shape[1], s, dtype=np.int64), f.refs]) for s, f in parts]
     pruned, full = [f.pruned for _, f in parts], [f.full for _, f in parts]
-    assert all(p is not None for p in pruned) and all(f is not None for f in full)  # shards give both
+    assert all(p is not None for p in pruned) and all(
+        f is not None for f in full
+    )  # shards give both
     return Found(
         sum(f.n_eligible for _, f in parts),
         sum(f.n_found for _, f in parts),
@@ -185,5 +190,6 @@ def scatter_gather(
     results = run_search(source, list(queries), k, params, subsets)
     missing = tuple(shards.names[s] for s in sorted(source.missing))
     return [
-        ShardedSearchResult(r.ids, r.scores, partial=bool(missing), missing_shards=missing) for r in results
+        ShardedSearchResult(r.ids, r.scores, partial=bool(missing), missing_shards=missing)
+        for r in results
     ]

@@ -157,19 +157,34 @@ class ShardedPLAID(ConfiguredIndex, PyLateCall):
         )
         self.allow_partial = bool(allow_partial)
         self.backend = backend
-        self._folder.create_unless_present(override, lambda: self._create(n_shards, partition, codebook))
+        self._folder.create_unless_present(
+            override, lambda: self._create(n_shards, partition, codebook)
+        )
         self._folder.load_latest(self._load, expect=(FORMAT, VERSION))
-        if codebook is not None and self.codebook is not None and not codebook.same_as(self.codebook):
+        if (
+            codebook is not None
+            and self.codebook is not None
+            and not codebook.same_as(self.codebook)
+        ):
             raise ValueError(f"{self.path} was built with another codebook than the one given")
         shard_folder = os.path.join(self.path, SHARDS_DIR)
         names = self.shard_names
         self._shards: LocalShards | RayShards
         if backend == "ray":
-            self._shards = RayShards(shard_folder, names, self.codebook, self.nbits, address=ray_address,
-                                     timeout_s=timeout_s, actor_options=actor_options,
-                                     worker_options=worker_options)
+            self._shards = RayShards(
+                shard_folder,
+                names,
+                self.codebook,
+                self.nbits,
+                address=ray_address,
+                timeout_s=timeout_s,
+                actor_options=actor_options,
+                worker_options=worker_options,
+            )
         else:
-            self._shards = LocalShards(shard_folder, names, self.codebook, self.nbits, worker_options=worker_options)
+            self._shards = LocalShards(
+                shard_folder, names, self.codebook, self.nbits, worker_options=worker_options
+            )
         self._counts = self._each("count")
 
     # ------------------------------------------------------------------ manifest
@@ -185,8 +200,15 @@ class ShardedPLAID(ConfiguredIndex, PyLateCall):
         manifest: dict[str, Any] = {
             "format": FORMAT,
             "version": VERSION,
-            "settings": {"dim": None, "nbits": nbits, "n_centroids": None, "n_shards": n_shards,
-                         "partition": partition, "hash": HASH, "config": self._config.to_manifest()},
+            "settings": {
+                "dim": None,
+                "nbits": nbits,
+                "n_centroids": None,
+                "n_shards": n_shards,
+                "partition": partition,
+                "hash": HASH,
+                "config": self._config.to_manifest(),
+            },
             "shards": [{"name": name, "folder": f"{SHARDS_DIR}/{name}"} for name in names],
             "files": {},
         }
@@ -196,15 +218,18 @@ class ShardedPLAID(ConfiguredIndex, PyLateCall):
 
     def _put_codebook(self, manifest: dict[str, Any], codebook: Codebook) -> None:
         manifest["files"] = write_codec(self._folder, codebook.quantizer, codebook.codec)
-        manifest["settings"].update(dim=codebook.dim, nbits=codebook.nbits, n_centroids=codebook.n_centroids)
+        manifest["settings"].update(
+            dim=codebook.dim, nbits=codebook.nbits, n_centroids=codebook.n_centroids
+        )
 
     def _load(self, manifest: dict[str, Any]) -> None:
         settings = require(manifest, "settings", dict, self._folder.manifest_path)
         require(manifest, "shards", list, self._folder.manifest_path)
         codebook: Codebook | None = None
         if "centroids" in manifest["files"]:
-            quantizer, codec = read_codec(self._folder, manifest["files"], int(settings["nbits"]),
-                                          settings=settings)
+            quantizer, codec = read_codec(
+                self._folder, manifest["files"], int(settings["nbits"]), settings=settings
+            )
             codebook = Codebook(quantizer, codec)
         try:
             config = PLAIDConfig.from_manifest(settings.get("config"), self._folder.manifest_path)
@@ -267,11 +292,21 @@ class ShardedPLAID(ConfiguredIndex, PyLateCall):
     def stats(self) -> dict[str, Any]:
         per_shard = self._each("stats")
         keys = ("tokens", "stored_tokens", "deleted_documents", "segments", "disk_bytes")
-        out: dict[str, Any] = {k: sum(int(per_shard[s].get(k) or 0) for s in per_shard) for k in keys}
-        out.update(documents=len(self), shards=self.n_shards, partition=self.partition, nbits=self.nbits,
-                   n_centroids=self._manifest["settings"]["n_centroids"], shard_documents=self.shard_counts())
+        out: dict[str, Any] = {
+            k: sum(int(per_shard[s].get(k) or 0) for s in per_shard) for k in keys
+        }
+        out.update(
+            documents=len(self),
+            shards=self.n_shards,
+            partition=self.partition,
+            nbits=self.nbits,
+            n_centroids=self._manifest["settings"]["n_centroids"],
+            shard_documents=self.shard_counts(),
+        )
         out["disk_bytes"] += self._folder.disk_bytes(self._manifest)  # manifest + shared codebook
-        out["bytes_per_token"] = out["disk_bytes"] / out["stored_tokens"] if out["stored_tokens"] else None
+        out["bytes_per_token"] = (
+            out["disk_bytes"] / out["stored_tokens"] if out["stored_tokens"] else None
+        )
         return out
 
     # ------------------------------------------------------------------ shard calls
@@ -289,11 +324,20 @@ class ShardedPLAID(ConfiguredIndex, PyLateCall):
     def _owners(self, ids: Sequence[str]) -> dict[str, int]:
         """The shard holding each of ``ids`` that exists (absent ids are left out)."""
         if self.partition == "id":
-            groups = {s: [ids[p] for p in g] for s, g in enumerate(split_by_shard(ids, self.n_shards)) if g}
+            groups = {
+                s: [ids[p] for p in g]
+                for s, g in enumerate(split_by_shard(ids, self.n_shards))
+                if g
+            }
         else:
             groups = {s: list(ids) for s in range(self.n_shards)} if ids else {}
         found = self._call("contains", {s: (g,) for s, g in groups.items()})
-        return {i: s for s, flags in sorted(found.items()) for i, there in zip(groups[s], flags, strict=True) if there}
+        return {
+            i: s
+            for s, flags in sorted(found.items())
+            for i, there in zip(groups[s], flags, strict=True)
+            if there
+        }
 
     def _route_subset(self, ids: list[str]) -> list[list[str]]:
         if self.partition == "key":
@@ -334,27 +378,43 @@ class ShardedPLAID(ConfiguredIndex, PyLateCall):
                 self._train(docs)
             targets = [shard_of(key, self.n_shards) for key in keys]
             target_of = dict(zip(ids, targets, strict=True))
-            moved = {i: s for i, s in owners.items() if s != target_of[i]}  # its key changed: move it
+            moved = {
+                i: s for i, s in owners.items() if s != target_of[i]
+            }  # its key changed: move it
             if moved:
-                self._write("remove", {s: ([i for i, o in moved.items() if o == s],) for s in set(moved.values())})
+                self._write(
+                    "remove",
+                    {s: ([i for i, o in moved.items() if o == s],) for s in set(moved.values())},
+                )
             groups: dict[int, list[int]] = {}
             for position, target in enumerate(targets):
                 groups.setdefault(target, []).append(position)
-            self._write("add", {
-                s: ([ids[p] for p in g], [docs[p] for p in g], replace,
-                    None if all_texts is None else [all_texts[p] for p in g],
-                    None if rows is None else [rows[p] for p in g])
-                for s, g in groups.items()
-            })
+            self._write(
+                "add",
+                {
+                    s: (
+                        [ids[p] for p in g],
+                        [docs[p] for p in g],
+                        replace,
+                        None if all_texts is None else [all_texts[p] for p in g],
+                        None if rows is None else [rows[p] for p in g],
+                    )
+                    for s, g in groups.items()
+                },
+            )
         return self
 
     def _check_keys(self, ids: list[str], partition_keys: Sequence[str] | None) -> list[str]:
         if self.partition == "id":
             if partition_keys is not None:
-                raise IndexInputError(f"{self.path} is partitioned by id: partition_keys are not accepted")
+                raise IndexInputError(
+                    f"{self.path} is partitioned by id: partition_keys are not accepted"
+                )
             return ids
         if partition_keys is None:
-            raise IndexInputError(f"{self.path} is partitioned by key: pass partition_keys (one per id)")
+            raise IndexInputError(
+                f"{self.path} is partitioned by key: pass partition_keys (one per id)"
+            )
         keys = list(partition_keys)
         if len(keys) != len(ids) or not all(isinstance(k, str) for k in keys):
             raise IndexInputError(f"partition_keys must be {len(ids)} strings, one per document id")
@@ -371,7 +431,9 @@ class ShardedPLAID(ConfiguredIndex, PyLateCall):
     def _train(self, docs: list[np.ndarray]) -> None:
         """Train the shared codebook on (a sample of) ``docs``, commit it, hand it to every shard."""
         codebook = Codebook.train(docs, **self._config.training())
-        manifest = {k: v for k, v in self._manifest.items() if k not in ("previous_files", "retired")}
+        manifest = {
+            k: v for k, v in self._manifest.items() if k not in ("previous_files", "retired")
+        }
         manifest["settings"] = dict(manifest["settings"], config=self._config.to_manifest())
         self._put_codebook(manifest, codebook)
         self._load(self._folder.commit(manifest, base=self._manifest))
@@ -388,7 +450,6 @@ class ShardedPLAID(ConfiguredIndex, PyLateCall):
                 self._call("use_codebook", {s: (self.codebook,) for s in range(self.n_shards)})
         self._counts = self._each("reload")
         return (state_key(self._manifest), self._counts) != before
-
 
     def remove_documents(self, documents_ids: Sequence[str]) -> ShardedPLAID:
         """Remove documents from their shards; unknown ids raise :class:`UnknownIdError` and nothing
@@ -411,7 +472,9 @@ class ShardedPLAID(ConfiguredIndex, PyLateCall):
             groups.setdefault(owners[i], []).append(position)
         return groups
 
-    def update_metadata(self, documents_ids: Sequence[str], metadata: Sequence[Any]) -> ShardedPLAID:
+    def update_metadata(
+        self, documents_ids: Sequence[str], metadata: Sequence[Any]
+    ) -> ShardedPLAID:
         """Replace the metadata of documents (one flat dict per id) on the shards that hold them
         (one commit per shard); unknown ids raise :class:`UnknownIdError` and nothing changes."""
         ids = check_ids(documents_ids)
@@ -421,9 +484,10 @@ class ShardedPLAID(ConfiguredIndex, PyLateCall):
         with self._folder.writer_lock():
             self.refresh()
             groups = self._known_by_owner(ids)
-            self._write("update_metadata", {
-                s: ([ids[p] for p in g], [rows[p] for p in g]) for s, g in groups.items()
-            })
+            self._write(
+                "update_metadata",
+                {s: ([ids[p] for p in g], [rows[p] for p in g]) for s, g in groups.items()},
+            )
         return self
 
     # ------------------------------------------------------------------ reads
@@ -456,7 +520,9 @@ class ShardedPLAID(ConfiguredIndex, PyLateCall):
         for s, schema in sorted(self._each("metadata_schema").items()):
             for key, kind in schema.items():
                 if merged.get(key, kind) != kind and {merged[key], kind} != {"int", "float"}:
-                    raise IndexInputError(f"metadata column {key!r} is {merged[key]} in one shard, {kind} in shard {s}")
+                    raise IndexInputError(
+                        f"metadata column {key!r} is {merged[key]} in one shard, {kind} in shard {s}"
+                    )
                 merged[key] = "float" if {merged.get(key, kind), kind} == {"int", "float"} else kind
         return merged
 
@@ -491,13 +557,23 @@ class ShardedPLAID(ConfiguredIndex, PyLateCall):
         if params is not None and not isinstance(params, PLAIDSearchParams):
             raise TypeError(f"params must be a PLAIDSearchParams, got {type(params).__name__}")
         queries = check_queries(queries_embeddings, self.dim)
-        subsets = self._apply_filter(normalize_subset(subset, len(queries)), len(queries), filter, filter_params)
+        subsets = self._apply_filter(
+            normalize_subset(subset, len(queries)), len(queries), filter, filter_params
+        )
         resolved = (params or PLAIDSearchParams()).resolve(k, self.default_params)
         if self.codebook is None:
             return [ShardedSearchResult([], np.zeros(0, dtype=np.float32)) for _ in queries]
         partial = self.allow_partial if allow_partial is None else bool(allow_partial)
-        return scatter_gather(self._shards, self.codebook, queries, k, subsets=subsets, params=resolved,
-                              route_subset=self._route_subset, allow_partial=partial)
+        return scatter_gather(
+            self._shards,
+            self.codebook,
+            queries,
+            k,
+            subsets=subsets,
+            params=resolved,
+            route_subset=self._route_subset,
+            allow_partial=partial,
+        )
 
     # ------------------------------------------------------------------ life cycle
     def close(self) -> None:

@@ -117,10 +117,14 @@ class ShardWorker:
         source = self._source()
         if source is None:
             return [Found.nothing(2) for _ in asks]
-        mine = [dataclasses.replace(a, eligible=source.eligibility(a.eligible).handle) for a in asks]
+        mine = [
+            dataclasses.replace(a, eligible=source.eligibility(a.eligible).handle) for a in asks
+        ]
         return source.candidates(mine, cuts)
 
-    def exact(self, queries: list[np.ndarray], picks: list[np.ndarray]) -> list[tuple[list[str], np.ndarray]]:
+    def exact(
+        self, queries: list[np.ndarray], picks: list[np.ndarray]
+    ) -> list[tuple[list[str], np.ndarray]]:
         """Stage 5: exact MaxSim of documents ``picks[q]`` (``(2, n)``: segment, local index) of
         this shard; returns ``(ids, scores)`` per query."""
         self._delay()
@@ -135,7 +139,9 @@ class ShardWorker:
         index = self.index
         if index.quantizer is None or index.codec is None or not len(index):
             return None
-        return SegmentSource(index.segments, index.quantizer, index.codec, index.eligible, whole=False)
+        return SegmentSource(
+            index.segments, index.quantizer, index.codec, index.eligible, whole=False
+        )
 
     def set_stage_delay(self, seconds: float) -> None:
         """Fault injection for tests: sleep ``seconds`` before each search stage from now on."""

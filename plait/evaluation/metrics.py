@@ -183,11 +183,26 @@ def _measures(name: str) -> list[str]:
     if metric == "r-precision":
         return ["Rprec"]  # R-precision has its own cutoff: the number of relevant documents
     if not k:
-        return [{"ndcg": "ndcg", "map": "map", "precision": "set_P", "recall": "set_recall",
-                 "f1": "set_F", "hits": "num_rel_ret", "hit_rate": "num_rel_ret"}[metric]]
-    return {"ndcg": [f"ndcg_cut.{k}"], "map": [f"map_cut.{k}"], "precision": [f"P.{k}"],
-            "recall": [f"recall.{k}"], "f1": [f"P.{k}", f"recall.{k}"], "hits": [f"P.{k}"],
-            "hit_rate": [f"success.{k}"]}[metric]
+        return [
+            {
+                "ndcg": "ndcg",
+                "map": "map",
+                "precision": "set_P",
+                "recall": "set_recall",
+                "f1": "set_F",
+                "hits": "num_rel_ret",
+                "hit_rate": "num_rel_ret",
+            }[metric]
+        ]
+    return {
+        "ndcg": [f"ndcg_cut.{k}"],
+        "map": [f"map_cut.{k}"],
+        "precision": [f"P.{k}"],
+        "recall": [f"recall.{k}"],
+        "f1": [f"P.{k}", f"recall.{k}"],
+        "hits": [f"P.{k}"],
+        "hit_rate": [f"success.{k}"],
+    }[metric]
 
 
 def _value(

@@ -143,9 +143,16 @@ class PyLateCall:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def search(self, queries_embeddings: Any, k: int = 10, *, subset: Subset | None = None,
-               params: Any = None, filter: str | None = None,
-               filter_params: Sequence[Any] | None = None) -> Sequence[SearchResult]:
+    def search(
+        self,
+        queries_embeddings: Any,
+        k: int = 10,
+        *,
+        subset: Subset | None = None,
+        params: Any = None,
+        filter: str | None = None,
+        filter_params: Sequence[Any] | None = None,
+    ) -> Sequence[SearchResult]:
         raise NotImplementedError
 
     def __call__(
@@ -160,7 +167,9 @@ class PyLateCall:
     ) -> list[list[dict[str, Any]]]:
         """Top-``k`` per query as PyLate's ``[{"id", "score"}, ...]`` lists (PyLate's other
         keywords are accepted and ignored)."""
-        found = self.search(queries_embeddings, k, subset=subset, filter=filter, filter_params=filter_params)
+        found = self.search(
+            queries_embeddings, k, subset=subset, filter=filter, filter_params=filter_params
+        )
         return [r.to_dicts() for r in found]
 
 

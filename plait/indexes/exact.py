@@ -66,15 +66,21 @@ def _segment_problem(tokens: np.ndarray, offsets: np.ndarray, n_docs: int, dim: 
     if tokens.shape[1] != dim:
         return f"tokens are {tokens.shape[1]}-dimensional, the index {dim}-dimensional"
     if len(offsets) != n_docs + 1 or offsets[0] != 0 or offsets[-1] != len(tokens):
-        return f"{len(offsets)} offsets ending at {offsets[-1] if len(offsets) else None} for "\
+        return (
+            f"{len(offsets)} offsets ending at {offsets[-1] if len(offsets) else None} for "
             f"{n_docs} ids and {len(tokens)} token rows"
+        )
     if np.any(np.diff(offsets) < 0):
         return "offsets decrease"
     return None
 
 
-def _read_payload(folder: IndexFolder, manifest: Mapping[str, Any], info: Mapping[str, Any],
-                  common: dict[str, Any]) -> ExactSegment:
+def _read_payload(
+    folder: IndexFolder,
+    manifest: Mapping[str, Any],
+    info: Mapping[str, Any],
+    common: dict[str, Any],
+) -> ExactSegment:
     """A segment's token matrix (memory-mapped) and offsets (CRC-checked, validated so that no
     kernel can ever read outside the matrix)."""
     settings, files, name = manifest["settings"], manifest["files"], info["name"]
@@ -89,15 +95,23 @@ def _read_payload(folder: IndexFolder, manifest: Mapping[str, Any], info: Mappin
     return ExactSegment(**common, tokens=tokens, offsets=offsets)
 
 
-def _from_v1(manifest: dict[str, Any], folder: IndexFolder) -> tuple[dict[str, Any], list[np.ndarray]]:
+def _from_v1(
+    manifest: dict[str, Any], folder: IndexFolder
+) -> tuple[dict[str, Any], list[np.ndarray]]:
     """A version-1 manifest in version-2 form (same files under segment-store roles) and its
     tombstones (global document numbers), which the caller applies after loading."""
     where = folder.manifest_path
     files = require(manifest, "files", dict, where)
     segments, renamed = [], {}
     for n, roles in enumerate(require(manifest, "segments", list, where), start=1):
-        if not isinstance(roles, list) or len(roles) not in (3, 4) or not all(r in files for r in roles):
-            raise CorruptIndexError(f"{where}: key 'segments' holds {roles!r}, not 3 or 4 listed roles")
+        if (
+            not isinstance(roles, list)
+            or len(roles) not in (3, 4)
+            or not all(r in files for r in roles)
+        ):
+            raise CorruptIndexError(
+                f"{where}: key 'segments' holds {roles!r}, not 3 or 4 listed roles"
+            )
         name = f"s{n:06d}"
         for role, kind in zip(roles, ("tokens", "offsets", "ids", "texts"), strict=False):
             renamed[f"{name}.{kind}"] = files[role]
@@ -107,12 +121,28 @@ def _from_v1(manifest: dict[str, Any], folder: IndexFolder) -> tuple[dict[str, A
         if role not in files:
             raise CorruptIndexError(f"{where}: role {role!r} is not listed in 'files'")
         renamed[f"v1.tombstones-{n}"] = files[role]  # referenced until the first write drops it
-        tombstones.append(folder.read_array(files[role], mmap=False, verify_crc=True,
-                                            dtypes=("int64",), ndim=1).astype(np.int64))
+        tombstones.append(
+            folder.read_array(
+                files[role], mmap=False, verify_crc=True, dtypes=("int64",), ndim=1
+            ).astype(np.int64)
+        )
     dim = require(manifest, "dim", (int, type(None)), where)
     converted = {
-        **{k: v for k, v in manifest.items() if k not in ("segments", "tombstones", "next_file", "dim",
-                                                       "dtype", "n_documents", "n_tokens", "files")},
+        **{
+            k: v
+            for k, v in manifest.items()
+            if k
+            not in (
+                "segments",
+                "tombstones",
+                "next_file",
+                "dim",
+                "dtype",
+                "n_documents",
+                "n_tokens",
+                "files",
+            )
+        },
         "settings": {"dim": dim, "dtype": require(manifest, "dtype", str, where)},
         "segments": segments,
         "next_segment": len(segments) + 1,
@@ -169,16 +199,29 @@ class Exact(StoreBacked, PyLateCall):
         folder = None if index_folder is None else IndexFolder(Path(index_folder) / index_name)
         self._v1_tombstones: list[np.ndarray] = []
         self._store = SegmentStore(
-            folder, ("tokens", "offsets"), _read_payload, expect=EXPECT,
-            on_load=self._check_settings, after_load=self._index_documents,
+            folder,
+            ("tokens", "offsets"),
+            _read_payload,
+            expect=EXPECT,
+            on_load=self._check_settings,
+            after_load=self._index_documents,
         )
-        empty = {"format": FORMAT, "version": VERSION, "segments": [], "next_segment": 1, "stats": {},
-                 "settings": {"dim": None, "dtype": self._requested_dtype or "float32"},
-                 "metadata_schema": {}, "files": {}}
+        empty = {
+            "format": FORMAT,
+            "version": VERSION,
+            "segments": [],
+            "next_segment": 1,
+            "stats": {},
+            "settings": {"dim": None, "dtype": self._requested_dtype or "float32"},
+            "metadata_schema": {},
+            "files": {},
+        }
         if folder is None:
             self._store.commit(empty, new_index=True)
         else:
-            folder.create_unless_present(override, lambda: self._store.commit(empty, new_index=True))
+            folder.create_unless_present(
+                override, lambda: self._store.commit(empty, new_index=True)
+            )
             if not self._store.manifest:
                 self._store.open()
 
@@ -204,7 +247,9 @@ class Exact(StoreBacked, PyLateCall):
 
     def _apply_v1_tombstones(self, tombstones: list[np.ndarray]) -> None:
         store = self._store
-        bases = np.concatenate([[0], np.cumsum([seg.n_docs for seg in store.segments])]).astype(np.int64)
+        bases = np.concatenate([[0], np.cumsum([seg.n_docs for seg in store.segments])]).astype(
+            np.int64
+        )
         dead = np.concatenate(tombstones)
         if len(dead) and (dead.min() < 0 or dead.max() >= bases[-1]):
             raise CorruptIndexError(f"{self.path}: a version-1 tombstone file is out of range")
@@ -225,7 +270,9 @@ class Exact(StoreBacked, PyLateCall):
         self._ids = [doc_id for seg in segments for doc_id in seg.ids]
         counts = [seg.n_docs for seg in segments]
         self._bases = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-        self._alive = np.concatenate([~seg.deleted for seg in segments]) if segments else np.zeros(0, bool)
+        self._alive = (
+            np.concatenate([~seg.deleted for seg in segments]) if segments else np.zeros(0, bool)
+        )
 
     def _number(self, doc_id: str) -> int:
         s, local = self._store.where[doc_id]
@@ -282,7 +329,9 @@ class Exact(StoreBacked, PyLateCall):
 
     def __repr__(self) -> str:
         where = "in memory" if self.path is None else str(self.path)
-        return f"{type(self).__name__}({where}, {len(self)} documents, dim={self.dim}, {self.dtype})"
+        return (
+            f"{type(self).__name__}({where}, {len(self)} documents, dim={self.dim}, {self.dtype})"
+        )
 
     def refresh(self) -> bool:
         """Adopt the state another writer committed since this object last read the folder.
@@ -303,8 +352,14 @@ class Exact(StoreBacked, PyLateCall):
         self._store.persist_deleted(manifest)  # a version-1 index: its tombstones, per segment now
         return manifest
 
-    def _add_segment(self, manifest: dict[str, Any], ids: list[str], matrices: Sequence[np.ndarray],
-                     texts: list[str | None] | None, rows: list[dict[str, Any]] | None) -> None:
+    def _add_segment(
+        self,
+        manifest: dict[str, Any],
+        ids: list[str],
+        matrices: Sequence[np.ndarray],
+        texts: list[str | None] | None,
+        rows: list[dict[str, Any]] | None,
+    ) -> None:
         offsets = np.zeros(len(ids) + 1, dtype=np.int64)
         offsets[1:] = np.cumsum([len(m) for m in matrices])
         tokens = np.concatenate(matrices).astype(manifest["settings"]["dtype"], copy=False)
@@ -312,11 +367,18 @@ class Exact(StoreBacked, PyLateCall):
 
         def payload(name: str) -> dict[str, Any]:
             assert folder is not None
-            return {f"{name}.tokens": folder.write_array(f"{name}.tokens", tokens),
-                    f"{name}.offsets": folder.write_array(f"{name}.offsets", offsets)}
+            return {
+                f"{name}.tokens": folder.write_array(f"{name}.tokens", tokens),
+                f"{name}.offsets": folder.write_array(f"{name}.offsets", offsets),
+            }
 
         self._store.add_segment(
-            manifest, ids, len(tokens), payload, texts, rows,
+            manifest,
+            ids,
+            len(tokens),
+            payload,
+            texts,
+            rows,
             in_memory=lambda common: ExactSegment(**common, tokens=tokens, offsets=offsets),
         )
 
@@ -420,7 +482,9 @@ class Exact(StoreBacked, PyLateCall):
         documents, intersected with ``subset``."""
         k = check_k(k)
         queries = check_queries(queries_embeddings, self.dim)
-        subsets = self._apply_filter(normalize_subset(subset, len(queries)), len(queries), filter, filter_params)
+        subsets = self._apply_filter(
+            normalize_subset(subset, len(queries)), len(queries), filter, filter_params
+        )
         batch = max(1, min(256, _SCORE_BUDGET // max(1, len(self._ids))))
         results: list[SearchResult] = []
         for start in range(0, len(queries), batch):

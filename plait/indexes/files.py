@@ -118,7 +118,10 @@ def _header_problem(
         return "an unexpected dtype"
     if ndim is not None and len(shape) != ndim:
         return f"{len(shape)} dimensions instead of {ndim}"
-    if any(d < 0 for d in shape) or offset + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize != size:
+    if (
+        any(d < 0 for d in shape)
+        or offset + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize != size
+    ):
         return "a data size that does not fill the file"
     return None
 

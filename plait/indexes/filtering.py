@@ -78,20 +78,28 @@ def check_filter(where: Any, params: Any) -> FilterSpec | None:
                 f"filter_params[{position}] is {type(value).__name__}; parameters are strings, "
                 "numbers, booleans, dates or None"
             )
-        if isinstance(value, int) and not isinstance(value, bool) and not INT64[0] <= value <= INT64[1]:
+        if (
+            isinstance(value, int)
+            and not isinstance(value, bool)
+            and not INT64[0] <= value <= INT64[1]
+        ):
             raise IndexInputError(f"filter_params[{position}] = {value} does not fit in 64 bits")
     duckdb = _duckdb()
     with _LOCK:
         con = duckdb.connect()
         try:
             con.execute("SET enable_external_access = false")
-            tree = json.loads(con.execute(
-                "SELECT json_serialize_sql(?)", [f"SELECT 1 FROM t WHERE (\n{where}\n)"]
-            ).fetchone()[0])
+            tree = json.loads(
+                con.execute(
+                    "SELECT json_serialize_sql(?)", [f"SELECT 1 FROM t WHERE (\n{where}\n)"]
+                ).fetchone()[0]
+            )
         finally:
             con.close()
     if tree.get("error"):
-        raise IndexInputError(f"filter {where!r} is not a valid SQL condition: {tree.get('error_message')}")
+        raise IndexInputError(
+            f"filter {where!r} is not a valid SQL condition: {tree.get('error_message')}"
+        )
     statements = tree.get("statements", [])
     node = statements[0].get("node", {}) if len(statements) == 1 else {}
     plain = (
@@ -111,7 +119,9 @@ def check_filter(where: Any, params: Any) -> FilterSpec | None:
     return FilterSpec(where, params)
 
 
-def matching_rows(spec: FilterSpec, tables: Sequence[tuple[Any, int]], schema: Mapping[str, str]) -> list[np.ndarray]:
+def matching_rows(
+    spec: FilterSpec, tables: Sequence[tuple[Any, int]], schema: Mapping[str, str]
+) -> list[np.ndarray]:
     """Per segment, the local numbers of the documents whose metadata matches ``spec``.
 
     ``tables``: one ``(pyarrow table or None, n_docs)`` per segment; every column of ``schema`` is

@@ -16,7 +16,9 @@ from pathlib import Path
 from plait.indexes.base import IndexLockedError
 
 if sys.platform == "win32":  # pragma: no cover - plait's storage needs POSIX file locks
-    raise ImportError("plait index folders need POSIX file locks (fcntl.flock); Windows is not supported")
+    raise ImportError(
+        "plait index folders need POSIX file locks (fcntl.flock); Windows is not supported"
+    )
 
 import fcntl  # noqa: E402
 

@@ -30,7 +30,16 @@ from typing import Any
 
 from plait.indexes.base import CorruptIndexError, IndexInputError
 
-__all__ = ["KINDS", "LazyMetadata", "check_metadata", "check_schema", "merge_schema", "metadata_at", "metadata_table", "write_metadata"]
+__all__ = [
+    "KINDS",
+    "LazyMetadata",
+    "check_metadata",
+    "check_schema",
+    "merge_schema",
+    "metadata_at",
+    "metadata_table",
+    "write_metadata",
+]
 
 _COLUMN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
 _SCALARS = (str, int, float, bool, dt.date, type(None))  # datetime is a date subclass
@@ -55,7 +64,9 @@ def check_metadata(ids: Sequence[str], metadata: Any) -> Rows | None:
     if metadata is None:
         return None
     if isinstance(metadata, Mapping) or isinstance(metadata, (str, bytes)):
-        raise IndexInputError("metadata must be a list with one dict per document id, not a single dict")
+        raise IndexInputError(
+            "metadata must be a list with one dict per document id, not a single dict"
+        )
     rows = list(metadata)
     if len(rows) != len(ids):
         raise IndexInputError(f"{len(rows)} metadata entries for {len(ids)} document ids")
@@ -64,7 +75,9 @@ def check_metadata(ids: Sequence[str], metadata: Any) -> Rows | None:
         if row is None:
             row = {}
         if not isinstance(row, Mapping):
-            raise IndexInputError(f"metadata of {doc_id!r} must be a dict, got {type(row).__name__}")
+            raise IndexInputError(
+                f"metadata of {doc_id!r} must be a dict, got {type(row).__name__}"
+            )
         for key, value in row.items():
             if not isinstance(key, str) or not _COLUMN.match(key) or key.startswith("__"):
                 raise IndexInputError(
@@ -76,7 +89,11 @@ def check_metadata(ids: Sequence[str], metadata: Any) -> Rows | None:
                     f"metadata of {doc_id!r}: {key!r} is {type(value).__name__} {value!r}; values are "
                     "str, int, float, bool, None or dates (no lists, dicts or NaN)"
                 )
-            if isinstance(value, int) and not isinstance(value, bool) and not INT64[0] <= value <= INT64[1]:
+            if (
+                isinstance(value, int)
+                and not isinstance(value, bool)
+                and not INT64[0] <= value <= INT64[1]
+            ):
                 raise IndexInputError(
                     f"metadata of {doc_id!r}: {key!r} = {value} does not fit in 64 bits (store it as a string)"
                 )
@@ -115,8 +132,10 @@ def merge_schema(
             first = schema.get(key) or _kind(next(row[key] for row in rows if key in row))
             numeric = {"int", "float"}
             example = next(
-                i for i, row in zip(ids, rows, strict=True)
-                if key in row and _kind(row[key]) != first
+                i
+                for i, row in zip(ids, rows, strict=True)
+                if key in row
+                and _kind(row[key]) != first
                 and not {_kind(row[key]), first} <= numeric
             )
             was = f" (the index stores {schema[key]})" if key in schema else ""
@@ -145,8 +164,14 @@ def check_schema(stored: Any, where: Any) -> dict[str, str]:
 def arrow_types() -> dict[str, Any]:
     """The pyarrow type of each metadata column kind (:data:`KINDS`)."""
     pa = _pyarrow()
-    return {"bool": pa.bool_(), "int": pa.int64(), "float": pa.float64(), "str": pa.string(),
-            "date": pa.date32(), "datetime": pa.timestamp("us")}
+    return {
+        "bool": pa.bool_(),
+        "int": pa.int64(),
+        "float": pa.float64(),
+        "str": pa.string(),
+        "date": pa.date32(),
+        "datetime": pa.timestamp("us"),
+    }
 
 
 def _table(rows: Rows, ids: Sequence[str], schema: Mapping[str, str]) -> Any:
@@ -191,7 +216,8 @@ class LazyMetadata:
         with self._lock:
             if self._rows is None:
                 self._rows = [
-                    {k: v for k, v in row.items() if v is not None} for row in self._parsed().to_pylist()
+                    {k: v for k, v in row.items() if v is not None}
+                    for row in self._parsed().to_pylist()
                 ]
             return self._rows
 
@@ -215,9 +241,13 @@ class LazyMetadata:
         try:
             table = pa.parquet.read_table(pa.BufferReader(raw))
         except (pa.ArrowException, OSError, ValueError) as error:
-            raise CorruptIndexError(f"index file {self.path} is not a readable Parquet file ({error})") from None
+            raise CorruptIndexError(
+                f"index file {self.path} is not a readable Parquet file ({error})"
+            ) from None
         if table.num_rows != self._count:
-            raise CorruptIndexError(f"index file {self.path} holds {table.num_rows} rows, not {self._count}")
+            raise CorruptIndexError(
+                f"index file {self.path} holds {table.num_rows} rows, not {self._count}"
+            )
         return table
 
     def __del__(self) -> None:
@@ -234,7 +264,9 @@ def metadata_at(metadata: LazyMetadata | Rows | None, local: int) -> dict[str, A
     return dict(rows[local])
 
 
-def metadata_table(metadata: LazyMetadata | Rows | None, ids: Sequence[str], schema: Mapping[str, str]) -> Any:
+def metadata_table(
+    metadata: LazyMetadata | Rows | None, ids: Sequence[str], schema: Mapping[str, str]
+) -> Any:
     """A segment's metadata as a pyarrow table (``None`` when the segment has none)."""
     if metadata is None:
         return None

@@ -21,7 +21,12 @@ from plait.indexes.foreign import describe
 from plait.indexes.storage import IndexFolder
 
 __all__ = [
-    "FORMATS", "SHARDED_FORMAT", "index_class", "index_format", "open_index", "register_format",
+    "FORMATS",
+    "SHARDED_FORMAT",
+    "index_class",
+    "index_format",
+    "open_index",
+    "register_format",
 ]
 
 #: The sharded PLAID index's format (its class takes ``backend=`` and ``ray_address=``).
@@ -53,7 +58,9 @@ def index_format(path: str | os.PathLike[str]) -> str:
     """
     folder = IndexFolder(path)
     if not folder.exists():
-        foreign = describe(child.name for child in Path(path).iterdir()) if Path(path).is_dir() else None
+        foreign = (
+            describe(child.name for child in Path(path).iterdir()) if Path(path).is_dir() else None
+        )
         what = f"; it holds {foreign}, which plait does not read" if foreign else ""
         raise FileNotFoundError(f"no plait index at {path} (no manifest.json){what}")
     fmt = folder.read_manifest().get("format")

@@ -50,7 +50,9 @@ COMMON_ROLES = ("ids", "texts", "metadata", "tombstones")
 
 #: ``read(folder, manifest, info, common) -> Segment``: a payload's reader. ``common`` holds the
 #: fields every segment has (name, ids, deleted, texts, metadata), already read and checked.
-PayloadReader = Callable[[IndexFolder, Mapping[str, Any], Mapping[str, Any], dict[str, Any]], "Segment"]
+PayloadReader = Callable[
+    [IndexFolder, Mapping[str, Any], Mapping[str, Any], dict[str, Any]], "Segment"
+]
 
 
 def tombstone_dtype(n_docs: int) -> Any:
@@ -65,7 +67,9 @@ class Segment:
     ids: list[str]
     deleted: np.ndarray = field(repr=False)  # bool (n_docs,)
     texts: LazyTexts | list[str | None] | None = field(default=None, repr=False, compare=False)
-    metadata: LazyMetadata | list[dict[str, Any]] | None = field(default=None, repr=False, compare=False)
+    metadata: LazyMetadata | list[dict[str, Any]] | None = field(
+        default=None, repr=False, compare=False
+    )
 
     @property
     def n_docs(self) -> int:
@@ -87,7 +91,10 @@ class Segment:
 def _signature(manifest: Mapping[str, Any], name: str, roles: Sequence[str]) -> tuple[str, ...]:
     """Names of a segment's immutable files: equal signatures mean the same segment data."""
     files = manifest["files"]
-    return tuple(files.get(f"{name}.{role}", {}).get("name", "") for role in (*roles, "ids", "texts", "metadata"))
+    return tuple(
+        files.get(f"{name}.{role}", {}).get("name", "")
+        for role in (*roles, "ids", "texts", "metadata")
+    )
 
 
 class SegmentStore:
@@ -144,7 +151,9 @@ class SegmentStore:
             signature = _signature(manifest, name, self.payload_roles)
             seg = cache.get(name)
             if seg is not None and self._signatures.get(name) == signature:
-                seg = dataclasses.replace(seg, deleted=self._read_tombstones(manifest, name, seg.n_docs))
+                seg = dataclasses.replace(
+                    seg, deleted=self._read_tombstones(manifest, name, seg.n_docs)
+                )
             else:
                 seg = self._read_segment(manifest, info)
             segments.append(seg)
@@ -159,7 +168,9 @@ class SegmentStore:
         name, files = info["name"], manifest["files"]
         missing = [r for r in (*self.payload_roles, "ids") if f"{name}.{r}" not in files]
         if missing:
-            raise CorruptIndexError(f"manifest of {self.folder.path} lacks files {missing} of segment {name}")
+            raise CorruptIndexError(
+                f"manifest of {self.folder.path} lacks files {missing} of segment {name}"
+            )
         ids = self.folder.read_json(files[f"{name}.ids"])
         if (
             not isinstance(ids, list)
@@ -194,7 +205,9 @@ class SegmentStore:
                 entry, mmap=False, verify_crc=True, dtypes=("uint16", "int32"), ndim=1
             ).astype(np.int64)
             if local.size and (local.min() < 0 or local.max() >= n_docs):
-                raise CorruptIndexError(f"tombstones file {self.folder.path / entry['name']} is out of range")
+                raise CorruptIndexError(
+                    f"tombstones file {self.folder.path / entry['name']} is out of range"
+                )
             deleted[local] = True
         return deleted
 
@@ -206,13 +219,20 @@ class SegmentStore:
                     place = self.folder.path if self.folder is not None else "the index"
                     raise CorruptIndexError(f"{place}: id {seg.ids[local]!r} is stored twice")
                 where_map[seg.ids[local]] = (s, int(local))
-        self.manifest, self.segments, self.where, self.schema = manifest, segments, where_map, schema
+        self.manifest, self.segments, self.where, self.schema = (
+            manifest,
+            segments,
+            where_map,
+            schema,
+        )
 
     def replace_deleted(self, masks: Sequence[np.ndarray]) -> None:
         """Adopt other removed-document masks for the held segments (an index read from an older
         format that kept its tombstones elsewhere); :meth:`persist_deleted` writes them."""
-        segments = [dataclasses.replace(seg, deleted=np.asarray(mask, dtype=bool))
-                    for seg, mask in zip(self.segments, masks, strict=True)]
+        segments = [
+            dataclasses.replace(seg, deleted=np.asarray(mask, dtype=bool))
+            for seg, mask in zip(self.segments, masks, strict=True)
+        ]
         self._adopt(self.manifest, segments, self.schema)
 
     # ------------------------------------------------------------------ views
@@ -264,7 +284,9 @@ class SegmentStore:
         if spec is None:
             return None
         schema = {**(columns or {}), **self.schema}
-        tables = [(metadata_table(seg.metadata, seg.ids, schema), seg.n_docs) for seg in self.segments]
+        tables = [
+            (metadata_table(seg.metadata, seg.ids, schema), seg.n_docs) for seg in self.segments
+        ]
         masks = []
         for seg, rows in zip(self.segments, matching_rows(spec, tables, schema), strict=True):
             mask = np.zeros(seg.n_docs, dtype=bool)
@@ -274,8 +296,11 @@ class SegmentStore:
 
     def ids_where(self, masks: Sequence[np.ndarray]) -> list[str]:
         """The ids of the documents set in per-segment ``masks``, in segment order."""
-        return [seg.ids[i] for seg, mask in zip(self.segments, masks, strict=True)
-                for i in np.flatnonzero(mask).tolist()]
+        return [
+            seg.ids[i]
+            for seg, mask in zip(self.segments, masks, strict=True)
+            for i in np.flatnonzero(mask).tolist()
+        ]
 
     def needs_compaction(self) -> bool:
         """Segments pile up, or removed documents outnumber live ones (at least 32 of them)."""
@@ -298,7 +323,9 @@ class SegmentStore:
         self._staged = {}
         return m
 
-    def merge_schema(self, manifest: dict[str, Any], rows: list[dict[str, Any]] | None, ids: Sequence[str]) -> None:
+    def merge_schema(
+        self, manifest: dict[str, Any], rows: list[dict[str, Any]] | None, ids: Sequence[str]
+    ) -> None:
         """Add ``rows``' metadata columns to the commit's schema (a type clash raises before any
         file is written)."""
         if rows:
@@ -323,9 +350,15 @@ class SegmentStore:
         rows = rows if rows is not None and any(rows) else None
         if self.folder is not None:
             files = manifest["files"]
-            if rows is not None:  # first: a value the schema refuses is refused before anything is written
+            if (
+                rows is not None
+            ):  # first: a value the schema refuses is refused before anything is written
                 files[f"{name}.metadata"] = write_metadata(
-                    self.folder, f"{name}.metadata", rows, ids, manifest.get("metadata_schema") or {}
+                    self.folder,
+                    f"{name}.metadata",
+                    rows,
+                    ids,
+                    manifest.get("metadata_schema") or {},
                 )
             files.update(payload(name))
             files[f"{name}.ids"] = self.folder.write_json(f"{name}.ids", list(ids))
@@ -333,8 +366,13 @@ class SegmentStore:
                 files[f"{name}.texts"] = self.folder.write_json(f"{name}.texts", list(texts))
         else:
             assert in_memory is not None
-            common = {"name": name, "ids": list(ids), "deleted": np.zeros(len(ids), dtype=bool),
-                      "texts": texts, "metadata": rows}
+            common = {
+                "name": name,
+                "ids": list(ids),
+                "deleted": np.zeros(len(ids), dtype=bool),
+                "texts": texts,
+                "metadata": rows,
+            }
             self._staged[name] = in_memory(common)
         manifest["segments"].append({"name": name, "n_docs": len(ids), "n_tokens": int(n_tokens)})
         return name
@@ -356,7 +394,9 @@ class SegmentStore:
             else:
                 self._staged[seg.name] = dataclasses.replace(seg, deleted=deleted)
 
-    def update_metadata(self, manifest: dict[str, Any], ids: Sequence[str], rows: list[dict[str, Any]]) -> None:
+    def update_metadata(
+        self, manifest: dict[str, Any], ids: Sequence[str], rows: list[dict[str, Any]]
+    ) -> None:
         """Replace the metadata of ``ids`` (all known) in the commit being built: a new metadata
         file for each touched segment (schema already merged into ``manifest``)."""
         by_segment: dict[int, dict[int, dict[str, Any]]] = {}
@@ -369,9 +409,13 @@ class SegmentStore:
             current = [changes.get(j, seg.meta(j)) for j in range(seg.n_docs)]
             role = f"{seg.name}.metadata"
             if self.folder is None:
-                self._staged[seg.name] = dataclasses.replace(seg, metadata=current if any(current) else None)
+                self._staged[seg.name] = dataclasses.replace(
+                    seg, metadata=current if any(current) else None
+                )
             elif any(current):
-                manifest["files"][role] = write_metadata(self.folder, role, current, seg.ids, schema)
+                manifest["files"][role] = write_metadata(
+                    self.folder, role, current, seg.ids, schema
+                )
             else:
                 manifest["files"].pop(role, None)
 
@@ -390,8 +434,11 @@ class SegmentStore:
     def clear_segments(self, manifest: dict[str, Any]) -> None:
         """Start the commit's segment list afresh (compaction, re-training): the old segments'
         files leave the manifest (and are collected once no reader needs them)."""
-        manifest["files"] = {k: v for k, v in manifest["files"].items() if k.split(".")[0] not in
-                             {seg["name"] for seg in manifest["segments"]}}
+        manifest["files"] = {
+            k: v
+            for k, v in manifest["files"].items()
+            if k.split(".")[0] not in {seg["name"] for seg in manifest["segments"]}
+        }
         manifest["segments"] = []
 
     def commit(self, manifest: dict[str, Any], *, new_index: bool = False) -> None:

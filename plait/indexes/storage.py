@@ -205,7 +205,9 @@ class IndexFolder:
                 if override or not self.exists():
                     create()
 
-    def read_manifest(self, expect: tuple[str, int | tuple[int, ...]] | None = None) -> dict[str, Any]:
+    def read_manifest(
+        self, expect: tuple[str, int | tuple[int, ...]] | None = None
+    ) -> dict[str, Any]:
         """The committed manifest, checksum and schema checked. ``expect=(format, versions)``: a
         manifest of another index kind raises ``ValueError`` (open it with the matching class, or
         override), a version of this kind not among ``versions`` :class:`CorruptIndexError`."""
@@ -305,7 +307,9 @@ class IndexFolder:
             data["index_id"] = secrets.token_hex(8)
         data["generation"] = (int(previous["generation"]) if previous else 0) + 1
         data["retired"], doomed = self._retire(previous, data)
-        data["deleting"] = sorted(doomed)  # listed first: a crash before they are gone leaks nothing
+        data["deleting"] = sorted(
+            doomed
+        )  # listed first: a crash before they are gone leaks nothing
         data["file_tag"] = secrets.token_hex(3)
         data["checksum"] = manifest_checksum(data)
         atomic_write(self.manifest_path, json.dumps(data, indent=1, sort_keys=True), tag=self._tag)
@@ -406,7 +410,9 @@ class IndexFolder:
         self._written.add(name)
         return name, self.path / name
 
-    def write_file(self, stem: str, suffix: str, write: Callable[[BinaryIO], object]) -> dict[str, Any]:
+    def write_file(
+        self, stem: str, suffix: str, write: Callable[[BinaryIO], object]
+    ) -> dict[str, Any]:
         """Write a fresh data file ``<stem>.<random><suffix>`` with ``write(handle)``, fsync it,
         return its manifest entry (name, bytes, CRC-32). Data files are never overwritten."""
         name, path = self._new_file(stem, suffix)

@@ -36,7 +36,9 @@ def check_ids(documents_ids: Any, what: str = "documents_ids") -> list[str]:
     return ids
 
 
-def check_id_list(documents_ids: Any, what: str = "documents_ids", *, dedupe: bool = True) -> list[str]:
+def check_id_list(
+    documents_ids: Any, what: str = "documents_ids", *, dedupe: bool = True
+) -> list[str]:
     """String ids in order (duplicates dropped with ``dedupe``), for removals and look-ups. A bare
     string is an error, never split into one id per character."""
     if isinstance(documents_ids, (str, bytes)):
@@ -69,7 +71,9 @@ def check_texts(documents_ids: Sequence[str], texts: Any) -> list[str | None] | 
     return list(texts)
 
 
-def check_storable(documents_ids: Sequence[str], matrices: Sequence[np.ndarray], dtype: str) -> None:
+def check_storable(
+    documents_ids: Sequence[str], matrices: Sequence[np.ndarray], dtype: str
+) -> None:
     """Every value fits the storage dtype (float16 holds at most 65504 in magnitude)."""
     limit = float(np.finfo(dtype).max)
     for doc_id, matrix in zip(documents_ids, matrices, strict=True):

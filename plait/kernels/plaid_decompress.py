@@ -58,7 +58,9 @@ def compressed_maxsim_reference(
         decoded = lut[np.arange(n_bytes), packed].reshape(len(rows), -1)
         vectors = centroids[np.asarray(codes[rows], dtype=np.int64)] + decoded
         if normalize:
-            vectors = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), NORM_FLOOR)
+            vectors = vectors / np.maximum(
+                np.linalg.norm(vectors, axis=1, keepdims=True), NORM_FLOOR
+            )
         out[i] = (query @ vectors.T).max(axis=1).sum(dtype=np.float32)
     return out
 
@@ -72,7 +74,9 @@ def query_byte_table(query: np.ndarray, lut: np.ndarray) -> np.ndarray:
 
 
 @numba.njit(cache=True, nogil=True, fastmath=True)
-def _table_maxsim(scores_t, table, codes, residuals, doc_offsets, docs, out, inv_norms):  # pragma: no cover
+def _table_maxsim(
+    scores_t, table, codes, residuals, doc_offsets, docs, out, inv_norms
+):  # pragma: no cover
     n_q = scores_t.shape[1]
     n_bytes = residuals.shape[1]
     normalize = inv_norms.shape[0] > 0
@@ -137,8 +141,12 @@ def token_inverse_norms(
         centroid_sq = np.einsum("ij,ij->i", centroids, centroids)
     out = np.empty(residuals.shape[0], dtype=np.float32)
     _inverse_norms(
-        centroids, np.ascontiguousarray(centroid_sq, dtype=np.float32), np.asarray(codes),
-        np.asarray(residuals), np.ascontiguousarray(lut, dtype=np.float32), out,
+        centroids,
+        np.ascontiguousarray(centroid_sq, dtype=np.float32),
+        np.asarray(codes),
+        np.asarray(residuals),
+        np.ascontiguousarray(lut, dtype=np.float32),
+        out,
     )
     return out
 
@@ -174,6 +182,8 @@ def compressed_maxsim(
             np.asarray(doc_offsets, dtype=np.int64),
             np.asarray(docs, dtype=np.int64),
             out,
-            np.zeros(0, np.float32) if inv_norms is None else np.asarray(inv_norms, dtype=np.float32),
+            np.zeros(0, np.float32)
+            if inv_norms is None
+            else np.asarray(inv_norms, dtype=np.float32),
         )
     return out

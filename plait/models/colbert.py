@@ -536,4 +536,3 @@ def _write_portable_transformer_config(folder: str) -> None:
     }
     with open(config_path, "w", encoding="utf8") as handle:
         json.dump(portable, handle, indent=2)
-

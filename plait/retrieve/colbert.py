@@ -113,7 +113,11 @@ class ColBERT:
             texts, is_query=False, batch_size=batch_size, show_progress_bar=show_progress_bar
         )
         self._index.add_documents(
-            ids, embeddings, replace=replace, texts=texts if store_texts else None, metadata=metadata
+            ids,
+            embeddings,
+            replace=replace,
+            texts=texts if store_texts else None,
+            metadata=metadata,
         )
         return self
 

@@ -52,7 +52,6 @@ from plait.server.state import ServedIndex
 logger = logging.getLogger("plait.server")
 
 
-
 class ApiError(Exception):
     """An error answer with an HTTP status and a message for the client."""
 
@@ -66,18 +65,24 @@ def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return {status: {"model": ErrorResponse} for status in statuses}
 
 
-def to_matrices(raw: Sequence[Sequence[Sequence[float]]], what: str, dim: int | None) -> list[np.ndarray]:
+def to_matrices(
+    raw: Sequence[Sequence[Sequence[float]]], what: str, dim: int | None
+) -> list[np.ndarray]:
     """Nested lists -> float32 ``(n_tokens, dim)`` matrices, or a 422 naming the bad item."""
     out: list[np.ndarray] = []
     for i, matrix in enumerate(raw):
         widths = {len(row) for row in matrix}
         if len(widths) != 1:
-            raise ApiError(422, f"{what}[{i}] is ragged: its rows have lengths {sorted(widths)[:5]}")
+            raise ApiError(
+                422, f"{what}[{i}] is ragged: its rows have lengths {sorted(widths)[:5]}"
+            )
         width = widths.pop()
         expected = dim if dim is not None else (out[0].shape[1] if out else width)
         if width != expected:
             holder = "the index holds" if dim is not None else f"{what}[0] has"
-            raise ApiError(422, f"{what}[{i}] has dimension {width} but {holder} dimension {expected}")
+            raise ApiError(
+                422, f"{what}[{i}] has dimension {width} but {holder} dimension {expected}"
+            )
         with np.errstate(over="ignore"):  # 1e39 becomes inf here, and is refused just below
             array = np.asarray(matrix, dtype=np.float32)
         bad = ~np.isfinite(array) | (np.abs(array) > MAX_ABS_VALUE)
@@ -105,7 +110,9 @@ def check_scores(results: Sequence[Any], what: str) -> None:
 
 
 def _model_dim(model: Any) -> int:
-    return int(model.encode(["dimension probe"], is_query=False, show_progress_bar=False)[0].shape[1])
+    return int(
+        model.encode(["dimension probe"], is_query=False, show_progress_bar=False)[0].shape[1]
+    )
 
 
 def _install_error_handlers(app: FastAPI) -> None:
@@ -119,7 +126,11 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:
         items = [
-            {"loc": [str(part) for part in e.get("loc", ())], "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))}
+            {
+                "loc": [str(part) for part in e.get("loc", ())],
+                "msg": str(e.get("msg", "")),
+                "type": str(e.get("type", "")),
+            }
             for e in error.errors()
         ]
         message = "; ".join(f"{'.'.join(item['loc'])}: {item['msg']}" for item in items[:10])
@@ -176,8 +187,12 @@ def _check_settings(api_key: str | None, max_requests: int, rate_limit: float | 
         raise ValueError("api_key must be a non-empty string (or None for no key)")
     if isinstance(max_requests, bool) or not isinstance(max_requests, int) or max_requests < 1:
         raise ValueError(f"max_requests must be a positive integer, got {max_requests!r}")
-    if rate_limit is not None and not (isinstance(rate_limit, (int, float)) and 0 < rate_limit < float("inf")):
-        raise ValueError(f"rate_limit must be a positive number of requests per second (or None), got {rate_limit!r}")
+    if rate_limit is not None and not (
+        isinstance(rate_limit, (int, float)) and 0 < rate_limit < float("inf")
+    ):
+        raise ValueError(
+            f"rate_limit must be a positive number of requests per second (or None), got {rate_limit!r}"
+        )
 
 
 def create_app(
@@ -217,7 +232,10 @@ def create_app(
             f"{index.dim}-dimensional ones; serve it with the model it was built with"
         )
     served = ServedIndex(
-        index, writable=writable, store_texts=store_texts, refresh_interval=refresh_interval,
+        index,
+        writable=writable,
+        store_texts=store_texts,
+        refresh_interval=refresh_interval,
         reopen=reopen,
     )
     models = build_request_models(limits)
@@ -255,9 +273,13 @@ def create_app(
     def health() -> HealthResponse:
         """Liveness and a summary; never needs the API key."""
         documents, dim = served.health()
-        return HealthResponse(documents=documents, dim=dim, model=model is not None, writable=served.writable)
+        return HealthResponse(
+            documents=documents, dim=dim, model=model is not None, writable=served.writable
+        )
 
-    router = APIRouter(dependencies=_api_key_dependency(api_key), responses=_errors(400, 401, 413, 422))
+    router = APIRouter(
+        dependencies=_api_key_dependency(api_key), responses=_errors(400, 401, 413, 422)
+    )
     _add_routes(router, served, model, models)
     app.include_router(router)
     return app
@@ -272,7 +294,9 @@ def _add_routes(router: APIRouter, served: ServedIndex, model: Any, models: Any)
 
     def encode(texts: list[str], is_query: bool) -> list[np.ndarray]:
         if model is None:
-            raise ApiError(400, "this server has no model: send embeddings, or start it with --model")
+            raise ApiError(
+                400, "this server has no model: send embeddings, or start it with --model"
+            )
         # One encode at a time: a fast tokenizer's truncation length is shared state, so a query
         # and a document tokenised at once can swap lengths (documents cut to the query length).
         with model_lock:
@@ -318,31 +342,53 @@ def _add_routes(router: APIRouter, served: ServedIndex, model: Any, models: Any)
         else:
             queries = to_matrices(request.embeddings, "embeddings", served.dim)
         results = served.search(
-            queries, request.k, subset=request.subset, filter=request.filter, filter_params=request.filter_params
+            queries,
+            request.k,
+            subset=request.subset,
+            filter=request.filter,
+            filter_params=request.filter_params,
         )
         check_scores(results, "queries" if request.queries is not None else "embeddings")
         return SearchResponse(
-            results=[[Hit(id=i, score=float(s)) for i, s in zip(r.ids, r.scores, strict=True)] for r in results]
+            results=[
+                [Hit(id=i, score=float(s)) for i, s in zip(r.ids, r.scores, strict=True)]
+                for r in results
+            ]
         )
 
-    @router.post("/documents", response_model=WriteResponse, tags=["documents"], responses=_errors(400, 403, 409))
+    @router.post(
+        "/documents",
+        response_model=WriteResponse,
+        tags=["documents"],
+        responses=_errors(400, 403, 409),
+    )
     def add_documents(body: DocumentsRequest) -> WriteResponse:  # type: ignore[valid-type]
         """Add documents; ids already in the index are refused (409) and nothing is added."""
         return write(body, replace=False)
 
-    @router.put("/documents", response_model=WriteResponse, tags=["documents"], responses=_errors(400, 403))
+    @router.put(
+        "/documents", response_model=WriteResponse, tags=["documents"], responses=_errors(400, 403)
+    )
     def upsert_documents(body: DocumentsRequest) -> WriteResponse:  # type: ignore[valid-type]
         """Add documents, replacing those whose ids exist (atomically: old or new, never neither)."""
         return write(body, replace=True)
 
-    @router.post("/documents/get", response_model=DocumentsResponse, tags=["documents"], responses=_errors(404))
+    @router.post(
+        "/documents/get",
+        response_model=DocumentsResponse,
+        tags=["documents"],
+        responses=_errors(404),
+    )
     def get_documents(body: GetDocumentsRequest) -> DocumentsResponse:  # type: ignore[valid-type]
         """Stored texts and metadata of documents, in the order asked; any unknown id fails the
         request (404)."""
         return DocumentsResponse.model_validate({"documents": served.documents(_typed(body).ids)})
 
     @router.post(
-        "/documents/metadata", response_model=MetadataUpdateResponse, tags=["documents"], responses=_errors(403, 404)
+        "/documents/metadata",
+        response_model=MetadataUpdateResponse,
+        tags=["documents"],
+        responses=_errors(403, 404),
     )
     def update_metadata(body: MetadataRequest) -> MetadataUpdateResponse:  # type: ignore[valid-type]
         """Replace documents' metadata (``null`` or ``{}`` clears it) in one commit; vectors and
@@ -353,7 +399,12 @@ def _add_routes(router: APIRouter, served: ServedIndex, model: Any, models: Any)
         updated = served.update_metadata(request.ids, request.metadata)
         return MetadataUpdateResponse(updated=updated, documents=len(served))
 
-    @router.post("/documents/delete", response_model=WriteResponse, tags=["documents"], responses=_errors(403, 404))
+    @router.post(
+        "/documents/delete",
+        response_model=WriteResponse,
+        tags=["documents"],
+        responses=_errors(403, 404),
+    )
     def delete_documents(body: DeleteRequest) -> WriteResponse:  # type: ignore[valid-type]
         """Remove documents; any unknown id fails the request (404) and nothing is removed."""
         check_writable()
@@ -365,7 +416,9 @@ def _add_routes(router: APIRouter, served: ServedIndex, model: Any, models: Any)
         """Token embeddings of texts, as queries (``is_query``) or documents."""
         request = _typed(body)
         matrices = encode(request.texts, is_query=request.is_query)
-        return EncodeResponse(embeddings=[m.tolist() for m in matrices], dim=int(matrices[0].shape[1]))
+        return EncodeResponse(
+            embeddings=[m.tolist() for m in matrices], dim=int(matrices[0].shape[1])
+        )
 
 
 def _typed(body: Any) -> Any:

@@ -56,10 +56,18 @@ class ConnectionLimits:
     def __post_init__(self) -> None:
         for field in fields(self):
             value = getattr(self, field.name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < float("inf"):
-                raise ValueError(f"ConnectionLimits.{field.name} must be a positive number, got {value!r}")
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, (int, float))
+                or not 0 < value < float("inf")
+            ):
+                raise ValueError(
+                    f"ConnectionLimits.{field.name} must be a positive number, got {value!r}"
+                )
         if not isinstance(self.max_connections, int):
-            raise ValueError(f"ConnectionLimits.max_connections must be an integer, got {self.max_connections!r}")
+            raise ValueError(
+                f"ConnectionLimits.max_connections must be an integer, got {self.max_connections!r}"
+            )
 
 
 def _raw_answer(status: int, reason: str, detail: str) -> bytes:
@@ -92,8 +100,18 @@ class GuardedH11Protocol(H11Protocol):
         super().connection_made(transport)
         if len(self.connections) > self.limits.max_connections:
             limit = self.limits.max_connections
-            logger.warning("refused a connection: %d connections are open (limit %d)", len(self.connections) - 1, limit)
-            transport.write(_raw_answer(503, "Service Unavailable", f"too many open connections (limit {limit}); retry later"))
+            logger.warning(
+                "refused a connection: %d connections are open (limit %d)",
+                len(self.connections) - 1,
+                limit,
+            )
+            transport.write(
+                _raw_answer(
+                    503,
+                    "Service Unavailable",
+                    f"too many open connections (limit {limit}); retry later",
+                )
+            )
             transport.close()
             return
         self._wait_for("headers")
@@ -160,7 +178,12 @@ class GuardedH11Protocol(H11Protocol):
         if part == "headers" and not self._started_request:
             logger.info("closed an idle connection from %s after %g s", client, seconds)
         else:
-            logger.warning("closed the connection from %s: request %s not received within %g s", client, part, seconds)
+            logger.warning(
+                "closed the connection from %s: request %s not received within %g s",
+                client,
+                part,
+                seconds,
+            )
             if cycle is None or not cycle.response_started:
                 detail = f"request {part} not received within {seconds:g} s"
                 self.transport.write(_raw_answer(408, "Request Timeout", detail))
@@ -175,7 +198,9 @@ class GuardedH11Protocol(H11Protocol):
     def _send_expired(self) -> None:
         self._send_timer = None
         logger.warning(
-            "closed the connection from %s: it read nothing of its answer for %g s", self._peer(), self.limits.send_timeout
+            "closed the connection from %s: it read nothing of its answer for %g s",
+            self._peer(),
+            self.limits.send_timeout,
         )
         self.transport.abort()
 
@@ -205,7 +230,10 @@ def fit_descriptor_limit(max_connections: int) -> int:
     fitted = max(1, soft - FD_RESERVE, soft // 2)
     logger.warning(
         "the file descriptor limit is %d (hard limit %d): serving at most %d connections instead of %d",
-        soft, hard, fitted, max_connections,
+        soft,
+        hard,
+        fitted,
+        max_connections,
     )
     return fitted
 
@@ -220,7 +248,9 @@ class RepeatFilter(logging.Filter):
     def __init__(self, burst: int = 5, window: float = 60.0, max_keys: int = 1000) -> None:
         super().__init__()
         self.burst, self.window, self.max_keys = burst, window, max_keys
-        self._seen: dict[tuple[str, int, str], list[float | int]] = {}  # key -> [window start, count, dropped]
+        self._seen: dict[
+            tuple[str, int, str], list[float | int]
+        ] = {}  # key -> [window start, count, dropped]
         self._lock = threading.Lock()
 
     def filter(self, record: logging.LogRecord) -> bool:
@@ -261,14 +291,27 @@ def install_repeat_filter(filter_: RepeatFilter | None = None) -> RepeatFilter:
     return filter_
 
 
-def serve(app: Any, *, host: str, port: int, limits: ConnectionLimits = ConnectionLimits(), log_level: str = "info") -> bool:
+def serve(
+    app: Any,
+    *,
+    host: str,
+    port: int,
+    limits: ConnectionLimits = ConnectionLimits(),
+    log_level: str = "info",
+) -> bool:
     """Run ``app`` with uvicorn behind :class:`GuardedH11Protocol` until interrupted (Ctrl-C or
     SIGTERM). Returns whether it started (uvicorn logs why not, e.g. the port is in use)."""
     import uvicorn
 
     fitted = replace(limits, max_connections=fit_descriptor_limit(limits.max_connections))
     config = uvicorn.Config(
-        app, host=host, port=port, log_level=log_level, http=protocol_class(fitted), ws="none", backlog=BACKLOG
+        app,
+        host=host,
+        port=port,
+        log_level=log_level,
+        http=protocol_class(fitted),
+        ws="none",
+        backlog=BACKLOG,
     )
     install_repeat_filter()  # after uvicorn.Config, which (re)configures its loggers
     server = uvicorn.Server(config)

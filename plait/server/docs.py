@@ -34,7 +34,15 @@ from fastapi.staticfiles import StaticFiles
 
 logger = logging.getLogger("plait.server")
 
-__all__ = ["ASSETS", "ASSETS_URL", "DOCS_URL", "OAUTH2_REDIRECT_URL", "REDOC_URL", "asset_folder", "install_docs"]
+__all__ = [
+    "ASSETS",
+    "ASSETS_URL",
+    "DOCS_URL",
+    "OAUTH2_REDIRECT_URL",
+    "REDOC_URL",
+    "asset_folder",
+    "install_docs",
+]
 
 DOCS_URL = "/docs"
 REDOC_URL = "/redoc"
@@ -66,7 +74,10 @@ def asset_folder() -> Path | None:
     locations = list(spec.submodule_search_locations or ()) if spec is not None else []
     for location in locations:
         folder = Path(location) / "static"
-        if all((folder / name).is_file() and (folder / name).stat().st_size > 0 for name in ASSETS.values()):
+        if all(
+            (folder / name).is_file() and (folder / name).stat().st_size > 0
+            for name in ASSETS.values()
+        ):
             return folder
     return None
 
@@ -102,7 +113,8 @@ def install_docs(app: FastAPI) -> frozenset[str]:
     folder = asset_folder()
     if folder is None:
         logger.warning(
-            "the interactive docs (/docs, /redoc) need the %s package: %s", ASSET_PACKAGE.replace("_", "-"),
+            "the interactive docs (/docs, /redoc) need the %s package: %s",
+            ASSET_PACKAGE.replace("_", "-"),
             INSTALL_HINT,
         )
 

@@ -28,7 +28,7 @@ API_KEY_HEADER = "X-API-Key"
 def route_path(scope: Scope) -> str:
     """The request path inside the app (without the ``root_path`` it may be mounted under)."""
     path, root = str(scope.get("path", "")), str(scope.get("root_path", ""))
-    return path[len(root):] if root and path.startswith(root) else path
+    return path[len(root) :] if root and path.startswith(root) else path
 
 
 def header(scope: Scope, name: bytes) -> bytes | None:
@@ -72,7 +72,9 @@ class InFlightLimit:
     ``Limits.max_body_bytes`` and is parsed whole). :data:`OPEN_PATHS` are not counted.
     """
 
-    def __init__(self, app: Any, max_requests: int, open_paths: frozenset[str] = OPEN_PATHS) -> None:
+    def __init__(
+        self, app: Any, max_requests: int, open_paths: frozenset[str] = OPEN_PATHS
+    ) -> None:
         if isinstance(max_requests, bool) or not isinstance(max_requests, int) or max_requests < 1:
             raise ValueError(f"max_requests must be a positive integer, got {max_requests!r}")
         self.app = app
@@ -127,7 +129,13 @@ class RateLimit:
     shares the proxy's address, so leave this off there (the proxy can limit rates itself).
     """
 
-    def __init__(self, app: Any, rate: float, burst: float | None = None, open_paths: frozenset[str] = OPEN_PATHS) -> None:
+    def __init__(
+        self,
+        app: Any,
+        rate: float,
+        burst: float | None = None,
+        open_paths: frozenset[str] = OPEN_PATHS,
+    ) -> None:
         self.app = app
         self.buckets = TokenBuckets(rate, burst if burst is not None else max(1.0, 2 * rate))
         self.open_paths = open_paths
@@ -138,6 +146,8 @@ class RateLimit:
             wait = self.buckets.take(str(client[0]) if client else "unknown")
             if wait > 0:
                 detail = f"too many requests: at most {self.buckets.rate:g} per second per client; retry later"
-                await send_json(send, 429, detail, headers=[(b"retry-after", str(math.ceil(wait)).encode())])
+                await send_json(
+                    send, 429, detail, headers=[(b"retry-after", str(math.ceil(wait)).encode())]
+                )
                 return
         await self.app(scope, receive, send)

@@ -11,11 +11,15 @@ from starlette.exceptions import HTTPException
 Scope = dict[str, Any]
 
 
-async def send_json(send: Any, status: int, detail: str, headers: list[tuple[bytes, bytes]] | None = None) -> None:
+async def send_json(
+    send: Any, status: int, detail: str, headers: list[tuple[bytes, bytes]] | None = None
+) -> None:
     """Send a complete ``{"detail": ...}`` answer (the same shape the app's errors have)."""
     body = json.dumps({"detail": detail}).encode("utf-8")
     head = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-    await send({"type": "http.response.start", "status": status, "headers": head + list(headers or [])})
+    await send(
+        {"type": "http.response.start", "status": status, "headers": head + list(headers or [])}
+    )
     await send({"type": "http.response.body", "body": body})
 
 

@@ -97,7 +97,15 @@ class DocumentsResponse(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [
-                {"documents": [{"id": "doc-1", "text": "first document", "metadata": {"year": 2021, "source": "pubmed"}}]}
+                {
+                    "documents": [
+                        {
+                            "id": "doc-1",
+                            "text": "first document",
+                            "metadata": {"year": 2021, "source": "pubmed"},
+                        }
+                    ]
+                }
             ]
         }
     )
@@ -174,10 +182,18 @@ FILTER_PARAMS_DESCRIPTION = (
 
 def _int64_values(given: Any) -> Any:
     """Refuse integers beyond int64 before pydantic could read them as floats (and lose digits)."""
-    values: Iterable[Any] = given.values() if isinstance(given, dict) else given if isinstance(given, list) else ()
+    values: Iterable[Any] = (
+        given.values() if isinstance(given, dict) else given if isinstance(given, list) else ()
+    )
     for value in values:
-        if isinstance(value, int) and not isinstance(value, bool) and not INT64_MIN <= value <= INT64_MAX:
-            raise ValueError(f"integer {value} is outside the 64-bit range [{INT64_MIN}, {INT64_MAX}]")
+        if (
+            isinstance(value, int)
+            and not isinstance(value, bool)
+            and not INT64_MIN <= value <= INT64_MAX
+        ):
+            raise ValueError(
+                f"integer {value} is outside the 64-bit range [{INT64_MIN}, {INT64_MAX}]"
+            )
     return given
 
 
@@ -204,9 +220,13 @@ def build_request_models(limits: Limits) -> SimpleNamespace:
         | None
     )
     Metadata = Annotated[
-        dict[str, Scalar], Field(max_length=limits.max_metadata_keys), BeforeValidator(_int64_values)
+        dict[str, Scalar],
+        Field(max_length=limits.max_metadata_keys),
+        BeforeValidator(_int64_values),
     ]
-    MetadataList = Annotated[list[Metadata | None], Field(min_length=1, max_length=limits.max_texts)]
+    MetadataList = Annotated[
+        list[Metadata | None], Field(min_length=1, max_length=limits.max_texts)
+    ]
     Filter = Annotated[str, Field(min_length=1, max_length=limits.max_filter_chars)]
     FilterParams = Annotated[
         list[Scalar], Field(max_length=limits.max_filter_params), BeforeValidator(_int64_values)
@@ -227,7 +247,11 @@ def build_request_models(limits: Limits) -> SimpleNamespace:
             json_schema_extra={
                 "examples": [
                     {"queries": ["what lowers fracture risk?"], "k": 5},
-                    {"embeddings": [[[0.6, 0.8], [1.0, 0.0]]], "k": 3, "subset": ["doc-1", "doc-7"]},
+                    {
+                        "embeddings": [[[0.6, 0.8], [1.0, 0.0]]],
+                        "k": 3,
+                        "subset": ["doc-1", "doc-7"],
+                    },
                     {
                         "queries": ["what lowers fracture risk?"],
                         "k": 5,
@@ -308,7 +332,12 @@ def build_request_models(limits: Limits) -> SimpleNamespace:
         model_config = ConfigDict(
             extra="forbid",
             json_schema_extra={
-                "examples": [{"ids": ["doc-1", "doc-2"], "metadata": [{"year": 2022, "source": "arxiv"}, None]}]
+                "examples": [
+                    {
+                        "ids": ["doc-1", "doc-2"],
+                        "metadata": [{"year": 2022, "source": "arxiv"}, None],
+                    }
+                ]
             },
         )
 
@@ -323,14 +352,18 @@ def build_request_models(limits: Limits) -> SimpleNamespace:
     class GetDocumentsRequest(BaseModel):
         """Ids to read back; any unknown id fails the whole request (404)."""
 
-        model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"ids": ["doc-1"]}]})
+        model_config = ConfigDict(
+            extra="forbid", json_schema_extra={"examples": [{"ids": ["doc-1"]}]}
+        )
 
         ids: Ids
 
     class DeleteRequest(BaseModel):
         """Ids to remove; any unknown id fails the whole request (404) and nothing is removed."""
 
-        model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"ids": ["doc-1"]}]})
+        model_config = ConfigDict(
+            extra="forbid", json_schema_extra={"examples": [{"ids": ["doc-1"]}]}
+        )
 
         ids: Ids
 

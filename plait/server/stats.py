@@ -45,7 +45,11 @@ def index_stats(index: Any) -> dict[str, Any]:
     ``bytes_per_token`` is ``disk_bytes / stored_tokens``. Works for the exact index, PLAID (its
     own ``stats``) and, with fewer fields, any object following the Index contract.
     """
-    out: dict[str, Any] = {"format": type(index).__name__.lower(), "documents": len(index), "dim": index.dim}
+    out: dict[str, Any] = {
+        "format": type(index).__name__.lower(),
+        "documents": len(index),
+        "dim": index.dim,
+    }
     own = getattr(index, "stats", None)
     if isinstance(own, dict):
         out.update(own)

@@ -35,8 +35,13 @@ def open_exact(cli_index: Path) -> Exact:
     return Exact(index_folder=cli_index, index_name=index_dir(cli_index).name)
 
 
-def test_add_encodes_with_the_index_model_and_keeps_texts(run, cli_index: Path, tiny_model, tmp_path: Path) -> None:
-    docs = write_jsonl(tmp_path / "new.jsonl", [{"id": "n1", "text": "Comets have icy tails."}, {"id": "n2", "text": "Rye bread."}])
+def test_add_encodes_with_the_index_model_and_keeps_texts(
+    run, cli_index: Path, tiny_model, tmp_path: Path
+) -> None:
+    docs = write_jsonl(
+        tmp_path / "new.jsonl",
+        [{"id": "n1", "text": "Comets have icy tails."}, {"id": "n2", "text": "Rye bread."}],
+    )
     result = run("add", cli_index, docs, "--json")
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["added"] == 2 and json.loads(result.stdout)["documents"] == 6
@@ -44,21 +49,30 @@ def test_add_encodes_with_the_index_model_and_keeps_texts(run, cli_index: Path, 
     expected = tiny_model.encode(["Comets have icy tails.", "Rye bread."], is_query=False)
     for got, want in zip(index.get_documents_embeddings(["n1", "n2"]), expected, strict=True):
         np.testing.assert_allclose(got, want, atol=1e-5)
-    assert open_exact(cli_index).get_documents(["n1"]) == [{"id": "n1", "text": "Comets have icy tails.", "metadata": {}}]
+    assert open_exact(cli_index).get_documents(["n1"]) == [
+        {"id": "n1", "text": "Comets have icy tails.", "metadata": {}}
+    ]
     found = run("search", cli_index, "icy comets", "-k", "6", "--json")
     texts = {hit["id"]: hit.get("text") for hit in json.loads(found.stdout)[0]["results"]}
     assert texts["n1"] == "Comets have icy tails."
 
 
-def test_add_refuses_existing_ids_unless_upsert(run, cli_index: Path, tiny_model, tmp_path: Path) -> None:
-    docs = write_jsonl(tmp_path / "dup.jsonl", [{"id": "d1", "text": "Replaced text."}, {"id": "n9", "text": "x"}])
+def test_add_refuses_existing_ids_unless_upsert(
+    run, cli_index: Path, tiny_model, tmp_path: Path
+) -> None:
+    docs = write_jsonl(
+        tmp_path / "dup.jsonl", [{"id": "d1", "text": "Replaced text."}, {"id": "n9", "text": "x"}]
+    )
     result = run("add", cli_index, docs)
     assert result.exit_code == 2
     assert "1 id(s) already in the index: ['d1']; pass --upsert" in result.output
     assert "n9" not in open_exact(cli_index)  # nothing added
     result = run("add", cli_index, docs, "--upsert", "--json")
     assert result.exit_code == 0 and json.loads(result.stdout) | {"seconds": 0} == {
-        "added": 1, "replaced": 1, "documents": 5, "seconds": 0,
+        "added": 1,
+        "replaced": 1,
+        "documents": 5,
+        "seconds": 0,
     }
     np.testing.assert_allclose(
         open_exact(cli_index).get_documents_embeddings(["d1"])[0],
@@ -69,7 +83,9 @@ def test_add_refuses_existing_ids_unless_upsert(run, cli_index: Path, tiny_model
 
 def test_add_bad_inputs(run, cli_index: Path, tmp_path: Path) -> None:
     assert run("add", cli_index, tmp_path / "missing.jsonl").exit_code == 2
-    dupes = write_jsonl(tmp_path / "dupes.jsonl", [{"id": "a", "text": "x"}, {"id": "a", "text": "y"}])
+    dupes = write_jsonl(
+        tmp_path / "dupes.jsonl", [{"id": "a", "text": "x"}, {"id": "a", "text": "y"}]
+    )
     result = run("add", cli_index, dupes)
     assert result.exit_code == 2 and "duplicate _id 'a'" in result.output
     result = run("add", tmp_path / "nowhere", dupes)
@@ -78,7 +94,10 @@ def test_add_bad_inputs(run, cli_index: Path, tmp_path: Path) -> None:
 
 def test_remove_ids_and_refuse_unknown(run, cli_index: Path, tmp_path: Path) -> None:
     result = run("remove", cli_index, "d1", "ghost")
-    assert result.exit_code == 2 and "1 id(s) not in the index: ['ghost']; nothing removed" in result.output
+    assert (
+        result.exit_code == 2
+        and "1 id(s) not in the index: ['ghost']; nothing removed" in result.output
+    )
     assert "d1" in open_exact(cli_index)
     result = run("remove", cli_index, "d1", "ghost", "--missing-ok", "--json")
     assert result.exit_code == 0
@@ -100,7 +119,9 @@ def test_info_reports_statistics(run, cli_index: Path) -> None:
     folder = IndexFolder(index.path)
     manifest = folder.read_manifest()
     assert stats["format"] == "plait-exact" and stats["documents"] == 4 and stats["dim"] == 16
-    assert stats["stored_tokens"] == sum(len(m) for m in index.get_documents_embeddings(index.documents_ids))
+    assert stats["stored_tokens"] == sum(
+        len(m) for m in index.get_documents_embeddings(index.documents_ids)
+    )
     assert stats["disk_bytes"] == folder.disk_bytes(manifest)
     assert stats["bytes_per_token"] == pytest.approx(stats["disk_bytes"] / stats["stored_tokens"])
     assert stats["verified"] is True
@@ -127,10 +148,15 @@ def test_info_on_a_bare_index_and_on_corruption(run, tmp_path: Path) -> None:
     assert run("info", tmp_path / "nothing").exit_code == 2
 
 
-def test_add_and_remove_are_refused_while_another_writer_holds_the_index(run, cli_index: Path, tmp_path: Path) -> None:
+def test_add_and_remove_are_refused_while_another_writer_holds_the_index(
+    run, cli_index: Path, tmp_path: Path
+) -> None:
     docs = write_jsonl(tmp_path / "new.jsonl", [{"id": "n1", "text": "text"}])
     with IndexFolder(index_dir(cli_index)).writer_lock():  # e.g. a running `plait serve`
-        for args in (("add", cli_index, docs, "--model", tmp_path / "not-loaded"), ("remove", cli_index, "d1")):
+        for args in (
+            ("add", cli_index, docs, "--model", tmp_path / "not-loaded"),
+            ("remove", cli_index, "d1"),
+        ):
             result = run(*args)
             assert result.exit_code == 1, result.output
             assert "being written by another process" in result.output  # before any model loading

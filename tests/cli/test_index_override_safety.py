@@ -36,8 +36,14 @@ class StubEncoder:
 
 def build(path: Path, docs: dict[str, str], kind: str = "exact", override: bool = False):
     return build_index(
-        list(docs), list(docs.values()), path, kind=kind, model_path=None, colbert=StubEncoder(),
-        batch_size=8, override=override,
+        list(docs),
+        list(docs.values()),
+        path,
+        kind=kind,
+        model_path=None,
+        colbert=StubEncoder(),
+        batch_size=8,
+        override=override,
     )[0]
 
 
@@ -51,7 +57,9 @@ def plait_files(path: Path) -> set[str]:
 
 
 @pytest.mark.parametrize("kind", ["exact", "plaid"])
-def test_a_failed_override_leaves_the_old_index_and_is_cleaned_up_next_time(tmp_path, kind, monkeypatch):
+def test_a_failed_override_leaves_the_old_index_and_is_cleaned_up_next_time(
+    tmp_path, kind, monkeypatch
+):
     path = tmp_path / "idx"
     build(path, OLD, kind)
     from plait.indexes import Exact
@@ -137,8 +145,19 @@ CHILD = textwrap.dedent(
 def test_kill_9_at_every_commit_point_of_an_override(tmp_path):
     def run_child(path: Path, kill_at: int, when: str) -> subprocess.CompletedProcess:
         return subprocess.run(
-            [sys.executable, "-c", CHILD, str(path), str(kill_at), when, str(Path(__file__).parent)],
-            capture_output=True, text=True, cwd=ROOT, timeout=120,
+            [
+                sys.executable,
+                "-c",
+                CHILD,
+                str(path),
+                str(kill_at),
+                when,
+                str(Path(__file__).parent),
+            ],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=120,
         )
 
     probe = tmp_path / "probe"

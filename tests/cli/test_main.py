@@ -112,11 +112,16 @@ def test_help_renders_with_one_label_convention(run, name: str) -> None:
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     usage = lines[0]
-    assert usage.startswith(f"Usage: root {name} [OPTIONS]") or usage == f"Usage: root {name} [OPTIONS]"
+    assert (
+        usage.startswith(f"Usage: root {name} [OPTIONS]")
+        or usage == f"Usage: root {name} [OPTIONS]"
+    )
     for piece in usage.split()[4:]:
         assert re.fullmatch(r"[{\[][a-z_]+[}\]](\.\.\.)?", piece), (name, usage)
     for line in lines:
-        match = re.match(r"^  ((?:-\w, )?--[\w-]+(?: / --[\w-]+)?)(?: (\S+(?: range>)?))?(?:\s{2,}|$)", line)
+        match = re.match(
+            r"^  ((?:-\w, )?--[\w-]+(?: / --[\w-]+)?)(?: (\S+(?: range>)?))?(?:\s{2,}|$)", line
+        )
         if match and match.group(2):
             assert re.fullmatch(r"<[^<>]+>", match.group(2)), (name, line)
     if "Example" in result.output:

@@ -29,7 +29,9 @@ def free_port() -> int:
 @pytest.fixture
 def bare_index(tmp_path: Path) -> Exact:
     index = Exact(index_folder=tmp_path, index_name="served")
-    index.add_documents(["a", "b"], [np.eye(4, dtype=np.float32)[:2], np.eye(4, dtype=np.float32)[2:]])
+    index.add_documents(
+        ["a", "b"], [np.eye(4, dtype=np.float32)[:2], np.eye(4, dtype=np.float32)[2:]]
+    )
     return index
 
 
@@ -59,9 +61,15 @@ def test_serve_takes_the_index_as_an_argument_or_the_old_option(run, bare_index:
 
 @pytest.mark.parametrize(
     ("option", "value", "message"),
-    [("--header-timeout", "inf", "header_timeout must be a positive number"), ("--rate-limit", "inf", "rate_limit must be a positive number"), ("--refresh-interval", "inf", "finite number of seconds")],
+    [
+        ("--header-timeout", "inf", "header_timeout must be a positive number"),
+        ("--rate-limit", "inf", "rate_limit must be a positive number"),
+        ("--refresh-interval", "inf", "finite number of seconds"),
+    ],
 )
-def test_serve_refuses_bad_limits_before_opening_anything(run, bare_index: Exact, option: str, value: str, message: str) -> None:
+def test_serve_refuses_bad_limits_before_opening_anything(
+    run, bare_index: Exact, option: str, value: str, message: str
+) -> None:
     result = run("serve", bare_index.path, "--no-model", option, value)
     assert result.exit_code == 2 and message in result.output and "Traceback" not in result.output
     with IndexFolder(bare_index.path).writer_lock():  # no lock was left behind
@@ -74,7 +82,10 @@ def test_live_server_answers_and_holds_the_writer_lock(bare_index: Exact) -> Non
     command = [sys.executable, "-m", "plait.cli.main", "serve", str(bare_index.path), "--no-model"]
     server = subprocess.Popen(
         [*command, "--port", str(port), "--log-level", "warning"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -92,7 +103,11 @@ def test_live_server_answers_and_holds_the_writer_lock(bare_index: Exact) -> Non
         assert httpx.post(f"{url}/search", json=query).status_code == 401
         found = httpx.post(f"{url}/search", json=query, headers={"X-API-Key": "k3y"})
         assert found.json()["results"][0][0]["id"] == "b"
-        added = httpx.post(f"{url}/documents", json={"ids": ["c"], "embeddings": [[[1, 1, 0, 0]]]}, headers={"X-API-Key": "k3y"})
+        added = httpx.post(
+            f"{url}/documents",
+            json={"ids": ["c"], "embeddings": [[[1, 1, 0, 0]]]},
+            headers={"X-API-Key": "k3y"},
+        )
         assert added.json()["documents"] == 3
         with pytest.raises(IndexLockedError, match="another process"):
             Exact(index_folder=bare_index.path.parent, index_name="served").remove_documents(["a"])
@@ -105,7 +120,9 @@ def test_live_server_answers_and_holds_the_writer_lock(bare_index: Exact) -> Non
     reopened.remove_documents(["a"])  # the lock went with the server
 
 
-def test_api_writes_keep_a_plait_index_folder_in_step(run, beir_dir: Path, tiny_model, tiny_model_path: Path, tmp_path: Path) -> None:
+def test_api_writes_keep_a_plait_index_folder_in_step(
+    run, beir_dir: Path, tiny_model, tiny_model_path: Path, tmp_path: Path
+) -> None:
     from fastapi.testclient import TestClient
 
     from plait.cli.search import open_cli_index
@@ -119,12 +136,16 @@ def test_api_writes_keep_a_plait_index_folder_in_step(run, beir_dir: Path, tiny_
         assert client.post("/documents", json=body).status_code == 200
         assert client.post("/documents/delete", json={"ids": ["d4"]}).status_code == 200
     assert json.loads(run("info", folder, "--json").stdout)["documents"] == 4
-    found = json.loads(run("search", folder, "icy comets", "-k", "4", "--json").stdout)[0]["results"]
+    found = json.loads(run("search", folder, "icy comets", "-k", "4", "--json").stdout)[0][
+        "results"
+    ]
     assert {hit["id"]: hit.get("text") for hit in found}["n1"] == "Comets have icy tails."
     assert "d4" not in {hit["id"] for hit in found}
 
 
-def test_a_failed_commit_is_a_500_that_changed_nothing_and_its_retry_succeeds(run, beir_dir: Path, tiny_model, tiny_model_path: Path, tmp_path: Path, monkeypatch) -> None:
+def test_a_failed_commit_is_a_500_that_changed_nothing_and_its_retry_succeeds(
+    run, beir_dir: Path, tiny_model, tiny_model_path: Path, tmp_path: Path, monkeypatch
+) -> None:
     """D13: the texts are part of the index commit, so there is no second step that can fail
     after the commit (which used to answer 500, and then 409 to the retry)."""
     from fastapi.testclient import TestClient
@@ -152,7 +173,9 @@ def test_a_failed_commit_is_a_500_that_changed_nothing_and_its_retry_succeeds(ru
     assert open_cli_index(folder)[2]["n1"] == "Comets have icy tails."
 
 
-def test_a_read_only_server_follows_an_override(run, beir_dir: Path, tiny_model, tiny_model_path: Path, tmp_path: Path) -> None:
+def test_a_read_only_server_follows_an_override(
+    run, beir_dir: Path, tiny_model, tiny_model_path: Path, tmp_path: Path
+) -> None:
     from fastapi.testclient import TestClient
 
     from plait.cli.folder import follower, open_cli_index
@@ -178,8 +201,19 @@ def start_serve(index: Path, *options: str, preexec_fn=None) -> tuple[subprocess
     """``plait serve`` in a subprocess, its output in a file; waits for /health."""
     port = free_port()
     log = open(index.parent / f"serve-{port}.log", "w+")  # noqa: SIM115 (closed by stop_serve)
-    command = [sys.executable, "-m", "plait.cli.main", "serve", str(index), "--no-model", "--port", str(port)]
-    server = subprocess.Popen([*command, *options], stdout=log, stderr=subprocess.STDOUT, text=True, preexec_fn=preexec_fn)
+    command = [
+        sys.executable,
+        "-m",
+        "plait.cli.main",
+        "serve",
+        str(index),
+        "--no-model",
+        "--port",
+        str(port),
+    ]
+    server = subprocess.Popen(
+        [*command, *options], stdout=log, stderr=subprocess.STDOUT, text=True, preexec_fn=preexec_fn
+    )
     server.log = log  # type: ignore[attr-defined]
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 90
@@ -211,8 +245,16 @@ def test_idle_and_slow_clients_cannot_exhaust_the_server(bare_index: Exact) -> N
     server refuses what does not fit, closes the idle and slow ones by its timeouts, keeps
     answering /health, and its log stays small (uvicorn alone: no answer, 100 MB of log)."""
     server, url = start_serve(
-        bare_index.path, "--header-timeout", "1", "--body-timeout", "1", "--max-connections", "100",
-        "--log-level", "warning", preexec_fn=low_descriptor_limit,
+        bare_index.path,
+        "--header-timeout",
+        "1",
+        "--body-timeout",
+        "1",
+        "--max-connections",
+        "100",
+        "--log-level",
+        "warning",
+        preexec_fn=low_descriptor_limit,
     )
     host, port = "127.0.0.1", int(url.rsplit(":", 1)[1])
     idle = []
@@ -252,7 +294,9 @@ def test_idle_and_slow_clients_cannot_exhaust_the_server(bare_index: Exact) -> N
 
 
 def test_read_only_server_sees_another_writer(bare_index: Exact) -> None:
-    server, url = start_serve(bare_index.path, "--read-only", "--refresh-interval", "0.2", "--log-level", "warning")
+    server, url = start_serve(
+        bare_index.path, "--read-only", "--refresh-interval", "0.2", "--log-level", "warning"
+    )
     try:
         assert httpx.get(f"{url}/health").json()["documents"] == 2
         writer = Exact(index_folder=bare_index.path.parent, index_name="served")
@@ -260,7 +304,9 @@ def test_read_only_server_sees_another_writer(bare_index: Exact) -> None:
         writer.remove_documents(["a"])
         time.sleep(0.3)
         assert httpx.get(f"{url}/health").json()["documents"] == 2
-        hits = httpx.post(f"{url}/search", json={"embeddings": [[[1.0, 1.0, 1.0, 1.0]]], "k": 5}).json()["results"][0]
+        hits = httpx.post(
+            f"{url}/search", json={"embeddings": [[[1.0, 1.0, 1.0, 1.0]]], "k": 5}
+        ).json()["results"][0]
         assert [h["id"] for h in hits][0] == "c" and "a" not in {h["id"] for h in hits}
         stats = httpx.get(f"{url}/stats").json()
         assert stats["documents"] == 2 and stats["stored_tokens"] == 5 and "path" not in stats

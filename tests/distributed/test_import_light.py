@@ -12,5 +12,7 @@ CHECK = (
 
 
 def test_single_machine_modules_do_not_import_ray():
-    done = subprocess.run([sys.executable, "-c", CHECK], capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-c", CHECK], capture_output=True, text=True, timeout=300
+    )
     assert done.returncode == 0, done.stderr

@@ -80,7 +80,9 @@ class TieWatch:
         everything = np.ones(scores.n_centroids, dtype=bool)
         tied = False
         if scores.prunes(cuts.threshold) and found.n_found > cuts.ndocs:
-            tied = straddles(interaction_scores(cand, segments, scores.scores_t, scores.keep).score, cuts.ndocs)
+            tied = straddles(
+                interaction_scores(cand, segments, scores.scores_t, scores.keep).score, cuts.ndocs
+            )
             left = found.full if found.full is not None else np.zeros(0, dtype=np.float32)
         else:
             left = interaction_scores(cand, segments, scores.scores_t, everything).score
@@ -101,11 +103,19 @@ class TieWatch:
 
 
 def subset_for(kind: str, drawn: list[str]) -> list[str] | None:
-    return {"none": None, "empty": [], "removed": REMOVED + ["unknown"], "drawn": drawn + ["unknown"]}[kind]
+    return {
+        "none": None,
+        "empty": [],
+        "removed": REMOVED + ["unknown"],
+        "drawn": drawn + ["unknown"],
+    }[kind]
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                                  HealthCheck.too_slow])
+@settings(
+    max_examples=100,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(
     query=st.integers(0, len(QUERIES) - 1),
     k=st.sampled_from([1, 5, 10, 400]) | st.integers(1, 60),
@@ -116,7 +126,9 @@ def subset_for(kind: str, drawn: list[str]) -> list[str] | None:
     kind=st.sampled_from(["none", "empty", "removed", "drawn"]),
     drawn=st.lists(st.sampled_from(IDS), max_size=150, unique=True),
 )
-def test_random_searches_equal_one_index(pair, query, k, ncells, threshold, ndocs, n_full, kind, drawn):
+def test_random_searches_equal_one_index(
+    pair, query, k, ncells, threshold, ndocs, n_full, kind, drawn
+):
     sharded, single = pair
     params = PLAIDSearchParams(ncells, threshold, ndocs, n_full)
     subset = subset_for(kind, drawn)
@@ -125,7 +137,9 @@ def test_random_searches_equal_one_index(pair, query, k, ncells, threshold, ndoc
     resolved = params.resolve(k, single.default_params)
     [want] = run_search(watch, [q], k, resolved, None if subset is None else [subset])
     [plain] = single.search([q], k, subset=subset, params=params)
-    assert plain.ids == want.ids and np.array_equal(plain.scores, want.scores)  # the watch changes nothing
+    assert plain.ids == want.ids and np.array_equal(
+        plain.scores, want.scores
+    )  # the watch changes nothing
     [got] = sharded.search([q], k, subset=subset, params=params)
     assert not got.partial and got.scores.dtype == np.float32
     if watch.tied:
@@ -139,8 +153,11 @@ def test_batches_and_per_query_subsets_equal_one_index(pair):
     """A batch goes to the shards in one call per stage; its answers are each query's own."""
     sharded, single = pair
     per_query = [IDS[i::7] for i in range(len(QUERIES))]
-    for params in (PLAIDSearchParams(), PLAIDSearchParams(ncells=1, ndocs=16, n_full_scores=6),
-                   PLAIDSearchParams(ncells=1, ndocs=200, n_full_scores=200)):
+    for params in (
+        PLAIDSearchParams(),
+        PLAIDSearchParams(ncells=1, ndocs=16, n_full_scores=6),
+        PLAIDSearchParams(ncells=1, ndocs=200, n_full_scores=200),
+    ):
         for subset in (None, per_query, []):
             got = sharded.search(QUERIES, 12, subset=subset, params=params)
             for i, (result, query) in enumerate(zip(got, QUERIES, strict=True)):

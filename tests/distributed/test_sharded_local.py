@@ -79,7 +79,10 @@ def test_equal_with_subsets(pair):
         same(sharded.search(qs, 10, subset=subset), single.search(qs, 10, subset=subset))
     per_query = [ids[i::12] for i in range(12)]
     params = PLAIDSearchParams(ndocs=16, n_full_scores=8)
-    same(sharded.search(qs, 10, subset=per_query, params=params), single.search(qs, 10, subset=per_query, params=params))
+    same(
+        sharded.search(qs, 10, subset=per_query, params=params),
+        single.search(qs, 10, subset=per_query, params=params),
+    )
 
 
 def test_cuts_are_global_not_per_shard(pair):
@@ -91,8 +94,10 @@ def test_cuts_are_global_not_per_shard(pair):
     for name in sharded.shard_names:
         shard = PLAID(f"{sharded.path}/shards", name)
         merged.append(shard.search(qs, 5, params=params))
-    naive = [sorted(((s, i) for r in rs for i, s in zip(r.ids, r.scores, strict=True)), reverse=True)[:5]
-             for rs in zip(*merged, strict=True)]
+    naive = [
+        sorted(((s, i) for r in rs for i, s in zip(r.ids, r.scores, strict=True)), reverse=True)[:5]
+        for rs in zip(*merged, strict=True)
+    ]
     expected = single.search(qs, 5, params=params)
     assert any([i for _, i in n] != e.ids for n, e in zip(naive, expected, strict=True))
 
@@ -119,8 +124,11 @@ def test_add_remove_replace_route_to_the_owner(tmp_path):
     index.remove_documents(["doc-1", "doc-2"])
     assert "doc-1" not in index and len(index) == 118
     index.add_documents(["doc-3"], [docs[50]], replace=True)
-    np.testing.assert_allclose(index.get_documents_embeddings(["doc-3"])[0],
-                               index.get_documents_embeddings(["doc-50"])[0], atol=1e-6)
+    np.testing.assert_allclose(
+        index.get_documents_embeddings(["doc-3"])[0],
+        index.get_documents_embeddings(["doc-50"])[0],
+        atol=1e-6,
+    )
     owner = index.shard_names[shard_of("doc-3", 3)]
     assert PLAID(f"{index.path}/shards", owner).documents_ids.count("doc-3") == 1
     reopened = ShardedPLAID(tmp_path, "idx")

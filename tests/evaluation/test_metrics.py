@@ -47,7 +47,9 @@ def reference(run: dict, qrels: dict, metric: str) -> float:
             values.append(2 * p * r / (p + r) if p + r else 0.0)
         elif name == "map":
             precisions = [
-                sum(1 for g in gains[: i + 1] if g > 0) / (i + 1) for i, g in enumerate(gains) if g > 0
+                sum(1 for g in gains[: i + 1] if g > 0) / (i + 1)
+                for i, g in enumerate(gains)
+                if g > 0
             ]
             values.append(sum(precisions) / n_relevant if n_relevant else 0.0)
         elif name == "r-precision":
@@ -100,9 +102,25 @@ def test_matches_reference_on_random_runs(seed: int) -> None:
     if seed % 2:  # ties: scores on a coarse grid; the run's order decides among equal scores
         run = {qid: {d: round(s, 1) for d, s in hits.items()} for qid, hits in run.items()}
     metrics = [
-        "ndcg@10", "ndcg@3", "ndcg", "mrr@10", "mrr", "recall@5", "recall@100", "recall",
-        "map@10", "map", "precision@5", "precision", "hits@5", "hits", "hit_rate@3", "hit_rate",
-        "f1@5", "f1", "r-precision",
+        "ndcg@10",
+        "ndcg@3",
+        "ndcg",
+        "mrr@10",
+        "mrr",
+        "recall@5",
+        "recall@100",
+        "recall",
+        "map@10",
+        "map",
+        "precision@5",
+        "precision",
+        "hits@5",
+        "hits",
+        "hit_rate@3",
+        "hit_rate",
+        "f1@5",
+        "f1",
+        "r-precision",
     ]
     got = evaluate(run, qrels, metrics=metrics)
     for metric in metrics:

@@ -98,7 +98,9 @@ def test_colbert_retriever_matches_brute_force_maxsim(beir_folder: Path, tiny_mo
 
     documents, queries, qrels = load_beir(beir_folder)
     retriever = retrieve.ColBERT(index=indexes.Exact(index_folder=None), model=tiny_model)
-    result = evaluate_retriever(retriever, documents, queries, qrels, metrics=["mrr@10", "recall@1"])
+    result = evaluate_retriever(
+        retriever, documents, queries, qrels, metrics=["mrr@10", "recall@1"]
+    )
     d_emb = tiny_model.encode([d["text"] for d in documents], is_query=False)
     q_emb = tiny_model.encode([q["text"] for q in queries], is_query=True)
     reciprocal, hit_at_1 = [], []

@@ -72,7 +72,15 @@ def plan(seed: int, compact: bool = True) -> tuple[list[Op], list[State]]:
     """``N_OPS`` operations (each kind at least once) and the state after each; ``states[0]`` is the
     empty index, ``states[i]`` the state once operation ``i`` (1-based) has committed."""
     rng = random.Random(seed)
-    kinds = ["add", "upsert", "remove", "compact" if compact else "add", "upsert", "remove", "compact" if compact else "add"]
+    kinds = [
+        "add",
+        "upsert",
+        "remove",
+        "compact" if compact else "add",
+        "upsert",
+        "remove",
+        "compact" if compact else "add",
+    ]
     rng.shuffle(kinds)
     ops: list[Op] = [("add", [f"d{i}" for i in range(24)])]
     next_id = 24

@@ -59,7 +59,11 @@ def test_implements_protocol_and_starts_empty(index_factory, tmp_path):
 
 def test_each_document_is_found_by_its_own_query(built, index_factory):
     index, ids, docs = built
-    listed = index.documents_ids if index_factory.ordered_ids else sorted(index.documents_ids, key=ids.index)
+    listed = (
+        index.documents_ids
+        if index_factory.ordered_ids
+        else sorted(index.documents_ids, key=ids.index)
+    )
     assert len(index) == 30 and index.dim == DIM and listed == ids
     assert "doc7" in index and "nope" not in index
     results = index.search([query_for(d, i) for i, d in enumerate(docs)], k=5)
@@ -231,7 +235,9 @@ def test_texts_are_committed_with_the_vectors(index_factory, tmp_path):
     expected["doc2"] = "doc2, second version"
     for opened in (index, index_factory.reopen(tmp_path)):
         wanted = sorted(expected)
-        assert opened.get_documents(wanted) == [{"id": i, "text": expected[i], "metadata": {}} for i in wanted]
+        assert opened.get_documents(wanted) == [
+            {"id": i, "text": expected[i], "metadata": {}} for i in wanted
+        ]
         with pytest.raises(UnknownIdError):
             opened.get_documents(["doc0"])
         with pytest.raises(TypeError, match="string"):
@@ -251,7 +257,10 @@ def test_pylate_call_shape(built):
     expected = index.search(queries, 4)
     assert answer == [r.to_dicts() for r in expected]
     assert answer[0][0]["id"] == "doc3" and set(answer[0][0]) == {"id", "score"}
-    assert index(queries, 2, subset=["doc7"])[1] == [r.to_dicts() for r in index.search(queries, 2, subset=["doc7"])][1]
+    assert (
+        index(queries, 2, subset=["doc7"])[1]
+        == [r.to_dicts() for r in index.search(queries, 2, subset=["doc7"])][1]
+    )
 
 
 def test_open_index_reads_the_format_from_the_manifest(built, index_factory, tmp_path):
@@ -303,7 +312,10 @@ def test_metadata_is_committed_with_the_vectors(index_factory, tmp_path):
 
     ids, docs = make_docs(12)
     index = index_factory.create(tmp_path)
-    meta = [{"year": 2000 + i, "source": "pubmed" if i % 2 else "arxiv", "draft": i == 3} for i in range(8)]
+    meta = [
+        {"year": 2000 + i, "source": "pubmed" if i % 2 else "arxiv", "draft": i == 3}
+        for i in range(8)
+    ]
     meta[5]["published"] = dt.date(2021, 5, 17)
     meta[6]["score"] = 0.25
     index.add_documents(ids[:8], docs[:8], metadata=meta, texts=[f"t{i}" for i in range(8)])
@@ -313,7 +325,9 @@ def test_metadata_is_committed_with_the_vectors(index_factory, tmp_path):
     if hasattr(index, "compact"):
         index.compact()
     expected = {ids[i]: dict(meta[i]) for i in range(1, 8)}
-    expected.update({"doc2": {"year": 1999}, "doc8": {}, "doc9": {"lang": "fr"}, "doc10": {}, "doc11": {}})
+    expected.update(
+        {"doc2": {"year": 1999}, "doc8": {}, "doc9": {"lang": "fr"}, "doc10": {}, "doc11": {}}
+    )
     expected["doc3"]["draft"] = True
     for opened in (index, index_factory.reopen(tmp_path)):
         got = {d["id"]: d["metadata"] for d in opened.get_documents(sorted(expected))}
@@ -341,8 +355,12 @@ def _filtered_corpus(index_factory, tmp_path, n=40):
     ids, docs = make_docs(n, seed=3)
     index = index_factory.create(tmp_path)
     meta = [
-        {"year": 2000 + i % 10, "source": ["pubmed", "arxiv", "web"][i % 3], "draft": i % 4 == 0,
-         **({"published": dt.date(2020, 1, 1 + i % 28)} if i % 2 else {})}
+        {
+            "year": 2000 + i % 10,
+            "source": ["pubmed", "arxiv", "web"][i % 3],
+            "draft": i % 4 == 0,
+            **({"published": dt.date(2020, 1, 1 + i % 28)} if i % 2 else {}),
+        }
         for i in range(n)
     ]
     index.add_documents(ids[:25], docs[:25], metadata=meta[:25])
@@ -355,13 +373,27 @@ def _filtered_corpus(index_factory, tmp_path, n=40):
     "where, params, keep",
     [
         ("year >= ?", [2005], lambda m: m["year"] >= 2005),
-        ("source = ? AND NOT draft", ["pubmed"], lambda m: m["source"] == "pubmed" and not m["draft"]),
-        ("year IN (2001, 2002) OR source = 'web'", [], lambda m: m["year"] in (2001, 2002) or m["source"] == "web"),
-        ("published >= DATE '2020-01-10'", None, lambda m: "published" in m and m["published"].day >= 10),
+        (
+            "source = ? AND NOT draft",
+            ["pubmed"],
+            lambda m: m["source"] == "pubmed" and not m["draft"],
+        ),
+        (
+            "year IN (2001, 2002) OR source = 'web'",
+            [],
+            lambda m: m["year"] in (2001, 2002) or m["source"] == "web",
+        ),
+        (
+            "published >= DATE '2020-01-10'",
+            None,
+            lambda m: "published" in m and m["published"].day >= 10,
+        ),
         ("year = ?", [1999], lambda m: False),
     ],
 )
-def test_filter_equals_exact_search_over_the_matching_documents(index_factory, tmp_path, where, params, keep):
+def test_filter_equals_exact_search_over_the_matching_documents(
+    index_factory, tmp_path, where, params, keep
+):
     index, ids, docs, meta = _filtered_corpus(index_factory, tmp_path)
     matching = {i for i, m in zip(ids, meta, strict=True) if keep(m) and i != "doc1"}
     assert set(index.filter_ids(where, params)) == matching
@@ -374,10 +406,15 @@ def test_filter_equals_exact_search_over_the_matching_documents(index_factory, t
             if index_factory.exact:
                 assert result.ids == [i for _, i in expected]
             assert set(result.ids) <= matching
-    both = index.search(queries, k=5, subset=["doc0", "doc2", "doc3", "doc4"], filter=where, filter_params=params)
+    both = index.search(
+        queries, k=5, subset=["doc0", "doc2", "doc3", "doc4"], filter=where, filter_params=params
+    )
     for result in both:
         assert set(result.ids) <= matching & {"doc0", "doc2", "doc3", "doc4"}
-    assert index(queries, 2, filter=where, filter_params=params)[0] == [r.to_dicts() for r in index.search(queries, 2, filter=where, filter_params=params)][0]
+    assert (
+        index(queries, 2, filter=where, filter_params=params)[0]
+        == [r.to_dicts() for r in index.search(queries, 2, filter=where, filter_params=params)][0]
+    )
 
 
 @pytest.mark.parametrize(
@@ -389,13 +426,19 @@ def test_filter_equals_exact_search_over_the_matching_documents(index_factory, t
         ("year > 1) UNION SELECT 1 --", [], "not a valid SQL condition"),
         ("year > 1 UNION SELECT 1", [], "not a valid SQL condition|one condition"),
         ("year IN (SELECT 1)", [], "not a valid SQL condition|one condition"),
-        ("(SELECT count(*) FROM read_csv('/etc/passwd')) > 0", [], "not a valid SQL condition|one condition"),
+        (
+            "(SELECT count(*) FROM read_csv('/etc/passwd')) > 0",
+            [],
+            "not a valid SQL condition|one condition",
+        ),
         ("year > 1; DROP TABLE t", [], "not a valid SQL condition"),
         ("year > ? AND year < ?", [1], "cannot run"),
         ("", [], "non-empty"),
     ],
 )
-def test_bad_filters_are_refused_with_a_clear_error(index_factory, tmp_path, where, params, message):
+def test_bad_filters_are_refused_with_a_clear_error(
+    index_factory, tmp_path, where, params, message
+):
     index, ids, docs, _ = _filtered_corpus(index_factory, tmp_path, n=12)
     with pytest.raises(IndexInputError, match=message):
         index.search([query_for(docs[0])], k=3, filter=where, filter_params=params)

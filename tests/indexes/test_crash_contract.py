@@ -49,18 +49,28 @@ def context() -> Any:
     global _CONTEXT
     if _CONTEXT is None:
         _CONTEXT = mp.get_context("forkserver")
-        _CONTEXT.set_forkserver_preload(["numpy", "plait.indexes", "plait.indexes.plaid",
-                                         "plait.distributed.sharded", "crash_child"])
+        _CONTEXT.set_forkserver_preload(
+            [
+                "numpy",
+                "plait.indexes",
+                "plait.indexes.plaid",
+                "plait.distributed.sharded",
+                "crash_child",
+            ]
+        )
     return _CONTEXT
 
 
-def run_child(factory: Any, folder: Path, seed: int, kill_at: int = 0,
-              delay: float | None = None) -> tuple[int, list[int], float, bool]:
+def run_child(
+    factory: Any, folder: Path, seed: int, kill_at: int = 0, delay: float | None = None
+) -> tuple[int, list[int], float, bool]:
     """One writer run on ``folder``; returns (last reported operation, syscall count after each
     reported operation, seconds from the first operation to the end, whether it finished)."""
     ctx = context()
     receive, send = ctx.Pipe(duplex=False)
-    child = ctx.Process(target=crash_child.writer, args=(factory.name, str(folder), seed, kill_at, send))
+    child = ctx.Process(
+        target=crash_child.writer, args=(factory.name, str(folder), seed, kill_at, send)
+    )
     child.start()
     send.close()
     assert receive.poll(60), f"{factory.name}: the writer did not start"
@@ -89,7 +99,9 @@ def run_child(factory: Any, folder: Path, seed: int, kill_at: int = 0,
     if kill_at == 0 and delay is None:
         assert finished and child.exitcode == 0, f"{factory.name}: the unkilled run failed"
     else:
-        assert finished or child.exitcode == -signal.SIGKILL, f"{factory.name}: exit {child.exitcode}"
+        assert finished or child.exitcode == -signal.SIGKILL, (
+            f"{factory.name}: exit {child.exitcode}"
+        )
     return last, ends, elapsed, finished
 
 
@@ -132,23 +144,32 @@ def check(factory: Any, folder: Path, states: list[crash_child.State], last: int
     index = factory.reopen(folder)
     index.verify()
     ids = index.documents_ids
-    assert len(ids) == len(set(ids)) == len(index), f"ids repeated or len wrong: {len(ids)} vs {len(index)}"
+    assert len(ids) == len(set(ids)) == len(index), (
+        f"ids repeated or len wrong: {len(ids)} vs {len(index)}"
+    )
     part = part_of(index)
     candidates = [c for c in (last, last + 1) if c < len(states)]
     held_by_all = set(candidates)
     for p in sorted({part(i) for s in states for i in s} | {part(i) for i in ids}):
         held = {i for i in ids if part(i) == p}
         matched, problems = set(), []
-        for c in candidates:  # both: an upsert keeps the ids, a part the operation missed matches both
+        for (
+            c
+        ) in candidates:  # both: an upsert keeps the ids, a part the operation missed matches both
             expected = {i: v for i, v in states[c].items() if part(i) == p}
-            problem = (f"ids differ ({sorted(held ^ set(expected))[:6]})" if set(expected) != held
-                       else same_content(index, expected))
+            problem = (
+                f"ids differ ({sorted(held ^ set(expected))[:6]})"
+                if set(expected) != held
+                else same_content(index, expected)
+            )
             if problem is None:
                 matched.add(c)
             else:
                 problems.append(f"state {c}: {problem}")
         if not matched:
-            pytest.fail(f"{factory.name}: part {p} holds no committed state: " + "; ".join(problems))
+            pytest.fail(
+                f"{factory.name}: part {p} holds no committed state: " + "; ".join(problems)
+            )
         held_by_all &= matched
     if ids:
         probe = sorted(ids)[0]
@@ -156,9 +177,13 @@ def check(factory: Any, folder: Path, states: list[crash_child.State], last: int
         assert set(hits.ids) <= set(ids) and len(hits) == min(3, len(ids))
         if isinstance(index, Exact):
             assert hits.ids[0] == probe
-    index.add_documents(["after-crash"], [crash_child.embedding("after-crash", 0)], texts=["written after"])
+    index.add_documents(
+        ["after-crash"], [crash_child.embedding("after-crash", 0)], texts=["written after"]
+    )
     again = factory.reopen(folder)
-    assert again.get_documents(["after-crash"]) == [{"id": "after-crash", "text": "written after", "metadata": {}}]
+    assert again.get_documents(["after-crash"]) == [
+        {"id": "after-crash", "text": "written after", "metadata": {}}
+    ]
     again.verify()
     if last in held_by_all:
         return "last"
@@ -192,10 +217,11 @@ def test_kill_9_leaves_the_last_committed_state(index_factory, tmp_path):
         last, _, _, finished = run_child(index_factory, folder, seed, kill_at, delay)
         held = check(index_factory, folder, states, last)
         outcomes.append("finished" if finished else held)
-    print(f"{index_factory.name}: {total} commit syscalls per run, kill points {points}, "
-          f"outcomes {outcomes}")
+    print(
+        f"{index_factory.name}: {total} commit syscalls per run, kill points {points}, "
+        f"outcomes {outcomes}"
+    )
     # the kills did land on both sides of a commit point
     assert "next" in outcomes and ("last" in outcomes or "mixed" in outcomes), outcomes
     if not hasattr(index_factory.reopen(tmp_path / "unkilled"), "n_shards"):
         assert "mixed" not in outcomes
-

@@ -47,7 +47,9 @@ def test_folder_layout_and_index_path_alias(tmp_path):
     index.remove_documents(["d1"])
     m = manifest(index)
     assert m["format"] == "plait-exact" and m["version"] == 2 and m["settings"]["dim"] == DIM
-    assert m["segments"] == [{"name": "s000001", "n_docs": 5, "n_tokens": sum(len(e) for e in embs)}]
+    assert m["segments"] == [
+        {"name": "s000001", "n_docs": 5, "n_tokens": sum(len(e) for e in embs)}
+    ]
     assert "s000001.tombstones" in m["files"] and index.stats["documents"] == 4
     names = {p.name for p in index.path.iterdir()}
     assert {e["name"] for e in m["files"].values()} <= names
@@ -101,7 +103,9 @@ def test_auto_compaction_when_most_documents_are_dead(monkeypatch):
     ids, embs = docs(80)
     index.add_documents(ids, embs)
     index.remove_documents(ids[:50])
-    assert index.stats["segments"] == 1 and index.stats["deleted_documents"] == 0 and len(index) == 30
+    assert (
+        index.stats["segments"] == 1 and index.stats["deleted_documents"] == 0 and len(index) == 30
+    )
     assert index.documents_ids == ids[50:]
     monkeypatch.setattr(segments_module, "MAX_SEGMENTS", 2)
     for i in range(2):  # the second add makes 3 segments > 2: compacted into one

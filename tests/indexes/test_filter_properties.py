@@ -45,18 +45,33 @@ def conditions(draw):
         kind = draw(st.sampled_from(["year", "category", "flag", "in", "null"]))
         if kind == "year":
             op, value = draw(st.sampled_from([">=", "<", "="])), draw(st.integers(2000, 2010))
-            fn = {">=": lambda y: y >= value, "<": lambda y: y < value, "=": lambda y: y == value}[op]
-            return f"year {op} ?", [value], lambda m: None if m.get("year") is None else fn(m["year"])
+            fn = {">=": lambda y: y >= value, "<": lambda y: y < value, "=": lambda y: y == value}[
+                op
+            ]
+            return (
+                f"year {op} ?",
+                [value],
+                lambda m: None if m.get("year") is None else fn(m["year"]),
+            )
         if kind == "category":
             value = draw(st.sampled_from(CATEGORIES))
-            return "category = ?", [value], lambda m: None if m.get("category") is None else m["category"] == value
+            return (
+                "category = ?",
+                [value],
+                lambda m: None if m.get("category") is None else m["category"] == value,
+            )
         if kind == "flag":
             return "flag", [], lambda m: m.get("flag")
         if kind == "in":
-            values = draw(st.lists(st.sampled_from(CATEGORIES), min_size=1, max_size=3, unique=True))
+            values = draw(
+                st.lists(st.sampled_from(CATEGORIES), min_size=1, max_size=3, unique=True)
+            )
             marks = ", ".join("?" for _ in values)
-            return (f"category IN ({marks})", list(values),
-                    lambda m: None if m.get("category") is None else m["category"] in values)
+            return (
+                f"category IN ({marks})",
+                list(values),
+                lambda m: None if m.get("category") is None else m["category"] in values,
+            )
         return "category IS NULL", [], lambda m: m.get("category") is None
 
     sql, params, fn = atom()
@@ -74,8 +89,13 @@ def conditions(draw):
 
 @st.composite
 def corpora(draw):
-    rows = [{"year": draw(st.integers(2000, 2010)), "category": draw(st.sampled_from(CATEGORIES)),
-             "flag": draw(st.booleans())}]  # every column exists (an unknown one is an error)
+    rows = [
+        {
+            "year": draw(st.integers(2000, 2010)),
+            "category": draw(st.sampled_from(CATEGORIES)),
+            "flag": draw(st.booleans()),
+        }
+    ]  # every column exists (an unknown one is an error)
     for _ in range(N - 1):
         row = {}
         if draw(st.integers(0, 9)):  # some documents lack a column
@@ -94,7 +114,9 @@ def docs():
     return [_unit(rng.standard_normal((int(rng.integers(3, 7)), DIM))) for _ in range(N)]
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(rows=corpora(), condition=conditions(), k=st.sampled_from([1, 5, 30]))
 def test_filtered_search_equals_brute_force_over_the_matching_documents(
     index_factory, tmp_path_factory, docs, rows, condition, k
@@ -109,10 +131,20 @@ def test_filtered_search_equals_brute_force_over_the_matching_documents(
     assert set(index.filter_ids(sql, params)) == matching, sql
     generation = index.manifest["generation"] if index.manifest is not None else None
     query = _unit(docs[3][:2] + 0.1)
-    full = PLAIDSearchParams(ncells=1 << 12, centroid_score_threshold=float("-inf"), ndocs=4096, n_full_scores=4096)
-    got = index.search([query], k=k, filter=sql, filter_params=params,
-                       params=full if "plaid" in index_factory.name else None)[0]
-    want = sorted(((maxsim_reference(query, docs[int(i[1:])]), i) for i in matching), key=lambda t: (-t[0], t[1]))[:k]
+    full = PLAIDSearchParams(
+        ncells=1 << 12, centroid_score_threshold=float("-inf"), ndocs=4096, n_full_scores=4096
+    )
+    got = index.search(
+        [query],
+        k=k,
+        filter=sql,
+        filter_params=params,
+        params=full if "plaid" in index_factory.name else None,
+    )[0]
+    want = sorted(
+        ((maxsim_reference(query, docs[int(i[1:])]), i) for i in matching),
+        key=lambda t: (-t[0], t[1]),
+    )[:k]
     assert len(got) == min(k, len(matching))  # k results whenever k documents match
     assert set(got.ids) <= matching
     if index_factory.exact:

@@ -137,7 +137,9 @@ def test_an_unreadable_manifest_is_set_aside_by_override_not_overwritten(tmp_pat
     with pytest.raises(CorruptIndexError, match="manifest.json"):
         Exact(tmp_path, "idx")
     Exact(tmp_path, "idx", override=True)
-    aside = [p for p in (tmp_path / "idx").iterdir() if p.name.startswith("manifest.json.unreadable")]
+    aside = [
+        p for p in (tmp_path / "idx").iterdir() if p.name.startswith("manifest.json.unreadable")
+    ]
     assert len(aside) == 1 and aside[0].read_text() == "{ broken"
 
 
@@ -206,7 +208,9 @@ def test_readers_opening_during_commits_never_see_false_corruption(tmp_path, kin
     KINDS[kind](tmp_path).add_documents(ids, embs)
     writer = subprocess.Popen(
         [sys.executable, "-c", RACE_WRITER, kind, str(tmp_path), "3"],
-        stdout=subprocess.PIPE, text=True, cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
     )
     assert writer.stdout is not None
     assert writer.stdout.readline().strip() == "ready"
@@ -321,7 +325,9 @@ def test_bit_flips_in_the_manifest_and_small_files_are_named_never_silent(tmp_pa
             except (CorruptIndexError, ValueError) as error:
                 assert file.name in str(error), (file.name, bit, str(error))
             else:
-                assert result == clean, f"silent wrong answer after flipping bit {bit} of {file.name}"
+                assert result == clean, (
+                    f"silent wrong answer after flipping bit {bit} of {file.name}"
+                )
             finally:
                 file.write_bytes(original)
             checked += 1
@@ -351,10 +357,26 @@ def test_a_damaged_npy_header_names_its_file(tmp_path, kind):
 @pytest.mark.parametrize(
     "files, engine",
     [
-        (["index.voyager", "document_ids_to_embeddings.pkl", "embeddings_to_documents_ids.pkl"], "PyLate Voyager"),
-        (["fast_plaid_index/", "documents_ids_to_plaid_ids.pkl", "plaid_ids_to_documents_ids.pkl"], "fast-plaid backend"),
-        (["plan.json", "metadata.json", "ivf.pid.pt", "0.codes.pt", "doclens.0.json"], "Stanford ColBERT"),
-        (["metadata.json", "centroids.npy", "ivf.npy", "ivf_lengths.npy", "0.codes.npy"], "a fast-plaid index"),
+        (
+            ["index.voyager", "document_ids_to_embeddings.pkl", "embeddings_to_documents_ids.pkl"],
+            "PyLate Voyager",
+        ),
+        (
+            [
+                "fast_plaid_index/",
+                "documents_ids_to_plaid_ids.pkl",
+                "plaid_ids_to_documents_ids.pkl",
+            ],
+            "fast-plaid backend",
+        ),
+        (
+            ["plan.json", "metadata.json", "ivf.pid.pt", "0.codes.pt", "doclens.0.json"],
+            "Stanford ColBERT",
+        ),
+        (
+            ["metadata.json", "centroids.npy", "ivf.npy", "ivf_lengths.npy", "0.codes.npy"],
+            "a fast-plaid index",
+        ),
     ],
 )
 def test_another_engines_index_is_named_and_left_alone(tmp_path, files, engine):
@@ -376,7 +398,9 @@ def test_another_engines_index_is_named_and_left_alone(tmp_path, files, engine):
     assert sorted(p.name for p in folder.iterdir()) == before
 
 
-def test_files_a_crash_kept_from_being_deleted_are_deleted_by_the_next_commit(tmp_path, monkeypatch):
+def test_files_a_crash_kept_from_being_deleted_are_deleted_by_the_next_commit(
+    tmp_path, monkeypatch
+):
     """A kill between the manifest switch and the deletions: the manifest lists what it was about
     to delete (``deleting``), so the next commit finishes the job and nothing leaks."""
     ids, embs = docs(12)

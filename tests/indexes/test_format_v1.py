@@ -40,7 +40,10 @@ def test_v1_folders_open_and_answer_as_before(v1_copy) -> None:
     assert len(index) == 47 and "doc-05" not in index and "doc-47" in index
     _check_answers(index, EXPECTED[name])
     texts = index.get_documents(["doc-00", "doc-47"])
-    assert [t["text"] for t in texts] == ["text of document 0: w0", "text of document 47: w0 w1 w2 w3 w4 w5"]
+    assert [t["text"] for t in texts] == [
+        "text of document 0: w0",
+        "text of document 47: w0 w1 w2 w3 w4 w5",
+    ]
     index.verify()
 
 

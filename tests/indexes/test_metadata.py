@@ -26,8 +26,11 @@ def test_check_metadata_drops_none_values_and_all_empty_rows() -> None:
 def test_schema_widens_int_to_float_and_refuses_other_mixes() -> None:
     assert merge_schema({"year": "int"}, [{"year": 2.5}], ["a"]) == {"year": "float"}
     assert merge_schema({"score": "float"}, [{"score": 3}], ["a"]) == {"score": "float"}
-    assert merge_schema(None, [{"d": dt.date(2020, 1, 1)}, {"t": dt.datetime(2020, 1, 1, 5)}], ["a", "b"]) == {
-        "d": "date", "t": "datetime",
+    assert merge_schema(
+        None, [{"d": dt.date(2020, 1, 1)}, {"t": dt.datetime(2020, 1, 1, 5)}], ["a", "b"]
+    ) == {
+        "d": "date",
+        "t": "datetime",
     }
     with pytest.raises(IndexInputError, match="the index stores int"):
         merge_schema({"year": "int"}, [{"year": "2020"}], ["doc-9"])
@@ -48,7 +51,8 @@ def test_a_type_clash_with_an_earlier_segment_writes_nothing(tmp_path) -> None:
     reopened = Exact(tmp_path, "idx")
     assert reopened.manifest["metadata_schema"] == {"year": "float", "lang": "str"}
     assert [d["metadata"] for d in reopened.get_documents(["a", "b"])] == [
-        {"year": 2020}, {"year": 2021.5, "lang": "en"},
+        {"year": 2020},
+        {"year": 2021.5, "lang": "en"},
     ]
 
 
@@ -56,7 +60,9 @@ def test_the_metadata_file_is_parquet_that_other_tools_read(tmp_path) -> None:
     pq = pytest.importorskip("pyarrow.parquet")
     index = Exact(tmp_path, "idx")
     index.add_documents(["a", "b"], _docs(2), metadata=[{"year": 2020, "src": "x"}, {"year": 2021}])
-    (name,) = [e["name"] for role, e in index.manifest["files"].items() if role.endswith(".metadata")]
+    (name,) = [
+        e["name"] for role, e in index.manifest["files"].items() if role.endswith(".metadata")
+    ]
     table = pq.read_table(tmp_path / "idx" / name)
     assert table.to_pylist() == [{"src": "x", "year": 2020}, {"src": None, "year": 2021}]
 
@@ -66,7 +72,9 @@ def test_a_damaged_metadata_file_is_named(tmp_path) -> None:
 
     index = Exact(tmp_path, "idx")
     index.add_documents(["a"], _docs(1), metadata=[{"year": 2020}])
-    (name,) = [e["name"] for role, e in index.manifest["files"].items() if role.endswith(".metadata")]
+    (name,) = [
+        e["name"] for role, e in index.manifest["files"].items() if role.endswith(".metadata")
+    ]
     path = tmp_path / "idx" / name
     data = bytearray(path.read_bytes())
     data[len(data) // 2] ^= 0xFF
@@ -80,10 +88,12 @@ def test_without_pyarrow_metadata_needs_the_extra_and_the_rest_works(tmp_path, m
     index.add_documents(["a"], _docs(1), texts=["plain"])
     monkeypatch.setitem(sys.modules, "pyarrow", None)
     monkeypatch.setitem(sys.modules, "pyarrow.parquet", None)
-    with pytest.raises(MissingExtraError, match=r'plait\[metadata\]'):
+    with pytest.raises(MissingExtraError, match=r"plait\[metadata\]"):
         index.add_documents(["b"], _docs(1), metadata=[{"year": 1}])
     assert "b" not in index and Exact(tmp_path, "idx").get_documents(["a"])[0] == {
-        "id": "a", "text": "plain", "metadata": {},
+        "id": "a",
+        "text": "plain",
+        "metadata": {},
     }
 
 

@@ -43,7 +43,9 @@ def _metadata_versions(path) -> list[set]:
     groups: dict[int, set] = {}
     n_shards = getattr(index, "n_shards", 1)
     for document in index.get_documents(index.documents_ids):
-        groups.setdefault(shard_of(document["id"], n_shards), set()).add(document["metadata"].get("version"))
+        groups.setdefault(shard_of(document["id"], n_shards), set()).add(
+            document["metadata"].get("version")
+        )
     return [groups[s] for s in sorted(groups)]
 
 
@@ -59,13 +61,17 @@ def test_kill_9_during_update_metadata(index_factory, tmp_path):
     template = tmp_path / "template"
     subprocess.run(["cp", "-a", str(index.path), str(template)], check=True)
     path = index.path
-    full = subprocess.run([sys.executable, "-c", CHILD, str(path), "0"], capture_output=True, text=True, check=True)
+    full = subprocess.run(
+        [sys.executable, "-c", CHILD, str(path), "0"], capture_output=True, text=True, check=True
+    )
     n_calls = int(full.stdout.split()[-1])
     assert all(v == {2} for v in _metadata_versions(path)) and n_calls > 0
     for kill_at in range(1, n_calls + 1):
         subprocess.run(["rm", "-rf", str(path)], check=True)
         subprocess.run(["cp", "-a", str(template), str(path)], check=True)
-        done = subprocess.run([sys.executable, "-c", CHILD, str(path), str(kill_at)], capture_output=True, text=True)
+        done = subprocess.run(
+            [sys.executable, "-c", CHILD, str(path), str(kill_at)], capture_output=True, text=True
+        )
         assert done.returncode == -9, done.stderr
         for versions in _metadata_versions(path):
             assert versions in ({1}, {2}), (kill_at, versions)  # never a mix, never unreadable

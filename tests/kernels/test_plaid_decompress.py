@@ -32,12 +32,18 @@ def test_kernel_equals_reference_and_codec_decoding(nbits, code_dtype, normalize
     query = rng.normal(size=(5, dim)).astype(np.float32)
     docs = rng.permutation(40)[:30]
     inv = token_inverse_norms(centroids, codes, mapped, codec.lut) if normalize else None
-    got = compressed_maxsim(query, centroids, codes, mapped, offsets, docs, codec.lut, inv_norms=inv)
-    want = compressed_maxsim_reference(query, centroids, codes, residuals, offsets, docs, codec.lut, normalize)
+    got = compressed_maxsim(
+        query, centroids, codes, mapped, offsets, docs, codec.lut, inv_norms=inv
+    )
+    want = compressed_maxsim_reference(
+        query, centroids, codes, residuals, offsets, docs, codec.lut, normalize
+    )
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
     assert np.all(got[doclens[docs] == 0] == 0)
     scores_t = centroids @ query.T  # the centroid scores a search passes in
-    given = compressed_maxsim(query, centroids, codes, mapped, offsets, docs, codec.lut, scores_t, inv)
+    given = compressed_maxsim(
+        query, centroids, codes, mapped, offsets, docs, codec.lut, scores_t, inv
+    )
     np.testing.assert_allclose(given, want, rtol=1e-5, atol=1e-5)
     d = int(docs[np.argmax(doclens[docs])])  # the reference decodes as the codec does
     rows = slice(offsets[d], offsets[d + 1])
@@ -68,7 +74,12 @@ def test_inverse_norms_equal_decoding():
 
 def test_no_documents():
     out = compressed_maxsim(
-        np.zeros((2, 8), np.float32), np.zeros((3, 8), np.float32), np.zeros(0, np.uint16),
-        np.zeros((0, 2), np.uint8), np.zeros(1, np.int64), np.zeros(0, np.int64), np.zeros((2, 256, 4), np.float32),
+        np.zeros((2, 8), np.float32),
+        np.zeros((3, 8), np.float32),
+        np.zeros(0, np.uint16),
+        np.zeros((0, 2), np.uint8),
+        np.zeros(1, np.int64),
+        np.zeros(0, np.int64),
+        np.zeros((2, 256, 4), np.float32),
     )
     assert out.shape == (0,)

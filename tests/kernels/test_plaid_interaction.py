@@ -29,7 +29,10 @@ def test_kernel_equals_reference(code_dtype, seed, tmp_path):
 
 def test_no_documents():
     out = centroid_interaction(
-        np.zeros(0, np.uint16), np.zeros(1, np.int64), np.zeros(0, np.int64),
-        np.zeros((3, 2), np.float32), np.ones(3, bool),
+        np.zeros(0, np.uint16),
+        np.zeros(1, np.int64),
+        np.zeros(0, np.int64),
+        np.zeros((3, 2), np.float32),
+        np.ones(3, bool),
     )
     assert out.shape == (0,)

@@ -295,7 +295,9 @@ def lexical_scores(rows, columns, n_queries=3, n_documents=6, seed=1):
     scores[1] = 0.0  # a query sharing no word with any document: the dense logits stay
     queries = torch.randint(0, n_queries, (rows,), generator=generator)
     queries[0] = 1  # row 0 asks the query that shares no word
-    documents = [torch.randint(0, n_documents, (rows,), generator=generator) for _ in range(columns)]
+    documents = [
+        torch.randint(0, n_documents, (rows,), generator=generator) for _ in range(columns)
+    ]
     return LexicalScores(scores, queries, documents)
 
 
@@ -329,7 +331,9 @@ def test_teacher_contrastive_rejects_bad_lexical_input(model):
             model, query_vectors, document_vectors, lexical=lexical_scores(3, 2), lexical_weight=2
         )
     with pytest.raises(ValueError, match="1 document columns, the teacher vectors 2"):
-        losses.TeacherContrastive(model, query_vectors, document_vectors, lexical=lexical_scores(3, 1))
+        losses.TeacherContrastive(
+            model, query_vectors, document_vectors, lexical=lexical_scores(3, 1)
+        )
 
 
 def test_teacher_contrastive_rejects_bad_input(model):

@@ -30,17 +30,32 @@ def bpe_model(tmp_path_factory: pytest.TempPathFactory):
     folder = tmp_path_factory.mktemp("tiny-roberta")
     specials = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]
     bpe = ByteLevelBPETokenizer()
-    bpe.train_from_iterator(CORPUS, vocab_size=300, min_frequency=2, special_tokens=specials, show_progress=False)
-    bpe.post_processor = RobertaProcessing(("</s>", bpe.token_to_id("</s>")), ("<s>", bpe.token_to_id("<s>")))
+    bpe.train_from_iterator(
+        CORPUS, vocab_size=300, min_frequency=2, special_tokens=specials, show_progress=False
+    )
+    bpe.post_processor = RobertaProcessing(
+        ("</s>", bpe.token_to_id("</s>")), ("<s>", bpe.token_to_id("<s>"))
+    )
     bpe.save(str(folder / "tokenizer.json"))
     tokenizer = RobertaTokenizerFast(
-        tokenizer_file=str(folder / "tokenizer.json"), bos_token="<s>", eos_token="</s>",
-        sep_token="</s>", cls_token="<s>", unk_token="<unk>", pad_token="<pad>", mask_token="<mask>",
+        tokenizer_file=str(folder / "tokenizer.json"),
+        bos_token="<s>",
+        eos_token="</s>",
+        sep_token="</s>",
+        cls_token="<s>",
+        unk_token="<unk>",
+        pad_token="<pad>",
+        mask_token="<mask>",
     )
     tokenizer.save_pretrained(folder)
     config = RobertaConfig(
-        vocab_size=len(tokenizer), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-        intermediate_size=64, max_position_embeddings=300, pad_token_id=tokenizer.pad_token_id,
+        vocab_size=len(tokenizer),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=300,
+        pad_token_id=tokenizer.pad_token_id,
     )
     torch.manual_seed(0)
     RobertaModel(config).save_pretrained(folder)
@@ -54,7 +69,9 @@ def test_the_tokenizer_makes_a_newline_token(bpe_model) -> None:
 
 @pytest.mark.parametrize("is_query", [True, False])
 def test_surrounding_whitespace_changes_nothing(bpe_model, is_query: bool) -> None:
-    padded = bpe_model.encode(["hello world\n", "  rings of saturn!\t", "\nbread\n\n"], is_query=is_query)
+    padded = bpe_model.encode(
+        ["hello world\n", "  rings of saturn!\t", "\nbread\n\n"], is_query=is_query
+    )
     clean = bpe_model.encode(["hello world", "rings of saturn!", "bread"], is_query=is_query)
     for a, b in zip(padded, clean, strict=True):
         assert a.shape == b.shape

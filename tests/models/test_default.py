@@ -127,7 +127,9 @@ def test_delta_that_does_not_fit_is_rejected(tmp_path: Path, tiny_model: ColBERT
 
 def test_low_rank_delta_round_trip(tmp_path: Path, tiny_model_path: Path) -> None:
     trained = ColBERT(str(tiny_model_path), device="cpu")
-    name = next(k for k, v in trained.state_dict().items() if "encoder.layer.0" in k and v.ndim == 2)
+    name = next(
+        k for k, v in trained.state_dict().items() if "encoder.layer.0" in k and v.ndim == 2
+    )
     base = trained.state_dict()[name].clone()
     generator = torch.Generator().manual_seed(0)
     out_features, in_features = base.shape

@@ -103,8 +103,9 @@ def test_beir_folder_queries_and_shards_readable_as_plait_encode_npz(
     rows = _documents(9)
     (tmp_path / "beir").mkdir()
     _write_jsonl(tmp_path / "beir" / "corpus.jsonl", rows)
-    encode_corpus(tmp_path / "beir", tmp_path / "q", model=tiny_model_path, is_query=True,
-                  shard_size=4)
+    encode_corpus(
+        tmp_path / "beir", tmp_path / "q", model=tiny_model_path, is_query=True, shard_size=4
+    )
     _assert_same_as_model(tmp_path / "q", rows, tiny_model, is_query=True)
     # each shard holds the arrays `plait encode -o x.npz` writes
     first = np.load(tmp_path / "q" / ShardRange(0, 4).name)
@@ -115,7 +116,9 @@ def test_beir_folder_queries_and_shards_readable_as_plait_encode_npz(
 def test_ray_and_hugging_face_datasets(ray_cluster, tiny_model, tiny_model_path, tmp_path):
     import datasets
 
-    rows = [{"_id": r["_id"], "title": r.get("title", ""), "text": r["text"]} for r in _documents(11)]
+    rows = [
+        {"_id": r["_id"], "title": r.get("title", ""), "text": r["text"]} for r in _documents(11)
+    ]
     encode_corpus(ray.data.from_items(rows), tmp_path / "ray", model=tiny_model_path, shard_size=5)
     _assert_same_as_model(tmp_path / "ray", rows, tiny_model)
     hf_rows = [{"id": r["_id"], "text": r["text"], "title": r["title"]} for r in rows]

@@ -72,7 +72,9 @@ def test_search_command_on_ray_equals_the_in_process_search(sharded_folder: Path
 def test_plait_index_rejects_shards_with_exact(tmp_path: Path, tiny_model_path: Path):
     corpus = tmp_path / "c.txt"
     corpus.write_text("one\ntwo\n")
-    done = run("index", corpus, tmp_path / "x", "--shards", 2, "--exact", "--model", tiny_model_path)
+    done = run(
+        "index", corpus, tmp_path / "x", "--shards", 2, "--exact", "--model", tiny_model_path
+    )
     assert done.exit_code == 2 and "--shards" in done.output
 
 
@@ -87,7 +89,9 @@ def test_server_over_a_sharded_index_on_ray(sharded_folder: Path, tiny_model):
     try:
         queries = tiny_model.encode(["bread and yeast"], is_query=True)
         with TestClient(create_app(index)) as client:
-            answer = client.post("/search", json={"embeddings": [q.tolist() for q in queries], "k": 3})
+            answer = client.post(
+                "/search", json={"embeddings": [q.tolist() for q in queries], "k": 3}
+            )
             assert answer.status_code == 200, answer.text
             hits = answer.json()["results"][0]
             expected = index.search(queries, 3)[0]

@@ -102,7 +102,9 @@ def test_killed_shard_actor_mid_search_raises_or_marks_partial(built):
         assert "shard-001" in str(outcome["error"]) and "died" in str(outcome["error"])
         assert time.perf_counter() - started < 30
         partial = index.search(qs, 10, allow_partial=True)
-        assert all(r.partial and r.missing_shards == ("shard-001",) and len(r) == 10 for r in partial)
+        assert all(
+            r.partial and r.missing_shards == ("shard-001",) and len(r) == 10 for r in partial
+        )
 
 
 def test_shard_that_does_not_answer_in_time_is_reported(built):

@@ -38,7 +38,9 @@ def scifact(tmp_path_factory):
     documents = documents if size == "all" else documents[: int(size)]
     cache = tmp_path_factory.mktemp("scifact-embeddings")
     model = ColBERT()
-    docs = model.encode([d["text"] for d in documents], is_query=False, batch_size=32, show_progress_bar=False)
+    docs = model.encode(
+        [d["text"] for d in documents], is_query=False, batch_size=32, show_progress_bar=False
+    )
     lens = np.array([len(d) for d in docs])
     np.save(cache / "tokens.npy", np.concatenate(docs))
     np.save(cache / "lens.npy", lens)
@@ -46,7 +48,9 @@ def scifact(tmp_path_factory):
     tokens = np.load(cache / "tokens.npy", mmap_mode="r")
     starts = np.r_[0, np.cumsum(lens)[:-1]]
     embeddings = [tokens[s : s + n] for s, n in zip(starts, lens, strict=True)]
-    query_embeddings = model.encode([q["text"] for q in queries], is_query=True, show_progress_bar=False)
+    query_embeddings = model.encode(
+        [q["text"] for q in queries], is_query=True, show_progress_bar=False
+    )
     return [d["id"] for d in documents], embeddings, query_embeddings
 
 

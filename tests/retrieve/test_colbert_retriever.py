@@ -141,9 +141,14 @@ def test_retrieve_can_return_the_stored_texts_and_metadata(tiny_model, tmp_path)
     for hit in full[0]:
         position = IDS.index(hit["id"])
         assert hit["text"] == COLLECTION[position] and hit["metadata"] == {"year": 2000 + position}
-    reopened = retrieve.ColBERT(index=indexes.Exact(index_path=tmp_path, index_name="docs"), model=tiny_model)
+    reopened = retrieve.ColBERT(
+        index=indexes.Exact(index_path=tmp_path, index_name="docs"), model=tiny_model
+    )
     again = reopened.retrieve(["patients with cardiac conditions"], k=3, return_documents=True)
     assert again == full
     bare = retrieve.ColBERT(index=indexes.Exact(index_folder=None), model=tiny_model)
     bare.index(collection=COLLECTION[:2], document_ids=IDS[:2], store_texts=False)
-    assert all(h["text"] is None and h["metadata"] == {} for h in bare.retrieve(["x"], k=2, return_documents=True)[0])
+    assert all(
+        h["text"] is None and h["metadata"] == {}
+        for h in bare.retrieve(["x"], k=2, return_documents=True)[0]
+    )

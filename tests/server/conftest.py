@@ -24,7 +24,9 @@ def disk_index(tmp_path: Path) -> Exact:
 @pytest.fixture
 def client(disk_index: Exact) -> Iterator[TestClient]:
     """Embeddings-only server over a 20-document on-disk exact index (lifespan run: lock held)."""
-    with TestClient(create_app(disk_index, limits=Limits(max_k=50, max_texts=8, max_chars=200))) as c:
+    with TestClient(
+        create_app(disk_index, limits=Limits(max_k=50, max_texts=8, max_chars=200))
+    ) as c:
         yield c
 
 

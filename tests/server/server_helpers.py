@@ -17,7 +17,9 @@ from plait.server.connections import ConnectionLimits, protocol_class
 DIM = 8
 
 
-def random_documents(n: int, seed: int = 0, prefix: str = "d") -> tuple[list[str], list[np.ndarray]]:
+def random_documents(
+    n: int, seed: int = 0, prefix: str = "d"
+) -> tuple[list[str], list[np.ndarray]]:
     """``n`` documents of 1-6 L2-normalised ``DIM``-dimensional tokens."""
     rng = np.random.default_rng(seed)
     ids = [f"{prefix}{i}" for i in range(n)]
@@ -44,7 +46,9 @@ def live_server(app: Any, limits: ConnectionLimits) -> Iterator[int]:
 
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
-    config = uvicorn.Config(app, http=protocol_class(limits), ws="none", log_level="warning", lifespan="on")
+    config = uvicorn.Config(
+        app, http=protocol_class(limits), ws="none", log_level="warning", lifespan="on"
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()

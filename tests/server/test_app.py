@@ -34,11 +34,15 @@ def test_search_by_embeddings_matches_brute_force(client: TestClient) -> None:
 def test_search_subsets_shared_and_per_query(client: TestClient) -> None:
     ids, docs = random_documents(20)
     q = np.random.default_rng(2).normal(size=(2, DIM)).astype(np.float32)
-    shared = client.post("/search", json={"embeddings": [q.tolist()] * 2, "k": 10, "subset": ["d3", "d7", "nope"]})
+    shared = client.post(
+        "/search", json={"embeddings": [q.tolist()] * 2, "k": 10, "subset": ["d3", "d7", "nope"]}
+    )
     assert shared.status_code == 200
     for result in shared.json()["results"]:
         assert sorted(h["id"] for h in result) == ["d3", "d7"]
-    per_query = client.post("/search", json={"embeddings": [q.tolist()] * 2, "k": 10, "subset": [["d1"], ["d2", "d4"]]})
+    per_query = client.post(
+        "/search", json={"embeddings": [q.tolist()] * 2, "k": 10, "subset": [["d1"], ["d2", "d4"]]}
+    )
     got = [sorted(h["id"] for h in r) for r in per_query.json()["results"]]
     assert got == [["d1"], ["d2", "d4"]]
 
@@ -51,12 +55,21 @@ def test_k_larger_than_the_index_gives_every_document(client: TestClient) -> Non
 def test_add_upsert_delete_change_what_search_sees(client: TestClient, disk_index: Exact) -> None:
     new = np.eye(DIM, dtype=np.float32)[:2]
     added = client.post("/documents", json={"ids": ["new"], "embeddings": [new.tolist()]})
-    assert added.status_code == 200 and added.json() == {"added": 1, "replaced": 0, "removed": 0, "documents": 21}
-    top = client.post("/search", json={"embeddings": [new.tolist()], "k": 1}).json()["results"][0][0]
+    assert added.status_code == 200 and added.json() == {
+        "added": 1,
+        "replaced": 0,
+        "removed": 0,
+        "documents": 21,
+    }
+    top = client.post("/search", json={"embeddings": [new.tolist()], "k": 1}).json()["results"][0][
+        0
+    ]
     assert top["id"] == "new" and top["score"] == pytest.approx(2.0)
 
     flipped = -np.eye(DIM, dtype=np.float32)[:2]
-    upsert = client.put("/documents", json={"ids": ["new", "other"], "embeddings": [flipped.tolist(), new.tolist()]})
+    upsert = client.put(
+        "/documents", json={"ids": ["new", "other"], "embeddings": [flipped.tolist(), new.tolist()]}
+    )
     assert upsert.json() == {"added": 1, "replaced": 1, "removed": 0, "documents": 22}
     np.testing.assert_allclose(disk_index.get_documents_embeddings(["new"])[0], flipped)
 
@@ -65,11 +78,19 @@ def test_add_upsert_delete_change_what_search_sees(client: TestClient, disk_inde
     top = client.post("/search", json={"embeddings": [new.tolist()], "k": 20}).json()["results"][0]
     assert {"new", "other"}.isdisjoint(h["id"] for h in top)
     # the writes are committed on disk: a fresh reader sees them
-    assert sorted(Exact(index_folder=disk_index.path.parent, index_name="served").documents_ids) == sorted(disk_index.documents_ids)
+    assert sorted(
+        Exact(index_folder=disk_index.path.parent, index_name="served").documents_ids
+    ) == sorted(disk_index.documents_ids)
 
 
 def test_health_and_stats(client: TestClient, disk_index: Exact) -> None:
-    assert client.get("/health").json() == {"status": "ok", "documents": 20, "dim": DIM, "model": False, "writable": True}
+    assert client.get("/health").json() == {
+        "status": "ok",
+        "documents": 20,
+        "dim": DIM,
+        "model": False,
+        "writable": True,
+    }
     stats = client.get("/stats").json()
     files = [p for p in disk_index.path.iterdir() if p.name != "writer.lock"]
     assert stats["format"] == "plait-exact" and stats["documents"] == 20 and stats["dim"] == DIM
@@ -88,7 +109,9 @@ def test_text_endpoints_use_the_model(text_client: TestClient, tiny_model) -> No
     for got, want in zip(encoded["embeddings"], reference, strict=True):
         np.testing.assert_allclose(np.array(got), want, atol=1e-5)
     query = tiny_model.encode(["heart disease"], is_query=True)[0]
-    results = text_client.post("/search", json={"queries": ["heart disease"], "k": 3}).json()["results"][0]
+    results = text_client.post("/search", json={"queries": ["heart disease"], "k": 3}).json()[
+        "results"
+    ][0]
     want = brute_force([query], ["a", "b", "c"], reference, 3)[0]
     assert [h["id"] for h in results] == [i for i, _ in want]
     np.testing.assert_allclose([h["score"] for h in results], [s for _, s in want], rtol=1e-4)
@@ -104,7 +127,9 @@ def test_openapi_schema_carries_limits_and_examples(client: TestClient) -> None:
     search = schema["components"]["schemas"]["SearchRequest"]
     assert search["properties"]["k"]["maximum"] == 50
     assert search["examples"]
-    assert {"/health", "/stats", "/search", "/documents", "/documents/delete", "/encode"} <= set(schema["paths"])
+    assert {"/health", "/stats", "/search", "/documents", "/documents/delete", "/encode"} <= set(
+        schema["paths"]
+    )
 
 
 def test_serves_a_plaid_index(tmp_path) -> None:
@@ -113,12 +138,18 @@ def test_serves_a_plaid_index(tmp_path) -> None:
     ids, docs = random_documents(30)
     index = PLAID(index_folder=tmp_path, index_name="plaid", nbits=2, n_centroids=8)
     with TestClient(create_app(index)) as client:
-        added = client.post("/documents", json={"ids": ids, "embeddings": [d.tolist() for d in docs]})
+        added = client.post(
+            "/documents", json={"ids": ids, "embeddings": [d.tolist() for d in docs]}
+        )
         assert added.status_code == 200, added.text
-        hits = client.post("/search", json={"embeddings": [docs[3].tolist()], "k": 30}).json()["results"][0]
+        hits = client.post("/search", json={"embeddings": [docs[3].tolist()], "k": 30}).json()[
+            "results"
+        ][0]
         assert {h["id"] for h in hits} <= set(ids) and hits[0]["score"] >= hits[-1]["score"]
         assert client.post("/documents/delete", json={"ids": ["d3"]}).json()["documents"] == 29
-        hits = client.post("/search", json={"embeddings": [docs[3].tolist()], "k": 30}).json()["results"][0]
+        hits = client.post("/search", json={"embeddings": [docs[3].tolist()], "k": 30}).json()[
+            "results"
+        ][0]
         assert "d3" not in {h["id"] for h in hits}
         stats = client.get("/stats").json()
     assert stats["format"] == "plait-plaid" and stats["nbits"] == 2 and stats["documents"] == 29

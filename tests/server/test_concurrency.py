@@ -66,10 +66,21 @@ def test_readers_never_see_a_half_applied_add(tmp_path: Path) -> None:
         try:
             for step in range(12):
                 ids, docs = random_documents(BATCH, seed=step, prefix=f"b{step}-")
-                assert client.post("/documents", json={"ids": ids, "embeddings": [d.tolist() for d in docs]}).status_code == 200
+                assert (
+                    client.post(
+                        "/documents", json={"ids": ids, "embeddings": [d.tolist() for d in docs]}
+                    ).status_code
+                    == 200
+                )
                 if step % 3 == 2:  # replace the previous batch: tombstone + add in one write
                     old = [f"b{step - 1}-{i}" for i in range(BATCH)]
-                    assert client.put("/documents", json={"ids": old, "embeddings": [d.tolist() for d in docs]}).status_code == 200
+                    assert (
+                        client.put(
+                            "/documents",
+                            json={"ids": old, "embeddings": [d.tolist() for d in docs]},
+                        ).status_code
+                        == 200
+                    )
         finally:
             stop.set()
             for thread in readers:
@@ -94,7 +105,10 @@ else:
 def _probe(folder: Path) -> str:
     code = LOCK_PROBE.format(dim=DIM)
     result = subprocess.run(
-        [sys.executable, "-c", code, str(folder.parent), folder.name], capture_output=True, text=True, timeout=120
+        [sys.executable, "-c", code, str(folder.parent), folder.name],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 0, result.stderr
     return result.stdout
@@ -108,13 +122,19 @@ def test_running_server_keeps_other_writer_processes_out(disk_index: Exact) -> N
         assert "refused:" in out and "being written by another process" in out
         # ... nor can a second server in this process ...
         with pytest.raises(IndexLockedError, match="already held for writing by this process"):
-            with TestClient(create_app(Exact(index_folder=disk_index.path.parent, index_name="served"))):
+            with TestClient(
+                create_app(Exact(index_folder=disk_index.path.parent, index_name="served"))
+            ):
                 pass
         # ... while the server's own writes go through
-        answer = client.post("/documents", json={"ids": ids, "embeddings": [d.tolist() for d in docs]})
+        answer = client.post(
+            "/documents", json={"ids": ids, "embeddings": [d.tolist() for d in docs]}
+        )
         assert answer.status_code == 200
     assert "written" in _probe(disk_index.path)  # released at shutdown
-    assert {"mine0", "mine1", "other"} <= set(Exact(index_folder=disk_index.path.parent, index_name="served").documents_ids)
+    assert {"mine0", "mine1", "other"} <= set(
+        Exact(index_folder=disk_index.path.parent, index_name="served").documents_ids
+    )
 
 
 def test_hold_writer_lock_is_refused_while_another_writer_holds_it(tmp_path: Path) -> None:
@@ -138,7 +158,10 @@ def test_concurrent_query_and_document_encoding_stay_correct(tiny_model, tmp_pat
     state) must equal serial encoding; documents must not be cut to the query length."""
     documents = ["word " * 150 + str(i) for i in range(4)]
     queries = [f"short query {i}" for i in range(4)]
-    expected = {False: tiny_model.encode(documents, is_query=False), True: tiny_model.encode(queries, is_query=True)}
+    expected = {
+        False: tiny_model.encode(documents, is_query=False),
+        True: tiny_model.encode(queries, is_query=True),
+    }
     bad: list[tuple[bool, tuple[int, ...]]] = []
     index = Exact(index_folder=tmp_path, index_name="enc")
     with TestClient(create_app(index, tiny_model)) as client:

@@ -20,7 +20,13 @@ from plait.server import connections as conn
 from plait.server import create_app
 from plait.server.connections import ConnectionLimits, RepeatFilter
 
-LIMITS = ConnectionLimits(header_timeout=1.0, body_timeout=1.5, keep_alive_timeout=1.0, send_timeout=1.0, max_connections=8)
+LIMITS = ConnectionLimits(
+    header_timeout=1.0,
+    body_timeout=1.5,
+    keep_alive_timeout=1.0,
+    send_timeout=1.0,
+    max_connections=8,
+)
 SLACK = 2.0
 KEY = {"X-API-Key": "k"}
 
@@ -63,7 +69,9 @@ def test_idle_connection_is_closed_after_the_header_timeout(port: int) -> None:
     assert waited >= LIMITS.header_timeout - 0.2
 
 
-def assert_dripping_client_gets_408(port: int, start: bytes, byte: bytes, timeout: float, message: bytes) -> None:
+def assert_dripping_client_gets_408(
+    port: int, start: bytes, byte: bytes, timeout: float, message: bytes
+) -> None:
     """Send ``start``, then one ``byte`` every 0.2 s: within ``timeout`` (+ slack) the server
     answers 408 with ``message`` and closes, and /health still answers."""
     with connect(port) as sock:
@@ -77,7 +85,10 @@ def assert_dripping_client_gets_408(port: int, start: bytes, byte: bytes, timeou
 
 def test_headers_sent_a_byte_at_a_time_get_408_and_the_connection_closed(port: int) -> None:
     assert_dripping_client_gets_408(
-        port, b"GET /health HTTP/1.1\r\nHost: x\r\nX-Slow: ", b"a", LIMITS.header_timeout,
+        port,
+        b"GET /health HTTP/1.1\r\nHost: x\r\nX-Slow: ",
+        b"a",
+        LIMITS.header_timeout,
         b"request headers not received within 1 s",
     )
 
@@ -85,7 +96,10 @@ def test_headers_sent_a_byte_at_a_time_get_408_and_the_connection_closed(port: i
 def test_body_sent_a_byte_at_a_time_gets_408_and_the_connection_closed(port: int) -> None:
     head = b"POST /search HTTP/1.1\r\nHost: x\r\nX-API-Key: k\r\ncontent-type: application/json\r\n"
     assert_dripping_client_gets_408(
-        port, head + b"content-length: 100000\r\n\r\n{", b" ", LIMITS.body_timeout,
+        port,
+        head + b"content-length: 100000\r\n\r\n{",
+        b" ",
+        LIMITS.body_timeout,
         b"request body not received within 1.5 s",
     )
 
@@ -112,7 +126,9 @@ def test_slow_body_after_an_early_401_is_closed_too(port: int) -> None:
 def test_answer_without_a_key_comes_before_the_body_is_sent(port: int) -> None:
     """A 52 MiB upload without the key is refused from its headers alone (D8)."""
     with connect(port) as sock:
-        sock.sendall(b"POST /documents HTTP/1.1\r\nHost: x\r\ncontent-type: application/json\r\ncontent-length: 54525952\r\n\r\n")
+        sock.sendall(
+            b"POST /documents HTTP/1.1\r\nHost: x\r\ncontent-type: application/json\r\ncontent-length: 54525952\r\n\r\n"
+        )
         readable, _, _ = select.select([sock], [], [], SLACK)
         assert readable, "no answer before the body was sent"
         answer = read_until_closed(sock, 0.5)[0]
@@ -134,7 +150,11 @@ def test_connections_above_the_limit_get_503_and_health_answers_below_it(port: i
         idle.append(connect(port))
         with connect(port) as extra:
             data, _, closed = read_until_closed(extra, SLACK)
-        assert closed and data.startswith(b"HTTP/1.1 503 ") and b"too many open connections (limit 8)" in data
+        assert (
+            closed
+            and data.startswith(b"HTTP/1.1 503 ")
+            and b"too many open connections (limit 8)" in data
+        )
         # the idle ones are closed by the header timeout, and the server is reachable again
         for sock in idle:
             assert read_until_closed(sock, LIMITS.header_timeout + SLACK)[2]
@@ -149,15 +169,29 @@ def test_requests_in_progress_are_limited_and_health_passes(port: int) -> None:
     slow = [connect(port) for _ in range(2)]
     try:
         for sock in slow:
-            sock.sendall(b"POST /search HTTP/1.1\r\nHost: x\r\nX-API-Key: k\r\ncontent-length: 1000\r\n\r\n{")
+            sock.sendall(
+                b"POST /search HTTP/1.1\r\nHost: x\r\nX-API-Key: k\r\ncontent-length: 1000\r\n\r\n{"
+            )
         time.sleep(0.3)
-        busy = httpx.post(f"http://127.0.0.1:{port}/search", json={"embeddings": [[[1.0] * 8]]}, headers=KEY, timeout=5)
+        busy = httpx.post(
+            f"http://127.0.0.1:{port}/search",
+            json={"embeddings": [[[1.0] * 8]]},
+            headers=KEY,
+            timeout=5,
+        )
         assert busy.status_code == 503 and busy.headers["retry-after"] == "1"
         assert "server busy: 2 requests in progress (limit 2)" in busy.json()["detail"]
         assert health(port) == 200
         for sock in slow:  # the body timeout frees them
-            assert read_until_closed(sock, LIMITS.body_timeout + SLACK)[0].startswith(b"HTTP/1.1 408 ")
-        ok = httpx.post(f"http://127.0.0.1:{port}/search", json={"embeddings": [[[1.0] * 8]]}, headers=KEY, timeout=5)
+            assert read_until_closed(sock, LIMITS.body_timeout + SLACK)[0].startswith(
+                b"HTTP/1.1 408 "
+            )
+        ok = httpx.post(
+            f"http://127.0.0.1:{port}/search",
+            json={"embeddings": [[[1.0] * 8]]},
+            headers=KEY,
+            timeout=5,
+        )
         assert ok.status_code == 200
     finally:
         for sock in slow:
@@ -175,7 +209,13 @@ async def big_answer(scope, receive, send) -> None:
             await send({"type": f"{message['type']}.complete"})
             if message["type"] == "lifespan.shutdown":
                 return
-    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", str(BIG).encode())]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [(b"content-length", str(BIG).encode())],
+        }
+    )
     await send({"type": "http.response.body", "body": b"x" * BIG})
 
 
@@ -206,9 +246,17 @@ def test_repeat_filter_lets_a_few_identical_warnings_through_then_counts_the_res
     time.sleep(0.6)
     log.warning("accept failed on fd %d", 1000)
     warnings = [r for r in records if r.startswith("accept failed")]
-    assert warnings[:3] == ["accept failed on fd 0", "accept failed on fd 1", "accept failed on fd 2"]
-    assert warnings[3:] == ["accept failed on fd 1000 [997 similar messages suppressed in the last 0.5 s]"]
-    assert sum(r.startswith("access line") for r in records) == 1000 and "another message" in records
+    assert warnings[:3] == [
+        "accept failed on fd 0",
+        "accept failed on fd 1",
+        "accept failed on fd 2",
+    ]
+    assert warnings[3:] == [
+        "accept failed on fd 1000 [997 similar messages suppressed in the last 0.5 s]"
+    ]
+    assert (
+        sum(r.startswith("access line") for r in records) == 1000 and "another message" in records
+    )
 
 
 def test_descriptor_limit_is_raised_or_connections_fitted(monkeypatch, caplog) -> None:
@@ -222,7 +270,10 @@ def test_descriptor_limit_is_raised_or_connections_fitted(monkeypatch, caplog) -
     assert "serving at most 128 connections instead of 1000" in caplog.text
 
 
-@pytest.mark.parametrize("field", ["header_timeout", "body_timeout", "send_timeout", "keep_alive_timeout", "max_connections"])
+@pytest.mark.parametrize(
+    "field",
+    ["header_timeout", "body_timeout", "send_timeout", "keep_alive_timeout", "max_connections"],
+)
 def test_connection_limits_must_be_positive(field: str) -> None:
     with pytest.raises(ValueError, match=f"ConnectionLimits.{field} must be a positive number"):
         ConnectionLimits(**{field: 0})
@@ -237,6 +288,8 @@ def test_raw_answers_are_json() -> None:
 
 def test_headers_over_16_kib_get_400_and_the_connection_closed(port: int) -> None:
     with connect(port) as sock:
-        sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 20_000)  # and no end in sight
+        sock.sendall(
+            b"GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 20_000
+        )  # and no end in sight
         data, _, closed = read_until_closed(sock, SLACK)
     assert closed and data.startswith(b"HTTP/1.1 400 ")

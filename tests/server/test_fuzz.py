@@ -22,14 +22,21 @@ from server_helpers import random_documents  # noqa: E402
 from plait.indexes import Exact  # noqa: E402
 from plait.server import Limits, create_app  # noqa: E402
 
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+]
 
 
 @pytest.fixture(scope="module")
 def fuzzed_schema(tiny_model, tmp_path_factory: pytest.TempPathFactory):
     index = Exact(index_folder=Path(tmp_path_factory.mktemp("fuzz")), index_name="fuzz")
     ids, _ = random_documents(6)
-    index.add_documents(ids, tiny_model.encode([f"document number {i}" for i in range(6)], is_query=False))
+    index.add_documents(
+        ids, tiny_model.encode([f"document number {i}" for i in range(6)], is_query=False)
+    )
     limits = Limits(max_texts=4, max_chars=64, max_k=20, max_tokens=8, max_dim=32, max_subset=8)
     app = create_app(index, tiny_model, limits=limits, hold_writer_lock=False)
     return schemathesis.openapi.from_asgi("/openapi.json", app)
@@ -50,7 +57,13 @@ def test_api_never_fails_on_generated_requests(fuzzed_schema, mode: str) -> None
             continue  # nothing to get wrong: no parameters, no body
 
         @given(case=operation.as_strategy(generation_mode=generation_mode))
-        @settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True, database=None)
+        @settings(
+            max_examples=30,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+            derandomize=True,
+            database=None,
+        )
         def run(case) -> None:
             case.call_and_validate(checks=CHECKS)
 

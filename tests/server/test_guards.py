@@ -20,10 +20,18 @@ KEY = {"X-API-Key": "s3cret"}
 
 def scope(path: str, headers: dict[str, str], method: str = "POST") -> dict[str, Any]:
     return {
-        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method, "scheme": "http",
-        "path": path, "raw_path": path.encode(), "root_path": "", "query_string": b"",
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "root_path": "",
+        "query_string": b"",
         "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
-        "client": ("10.0.0.1", 1234), "server": ("127.0.0.1", 8000),
+        "client": ("10.0.0.1", 1234),
+        "server": ("127.0.0.1", 8000),
     }
 
 
@@ -42,7 +50,11 @@ async def call(app: Any, request_scope: dict[str, Any], body: bytes) -> tuple[in
 
     await app(request_scope, receive, send)
     status = next(m["status"] for m in sent if m["type"] == "http.response.start")
-    return status, reads, b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    return (
+        status,
+        reads,
+        b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body"),
+    )
 
 
 def test_api_key_is_checked_before_the_body_is_read(disk_index: Exact) -> None:
@@ -54,19 +66,31 @@ def test_api_key_is_checked_before_the_body_is_read(disk_index: Exact) -> None:
         sent = dict(headers, **({"x-api-key": key} if key else {}))
         status, reads, answer = asyncio.run(call(app, scope("/documents", sent), big))
         assert (status, reads) == (401, 0) and b"missing or wrong API key" in answer
-    status, reads, _ = asyncio.run(call(app, scope("/search", {**headers, "x-api-key": "s3cret"}), b'{"embeddings": [[[1,0,0,0,0,0,0,0]]]}'))
+    status, reads, _ = asyncio.run(
+        call(
+            app,
+            scope("/search", {**headers, "x-api-key": "s3cret"}),
+            b'{"embeddings": [[[1,0,0,0,0,0,0,0]]]}',
+        )
+    )
     assert status == 200 and reads >= 1
 
 
 def test_key_comes_before_the_size_limit(disk_index: Exact) -> None:
-    app = create_app(disk_index, api_key="s3cret", limits=Limits(max_body_bytes=100), hold_writer_lock=False)
+    app = create_app(
+        disk_index, api_key="s3cret", limits=Limits(max_body_bytes=100), hold_writer_lock=False
+    )
     headers = {"content-type": "application/json", "content-length": "100000"}
     assert asyncio.run(call(app, scope("/search", headers), b"{}"))[:2] == (401, 0)
-    status, reads, answer = asyncio.run(call(app, scope("/search", {**headers, "x-api-key": "s3cret"}), b"{}"))
+    status, reads, answer = asyncio.run(
+        call(app, scope("/search", {**headers, "x-api-key": "s3cret"}), b"{}")
+    )
     assert (status, reads) == (413, 0) and b"exceeds the limit of 100 bytes" in answer
 
 
-@pytest.mark.parametrize("path", ["/docs", "/redoc", "/openapi.json", "/docs/oauth2-redirect", "/stats", "/nowhere"])
+@pytest.mark.parametrize(
+    "path", ["/docs", "/redoc", "/openapi.json", "/docs/oauth2-redirect", "/stats", "/nowhere"]
+)
 def test_docs_and_every_other_path_need_the_key(disk_index: Exact, path: str) -> None:
     with TestClient(create_app(disk_index, api_key="s3cret")) as client:
         answer = client.get(path)
@@ -137,6 +161,8 @@ def test_in_flight_limit_answers_503_and_spares_health() -> None:
         ({"refresh_interval": -1}, "refresh_interval must be a finite number of seconds >= 0"),
     ],
 )
-def test_bad_settings_are_refused_when_the_app_is_made(disk_index: Exact, settings: dict[str, Any], message: str) -> None:
+def test_bad_settings_are_refused_when_the_app_is_made(
+    disk_index: Exact, settings: dict[str, Any], message: str
+) -> None:
     with pytest.raises(ValueError, match=message):
         create_app(disk_index, **settings)

@@ -31,7 +31,9 @@ class References(HTMLParser):
         self.urls: list[str] = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.urls += [value for name, value in attrs if name in ("src", "href") and value is not None]
+        self.urls += [
+            value for name, value in attrs if name in ("src", "href") and value is not None
+        ]
 
 
 def references(page: str) -> list[str]:
@@ -53,14 +55,21 @@ def check_local_page(client: TestClient, path: str, prefix: str = "", **headers:
     page = answer.text
     assert "http://" not in page and "https://" not in page and "//cdn" not in page
     urls = references(page)
-    assert len(urls) == (3 if path == "/docs" else 2), urls  # js + css + favicon; ReDoc: js + favicon
+    assert len(urls) == (3 if path == "/docs" else 2), (
+        urls
+    )  # js + css + favicon; ReDoc: js + favicon
     assert spec_urls(page) == [prefix + "/openapi.json"]
     for url in urls:
-        assert url.startswith(prefix + server_docs.ASSETS_URL + "/") and not url.startswith("//"), url
+        assert url.startswith(prefix + server_docs.ASSETS_URL + "/") and not url.startswith("//"), (
+            url
+        )
         asset = client.get(url)  # no key: the static files are open
-        suffix = url[url.rindex("."):]
+        suffix = url[url.rindex(".") :]
         assert asset.status_code == 200, url
-        assert asset.headers["content-type"].split(";")[0] in CONTENT_TYPES[suffix], (url, asset.headers)
+        assert asset.headers["content-type"].split(";")[0] in CONTENT_TYPES[suffix], (
+            url,
+            asset.headers,
+        )
         assert len(asset.content) > (1_000 if suffix == ".png" else 100_000), url
     return urls
 
@@ -90,8 +99,12 @@ def test_api_key_guards_the_pages_and_schema_not_the_static_files(disk_index: Ex
     with TestClient(create_app(disk_index, api_key="s3cret")) as client:
         for path in ("/docs", "/redoc", "/openapi.json", "/docs/oauth2-redirect"):
             answer = client.get(path)
-            assert answer.status_code == 401 and "missing or wrong API key" in answer.json()["detail"], path
-        assets = check_local_page(client, "/docs", **KEY) + check_local_page(client, "/redoc", **KEY)
+            assert (
+                answer.status_code == 401 and "missing or wrong API key" in answer.json()["detail"]
+            ), path
+        assets = check_local_page(client, "/docs", **KEY) + check_local_page(
+            client, "/redoc", **KEY
+        )
         assert {url.rsplit("/", 1)[1] for url in assets} == set(server_docs.ASSETS.values())
         # Only those exact files are open: anything else under the mount, or reached through it,
         # needs the key like every other path.
@@ -108,7 +121,9 @@ def test_openapi_schema_still_documents_the_endpoints(client: TestClient) -> Non
     schema = client.get("/openapi.json").json()
     paths = set(schema["paths"])
     assert ENDPOINTS <= paths
-    assert not {p for p in paths if p.startswith(("/docs", "/redoc"))}  # the docs do not document themselves
+    assert not {
+        p for p in paths if p.startswith(("/docs", "/redoc"))
+    }  # the docs do not document themselves
     assert schema["info"]["title"] == "plait"
 
 
@@ -122,14 +137,23 @@ def test_without_the_asset_package_the_server_runs_and_says_what_to_install(
     assert 'pip install "plait[server]"' in caplog.text
     with TestClient(app) as client:
         assert client.get("/health").status_code == 200
-        assert client.post("/search", json={"embeddings": [[[1.0] + [0.0] * 7]], "k": 3}, headers=KEY).status_code == 200
+        assert (
+            client.post(
+                "/search", json={"embeddings": [[[1.0] + [0.0] * 7]], "k": 3}, headers=KEY
+            ).status_code
+            == 200
+        )
         for path in ("/docs", "/redoc"):
             assert client.get(path).status_code == 401  # still behind the key
             answer = client.get(path, headers=KEY)
-            assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/html")
+            assert answer.status_code == 200 and answer.headers["content-type"].startswith(
+                "text/html"
+            )
             assert 'pip install "plait[server]"' in answer.text
             assert "fastapi-offline" in answer.text
             assert "http://" not in answer.text and "https://" not in answer.text
             assert references(answer.text) == ["/openapi.json"]
-        assert client.get(server_docs.ASSETS_URL + "/swagger-ui.css").status_code == 401  # nothing opened
+        assert (
+            client.get(server_docs.ASSETS_URL + "/swagger-ui.css").status_code == 401
+        )  # nothing opened
         assert ENDPOINTS <= set(client.get("/openapi.json", headers=KEY).json()["paths"])

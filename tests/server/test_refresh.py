@@ -16,7 +16,9 @@ from plait.indexes import Exact
 from plait.server import create_app
 from plait.server.state import ServedIndex
 
-needs_refresh = pytest.mark.skipif(not hasattr(Exact, "refresh"), reason="Exact.refresh() has not landed yet")
+needs_refresh = pytest.mark.skipif(
+    not hasattr(Exact, "refresh"), reason="Exact.refresh() has not landed yet"
+)
 
 
 class Reloading:
@@ -93,10 +95,15 @@ def test_read_only_server_sees_other_writers_commits(disk_index: Exact) -> None:
         writer.add_documents(["late"], [np.eye(DIM, dtype=np.float32)[:3]])
         writer.remove_documents(["d0", "d1"])
         assert client.get("/health").json()["documents"] == 19
-        hits = client.post("/search", json={"embeddings": [np.eye(DIM)[:3].tolist()], "k": 30}).json()["results"][0]
+        hits = client.post(
+            "/search", json={"embeddings": [np.eye(DIM)[:3].tolist()], "k": 30}
+        ).json()["results"][0]
         assert hits[0]["id"] == "late" and not {"d0", "d1"} & {h["id"] for h in hits}
         stats = client.get("/stats").json()
-        assert stats["documents"] == 19 and stats["stored_tokens"] == sum(len(d) for d in random_documents(20)[1]) + 3
+        assert (
+            stats["documents"] == 19
+            and stats["stored_tokens"] == sum(len(d) for d in random_documents(20)[1]) + 3
+        )
 
 
 @needs_refresh
@@ -116,7 +123,9 @@ def test_stats_describe_the_state_the_server_holds(disk_index: Exact) -> None:
         other_writer(disk_index).add_documents(*random_documents(5, seed=3, prefix="new"))
         after = client.get("/stats").json()
     assert after == before
-    assert before["documents"] == 20 and before["stored_tokens"] == sum(len(d) for d in random_documents(20)[1])
+    assert before["documents"] == 20 and before["stored_tokens"] == sum(
+        len(d) for d in random_documents(20)[1]
+    )
 
 
 def test_stats_of_a_plaid_index_describe_one_state(tmp_path: Path) -> None:

@@ -54,7 +54,9 @@ class ServerLifeCycle(RuleBasedStateMachine):
             assert answer.status_code == 409, answer.text
         else:
             assert answer.status_code == 200, answer.text
-            self.oracle.update({i: np.array(m, dtype=np.float32) for i, m in zip(ids, matrices, strict=True)})
+            self.oracle.update(
+                {i: np.array(m, dtype=np.float32) for i, m in zip(ids, matrices, strict=True)}
+            )
 
     @rule(ids=st.lists(IDS, min_size=1, max_size=3, unique=True), data=st.data())
     def upsert(self, ids: list[str], data: st.DataObject) -> None:
@@ -62,7 +64,9 @@ class ServerLifeCycle(RuleBasedStateMachine):
         answer = self.client.put("/documents", json={"ids": ids, "embeddings": matrices})
         assert answer.status_code == 200, answer.text
         assert answer.json()["replaced"] == sum(i in self.oracle for i in ids)
-        self.oracle.update({i: np.array(m, dtype=np.float32) for i, m in zip(ids, matrices, strict=True)})
+        self.oracle.update(
+            {i: np.array(m, dtype=np.float32) for i, m in zip(ids, matrices, strict=True)}
+        )
 
     @rule(ids=st.lists(IDS, min_size=1, max_size=3, unique=True))
     def delete(self, ids: list[str]) -> None:
@@ -89,7 +93,9 @@ class ServerLifeCycle(RuleBasedStateMachine):
         got = [h["score"] for h in hits]
         assert got == sorted(got, reverse=True)
         if hits:  # nothing better was left out
-            assert all(s <= got[-1] + 1e-4 for i, s in scores.items() if i not in {h["id"] for h in hits})
+            assert all(
+                s <= got[-1] + 1e-4 for i, s in scores.items() if i not in {h["id"] for h in hits}
+            )
 
     @rule()
     def restart(self) -> None:

@@ -146,7 +146,11 @@ def test_attach_teacher_with_lexical_scores_matches_bm25():
         ("bone fracture risk", "fracture risk of bones in the elderly", "heart disease in old age"),
         ("heart attack symptoms", "symptoms of a heart attack", "bone density scans"),
         ("vitamin intake", "daily vitamin intake advice", "heart attack symptoms in women"),
-        ("statins and muscle pain", "muscle pain reported with statins", "symptoms of a heart attack"),
+        (
+            "statins and muscle pain",
+            "muscle pain reported with statins",
+            "symptoms of a heart attack",
+        ),
     ]
     rows = [dict(zip(("query", "positive", "negative"), row, strict=True)) for row in texts]
     lexical = attach_teacher(rows, "biencoder", lexical=True).lexical

@@ -7,4 +7,11 @@ from plait.indexes.plaid.index import PLAID
 from plait.indexes.plaid.ivf import InvertedLists
 from plait.indexes.plaid.search import PLAIDSearchParams
 
-__all__ = ["PLAID", "PLAIDSearchParams", "CentroidQuantizer", "ResidualCodec", "InvertedLists", "Codebook"]
+__all__ = [
+    "PLAID",
+    "PLAIDSearchParams",
+    "CentroidQuantizer",
+    "ResidualCodec",
+    "InvertedLists",
+    "Codebook",
+]

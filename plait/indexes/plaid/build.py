@@ -80,7 +80,9 @@ def train_codec(
         "kmeans_s": t1 - t0,
         "codec_s": time.perf_counter() - t1,
     }
-    logger.info("PLAID codec trained: %d centroids on %d tokens", quantizer.n_centroids, len(sample))
+    logger.info(
+        "PLAID codec trained: %d centroids on %d tokens", quantizer.n_centroids, len(sample)
+    )
     return quantizer, codec, stats
 
 
@@ -171,4 +173,3 @@ def live_batches(
                 ids, parts, count = [], [], 0
     if count:
         yield flush()
-

@@ -252,7 +252,9 @@ def _lloyd_update(x: np.ndarray, centroids: np.ndarray, rng: np.random.Generator
     return _update(x, centroids, codes, rng)
 
 
-def _update(x: np.ndarray, centroids: np.ndarray, codes: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def _update(
+    x: np.ndarray, centroids: np.ndarray, codes: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
     """Cluster means; empty clusters are re-seeded with random points."""
     k = centroids.shape[0]
     n = x.shape[0]

@@ -75,7 +75,9 @@ class Codebook:
             raise ValueError("a codebook needs documents with at least one token")
         dims = {d.shape[1] for d in docs if d.ndim == 2}
         if any(d.ndim != 2 for d in docs) or len(dims) != 1:
-            raise ValueError(f"document embeddings must be (tokens, dim) arrays of one dim, got {dims}")
+            raise ValueError(
+                f"document embeddings must be (tokens, dim) arrays of one dim, got {dims}"
+            )
         dim = dims.pop()
         if quantizer is not None and quantizer.dim != dim:
             raise ValueError(f"the given centroids are {quantizer.dim}-d, the documents {dim}-d")
@@ -128,10 +130,14 @@ class Codebook:
                 stored = data["centroids"]
                 if "centroid_scales" in data:
                     scale = data["centroid_scales"]
-                    quantizer = CentroidQuantizer(from_int8_rows(stored, scale), int8=(stored, scale))
+                    quantizer = CentroidQuantizer(
+                        from_int8_rows(stored, scale), int8=(stored, scale)
+                    )
                 else:
                     quantizer = CentroidQuantizer(stored)
-                codec = ResidualCodec(int(data["nbits"]), data["bucket_cutoffs"], data["bucket_weights"])
+                codec = ResidualCodec(
+                    int(data["nbits"]), data["bucket_cutoffs"], data["bucket_weights"]
+                )
         except (KeyError, OSError, EOFError) as e:
             raise ValueError(f"cannot read the codebook {path}: {e}") from None
         return cls(quantizer, codec)

@@ -37,7 +37,9 @@ def check_nbits(nbits: int, dim: int | None = None) -> int:
     if nbits not in SUPPORTED_NBITS:
         raise ValueError(f"nbits must be one of {SUPPORTED_NBITS}, got {nbits!r}")
     if dim is not None and (dim * nbits) % 8:
-        raise ValueError(f"dim * nbits must be a multiple of 8 to pack residuals (dim={dim}, nbits={nbits})")
+        raise ValueError(
+            f"dim * nbits must be a multiple of 8 to pack residuals (dim={dim}, nbits={nbits})"
+        )
     return int(nbits)
 
 
@@ -56,7 +58,10 @@ class ResidualCodec:
     def __post_init__(self) -> None:
         check_nbits(self.nbits, self.dim)
         buckets = 1 << self.nbits
-        if self.cutoffs.shape != (self.dim, buckets - 1) or self.weights.shape != (self.dim, buckets):
+        if self.cutoffs.shape != (self.dim, buckets - 1) or self.weights.shape != (
+            self.dim,
+            buckets,
+        ):
             raise ValueError(
                 f"codec tables have shapes {self.cutoffs.shape} / {self.weights.shape}, expected "
                 f"({self.dim}, {buckets - 1}) / ({self.dim}, {buckets})"
@@ -82,7 +87,9 @@ class ResidualCodec:
         """
         residuals = np.asarray(residuals, dtype=np.float32)
         if residuals.ndim != 2 or residuals.shape[0] == 0:
-            raise ValueError(f"residuals must be a non-empty (n, dim) array, got shape {residuals.shape}")
+            raise ValueError(
+                f"residuals must be a non-empty (n, dim) array, got shape {residuals.shape}"
+            )
         check_nbits(nbits, residuals.shape[1])
         buckets = 1 << nbits
         cut_q = np.arange(1, buckets, dtype=np.float64) / buckets
@@ -134,7 +141,9 @@ class ResidualCodec:
         return self._lut  # type: ignore[attr-defined,no-any-return]
 
 
-def _lloyd_max(residuals: np.ndarray, weights: np.ndarray, iters: int) -> tuple[np.ndarray, np.ndarray]:
+def _lloyd_max(
+    residuals: np.ndarray, weights: np.ndarray, iters: int
+) -> tuple[np.ndarray, np.ndarray]:
     """1-D Lloyd-Max quantiser per dimension (all dimensions at once), started from ``weights``."""
     w = weights.astype(np.float64)
     for _ in range(iters):

@@ -27,13 +27,20 @@ from plait.indexes.plaid.search import PLAIDSearchParams
 __all__ = ["ConfiguredIndex", "PLAIDConfig", "TRAINING_KEYS", "SEARCH_KEYS"]
 
 TRAINING_KEYS = (
-    "nbits", "n_centroids", "kmeans_niters", "max_points_per_centroid", "n_samples_kmeans", "seed",
+    "nbits",
+    "n_centroids",
+    "kmeans_niters",
+    "max_points_per_centroid",
+    "n_samples_kmeans",
+    "seed",
 )
 SEARCH_KEYS = ("ncells", "centroid_score_threshold", "ndocs", "n_full_scores")
 
 
 def _positive(name: str, value: Any, minimum: int = 1) -> None:
-    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < minimum):
+    if value is not None and (
+        isinstance(value, bool) or not isinstance(value, int) or value < minimum
+    ):
         raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
 
 

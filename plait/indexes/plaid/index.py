@@ -71,8 +71,15 @@ from plait.kernels.threads import get_num_threads, worker_pool
 logger = logging.getLogger(__name__)
 
 _IGNORED_PYLATE_ARGS = (  # PyLate 1.6 PLAID arguments with no meaning here (backend, GPU, batching)
-    "use_fast", "device", "show_progress", "batch_size", "embedding_size", "use_triton", "nranks",
-    "index_bsize", "search_batch_size",
+    "use_fast",
+    "device",
+    "show_progress",
+    "batch_size",
+    "embedding_size",
+    "use_triton",
+    "nranks",
+    "index_bsize",
+    "search_batch_size",
 )
 
 
@@ -148,8 +155,12 @@ class PLAID(ConfiguredIndex, StoreBacked, PyLateCall):
         self._quantizer: CentroidQuantizer | None = None
         self._codec: ResidualCodec | None = None
         self._store = SegmentStore(
-            self._folder, PAYLOAD_ROLES, read_payload, expect=(FORMAT, READ_VERSIONS),
-            on_load=self._check_settings, after_load=self._adopt_codec,
+            self._folder,
+            PAYLOAD_ROLES,
+            read_payload,
+            expect=(FORMAT, READ_VERSIONS),
+            on_load=self._check_settings,
+            after_load=self._adopt_codec,
         )
         self._folder.create_unless_present(
             override, lambda: self._store.commit(self._empty_manifest(), new_index=True)
@@ -214,7 +225,9 @@ class PLAID(ConfiguredIndex, StoreBacked, PyLateCall):
         return self._store.refresh()
 
     def _begin(self) -> dict[str, Any]:
-        manifest = self._store.next_manifest(VERSION)  # a version-1 index is upgraded by its first write
+        manifest = self._store.next_manifest(
+            VERSION
+        )  # a version-1 index is upgraded by its first write
         manifest["settings"]["config"] = self._config.to_manifest()
         return manifest
 
@@ -326,11 +339,15 @@ class PLAID(ConfiguredIndex, StoreBacked, PyLateCall):
                 self._train_into(manifest, docs)
             elif self._should_retrain(docs):
                 kept = [i for i in self.documents_ids if i not in set(existing)]
-                new_texts: list[str | None] = list(texts) if texts is not None else [None] * len(ids)
+                new_texts: list[str | None] = (
+                    list(texts) if texts is not None else [None] * len(ids)
+                )
                 new_rows = rows if rows is not None else [{} for _ in ids]
                 manifest = self._rebuild(
-                    kept + ids, self.get_documents_embeddings(kept) + docs,
-                    self._store.texts(kept) + new_texts, self._store.metadata(kept) + new_rows,
+                    kept + ids,
+                    self.get_documents_embeddings(kept) + docs,
+                    self._store.texts(kept) + new_texts,
+                    self._store.metadata(kept) + new_rows,
                     manifest["metadata_schema"],
                 )
                 self._store.commit(manifest)
@@ -348,7 +365,9 @@ class PLAID(ConfiguredIndex, StoreBacked, PyLateCall):
         nbits = check_nbits(self._config.nbits, dim)
         if self.codebook is not None:
             if self.codebook.dim != dim:
-                raise IndexInputError(f"the codebook is {self.codebook.dim}-d, the documents {dim}-d")
+                raise IndexInputError(
+                    f"the codebook is {self.codebook.dim}-d, the documents {dim}-d"
+                )
             quantizer, codec = self.codebook.quantizer, self.codebook.codec
             stats = {**self.codebook.stats, "kmeans_s": 0.0, "codec_s": 0.0}
             manifest["settings"]["shared_codebook"] = True
@@ -377,13 +396,17 @@ class PLAID(ConfiguredIndex, StoreBacked, PyLateCall):
         for start, stop in build.split_for_segments(len(ids)):
             part = None if texts is None else texts[start:stop]
             meta = None if rows is None else rows[start:stop]
-            self._add_segment(manifest, ids[start:stop], build.slice_encoded(enc, start, stop), part, meta)
+            self._add_segment(
+                manifest, ids[start:stop], build.slice_encoded(enc, start, stop), part, meta
+            )
         timings["write_s"] = time.perf_counter() - t0
         self.last_build_timings = timings
         trained = manifest["stats"].get("train_residual_norm") or 0.0
         ratio = enc.residual_norm / trained if trained > 0 else 1.0
         fits = ratio <= self.codec_drift_threshold
-        manifest["stats"].update(last_add_residual_norm=enc.residual_norm, codec_drift=ratio, codec_fits=fits)
+        manifest["stats"].update(
+            last_add_residual_norm=enc.residual_norm, codec_drift=ratio, codec_fits=fits
+        )
         if not fits:
             logger.warning(
                 "PLAID codec no longer fits the added documents (residual norm %.3f vs %.3f when "
@@ -402,9 +425,14 @@ class PLAID(ConfiguredIndex, StoreBacked, PyLateCall):
     ) -> None:
         n_centroids = int(manifest["settings"]["n_centroids"])
         self._store.add_segment(
-            manifest, ids, int(enc.doclens.sum()),
-            lambda name: write_payload(self._folder, name, enc.doclens, enc.codes, enc.residuals, n_centroids),
-            texts, rows,
+            manifest,
+            ids,
+            int(enc.doclens.sum()),
+            lambda name: write_payload(
+                self._folder, name, enc.doclens, enc.codes, enc.residuals, n_centroids
+            ),
+            texts,
+            rows,
         )
 
     def remove_documents(self, documents_ids: Sequence[str]) -> PLAID:
@@ -430,7 +458,9 @@ class PLAID(ConfiguredIndex, StoreBacked, PyLateCall):
             batches = list(build.live_batches(self._store.segments))
             self._store.clear_segments(manifest)
             for ids, enc in batches:
-                self._add_segment(manifest, ids, enc, self._store.texts(ids), self._store.metadata(ids))
+                self._add_segment(
+                    manifest, ids, enc, self._store.texts(ids), self._store.metadata(ids)
+                )
             self._store.commit(manifest)
 
     def retrain(self, **training: Any) -> None:
@@ -501,7 +531,11 @@ class PLAID(ConfiguredIndex, StoreBacked, PyLateCall):
         sample = sample[rng.choice(len(sample), min(len(sample), 4096), replace=False)]
         residual = sample - self._quantizer.centroids[self._quantizer.assign(sample)]
         trained = float(stats.get("train_residual_norm") or 0.0)
-        return trained > 0 and float(np.linalg.norm(residual, axis=1).mean()) > self.codec_drift_threshold * trained
+        return (
+            trained > 0
+            and float(np.linalg.norm(residual, axis=1).mean())
+            > self.codec_drift_threshold * trained
+        )
 
     # ------------------------------------------------------------------ reads
     def _embeddings(self, ids: list[str]) -> list[np.ndarray]:
@@ -534,7 +568,9 @@ class PLAID(ConfiguredIndex, StoreBacked, PyLateCall):
         if params is not None and not isinstance(params, PLAIDSearchParams):
             raise TypeError(f"params must be a PLAIDSearchParams, got {type(params).__name__}")
         queries = check_queries(queries_embeddings, self.dim)
-        subsets = self._apply_filter(normalize_subset(subset, len(queries)), len(queries), filter, filter_params)
+        subsets = self._apply_filter(
+            normalize_subset(subset, len(queries)), len(queries), filter, filter_params
+        )
         resolved = (params or PLAIDSearchParams()).resolve(int(k), self.default_params)
         if self._quantizer is None or self._codec is None or not len(self):
             return [SearchResult([], np.zeros(0, dtype=np.float32)) for _ in queries]

@@ -40,7 +40,9 @@ class InvertedLists:
     def build(cls, codes: np.ndarray, doclens: np.ndarray, n_centroids: int) -> InvertedLists:
         """Unique (centroid, document) pairs of a segment whose tokens are stored document-major."""
         n_docs = int(len(doclens))
-        doc_of_token = np.repeat(np.arange(n_docs, dtype=np.int64), np.asarray(doclens, dtype=np.int64))
+        doc_of_token = np.repeat(
+            np.arange(n_docs, dtype=np.int64), np.asarray(doclens, dtype=np.int64)
+        )
         keys = np.unique(np.asarray(codes, dtype=np.int64) * max(n_docs, 1) + doc_of_token)
         cells = keys // max(n_docs, 1)
         docs = (keys % max(n_docs, 1)).astype(docs_dtype(n_docs))

@@ -84,7 +84,9 @@ class Segment(StoreSegment):
         return np.repeat(shift, lens) + np.arange(int(lens.sum()))
 
 
-def write_codec(folder: IndexFolder, quantizer: CentroidQuantizer, codec: ResidualCodec) -> dict[str, Any]:
+def write_codec(
+    folder: IndexFolder, quantizer: CentroidQuantizer, codec: ResidualCodec
+) -> dict[str, Any]:
     files = {
         "bucket_cutoffs": folder.write_array("bucket_cutoffs", codec.cutoffs),
         "bucket_weights": folder.write_array("bucket_weights", codec.weights),
@@ -106,6 +108,7 @@ def read_codec(
 ) -> tuple[CentroidQuantizer, ResidualCodec]:
     """The trained codec (CRC-checked: small files every search depends on); ``settings`` (the
     manifest's) must then agree with it on ``dim`` and ``n_centroids``."""
+
     def arr(role: str, dtypes: tuple[str, ...], ndim: int | None) -> np.ndarray:
         if role not in files:
             raise CorruptIndexError(f"manifest of {folder.path} lacks the codec file {role!r}")
@@ -135,7 +138,11 @@ def read_codec(
 
 
 def write_payload(
-    folder: IndexFolder, name: str, enc_doclens: np.ndarray, codes: np.ndarray, residuals: np.ndarray,
+    folder: IndexFolder,
+    name: str,
+    enc_doclens: np.ndarray,
+    codes: np.ndarray,
+    residuals: np.ndarray,
     n_centroids: int,
 ) -> dict[str, Any]:
     """Write one segment's vector files; returns their manifest entries keyed ``<name>.<role>``."""
@@ -160,7 +167,10 @@ def advise_random(array: np.ndarray) -> None:
 
 
 def read_payload(
-    folder: IndexFolder, manifest: Mapping[str, Any], info: Mapping[str, Any], common: dict[str, Any]
+    folder: IndexFolder,
+    manifest: Mapping[str, Any],
+    info: Mapping[str, Any],
+    common: dict[str, Any],
 ) -> Segment:
     """Open a segment's arrays memory-mapped, check that they agree, and build its inverted lists
     (the segment store's payload reader)."""
@@ -178,10 +188,17 @@ def read_payload(
     advise_random(residuals)  # search reads scattered rows: no read-ahead
     n_tokens = int(doclens.sum())
     settings = manifest["settings"]
-    n_centroids, dim, nbits = int(settings["n_centroids"]), int(settings["dim"]), int(settings["nbits"])
+    n_centroids, dim, nbits = (
+        int(settings["n_centroids"]),
+        int(settings["dim"]),
+        int(settings["nbits"]),
+    )
     problems = [
         (len(common["ids"]) != len(doclens), "doclens"),
-        (doclens.size and doclens.min() < 0 or info.get("n_tokens", n_tokens) != n_tokens, "doclens"),
+        (
+            doclens.size and doclens.min() < 0 or info.get("n_tokens", n_tokens) != n_tokens,
+            "doclens",
+        ),
         (
             codes.shape != (n_tokens,)
             or (n_tokens and (int(codes.max()) >= n_centroids or int(codes.min()) < 0)),

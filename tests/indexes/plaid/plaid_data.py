@@ -40,7 +40,9 @@ def clustered_corpus(
     for f in range(n_families):
         for _ in range(family_size):
             n = int(rng.integers(10, 40))
-            docs.append(np.concatenate([tokens(vocab[f], n - n // 3), tokens(np.arange(1024), n // 3)]))
+            docs.append(
+                np.concatenate([tokens(vocab[f], n - n // 3), tokens(np.arange(1024), n // 3)])
+            )
     queries = [tokens(vocab[int(rng.integers(n_families))], 8) for _ in range(n_queries)]
     return Corpus([f"doc-{i}" for i in range(len(docs))], docs, queries)
 

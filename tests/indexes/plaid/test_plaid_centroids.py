@@ -64,7 +64,9 @@ def test_two_level_assignment_agrees_with_brute_force_on_clustered_data():
     rng = np.random.default_rng(4)
     topics = rng.normal(size=(40, 32))
     words = topics[rng.integers(40, size=2000)] + 0.6 * rng.normal(size=(2000, 32))
-    x = (words[rng.integers(2000, size=6000)] + 0.1 * rng.normal(size=(6000, 32))).astype(np.float32)
+    x = (words[rng.integers(2000, size=6000)] + 0.1 * rng.normal(size=(6000, 32))).astype(
+        np.float32
+    )
     q = CentroidQuantizer.train(x, 1024, niters=3, seed=0, int8_storage=False)
     exact = q.assign(x, exact=True)
     approx = q.assign(x, exact=False)

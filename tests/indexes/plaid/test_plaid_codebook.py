@@ -45,14 +45,20 @@ def test_split_indexes_merge_to_the_single_index(tmp_path, corpus, codebook):
     single = PLAID(tmp_path, "all", codebook=codebook).add_documents(corpus.ids, corpus.docs)
     half = len(corpus.ids) // 2
     parts = [
-        PLAID(tmp_path, "a", codebook=codebook).add_documents(corpus.ids[:half], corpus.docs[:half]),
-        PLAID(tmp_path, "b", codebook=codebook).add_documents(corpus.ids[half:], corpus.docs[half:]),
+        PLAID(tmp_path, "a", codebook=codebook).add_documents(
+            corpus.ids[:half], corpus.docs[:half]
+        ),
+        PLAID(tmp_path, "b", codebook=codebook).add_documents(
+            corpus.ids[half:], corpus.docs[half:]
+        ),
     ]
     wants = single.search(corpus.queries, k=10, params=EVERYTHING)
     got = [part.search(corpus.queries, k=10, params=EVERYTHING) for part in parts]
     for qi, want in enumerate(wants):
         merged = sorted(
-            (float(s), i) for part in got for i, s in zip(part[qi].ids, part[qi].scores, strict=True)
+            (float(s), i)
+            for part in got
+            for i, s in zip(part[qi].ids, part[qi].scores, strict=True)
         )[::-1][:10]
         np.testing.assert_allclose([s for s, _ in merged], want.scores, rtol=0, atol=1e-6)
         assert {i for _, i in merged} == set(want.ids)

@@ -56,7 +56,9 @@ def test_bad_arguments_are_named():
         ResidualCodec.train(residuals, 3)
     with pytest.raises(ValueError, match="multiple of 8"):
         ResidualCodec.train(np.zeros((10, 5), dtype=np.float32), 1)
-    codec = ResidualCodec.train(np.random.default_rng(0).normal(size=(10, 16)).astype(np.float32), 2)
+    codec = ResidualCodec.train(
+        np.random.default_rng(0).normal(size=(10, 16)).astype(np.float32), 2
+    )
     with pytest.raises(ValueError, match="packed residuals"):
         codec.decode(np.zeros((3, 5), dtype=np.uint8))
     with pytest.raises(ValueError, match="residuals must have shape"):
@@ -82,6 +84,8 @@ def test_lloyd_max_refinement_lowers_the_error(nbits):
     errors = []
     for iters in (0, 10):
         codec = ResidualCodec.train(residuals, nbits, lloyd_iters=iters)
-        assert np.all(np.diff(codec.weights, axis=1) >= 0) and np.all(np.diff(codec.cutoffs, axis=1) >= 0)
+        assert np.all(np.diff(codec.weights, axis=1) >= 0) and np.all(
+            np.diff(codec.cutoffs, axis=1) >= 0
+        )
         errors.append(float(((codec.decode(codec.encode(residuals)) - residuals) ** 2).mean()))
     assert errors[1] < 0.95 * errors[0]

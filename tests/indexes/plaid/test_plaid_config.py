@@ -14,7 +14,9 @@ from plait.indexes.plaid.config import PLAIDConfig
 
 def _docs(n: int = 60, dim: int = 16, seed: int = 0) -> tuple[list[str], list[np.ndarray]]:
     rng = np.random.default_rng(seed)
-    docs = [rng.standard_normal((int(rng.integers(3, 9)), dim)).astype(np.float32) for _ in range(n)]
+    docs = [
+        rng.standard_normal((int(rng.integers(3, 9)), dim)).astype(np.float32) for _ in range(n)
+    ]
     return [f"d{i}" for i in range(n)], [d / np.linalg.norm(d, axis=1, keepdims=True) for d in docs]
 
 
@@ -29,8 +31,10 @@ def test_settings_are_saved_and_come_back(tmp_path: Path) -> None:
     assert isinstance(index.path, Path) and index.path == tmp_path / "idx"
     assert _stored(index)["kmeans_niters"] == 2 and _stored(index)["ndocs"] == 300
     reopened = PLAID(tmp_path, "idx")
-    assert reopened.config == index.config == PLAIDConfig(
-        nbits=4, kmeans_niters=2, seed=5, n_centroids=8, ndocs=300
+    assert (
+        reopened.config
+        == index.config
+        == PLAIDConfig(nbits=4, kmeans_niters=2, seed=5, n_centroids=8, ndocs=300)
     )
     assert reopened.default_params.ndocs == 300 and reopened.nbits == 4
 
@@ -39,7 +43,11 @@ def test_constructor_arguments_override_and_are_saved_by_the_next_write(tmp_path
     ids, docs = _docs()
     PLAID(tmp_path, "idx", seed=5, n_centroids=8).add_documents(ids[:40], docs[:40])
     other = PLAID(tmp_path, "idx", seed=9, ncells=3)
-    assert other.config.seed == 9 and other.config.n_centroids == 8 and other.default_params.ncells == 3
+    assert (
+        other.config.seed == 9
+        and other.config.n_centroids == 8
+        and other.default_params.ncells == 3
+    )
     assert _stored(other)["seed"] == 5  # nothing written yet
     other.add_documents(ids[40:], docs[40:])
     assert _stored(other)["seed"] == 9 and PLAID(tmp_path, "idx").config.ncells == 3
@@ -77,7 +85,9 @@ def test_the_same_settings_train_the_same_codebook(tmp_path: Path) -> None:
         ({"ndocs": 0}, "ndocs"),
     ],
 )
-def test_bad_settings_are_refused_before_anything_is_written(tmp_path: Path, kwargs, message) -> None:
+def test_bad_settings_are_refused_before_anything_is_written(
+    tmp_path: Path, kwargs, message
+) -> None:
     with pytest.raises(ValueError, match=message):
         PLAID(tmp_path, "idx", **kwargs)
     assert not (tmp_path / "idx").exists()

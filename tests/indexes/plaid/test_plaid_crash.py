@@ -62,7 +62,8 @@ def test_kill_9_leaves_last_committed_state(tmp_path):
         log.write_text("")
         child = subprocess.Popen(
             [sys.executable, str(CHILD), str(folder), str(log), json.dumps(state), str(round_)],
-            env=env, stderr=subprocess.PIPE,
+            env=env,
+            stderr=subprocess.PIPE,
         )
         deadline = time.time() + 120
         while "commit" not in log.read_text():  # started, and committed at least once
@@ -144,7 +145,9 @@ def test_out_of_range_codes_are_caught_on_open(small_index):
         PLAID(folder.parent, "p")
 
 
-@pytest.mark.parametrize("role", ["centroids", "s000001.ids", "s000001.tombstones", "s000001.doclens"])
+@pytest.mark.parametrize(
+    "role", ["centroids", "s000001.ids", "s000001.tombstones", "s000001.doclens"]
+)
 def test_missing_file_is_named(small_index, role):
     folder, manifest = small_index
     path = _file(folder, manifest, role)

@@ -112,7 +112,12 @@ def test_codec_drift_is_reported_and_retrain_fixes_it(tmp_path, caplog):
     stored = index.get_documents_embeddings(ids)
     index.retrain()  # from the stored vectors: what was lost stays lost, new data fits again
     assert index.documents_ids == ids
-    error = np.mean([np.abs(a - b).mean() for a, b in zip(stored, index.get_documents_embeddings(ids), strict=True)])
+    error = np.mean(
+        [
+            np.abs(a - b).mean()
+            for a, b in zip(stored, index.get_documents_embeddings(ids), strict=True)
+        ]
+    )
     assert error < 0.3
     assert index.stats["codec_fits"]  # fits what it stores (clipped far vectors stay clipped)
     assert PLAID(tmp_path, "p").stats["n_centroids"] == index.stats["n_centroids"]
@@ -137,13 +142,25 @@ def test_compaction_reclaims_space_and_keeps_vectors(tmp_path, corpus):
         np.testing.assert_array_equal(a, b)
     names = {p.name for p in (tmp_path / "p").iterdir()}
     assert names <= {e["name"] for e in index.manifest["files"].values()} | {
-        *index.manifest["retired"], "manifest.json", "writer.lock"}
+        *index.manifest["retired"],
+        "manifest.json",
+        "writer.lock",
+    }
 
 
 operation = st.one_of(
-    st.tuples(st.just("add"), st.lists(st.integers(0, len(POOL.ids) - 1), min_size=1, max_size=6, unique=True)),
-    st.tuples(st.just("replace"), st.lists(st.integers(0, len(POOL.ids) - 1), min_size=1, max_size=3, unique=True)),
-    st.tuples(st.just("remove"), st.lists(st.integers(0, len(POOL.ids) - 1), min_size=1, max_size=4, unique=True)),
+    st.tuples(
+        st.just("add"),
+        st.lists(st.integers(0, len(POOL.ids) - 1), min_size=1, max_size=6, unique=True),
+    ),
+    st.tuples(
+        st.just("replace"),
+        st.lists(st.integers(0, len(POOL.ids) - 1), min_size=1, max_size=3, unique=True),
+    ),
+    st.tuples(
+        st.just("remove"),
+        st.lists(st.integers(0, len(POOL.ids) - 1), min_size=1, max_size=4, unique=True),
+    ),
     st.tuples(st.just("compact"), st.just([])),
     st.tuples(st.just("reopen"), st.just([])),
 )

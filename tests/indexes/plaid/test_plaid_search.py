@@ -18,8 +18,10 @@ def build(tmp_path, corpus, nbits=2, parts=3):
 
 def exhaustive(index, n_docs):
     return PLAIDSearchParams(
-        ncells=index.stats["n_centroids"], centroid_score_threshold=float("-inf"),
-        ndocs=n_docs, n_full_scores=n_docs,
+        ncells=index.stats["n_centroids"],
+        centroid_score_threshold=float("-inf"),
+        ndocs=n_docs,
+        n_full_scores=n_docs,
     )
 
 
@@ -50,7 +52,9 @@ def test_vectors_that_are_not_unit_norm_are_not_normalised(tmp_path, corpus):
     index.add_documents(corpus.ids, docs)
     assert not index.quantizer.unit_norm
     stored = np.concatenate(index.get_documents_embeddings(corpus.ids))
-    assert np.abs(np.linalg.norm(stored, axis=1) - 2.0).mean() < 0.01  # 8-bit codec, not rescaled to 1
+    assert (
+        np.abs(np.linalg.norm(stored, axis=1) - 2.0).mean() < 0.01
+    )  # 8-bit codec, not rescaled to 1
 
 
 def test_exhaustive_search_at_8_bits_equals_exact_search(tmp_path, corpus):
@@ -128,7 +132,9 @@ def test_fewer_documents_than_k_and_empty_index(tmp_path, corpus):
     small = PLAID(tmp_path, "small")
     small.add_documents(corpus.ids[:3], corpus.docs[:3])
     params = exhaustive(small, 3)
-    assert sorted(small.search([corpus.queries[0]], k=10, params=params)[0].ids) == sorted(corpus.ids[:3])
+    assert sorted(small.search([corpus.queries[0]], k=10, params=params)[0].ids) == sorted(
+        corpus.ids[:3]
+    )
 
 
 def test_params_resolution_and_validation():

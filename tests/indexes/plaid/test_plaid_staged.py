@@ -40,7 +40,9 @@ class Merged:
 
     def cut(self, n: int) -> None:
         keep = top_n(self.score, n)
-        self.shard, self.seg, self.local, self.score = (a[keep] for a in (self.shard, self.seg, self.local, self.score))
+        self.shard, self.seg, self.local, self.score = (
+            a[keep] for a in (self.shard, self.seg, self.local, self.score)
+        )
 
 
 def coordinated_search(query, shards, codebook, params, k):  # type: ignore[no-untyped-def]
@@ -54,7 +56,9 @@ def coordinated_search(query, shards, codebook, params, k):  # type: ignore[no-u
     n_cells = min(params.ncells, n_centroids)
     while True:  # doubling decided on the global count
         cells = probe_cells(scores, n_cells)
-        merged = Merged([candidates_in_cells(cells, s, m) for s, m in zip(segs, masks, strict=True)])
+        merged = Merged(
+            [candidates_in_cells(cells, s, m) for s, m in zip(segs, masks, strict=True)]
+        )
         if len(merged.seg) >= min(k, n_eligible) or n_cells >= n_centroids:
             break
         n_cells *= 2
@@ -64,14 +68,19 @@ def coordinated_search(query, shards, codebook, params, k):  # type: ignore[no-u
         merged.cut(params.ndocs)
     if len(merged.seg) > params.n_full_scores:
         everything = np.ones(n_centroids, dtype=bool)
-        merged.rescore(len(shards), lambda i, c: interaction_scores(c, segs[i], scores_t, everything))
+        merged.rescore(
+            len(shards), lambda i, c: interaction_scores(c, segs[i], scores_t, everything)
+        )
         merged.cut(params.n_full_scores)
     merged.rescore(
         len(shards),
         lambda i, c: exact_candidate_scores(c, segs[i], query, codebook.quantizer, codebook.codec),
     )
     merged.cut(k)
-    ids = [shards[i].segments[s].ids[j] for i, s, j in zip(merged.shard, merged.seg, merged.local, strict=True)]
+    ids = [
+        shards[i].segments[s].ids[j]
+        for i, s, j in zip(merged.shard, merged.seg, merged.local, strict=True)
+    ]
     return ids, merged.score
 
 
@@ -85,16 +94,24 @@ def codebook(corpus) -> Codebook:
 
 @pytest.mark.parametrize(
     "params",
-    [PLAIDSearchParams(), PRUNED_CUTS, PLAIDSearchParams(ndocs=40, n_full_scores=12),
-     PLAIDSearchParams(ncells=4, ndocs=100)],
+    [
+        PLAIDSearchParams(),
+        PRUNED_CUTS,
+        PLAIDSearchParams(ndocs=40, n_full_scores=12),
+        PLAIDSearchParams(ncells=4, ndocs=100),
+    ],
     ids=["defaults", "pruned-cuts", "small-cuts", "more-cells"],
 )
 def test_stages_over_split_indexes_equal_one_index(tmp_path, corpus, codebook, params):
     single = PLAID(tmp_path, "all", codebook=codebook).add_documents(corpus.ids, corpus.docs)
     half = len(corpus.ids) // 2
     shards = [
-        PLAID(tmp_path, "a", codebook=codebook).add_documents(corpus.ids[:half], corpus.docs[:half]),
-        PLAID(tmp_path, "b", codebook=codebook).add_documents(corpus.ids[half:], corpus.docs[half:]),
+        PLAID(tmp_path, "a", codebook=codebook).add_documents(
+            corpus.ids[:half], corpus.docs[:half]
+        ),
+        PLAID(tmp_path, "b", codebook=codebook).add_documents(
+            corpus.ids[half:], corpus.docs[half:]
+        ),
     ]
     k = 10
     resolved = params.resolve(k)
@@ -111,7 +128,13 @@ def test_default_params_really_cut(tmp_path, corpus, codebook):
     resolved = PRUNED_CUTS.resolve(10)
     segs = index.segments
     counts = [
-        len(candidates_in_cells(probe_cells(centroid_scores(q, codebook.quantizer), 1), segs, eligible_masks(segs, None)).seg)
+        len(
+            candidates_in_cells(
+                probe_cells(centroid_scores(q, codebook.quantizer), 1),
+                segs,
+                eligible_masks(segs, None),
+            ).seg
+        )
         for q in corpus.queries
     ]
     assert max(counts) > resolved.ndocs > resolved.n_full_scores  # type: ignore[operator]

@@ -146,8 +146,11 @@ def test_every_rule_fires_and_the_driver_equals_the_reference(indexes):
     assert fired >= {"small-subset", "doubling", "pruned-cut", "full-cut", "fewer-than-k"}, fired
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                                  HealthCheck.too_slow])
+@settings(
+    max_examples=120,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(
     name=st.sampled_from(["parts", "one", "tiny"]),
     query=st.integers(0, len(CORPUS.queries) - 1),
@@ -159,12 +162,17 @@ def test_every_rule_fires_and_the_driver_equals_the_reference(indexes):
     kind=st.sampled_from(["none", "empty", "removed", "drawn"]),
     drawn=st.lists(st.sampled_from(CORPUS.ids), max_size=120, unique=True),
 )
-def test_random_searches_equal_the_reference(indexes, name, query, k, ncells, threshold, ndocs, n_full, kind, drawn):
+def test_random_searches_equal_the_reference(
+    indexes, name, query, k, ncells, threshold, ndocs, n_full, kind, drawn
+):
     index = indexes[name]
     params = PLAIDSearchParams(ncells, threshold, ndocs, n_full)
     subset = subset_for(kind, drawn, CORPUS.ids)
     q = CORPUS.queries[query]
-    assert_same(index.search([q], k, subset=subset, params=params)[0], reference(index, q, k, subset, params))
+    assert_same(
+        index.search([q], k, subset=subset, params=params)[0],
+        reference(index, q, k, subset, params),
+    )
 
 
 @pytest.mark.parametrize("k", [5, 30])
@@ -189,5 +197,7 @@ def test_search_one_is_the_driver_over_given_masks(indexes):
             for query in CORPUS.queries[:3]:
                 args = (query, index.segments, index.quantizer, index.codec, resolved, 7, allowed)
                 got, want = search_one(*args), reference_search_one(*args)
-                for a, b in zip((got.seg, got.local, got.score), (want.seg, want.local, want.score), strict=True):
+                for a, b in zip(
+                    (got.seg, got.local, got.score), (want.seg, want.local, want.score), strict=True
+                ):
                     assert np.array_equal(a, b)

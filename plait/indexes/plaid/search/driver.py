@@ -185,7 +185,9 @@ def rank(
     ncells, ndocs, threshold = params.ncells, params.ndocs, params.centroid_score_threshold
     n_full = params.n_full_scores
     if ncells is None or ndocs is None or n_full is None or threshold is None:
-        raise ValueError("the PLAID search driver needs resolved parameters (PLAIDSearchParams.resolve)")
+        raise ValueError(
+            "the PLAID search driver needs resolved parameters (PLAIDSearchParams.resolve)"
+        )
     cuts = Cuts(ndocs, n_full, threshold)
     states = []
     for q, query in enumerate(queries):
@@ -216,7 +218,10 @@ def run_search(
     subsets: Sequence[Any | None] | None = None,
 ) -> list[SearchResult]:
     """:func:`rank`, with the ids of the documents found."""
-    return [SearchResult(source.ids(r.labels), r.scores) for r in rank(source, queries, k, params, subsets)]
+    return [
+        SearchResult(source.ids(r.labels), r.scores)
+        for r in rank(source, queries, k, params, subsets)
+    ]
 
 
 def _probe_again(state: _Query, k: int, ndocs: int) -> bool:

@@ -112,7 +112,9 @@ class SegmentSource:
     def exact(self, asks: list[ExactAsk]) -> list[Scored]:
         out = []
         for ask in asks:
-            cand = Candidates(ask.refs[0], ask.refs[1], np.zeros(ask.refs.shape[1], dtype=np.float32))
+            cand = Candidates(
+                ask.refs[0], ask.refs[1], np.zeros(ask.refs.shape[1], dtype=np.float32)
+            )
             scores_t = None if ask.scores is None else ask.scores.scores_t
             scored = exact_candidate_scores(
                 cand, self.segments, ask.query, self.quantizer, self.codec, scores_t
@@ -122,7 +124,9 @@ class SegmentSource:
 
     def ids(self, labels: np.ndarray) -> list[str]:
         segments = self.segments
-        return [segments[s].ids[j] for s, j in zip(labels[0].tolist(), labels[1].tolist(), strict=True)]
+        return [
+            segments[s].ids[j] for s, j in zip(labels[0].tolist(), labels[1].tolist(), strict=True)
+        ]
 
 
 def search_one(

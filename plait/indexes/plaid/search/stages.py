@@ -57,10 +57,14 @@ class PLAIDSearchParams:
         for name in ("ncells", "ndocs", "n_full_scores"):
             value = getattr(self, name)
             if value is not None and (not isinstance(value, (int, np.integer)) or value < 1):
-                raise ValueError(f"PLAIDSearchParams.{name} must be a positive integer, got {value!r}")
+                raise ValueError(
+                    f"PLAIDSearchParams.{name} must be a positive integer, got {value!r}"
+                )
         t = self.centroid_score_threshold
         if t is not None and (not isinstance(t, (int, float)) or np.isnan(t)):
-            raise ValueError(f"PLAIDSearchParams.centroid_score_threshold must be a number, got {t!r}")
+            raise ValueError(
+                f"PLAIDSearchParams.centroid_score_threshold must be a number, got {t!r}"
+            )
 
     def resolve(self, k: int, defaults: PLAIDSearchParams | None = None) -> PLAIDSearchParams:
         """Fill every ``None`` from ``defaults`` (the index's constructor settings), then from ``k``."""
@@ -191,7 +195,9 @@ def eligible_masks(segments: list[Segment], allowed: list[np.ndarray] | None) ->
     return [~seg.deleted & allowed[s] for s, seg in enumerate(segments)]
 
 
-def candidates_in_cells(cells: np.ndarray, segments: list[Segment], masks: list[np.ndarray]) -> Candidates:
+def candidates_in_cells(
+    cells: np.ndarray, segments: list[Segment], masks: list[np.ndarray]
+) -> Candidates:
     """Stage 2b: eligible documents listed under any of ``cells`` (scores 0). No ``ncells`` doubling
     here: the caller decides that from the global candidate count."""
     found = [seg.ivf.probe(cells) for seg in segments]
@@ -235,8 +241,15 @@ def exact_candidate_scores(
         where = np.flatnonzero(cand.seg == s)
         seg = segments[s]
         final[where] = compressed_maxsim(
-            query, quantizer.centroids, seg.codes, seg.residuals, seg.offsets, cand.local[where],
-            codec.lut, scores_t, seg.inverse_norms(quantizer, codec) if quantizer.unit_norm else None,
+            query,
+            quantizer.centroids,
+            seg.codes,
+            seg.residuals,
+            seg.offsets,
+            cand.local[where],
+            codec.lut,
+            scores_t,
+            seg.inverse_norms(quantizer, codec) if quantizer.unit_norm else None,
         )
     return Candidates(cand.seg, cand.local, final)
 
