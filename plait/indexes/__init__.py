@@ -1,4 +1,5 @@
-"""Indexes: the :class:`Index` contract, the exact (exhaustive) index and PLAID;
+"""Indexes: the :class:`Index` contract, the exact (exhaustive) index and PLAID.
+
 :func:`open_index` opens any plait index folder by the format its manifest names.
 
 ``Voyager`` is PyLate's name for its exact-ish index; here it is the exact index.

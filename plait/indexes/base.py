@@ -79,18 +79,24 @@ class IndexLockedError(RuntimeError):
 
 
 class PyLateCall:
-    """What every index shares: PyLate's call shape (``index(queries_embeddings, k, subset)``
-    gives per query a list of ``{"id", "score"}``, best first; :meth:`search` underneath) and the
-    life cycle (``close()``, ``with index: ...``). Exact and PLAID hold no process or lock between
-    calls, so their ``close`` does nothing; the sharded index stops its shard actors."""
+    """What every index shares: PyLate's call shape and the life cycle.
+
+    The call shape: ``index(queries_embeddings, k, subset)`` gives per query a list of
+    ``{"id", "score"}``, best first (:meth:`search` underneath). The life cycle: ``close()`` and
+    ``with index: ...``. Exact and PLAID hold no process or lock between calls, so their ``close``
+    does nothing; the sharded index stops its shard actors.
+    """
 
     def close(self) -> None:
         """Release what the index holds between calls (nothing for a single-folder index)."""
 
     def get_documents_embeddings(self, documents_ids: Sequence[Any]) -> list[Any]:
-        """Stored float32 ``(n_tokens, dim)`` embeddings of the given ids, in the order asked (PLAID:
-        decompressed); a list of id lists gives a list of lists (PyLate). Unknown ids raise
-        :class:`UnknownIdError`; a bare string is refused, never split into characters."""
+        """Return the stored float32 ``(n_tokens, dim)`` embeddings of the given ids.
+
+        They come in the order asked (PLAID: decompressed); a list of id lists gives a list of
+        lists (PyLate). Unknown ids raise :class:`UnknownIdError`; a bare string is refused, never
+        split into characters.
+        """
         from plait.indexes.validation import check_id_list
 
         if isinstance(documents_ids, (str, bytes)):
@@ -104,8 +110,11 @@ class PyLateCall:
         return self._embeddings(check_id_list(documents_ids, dedupe=False))
 
     def get_documents(self, documents_ids: Sequence[str]) -> list[dict[str, Any]]:
-        """``{"id", "text", "metadata"}`` of each id, in the order asked (``text`` is ``None`` and
-        ``metadata`` ``{}`` when none was stored); unknown ids raise :class:`UnknownIdError`."""
+        """Return ``{"id", "text", "metadata"}`` of each id, in the order asked.
+
+        ``text`` is ``None`` and ``metadata`` ``{}`` when none was stored; unknown ids raise
+        :class:`UnknownIdError`.
+        """
         from plait.indexes.validation import check_id_list
 
         return self._documents(check_id_list(documents_ids, dedupe=False))
@@ -153,6 +162,7 @@ class PyLateCall:
         filter: str | None = None,
         filter_params: Sequence[Any] | None = None,
     ) -> Sequence[SearchResult]:
+        """Return the top-``k`` documents per query (each index implements it)."""
         raise NotImplementedError
 
     def __call__(
@@ -165,8 +175,10 @@ class PyLateCall:
         filter_params: Sequence[Any] | None = None,
         **_: Any,
     ) -> list[list[dict[str, Any]]]:
-        """Top-``k`` per query as PyLate's ``[{"id", "score"}, ...]`` lists (PyLate's other
-        keywords are accepted and ignored)."""
+        """Return the top-``k`` per query as PyLate's ``[{"id", "score"}, ...]`` lists.
+
+        PyLate's other keywords are accepted and ignored.
+        """
         found = self.search(
             queries_embeddings, k, subset=subset, filter=filter, filter_params=filter_params
         )
@@ -186,7 +198,7 @@ class Index(Protocol):
         """Ids of the live documents, in insertion order."""
 
     def __len__(self) -> int:
-        """Number of live documents."""
+        """Return the number of live documents."""
 
     def __contains__(self, document_id: object) -> bool: ...
 
@@ -199,15 +211,18 @@ class Index(Protocol):
         texts: Sequence[str | None] | None = None,
         metadata: Sequence[Any] | None = None,
     ) -> Index:
-        """Add documents. An existing id raises :class:`DuplicateIdError` unless ``replace``.
+        """Add documents; an existing id raises :class:`DuplicateIdError` unless ``replace``.
+
         ``texts`` and ``metadata`` (one per id) are stored in the same commit as the vectors.
 
-        Returns the index itself, so PyLate's ``index = index.add_documents(...)`` works."""
+        Returns the index itself, so PyLate's ``index = index.add_documents(...)`` works.
+        """
 
     def remove_documents(self, documents_ids: Sequence[str]) -> Index:
         """Remove documents; unknown ids raise :class:`UnknownIdError` (nothing is removed).
 
-        Returns the index itself."""
+        Returns the index itself.
+        """
 
     def search(
         self,
@@ -220,14 +235,19 @@ class Index(Protocol):
         """Top-``k`` documents per query by MaxSim (exact or approximate)."""
 
     def get_documents_embeddings(self, documents_ids: Sequence[str]) -> list[np.ndarray]:
-        """Stored (possibly decompressed) embeddings of the given documents, float32."""
+        """Return the stored (possibly decompressed) embeddings of the given documents, float32."""
 
     def get_documents(self, documents_ids: Sequence[str]) -> list[dict[str, Any]]:
-        """``{"id", "text"}`` per id, in the order asked (``text`` is ``None`` when not stored)."""
+        """Return ``{"id", "text", "metadata"}`` per id, in the order asked.
+
+        ``text`` is ``None`` and ``metadata`` ``{}`` when none was stored.
+        """
 
     def refresh(self) -> bool:
-        """Adopt commits made by other writers since this object last read the folder; ``True``
-        when the state changed (always ``False`` in memory)."""
+        """Adopt commits made by other writers since this object last read the folder.
+
+        Returns ``True`` when the state changed (always ``False`` in memory).
+        """
 
     @property
     def path(self) -> Path | None:
@@ -235,8 +255,10 @@ class Index(Protocol):
 
     @property
     def stats(self) -> dict[str, Any]:
-        """Counts (documents, tokens, stored tokens, deleted documents, segments) and bytes on
-        disk of the state this object holds."""
+        """Counts and bytes on disk of the state this object holds.
+
+        The counts: documents, tokens, stored tokens, deleted documents, segments.
+        """
 
     def verify(self) -> None:
         """Read every file and check its size and CRC-32 (raises :class:`CorruptIndexError`)."""

@@ -50,6 +50,8 @@ _SCORE_BUDGET = 1 << 24  # float32 cells of the (queries x documents) score matr
 
 @dataclass(frozen=True)
 class ExactSegment(Segment):
+    """A segment of the exact index: its token rows and each document's ``offsets`` into them."""
+
     tokens: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float32), repr=False)
     offsets: np.ndarray = field(default_factory=lambda: np.zeros(1, np.int64), repr=False)
 
@@ -81,8 +83,10 @@ def _read_payload(
     info: Mapping[str, Any],
     common: dict[str, Any],
 ) -> ExactSegment:
-    """A segment's token matrix (memory-mapped) and offsets (CRC-checked, validated so that no
-    kernel can ever read outside the matrix)."""
+    """Read a segment's token matrix (memory-mapped) and offsets (CRC-checked).
+
+    The offsets are validated so that no kernel can ever read outside the matrix.
+    """
     settings, files, name = manifest["settings"], manifest["files"], info["name"]
     tokens = folder.read_array(files[f"{name}.tokens"], dtypes=(settings["dtype"],), ndim=2)
     offsets = folder.read_array(
@@ -98,8 +102,10 @@ def _read_payload(
 def _from_v1(
     manifest: dict[str, Any], folder: IndexFolder
 ) -> tuple[dict[str, Any], list[np.ndarray]]:
-    """A version-1 manifest in version-2 form (same files under segment-store roles) and its
-    tombstones (global document numbers), which the caller applies after loading."""
+    """Convert a version-1 manifest to version-2 form (same files under segment-store roles).
+
+    Also returns its tombstones (global document numbers), which the caller applies after loading.
+    """
     where = folder.manifest_path
     files = require(manifest, "files", dict, where)
     segments, renamed = [], {}
@@ -153,8 +159,9 @@ def _from_v1(
 
 
 class Exact(StoreBacked, PyLateCall):
-    """Exhaustive MaxSim index with string ids, upserts, deletions, texts, metadata and crash-safe
-    persistence.
+    """Exhaustive MaxSim index.
+
+    It has string ids, upserts, deletions, texts, metadata and crash-safe persistence.
 
     Parameters
     ----------
@@ -172,6 +179,8 @@ class Exact(StoreBacked, PyLateCall):
         ``None`` scores on the CPU with the numba kernel; a torch device (e.g. ``"cuda"``) scores
         there with the torch backend of :mod:`plait.kernels.maxsim`.
 
+    Examples
+    --------
     >>> index = Exact(index_folder=None)
     >>> index.add_documents(["a", "b"], [np.eye(2, dtype=np.float32), np.ones((1, 2), np.float32)])
     Exact(in memory, 2 documents, dim=2, float32)
@@ -227,7 +236,7 @@ class Exact(StoreBacked, PyLateCall):
 
     # ------------------------------------------------------------------ state
     def _check_settings(self, manifest: dict[str, Any]) -> dict[str, Any]:
-        """The segment store's ``on_load``: version 1 converted, dtype and dim checked."""
+        """Check a manifest (the segment store's ``on_load``): version 1 converted, dtype, dim."""
         folder = self._store.folder
         assert folder is not None
         where = folder.manifest_path
@@ -261,8 +270,11 @@ class Exact(StoreBacked, PyLateCall):
         store.replace_deleted(masks)
 
     def _index_documents(self) -> None:
-        """The segment store's ``after_load``: a version-1 index's tombstones applied, then the
-        global document numbering the score matrix uses (every stored document)."""
+        """Give every stored document its global number, as the segment store's ``after_load``.
+
+        A version-1 index's tombstones are applied first. The score matrix has one column per
+        global number.
+        """
         if self._v1_tombstones:
             tombstones, self._v1_tombstones = self._v1_tombstones, []
             self._apply_v1_tombstones(tombstones)
@@ -281,10 +293,12 @@ class Exact(StoreBacked, PyLateCall):
     # ------------------------------------------------------------------ properties
     @property
     def dim(self) -> int | None:
+        """Embedding dimension, or ``None`` while the index has never held a document."""
         return self._store.manifest["settings"]["dim"]
 
     @property
     def dtype(self) -> str:
+        """Storage type of the token embeddings: ``"float32"`` or ``"float16"``."""
         return str(self._store.manifest["settings"]["dtype"])
 
     @property
@@ -299,12 +313,16 @@ class Exact(StoreBacked, PyLateCall):
 
     @property
     def documents_ids(self) -> list[str]:
+        """Ids of the live documents, in insertion order."""
         return self._store.documents_ids
 
     @property
     def stats(self) -> dict[str, Any]:
-        """Counts and bytes on disk of the state this object holds (``disk_bytes`` ``None`` in
-        memory); ``stored_tokens`` includes removed documents' tokens until compaction."""
+        """Counts and bytes on disk of the state this object holds.
+
+        ``disk_bytes`` is ``None`` in memory; ``stored_tokens`` includes removed documents' tokens
+        until compaction.
+        """
         segments = self._store.segments
         live = sum(int(np.diff(s.offsets)[~s.deleted].sum()) for s in segments)
         stored = sum(len(s.tokens) for s in segments)
@@ -342,7 +360,7 @@ class Exact(StoreBacked, PyLateCall):
 
     # ------------------------------------------------------------------ writes
     def _next_manifest(self) -> dict[str, Any]:
-        """The next commit's manifest, without a version-1 index's global tombstone files."""
+        """Return the next commit's manifest, without a version-1 index's global tombstone files."""
         manifest = self._store.next_manifest(VERSION)
         manifest["files"] = {k: v for k, v in manifest["files"].items() if not k.startswith("v1.")}
         return manifest
@@ -456,7 +474,7 @@ class Exact(StoreBacked, PyLateCall):
 
     # ------------------------------------------------------------------ reads
     def _matrices(self, ids: Sequence[str]) -> list[np.ndarray]:
-        """Stored token matrices (storage dtype) of the given ids."""
+        """Return the stored token matrices (storage dtype) of the given ids."""
         out = []
         for s, local in (self._store.where[i] for i in ids):
             seg = self._store.segments[s]
@@ -477,9 +495,12 @@ class Exact(StoreBacked, PyLateCall):
         filter: str | None = None,
         filter_params: Sequence[Any] | None = None,
     ) -> list[SearchResult]:
-        """Exact top-``k`` by MaxSim, one :class:`SearchResult` per query (``params`` is ignored). ``filter`` (a SQL condition on metadata columns,
-        ``filter_params`` bound to its ``?``; :mod:`plait.indexes.filtering`) keeps the matching
-        documents, intersected with ``subset``."""
+        """Return the exact top-``k`` by MaxSim, one :class:`SearchResult` per query.
+
+        ``params`` is ignored. ``filter`` (a SQL condition on metadata columns, ``filter_params``
+        bound to its ``?``; :mod:`plait.indexes.filtering`) keeps the matching documents,
+        intersected with ``subset``.
+        """
         k = check_k(k)
         queries = check_queries(queries_embeddings, self.dim)
         subsets = self._apply_filter(
@@ -538,8 +559,10 @@ class Exact(StoreBacked, PyLateCall):
 
 
 class Voyager(Exact):
-    """PyLate's ``indexes.Voyager`` name. PyLate's is an HNSW over tokens plus exact reranking;
-    this one is the exact index (same results, no approximation). HNSW knobs are accepted and ignored.
+    """The exact index under PyLate's ``indexes.Voyager`` name.
+
+    PyLate's is an HNSW over tokens plus exact reranking; this one is the exact index (same
+    results, no approximation). HNSW knobs are accepted and ignored.
     """
 
     def __init__(

@@ -26,6 +26,7 @@ _CHUNK = 1 << 22
 
 
 def crc32_file(path: Path) -> int:
+    """Return the CRC-32 of the file at ``path``, read in 4 MiB chunks."""
     crc = 0
     with open(path, "rb") as f:
         while chunk := f.read(_CHUNK):
@@ -45,9 +46,11 @@ def fsync_dir(path: Path) -> None:
 def atomic_write(
     path: str | os.PathLike[str], data: bytes | str | Callable[[BinaryIO], object], *, tag: str = ""
 ) -> None:
-    """Replace ``path`` with ``data`` atomically: a fresh temporary file in the same folder, fsync,
-    ``os.replace``, fsync of the folder. A crash leaves the old file or the new one, never a mix;
-    the temporary name (``.<name>.<tag><random hex>.tmp``) is random, so two writers never share one.
+    """Replace ``path`` with ``data`` atomically.
+
+    A fresh temporary file in the same folder, fsync, ``os.replace``, fsync of the folder. A crash
+    leaves the old file or the new one, never a mix; the temporary name
+    (``.<name>.<tag><random hex>.tmp``) is random, so two writers never share one.
 
     ``data`` is the content (``str`` is written as UTF-8) or a function that writes it to the
     binary file it is given (e.g. ``lambda f: np.savez(f, ...)``). The one place in plait that
@@ -71,10 +74,12 @@ def atomic_write(
 
 
 def atomic_replace_dir(target: str | os.PathLike[str], fill: Callable[[Path], object]) -> bool:
-    """Create the folder ``target`` whole or not at all: ``fill(staging)`` writes its files into a
-    fresh hidden folder beside it, every file and the folder are fsynced, then one rename makes it
-    appear. If ``target`` exists already (another process got there first) it is kept as it is
-    and the staging folder, which only this call wrote, is removed; returns whether ours was used.
+    """Create the folder ``target`` whole or not at all; return whether ours was used.
+
+    ``fill(staging)`` writes its files into a fresh hidden folder beside it, every file and the
+    folder are fsynced, then one rename makes it appear. If ``target`` exists already (another
+    process got there first) it is kept as it is and the staging folder, which only this call
+    wrote, is removed.
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -111,7 +116,7 @@ def _header_problem(
     dtypes: tuple[str, ...] | None,
     ndim: int | None,
 ) -> str | None:
-    """What is wrong with a ``.npy`` header plait could have written, or ``None``."""
+    """Say what is wrong with a ``.npy`` header plait could have written, or return ``None``."""
     if fortran:
         return "Fortran order"
     if dtype.kind not in "biuf" or dtype.byteorder == ">" or (dtypes and dtype.name not in dtypes):
@@ -134,9 +139,11 @@ def read_npy(
     dtypes: tuple[str, ...] | None = None,
     ndim: int | None = None,
 ) -> np.ndarray:
-    """Open a ``.npy`` file of ``size`` bytes, its header checked before any data is read (C
-    order, little-endian plain numbers, ``dtypes`` and ``ndim`` when given, data exactly filling
-    the file); memory-mapped read-only unless ``mmap=False``."""
+    """Open a ``.npy`` file of ``size`` bytes, memory-mapped read-only unless ``mmap=False``.
+
+    Its header is checked before any data is read: C order, little-endian plain numbers,
+    ``dtypes`` and ``ndim`` when given, data exactly filling the file.
+    """
     try:
         with open(path, "rb") as f:
             version = np.lib.format.read_magic(f)
@@ -160,7 +167,7 @@ def read_npy(
 
 
 def decode_json(raw: bytes, path: Path) -> Any:
-    """``raw`` (the bytes of ``path``) parsed as UTF-8 JSON, or an error naming ``path``."""
+    """Parse ``raw`` (the bytes of ``path``) as UTF-8 JSON, or raise an error naming ``path``."""
     try:
         return json.loads(raw.decode("utf-8"))
     except Exception as e:
@@ -168,6 +175,7 @@ def decode_json(raw: bytes, path: Path) -> Any:
 
 
 def read_json_file(path: Path) -> Any:
+    """Read and parse the JSON file ``path`` (:class:`MissingIndexFileError` when it is gone)."""
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
@@ -176,8 +184,11 @@ def read_json_file(path: Path) -> Any:
 
 
 class LazyTexts:
-    """Document texts of one segment: the file is opened when the segment is (so a commit that
-    collects it later cannot pull it away from this reader) and parsed, CRC-checked, on first use."""
+    """Document texts of one segment, read on first use.
+
+    The file is opened when the segment is (so a commit that collects it later cannot pull it away
+    from this reader) and parsed, CRC-checked, on first use.
+    """
 
     def __init__(self, path: Path, entry: Mapping[str, Any], count: int) -> None:
         self.path, self._entry, self._count = path, dict(entry), count
@@ -189,6 +200,7 @@ class LazyTexts:
         self._lock = threading.Lock()
 
     def get(self) -> list[str | None]:
+        """Return the texts (one per document, ``None`` where none was stored), parsed once."""
         with self._lock:
             if self._value is None:
                 self._value = self._parse()
@@ -216,7 +228,7 @@ class LazyTexts:
 
 
 def text_at(texts: LazyTexts | list[str | None] | None, local: int) -> str | None:
-    """Text ``local`` of a segment's texts (a file, or a list in memory); ``None`` without texts."""
+    """Return text ``local`` of a segment's texts (a file, or a list), ``None`` without texts."""
     if texts is None:
         return None
     return (texts.get() if isinstance(texts, LazyTexts) else texts)[local]

@@ -22,7 +22,10 @@ _SIGNATURES: tuple[tuple[str, tuple[str, ...]], ...] = (
 
 
 def describe(names: Iterable[str]) -> str | None:
-    """What the folder holding ``names`` looks like, or ``None`` when it matches no engine."""
+    """Describe the folder holding ``names`` (``"a fast-plaid index"``), or return ``None``.
+
+    ``None`` means the names match no engine plait knows.
+    """
     found = set(names)
     for what, markers in _SIGNATURES:
         if found.intersection(markers):

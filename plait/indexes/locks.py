@@ -24,8 +24,10 @@ import fcntl  # noqa: E402
 
 
 def lock_file(lock: Path, folder: Path) -> int:
-    """Open ``lock`` and take its exclusive flock (the fd; closing it releases the lock), or raise
-    :class:`IndexLockedError` naming ``folder``."""
+    """Open ``lock``, take its exclusive flock and return the fd (closing it releases the lock).
+
+    Raises :class:`IndexLockedError` naming ``folder`` when another holder has it.
+    """
     folder.mkdir(parents=True, exist_ok=True)
     fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
     try:
@@ -42,7 +44,7 @@ def lock_file(lock: Path, folder: Path) -> int:
 
 
 def is_held(folder: Path) -> bool:
-    """True while this process holds ``folder``'s lock persistently (:func:`hold`)."""
+    """Return whether this process holds ``folder``'s lock persistently (:func:`hold`)."""
     return os.path.realpath(folder) in _HELD_LOCKS
 
 

@@ -59,8 +59,11 @@ def _pyarrow() -> Any:
 
 
 def check_metadata(ids: Sequence[str], metadata: Any) -> Rows | None:
-    """``metadata`` as one dict per id (``None`` entries become ``{}``), or ``None`` when absent
-    or empty. Bad shapes, keys or values raise :class:`IndexInputError` naming the document."""
+    """Return ``metadata`` as one dict per id, or ``None`` when absent or empty.
+
+    ``None`` entries become ``{}``. Bad shapes, keys or values raise :class:`IndexInputError`
+    naming the document.
+    """
     if metadata is None:
         return None
     if isinstance(metadata, Mapping) or isinstance(metadata, (str, bytes)):
@@ -118,9 +121,12 @@ def _kind(value: Any) -> str:
 def merge_schema(
     stored: Mapping[str, str] | None, rows: Rows, ids: Sequence[str]
 ) -> dict[str, str]:
-    """The index's column types after adding ``rows``: ``stored`` plus new keys. A value whose type
-    disagrees with its column (within ``rows`` or with ``stored``) raises :class:`IndexInputError`
-    naming the key and a document."""
+    """Return the index's column types after adding ``rows``: ``stored`` plus new keys.
+
+    A value whose type disagrees with its column (within ``rows`` or with ``stored``) raises
+    :class:`IndexInputError` naming the key and a document; ints and floats in one column make a
+    float column.
+    """
     schema = dict(stored or {})
     for key in sorted({key for row in rows for key in row}):
         kinds = {_kind(row[key]) for row in rows if key in row}
@@ -151,7 +157,7 @@ KINDS = ("bool", "int", "float", "str", "date", "datetime")
 
 
 def check_schema(stored: Any, where: Any) -> dict[str, str]:
-    """A manifest's ``metadata_schema`` (absent in indexes written before metadata: ``{}``)."""
+    """Check and return a manifest's ``metadata_schema`` (``{}`` when absent: an older index)."""
     if stored is None:
         return {}
     if not isinstance(stored, dict) or not all(
@@ -162,7 +168,7 @@ def check_schema(stored: Any, where: Any) -> dict[str, str]:
 
 
 def arrow_types() -> dict[str, Any]:
-    """The pyarrow type of each metadata column kind (:data:`KINDS`)."""
+    """Return the pyarrow type of each metadata column kind (:data:`KINDS`)."""
     pa = _pyarrow()
     return {
         "bool": pa.bool_(),
@@ -192,9 +198,11 @@ def _table(rows: Rows, ids: Sequence[str], schema: Mapping[str, str]) -> Any:
 def write_metadata(
     folder: Any, stem: str, rows: Rows, ids: Sequence[str], schema: Mapping[str, str]
 ) -> dict[str, Any]:
-    """Write one segment's metadata (rows aligned with its ids, types from ``schema``, see
-    :func:`merge_schema`) as a fresh Parquet data file of ``folder`` (an
-    :class:`~plait.indexes.storage.IndexFolder`); returns its manifest entry."""
+    """Write one segment's metadata as a fresh Parquet data file; return its manifest entry.
+
+    ``rows`` are aligned with the segment's ids, the column types come from ``schema`` (see
+    :func:`merge_schema`), and ``folder`` is an :class:`~plait.indexes.storage.IndexFolder`.
+    """
     table = _table(rows, ids, schema)
     pq = _pyarrow().parquet
     buffer = io.BytesIO()
@@ -213,6 +221,7 @@ class LazyMetadata:
         self._lock = threading.Lock()
 
     def rows(self) -> Rows:
+        """Return one dict per document, in segment order, without the ``None`` values."""
         with self._lock:
             if self._rows is None:
                 self._rows = [
@@ -222,7 +231,7 @@ class LazyMetadata:
             return self._rows
 
     def table(self) -> Any:
-        """The segment's metadata as a pyarrow table (one row per document, in segment order)."""
+        """Return the segment's metadata as a pyarrow table (one row per document, in order)."""
         with self._lock:
             return self._parsed()
 
@@ -257,7 +266,7 @@ class LazyMetadata:
 
 
 def metadata_at(metadata: LazyMetadata | Rows | None, local: int) -> dict[str, Any]:
-    """The metadata of document ``local`` of a segment (``{}`` when the segment has none)."""
+    """Return the metadata of document ``local`` of a segment (``{}`` when the segment has none)."""
     if metadata is None:
         return {}
     rows = metadata.rows() if isinstance(metadata, LazyMetadata) else metadata
@@ -267,7 +276,7 @@ def metadata_at(metadata: LazyMetadata | Rows | None, local: int) -> dict[str, A
 def metadata_table(
     metadata: LazyMetadata | Rows | None, ids: Sequence[str], schema: Mapping[str, str]
 ) -> Any:
-    """A segment's metadata as a pyarrow table (``None`` when the segment has none)."""
+    """Return a segment's metadata as a pyarrow table (``None`` when the segment has none)."""
     if metadata is None:
         return None
     if isinstance(metadata, LazyMetadata):

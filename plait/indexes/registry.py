@@ -50,11 +50,14 @@ def register_format(name: str, target: str) -> None:
 
 
 def index_format(path: str | os.PathLike[str]) -> str:
-    """The ``format`` of the index at ``path`` (its manifest is read and checked).
+    """Return the ``format`` of the index at ``path`` (its manifest is read and checked).
 
-    Raises:
-        FileNotFoundError: no index at ``path`` (the message names a foreign index if it is one).
-        CorruptIndexError: the manifest is damaged or names no format.
+    Raises
+    ------
+    FileNotFoundError
+        No index at ``path`` (the message names a foreign index if it is one).
+    CorruptIndexError
+        The manifest is damaged or names no format.
     """
     folder = IndexFolder(path)
     if not folder.exists():
@@ -70,7 +73,7 @@ def index_format(path: str | os.PathLike[str]) -> str:
 
 
 def index_class(fmt: str) -> type:
-    """The class registered for ``fmt`` (imported on first use)."""
+    """Return the class registered for ``fmt`` (imported on first use)."""
     target = FORMATS.get(fmt)
     if target is None:
         known = ", ".join(sorted(FORMATS))
@@ -80,12 +83,15 @@ def index_class(fmt: str) -> type:
 
 
 def open_index(path: str | os.PathLike[str], **options: Any) -> Any:
-    """Open the existing index at ``path``, whatever its kind; ``options`` go to its class
-    (e.g. ``backend="ray"`` for a sharded index). Never creates or changes anything.
+    """Open the existing index at ``path``, whatever its kind.
 
-    Example:
-        >>> from plait import indexes
-        >>> index = indexes.open_index("my-index")  # doctest: +SKIP
+    ``options`` go to its class (e.g. ``backend="ray"`` for a sharded index). Never creates or
+    changes anything.
+
+    Examples
+    --------
+    >>> from plait import indexes
+    >>> index = indexes.open_index("my-index")  # doctest: +SKIP
     """
     cls = index_class(index_format(path))
     folder = Path(path)

@@ -56,6 +56,7 @@ PayloadReader = Callable[
 
 
 def tombstone_dtype(n_docs: int) -> Any:
+    """Return the integer type of a tombstone file for a segment of ``n_docs`` documents."""
     return np.uint16 if n_docs <= 1 << 16 else np.int32
 
 
@@ -73,18 +74,20 @@ class Segment:
 
     @property
     def n_docs(self) -> int:
+        """Number of documents stored in the segment, removed ones included."""
         return len(self.ids)
 
     @property
     def n_live(self) -> int:
+        """Number of documents of the segment not removed."""
         return self.n_docs - int(self.deleted.sum())
 
     def text(self, local: int) -> str | None:
-        """The stored text of document ``local`` (``None`` when the segment stores no texts)."""
+        """Return the stored text of document ``local`` (``None`` when the segment has no texts)."""
         return text_at(self.texts, local)
 
     def meta(self, local: int) -> dict[str, Any]:
-        """The stored metadata of document ``local`` (``{}`` when the segment stores none)."""
+        """Return the stored metadata of document ``local`` (``{}`` when the segment has none)."""
         return metadata_at(self.metadata, local)
 
 
@@ -133,8 +136,11 @@ class SegmentStore:
 
     # ------------------------------------------------------------------ reading
     def load(self, manifest: dict[str, Any]) -> None:
-        """Adopt a committed manifest (all or nothing): segments that did not change are reused
-        with their new tombstones; the others are read and checked."""
+        """Adopt a committed manifest, all or nothing.
+
+        Segments that did not change are reused with their new tombstones; the others are read
+        and checked.
+        """
         assert self.folder is not None
         where = self.folder.manifest_path
         if self._on_load is not None:
@@ -227,8 +233,11 @@ class SegmentStore:
         )
 
     def replace_deleted(self, masks: Sequence[np.ndarray]) -> None:
-        """Adopt other removed-document masks for the held segments (an index read from an older
-        format that kept its tombstones elsewhere); :meth:`persist_deleted` writes them."""
+        """Adopt other removed-document masks for the held segments.
+
+        For an index read from an older format that kept its tombstones elsewhere;
+        :meth:`persist_deleted` writes them.
+        """
         segments = [
             dataclasses.replace(seg, deleted=np.asarray(mask, dtype=bool))
             for seg, mask in zip(self.segments, masks, strict=True)
@@ -238,6 +247,7 @@ class SegmentStore:
     # ------------------------------------------------------------------ views
     @property
     def documents_ids(self) -> list[str]:
+        """Ids of the live documents, in segment order."""
         return [seg.ids[i] for seg in self.segments for i in np.flatnonzero(~seg.deleted).tolist()]
 
     def __len__(self) -> int:
@@ -247,21 +257,25 @@ class SegmentStore:
         return isinstance(document_id, str) and document_id in self.where
 
     def texts(self, ids: Sequence[str]) -> list[str | None]:
+        """Return the stored text of each (known) id, in the order given (``None`` if none)."""
         return [self.segments[s].text(local) for s, local in (self.where[i] for i in ids)]
 
     def metadata(self, ids: Sequence[str]) -> list[dict[str, Any]]:
+        """Return the stored metadata of each (known) id, in the order given (``{}`` if none)."""
         return [self.segments[s].meta(local) for s, local in (self.where[i] for i in ids)]
 
     def documents(self, ids: Sequence[str]) -> list[dict[str, Any]]:
-        """``{"id", "text", "metadata"}`` per (known) id, in the order given."""
+        """Return ``{"id", "text", "metadata"}`` per (known) id, in the order given."""
         return [
             {"id": i, "text": t, "metadata": m}
             for i, t, m in zip(ids, self.texts(ids), self.metadata(ids), strict=True)
         ]
 
     def eligible(self, ids: Sequence[str] | None = None) -> list[np.ndarray]:
-        """Per segment, the bool mask of the documents a search may return: the live ones, and
-        with ``ids`` only those listed (unknown ids are ignored)."""
+        """Return per segment the bool mask of the documents a search may return.
+
+        These are the live ones, and with ``ids`` only those listed (unknown ids are ignored).
+        """
         if ids is None:
             return [~seg.deleted for seg in self.segments]
         masks = [np.zeros(seg.n_docs, dtype=bool) for seg in self.segments]
@@ -274,10 +288,12 @@ class SegmentStore:
     def matching(
         self, where: Any, params: Any = None, columns: Mapping[str, str] | None = None
     ) -> list[np.ndarray] | None:
-        """Per segment, the bool mask of the live documents whose metadata satisfies the SQL
-        condition ``where`` (``params`` bound to its ``?``; see :mod:`plait.indexes.filtering`);
-        ``None`` without a condition. ``columns``: more known columns (all ``NULL`` here), e.g.
-        those of the other shards of a sharded index."""
+        """Return per segment the mask of the live documents whose metadata satisfies ``where``.
+
+        ``where`` is a SQL condition (``params`` bound to its ``?``; see
+        :mod:`plait.indexes.filtering`); ``None`` without a condition. ``columns``: more known
+        columns (all ``NULL`` here), e.g. those of the other shards of a sharded index.
+        """
         from plait.indexes.filtering import check_filter, matching_rows
 
         spec = check_filter(where, params)
@@ -295,7 +311,7 @@ class SegmentStore:
         return masks
 
     def ids_where(self, masks: Sequence[np.ndarray]) -> list[str]:
-        """The ids of the documents set in per-segment ``masks``, in segment order."""
+        """Return the ids of the documents set in per-segment ``masks``, in segment order."""
         return [
             seg.ids[i]
             for seg, mask in zip(self.segments, masks, strict=True)
@@ -303,14 +319,16 @@ class SegmentStore:
         ]
 
     def needs_compaction(self) -> bool:
-        """Segments pile up, or removed documents outnumber live ones (at least 32 of them)."""
+        """Return whether segments pile up or removed documents (32 or more) outnumber live ones."""
         dead = sum(seg.n_docs - seg.n_live for seg in self.segments)
         return len(self.segments) > MAX_SEGMENTS or (dead > len(self) and dead >= 32)
 
     # ------------------------------------------------------------------ writing
     def next_manifest(self, version: int) -> dict[str, Any]:
-        """A copy of the held manifest to build the next commit in (``version``: what the writer
-        writes; an older index is upgraded by its first write)."""
+        """Return a copy of the held manifest to build the next commit in.
+
+        ``version`` is what the writer writes; an older index is upgraded by its first write.
+        """
         m = {k: v for k, v in self.manifest.items() if k not in ("previous_files", "retired")}
         m.update(
             version=version,
@@ -326,8 +344,10 @@ class SegmentStore:
     def merge_schema(
         self, manifest: dict[str, Any], rows: list[dict[str, Any]] | None, ids: Sequence[str]
     ) -> None:
-        """Add ``rows``' metadata columns to the commit's schema (a type clash raises before any
-        file is written)."""
+        """Add ``rows``' metadata columns to the commit's schema.
+
+        A type clash raises before any file is written.
+        """
         if rows:
             manifest["metadata_schema"] = merge_schema(manifest.get("metadata_schema"), rows, ids)
 
@@ -341,9 +361,12 @@ class SegmentStore:
         rows: list[dict[str, Any]] | None = None,
         in_memory: Callable[[dict[str, Any]], Any] | None = None,
     ) -> str:
-        """Append a segment to the commit being built: ``payload(name)`` writes its vector files
-        (returns their entries keyed ``<name>.<role>``); ids, texts and metadata are written here.
-        ``in_memory(common)`` builds the segment object of an in-memory store."""
+        """Append a segment to the commit being built; return its name.
+
+        ``payload(name)`` writes its vector files (returns their entries keyed ``<name>.<role>``);
+        ids, texts and metadata are written here. ``in_memory(common)`` builds the segment object
+        of an in-memory store.
+        """
         name = f"s{int(manifest['next_segment']):06d}"
         manifest["next_segment"] = int(manifest["next_segment"]) + 1
         texts = texts if texts is not None and any(t is not None for t in texts) else None
@@ -397,8 +420,11 @@ class SegmentStore:
     def update_metadata(
         self, manifest: dict[str, Any], ids: Sequence[str], rows: list[dict[str, Any]]
     ) -> None:
-        """Replace the metadata of ``ids`` (all known) in the commit being built: a new metadata
-        file for each touched segment (schema already merged into ``manifest``)."""
+        """Replace the metadata of ``ids`` (all known) in the commit being built.
+
+        Each touched segment gets a new metadata file (the schema is already merged into
+        ``manifest``).
+        """
         by_segment: dict[int, dict[int, dict[str, Any]]] = {}
         for doc_id, row in zip(ids, rows, strict=True):
             s, local = self.where[doc_id]
@@ -420,8 +446,10 @@ class SegmentStore:
                 manifest["files"].pop(role, None)
 
     def persist_deleted(self, manifest: dict[str, Any]) -> None:
-        """Write a tombstone file for every segment whose removed documents the commit does not
-        record yet (an index read from an older format keeps them elsewhere)."""
+        """Write a tombstone file for every segment whose removed documents the commit lacks.
+
+        An index read from an older format keeps them elsewhere.
+        """
         if self.folder is None:
             return
         for seg in self.segments:
@@ -432,8 +460,10 @@ class SegmentStore:
                 )
 
     def clear_segments(self, manifest: dict[str, Any]) -> None:
-        """Start the commit's segment list afresh (compaction, re-training): the old segments'
-        files leave the manifest (and are collected once no reader needs them)."""
+        """Start the commit's segment list afresh (compaction, re-training).
+
+        The old segments' files leave the manifest (and are collected once no reader needs them).
+        """
         manifest["files"] = {
             k: v
             for k, v in manifest["files"].items()
@@ -442,8 +472,11 @@ class SegmentStore:
         manifest["segments"] = []
 
     def commit(self, manifest: dict[str, Any], *, new_index: bool = False) -> None:
-        """Commit ``manifest`` (compare-and-swap against the held state unless ``new_index``) and
-        adopt it. In memory the staged segments become the state."""
+        """Commit ``manifest`` and adopt it.
+
+        The commit is a compare-and-swap against the held state unless ``new_index``. In memory
+        the staged segments become the state.
+        """
         if self.folder is None:
             current = {seg.name: seg for seg in self.segments}
             current.update(self._staged)
@@ -463,8 +496,10 @@ class SegmentStore:
         self.folder.load_latest(self.load, expect=self.expect)
 
     def refresh(self) -> bool:
-        """Adopt the state another writer committed since this store last read the folder;
-        ``True`` when it changed. Cheap when nothing changed (one small read)."""
+        """Adopt the state another writer committed since this store last read the folder.
+
+        Returns ``True`` when it changed. Cheap when nothing changed (one small read).
+        """
         if self.folder is None:
             return False
         current = self.folder.read_manifest(expect=self.expect)
@@ -475,8 +510,10 @@ class SegmentStore:
 
     @contextmanager
     def writing(self) -> Iterator[None]:
-        """Hold the writer lock and catch up with other writers' commits first; a failed write
-        drops whatever it staged and re-reads the committed state."""
+        """Hold the writer lock, catching up with other writers' commits first.
+
+        A failed write drops whatever it staged and re-reads the committed state.
+        """
         if self.folder is None:
             try:
                 yield
@@ -495,9 +532,11 @@ class SegmentStore:
 
 
 class StoreBacked:
-    """What an index built on a :class:`SegmentStore` gets from it: texts and metadata look-ups,
-    metadata filters and metadata updates. The index provides ``_store`` and ``_begin()`` (the
-    next commit's manifest)."""
+    """What an index built on a :class:`SegmentStore` gets from it.
+
+    Texts and metadata look-ups, metadata filters and metadata updates. The index provides
+    ``_store`` and ``_begin()`` (the next commit's manifest).
+    """
 
     _store: SegmentStore
 
@@ -519,14 +558,18 @@ class StoreBacked:
         filter_params: Sequence[Any] | None = None,
         columns: Mapping[str, str] | None = None,
     ) -> list[str]:
-        """Ids of the documents whose metadata satisfies the SQL condition ``filter``
-        (``filter_params`` bound to its ``?``; see :mod:`plait.indexes.filtering`)."""
+        """Return the ids of the documents whose metadata satisfies the SQL condition ``filter``.
+
+        ``filter_params`` are bound to its ``?`` (see :mod:`plait.indexes.filtering`).
+        """
         return self._store.ids_where(self._store.matching(filter, filter_params, columns) or [])
 
     def update_metadata(self, documents_ids: Sequence[str], metadata: Sequence[Any]) -> Any:
-        """Replace the metadata of documents (one flat dict per id, ``None`` or ``{}`` clears it)
-        in one commit; unknown ids raise :class:`UnknownIdError` and nothing changes. Returns the
-        index."""
+        """Replace the metadata of documents in one commit; return the index.
+
+        ``metadata`` holds one flat dict per id (``None`` or ``{}`` clears it); unknown ids raise
+        :class:`UnknownIdError` and nothing changes.
+        """
         ids = check_ids(documents_ids)
         rows = check_metadata(ids, metadata) or [{} for _ in ids]
         if not ids:

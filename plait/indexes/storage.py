@@ -96,17 +96,21 @@ def manifest_checksum(manifest: Mapping[str, Any]) -> str:
 
 
 def state_key(manifest: Mapping[str, Any]) -> tuple[Any, Any]:
-    """What identifies a committed state: the index's random id and the generation."""
+    """Return what identifies a committed state: the index's random id and the generation."""
     return manifest.get("index_id"), manifest.get("generation")
 
 
 def referenced_files(manifest: Mapping[str, Any]) -> set[str]:
+    """Return the names of the data files ``manifest`` lists."""
     return {entry["name"] for entry in manifest.get("files", {}).values()}
 
 
 def require(manifest: Mapping[str, Any], key: str, types: Any, where: Path) -> Any:
-    """``manifest[key]`` when it has one of ``types``, else a :class:`CorruptIndexError` naming
-    the manifest file and the key."""
+    """Return ``manifest[key]`` when it has one of ``types``.
+
+    Otherwise raise a :class:`CorruptIndexError` naming the manifest file (``where``) and the key;
+    a bool is refused unless ``bool`` is among ``types``.
+    """
     if key not in manifest:
         raise CorruptIndexError(f"{where}: key {key!r} is missing")
     value = manifest[key]
@@ -149,10 +153,12 @@ class IndexFolder:
 
     @property
     def manifest_path(self) -> Path:
+        """The folder's ``manifest.json``, the commit point."""
         return self.path / MANIFEST
 
     # ---------------------------------------------------------------- manifest
     def exists(self) -> bool:
+        """Return whether the folder holds a committed manifest."""
         return self.manifest_path.is_file()
 
     def foreign_entries(self) -> list[str]:
@@ -194,10 +200,13 @@ class IndexFolder:
         )
 
     def create_unless_present(self, override: bool, create: Callable[[], Any]) -> None:
-        """How every index is opened: refuse someone's folder (:meth:`check_creatable`, unless
-        ``override``), then, when there is no index yet or ``override`` asks for a new one, run
-        ``create()`` (which commits the new index with ``base=None``) under the writer lock, after
-        checking again that no other process created the index meanwhile."""
+        """Open an index folder as every index does, creating the index when needed.
+
+        Refuse someone's folder (:meth:`check_creatable`, unless ``override``); then, when there
+        is no index yet or ``override`` asks for a new one, run ``create()`` (which commits the new
+        index with ``base=None``) under the writer lock, after checking again that no other
+        process created the index meanwhile.
+        """
         if not override:
             self.check_creatable()
         if override or not self.exists():
@@ -208,9 +217,12 @@ class IndexFolder:
     def read_manifest(
         self, expect: tuple[str, int | tuple[int, ...]] | None = None
     ) -> dict[str, Any]:
-        """The committed manifest, checksum and schema checked. ``expect=(format, versions)``: a
-        manifest of another index kind raises ``ValueError`` (open it with the matching class, or
-        override), a version of this kind not among ``versions`` :class:`CorruptIndexError`."""
+        """Read the committed manifest, its checksum and schema checked.
+
+        With ``expect=(format, versions)``, a manifest of another index kind raises ``ValueError``
+        (open it with the matching class, or override), and a version of this kind not among
+        ``versions`` raises :class:`CorruptIndexError`.
+        """
         file = self.manifest_path
         try:
             raw = file.read_bytes()
@@ -247,10 +259,12 @@ class IndexFolder:
         load: Callable[[dict[str, Any]], T],
         expect: tuple[str, int | tuple[int, ...]] | None = None,
     ) -> T:
-        """``load(manifest)`` on the current manifest, retried on a newer one when a file of the
-        manifest just read has meanwhile been collected by a writer's commit (a reader racing
-        commits must never report a healthy index as corrupt). Malformed content raises
-        :class:`CorruptIndexError` naming the manifest."""
+        """Run ``load(manifest)`` on the current manifest and return what it returns.
+
+        It is retried on a newer manifest when a file of the one just read has meanwhile been
+        collected by a writer's commit (a reader racing commits must never report a healthy index
+        as corrupt). Malformed content raises :class:`CorruptIndexError` naming the manifest.
+        """
         manifest = self.read_manifest(expect)
         for attempt in range(_OPEN_ATTEMPTS):
             try:
@@ -268,7 +282,7 @@ class IndexFolder:
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _current_or_none(self) -> dict[str, Any] | None:
-        """The committed manifest, ``None`` when there is none; a damaged one raises."""
+        """Return the committed manifest, ``None`` when there is none; a damaged one raises."""
         if not self.exists():
             return None
         return self.read_manifest()
@@ -413,8 +427,10 @@ class IndexFolder:
     def write_file(
         self, stem: str, suffix: str, write: Callable[[BinaryIO], object]
     ) -> dict[str, Any]:
-        """Write a fresh data file ``<stem>.<random><suffix>`` with ``write(handle)``, fsync it,
-        return its manifest entry (name, bytes, CRC-32). Data files are never overwritten."""
+        """Write a fresh data file ``<stem>.<random><suffix>`` with ``write(handle)`` and fsync it.
+
+        Returns its manifest entry (name, bytes, CRC-32). Data files are never overwritten.
+        """
         name, path = self._new_file(stem, suffix)
         with open(path, "xb") as f:
             write(f)
@@ -433,8 +449,11 @@ class IndexFolder:
         return self.write_file(stem, ".json", lambda f: f.write(json.dumps(obj).encode("utf-8")))
 
     def open_file(self, entry: Mapping[str, Any]) -> tuple[Path, BinaryIO]:
-        """A data file's path and an open handle, its size checked (its CRC is the reader's to
-        check when it parses it: see :class:`~plait.indexes.files.LazyTexts`)."""
+        """Return a data file's path and an open handle, its size checked.
+
+        Its CRC is the reader's to check when it parses it (see
+        :class:`~plait.indexes.files.LazyTexts`).
+        """
         path = self._checked_path(entry, verify_crc=False)
         try:
             return path, open(path, "rb")  # noqa: SIM115 - the caller keeps it open on purpose
@@ -477,10 +496,11 @@ class IndexFolder:
         return read_npy(path, entry["bytes"], mmap=mmap, dtypes=dtypes, ndim=ndim)
 
     def read_json(self, entry: Mapping[str, Any], *, verify_crc: bool = True) -> Any:
+        """Read a JSON file listed in the manifest, its size and (by default) CRC-32 checked."""
         return read_json_file(self._checked_path(entry, verify_crc))
 
     def open_texts(self, entry: Mapping[str, Any], count: int) -> LazyTexts:
-        """A texts file (JSON list of ``count`` strings or nulls), opened now, parsed on first use."""
+        """Open a texts file (JSON list of ``count`` strings or nulls) now; it is parsed on use."""
         return LazyTexts(self._checked_path(entry, verify_crc=False), entry, count)
 
     def verify(self, manifest: Mapping[str, Any] | None = None) -> None:
@@ -497,7 +517,7 @@ class IndexFolder:
 
     # ---------------------------------------------------------------- writer lock
     def holds_lock(self) -> bool:
-        """True while this object (or this process, persistently) holds the writer lock."""
+        """Return whether this object (or this process, persistently) holds the writer lock."""
         return self._lock_depth > 0 or is_held(self.path)
 
     @contextmanager
@@ -522,7 +542,7 @@ class IndexFolder:
                 os.close(fd)  # closing releases the flock
 
     def _current_tag(self) -> str:
-        """The committed manifest's ``file_tag`` ("" when there is none or it cannot be read)."""
+        """Return the committed manifest's ``file_tag`` ("" when there is none or it is damaged)."""
         try:
             manifest = self._current_or_none()
         except CorruptIndexError:

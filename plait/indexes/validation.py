@@ -28,7 +28,7 @@ def _out_of_range(matrix: np.ndarray) -> bool:
 
 
 def check_ids(documents_ids: Any, what: str = "documents_ids") -> list[str]:
-    """A list of string ids without duplicates."""
+    """Return a list of string ids; duplicates raise :class:`DuplicateIdError`."""
     ids = check_id_list(documents_ids, what, dedupe=False)
     if len(set(ids)) != len(ids):
         dupes = sorted(i for i, count in Counter(ids).items() if count > 1)
@@ -39,8 +39,10 @@ def check_ids(documents_ids: Any, what: str = "documents_ids") -> list[str]:
 def check_id_list(
     documents_ids: Any, what: str = "documents_ids", *, dedupe: bool = True
 ) -> list[str]:
-    """String ids in order (duplicates dropped with ``dedupe``), for removals and look-ups. A bare
-    string is an error, never split into one id per character."""
+    """Return string ids in order (duplicates dropped with ``dedupe``), for removals and look-ups.
+
+    A bare string is an error, never split into one id per character.
+    """
     if isinstance(documents_ids, (str, bytes)):
         raise TypeError(
             f"{what} must be a list of string ids, got the string {documents_ids!r} "
@@ -125,7 +127,7 @@ def check_embeddings(
 
 
 def check_queries(queries_embeddings: Any, dim: int | None) -> list[np.ndarray]:
-    """Queries as a list of float32 ``(n_tokens, dim)`` matrices (a 2-D input is one query)."""
+    """Return queries as a list of float32 ``(n_tokens, dim)`` matrices (2-D input: one query)."""
     queries = as_matrices(queries_embeddings, "queries_embeddings")
     for i, query in enumerate(queries):
         if query.shape[0] == 0:
@@ -144,6 +146,7 @@ def check_queries(queries_embeddings: Any, dim: int | None) -> list[np.ndarray]:
 
 
 def check_k(k: Any) -> int:
+    """Return ``k`` as an int; anything but a positive integer (bools included) raises."""
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
         raise ValueError(f"k must be a positive integer, got {k!r}")
     return int(k)
@@ -173,10 +176,12 @@ def normalize_subset(subset: Any, n_queries: int) -> list[list[str]] | None:
 
 
 def unknown_ids(ids: Iterable[str], known: Any) -> list[str]:
+    """Return the ids not in ``known``, in order."""
     return [i for i in ids if i not in known]
 
 
 def raise_unknown(missing: list[str]) -> None:
+    """Raise :class:`UnknownIdError` naming (the first ten of) ``missing``, if there are any."""
     if missing:
         raise UnknownIdError(
             f"{len(missing)} unknown document id(s): {missing[:10]}"
