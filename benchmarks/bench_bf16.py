@@ -9,7 +9,7 @@ by chunk (the dtype that goes first alternates), after one warm-up chunk each. T
 the throughput ratio and the embeddings whose exact-search nDCG@10, MRR@10 and Recall@100 are
 compared (every test query against every document, float32 MaxSim either way). Token vectors are
 also compared directly (cosine of each bf16 row to its float32 row). Prints a table and appends
-it, with the command, machine facts and date, to docs/benchmarks.md. Not run in CI.
+it, with the command, machine facts and date, to the dated history in benchmarks/log/. Not run in CI.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import page
 import torch
 from common import ROOT, Table, machine_facts, report_head
 
@@ -123,8 +124,7 @@ def main() -> None:
     report = "\n".join([*report_head("bfloat16 encoding", command, facts), "", table.markdown()])
     print(report)
     if not args.no_append:
-        with open(ROOT / "docs" / "benchmarks.md", "a") as f:
-            f.write("\n" + report)
+        print(f"appended to {page.append_log(report)}")
 
 
 if __name__ == "__main__":

@@ -12,19 +12,17 @@ the default model ``plait.models.ColBERT()``):
 3. per-shard figures: bytes per token on disk, single-PLAID QPS on one core (torch 1 thread),
    build time per million tokens (codebook given) and codebook training time.
 
-    nice -n 10 .venv/bin/python benchmarks/bench_ray.py --append docs/benchmarks.md
+    nice -n 10 .venv/bin/python benchmarks/bench_ray.py [--no-page]
 
-Not run in CI. Prints a markdown table; ``--append`` adds it (with command, machine, date) to the
-"Ray (issue 9)" section at the end of the given file.
+Not run in CI. Prints a markdown table, which becomes the "ray" section of docs/benchmarks.md
+(benchmarks/page.py) unless ``--no-page``.
 """
 
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import os
-import platform
 import shlex
 import sys
 import tempfile
@@ -32,13 +30,13 @@ import time
 from pathlib import Path
 
 import numpy as np
+import page
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-SECTION = "## Ray (issue 9)"
 
 
 def folder_bytes(path: Path) -> int:
@@ -198,23 +196,6 @@ def table(args, enc, srch, n_docs: int) -> str:
     return "\n".join(lines)
 
 
-def append(path: Path, command: str, body: str, started: str, load: tuple) -> None:
-    text = path.read_text(encoding="utf-8") if path.exists() else ""
-    entry = "" if SECTION in text else f"\n{SECTION}\n\nNot run in CI. `benchmarks/bench_ray.py`.\n"
-    import ray
-
-    entry += (
-        f"\n### Distributed encode and sharded search on one machine, {started}\n\n"
-        f"command: `{command}`\n\n"
-        f"machine: {os.cpu_count()} CPU cores ({platform.processor() or platform.machine()}), no GPU, "
-        f"Python {platform.python_version()}, ray {ray.__version__}; load average at start "
-        f"{load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} (shared machine: timings are rough)"
-        f"     date: {started[:10]}\n\n{body}\n"
-    )
-    with open(path, "a", encoding="utf-8") as handle:
-        handle.write(entry)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "scifact")
@@ -224,10 +205,9 @@ def main() -> None:
     parser.add_argument("--shard-size", type=int, default=100)
     parser.add_argument("--shards", type=int, default=2)
     parser.add_argument("--no-search", action="store_true", help="encode only")
-    parser.add_argument("--append", type=Path, help="append the table to this markdown file")
+    parser.add_argument("--no-page", action="store_true", help="print only")
     args = parser.parse_args()
-    started = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    load = os.getloadavg()
+    began, machine = time.time(), page.machine()
 
     import ray
 
@@ -255,9 +235,16 @@ def main() -> None:
     ray.shutdown()
     body = table(args, enc, srch, len(documents))
     print(body)
-    if args.append:
-        command = "nice -n 10 .venv/bin/python benchmarks/bench_ray.py " + shlex.join(sys.argv[1:])
-        append(args.append, command, body, started, load)
+    if not args.no_page:
+        page.publish(
+            "ray",
+            command=shlex.join(
+                ["nice", "-n", "10", "python", "benchmarks/bench_ray.py", *sys.argv[1:]]
+            ),
+            body=f"ray {ray.__version__}, {len(documents)} SciFact documents.\n\n{body}",
+            started=began,
+            machine_line=machine,
+        )
 
 
 if __name__ == "__main__":

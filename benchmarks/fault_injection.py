@@ -61,6 +61,7 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import page  # noqa: E402
 from common import ROOT, WORK, Table  # noqa: E402
 from fault_cases import embedding, open_index, run_flips  # noqa: E402
 
@@ -696,6 +697,11 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--keep", action="store_true", help="keep the scratch folder")
+    parser.add_argument(
+        "--no-page",
+        action="store_true",
+        help="print only (a --quick run or a subset of --cases is never published)",
+    )
     args = parser.parse_args()
     defaults = {
         "readers": (3, 2),
@@ -758,6 +764,7 @@ def run_cases(
 
 def main() -> int:
     args = parse_args()
+    began, machine = time.time(), page.machine()
     WORK.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="fault-injection-", dir=WORK))
     started = time.perf_counter()
@@ -790,6 +797,19 @@ def main() -> int:
         }
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(payload, indent=1, default=str) + "\n")
+    full = not args.quick and set(args.cases) == {"readers", "flips", "cli"}
+    if full and not args.no_page:
+        per_role = [t for t in tables if t.title.startswith("Bit flips by file role")]
+        shown = [t for t in tables if t not in per_role]
+        body = "\n\n".join([*(t.markdown() for t in shown), f"**{verdict}.**"])
+        page.publish(
+            "data-safety",
+            command=" ".join(["python benchmarks/fault_injection.py", *sys.argv[1:]]),
+            body=body,
+            started=began,
+            machine_line=machine,
+            log_only="\n\n".join(t.markdown() for t in per_role),
+        )
     return 1 if missed else 0
 
 

@@ -1,12 +1,12 @@
 """Filtered search on SciFact with synthetic metadata: plait vs fast-plaid 1.7 vs xtr-warp-rs 2.1.
 
     .venv/bin/python benchmarks/filter_bench.py [--engines plait,fast-plaid,xtr-warp-rs]
-        [--repeats 3] [--seed 0] [--nbits 2] [--threads 2] [--no-docs]
+        [--repeats 3] [--seed 0] [--nbits 2] [--threads 2] [--reuse-indexes] [--no-page]
 
 Every SciFact document gets deterministic synthetic metadata (``--seed``): ``year`` uniform over
 1995-2024, ``category`` uniform over 10 values (``c0``..``c9``), a boolean ``flag``. Four filter
 conditions hit about 50 %, 10 %, 1 % and 0.1 % of the documents (the actual share is printed and
-reported). For each engine and condition: queries/s of one batched search of all 300 queries under
+reported), and a first row searches without a filter (each engine's plain search). For each engine and condition: queries/s of one batched search of all 300 queries under
 the filter (median of ``--repeats`` after one warm-up; the filter's evaluation is part of the
 timed call), recall@10 against exact MaxSim over the matching documents (plait's ``Exact`` with
 the same filter), and how many queries got fewer than min(10, matching) results.
@@ -17,8 +17,8 @@ own worker process (plait: this file run as a worker with plait's venv; the peer
 ``peers/filter_peer_worker.py`` in benchmarks/.work/filter-peer-venv, made by
 ``bash benchmarks/setup_filter_peers.sh``); each uses its own filtering API. The engines' calls
 are interleaved (the order rotates every repetition) so that load from other processes on a
-shared machine hits them alike. The report goes right after the introduction of
-docs/benchmarks.md (``--no-docs``: print only; it is always written to
+shared machine hits them alike. The report becomes the "engines" section of docs/benchmarks.md
+(benchmarks/page.py; ``--no-page``: print only; it is always written to
 benchmarks/.work/filter/report.md). Not run in CI.
 """
 
@@ -40,6 +40,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np  # noqa: E402
+import page  # noqa: E402
 from common import (  # noqa: E402
     PLAIT_PYTHON,
     ROOT,
@@ -49,14 +50,12 @@ from common import (  # noqa: E402
     WorkerError,
     machine_facts,
     recall_at,
-    report_head,
 )
 
 HERE = Path(__file__).resolve()
 PEER_PYTHON = WORK / "filter-peer-venv" / "bin" / "python"
 PEER_SCRIPT = HERE.parent / "peers" / "filter_peer_worker.py"
 FILTER_WORK = WORK / "filter"
-DOCS = ROOT / "docs" / "benchmarks.md"
 ROLE = "PLAIT_FILTER_BENCH_WORKER"
 PEERS = ("fast-plaid", "xtr-warp-rs")
 ENGINES = ("plait", *PEERS)
@@ -119,15 +118,17 @@ def w_open(index_folder: str) -> dict[str, float]:
     return {"documents": len(worker_state["plaid"])}
 
 
-def w_count(engine: str, condition: str, params: list[Any]) -> int:
+def w_count(engine: str, condition: str | None, params: list[Any]) -> int | None:
+    if condition is None:
+        return None
     return len(worker_state[engine].filter_ids(condition, params))
 
 
-def w_search(engine: str, condition: str, params: list[Any], k: int) -> dict[str, Any]:
+def w_search(engine: str, condition: str | None, params: list[Any], k: int) -> dict[str, Any]:
     """One batched search of every query under the filter (``engine``: plaid or exact)."""
     index, queries = worker_state[engine], worker_state["data"]["queries"]
     start = time.perf_counter()
-    results = index.search(queries, k=k, filter=condition, filter_params=params)
+    results = index.search(queries, k=k, filter=condition, filter_params=params or None)
     seconds = time.perf_counter() - start
     return {"seconds": seconds, "ids": [[str(i) for i in r.ids] for r in results]}
 
@@ -190,7 +191,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="open the indexes an earlier run built (same embeddings, metadata seed "
         "and nbits) instead of building them; the build table then says so",
     )
-    parser.add_argument("--no-docs", action="store_true", help="leave docs/benchmarks.md alone")
+    parser.add_argument("--no-page", action="store_true", help="leave docs/benchmarks.md alone")
     args = parser.parse_args(argv)
     args.engines = [e.strip() for e in args.engines.split(",") if e.strip()]
     unknown = sorted(set(args.engines) - set(ENGINES))
@@ -222,6 +223,7 @@ def choose_conditions(metadata: list[dict[str, Any]]) -> list[dict[str, Any]]:
     flags = np.array([m["flag"] for m in metadata])
     n = len(metadata)
     out = [
+        {"target": "no filter", "where": None, "params": [], "mask": np.ones(n, dtype=bool)},
         {"target": "50%", "where": "year >= ?", "params": [2010], "mask": years >= 2010},
         {"target": "10%", "where": "category = ?", "params": ["c3"], "mask": categories == "c3"},
     ]
@@ -443,7 +445,7 @@ def search_table(
                     "count", timeout=args.timeout, condition=where, params=params, **arguments
                 )
             except WorkerError as error:
-                counts[name] = None
+                counts[name] = -1
                 print(f"[{name}] count failed: {error}", flush=True)
         runs: dict[str, list[float]] = {name: [] for name in live}
         filter_ms: dict[str, list[float]] = {name: [] for name in live}
@@ -504,7 +506,11 @@ def search_table(
             recall = recall_at(found, truth, K) if truth is not None else None
             short = sum(len(set(r)) < want for r in found)
             count_note = (
-                "" if counts.get(name) == matching else f" (its filter matched {counts.get(name)})"
+                ""
+                if counts.get(name) in (matching, None)
+                else " (its count failed)"
+                if counts.get(name) == -1
+                else f" (its filter matched {counts.get(name)})"
             )
             if name in slow:
                 count_note += f" (one run, no warm-up: it took > {args.slow_seconds:.0f} s)"
@@ -537,8 +543,10 @@ def search_table(
     return table
 
 
-def _shown(where: str, params: list[Any]) -> str:
+def _shown(where: str | None, params: list[Any]) -> str:
     """The condition with its parameters filled in, for the table (the engines bind them)."""
+    if where is None:
+        return "(none)"
     parts = where.split("?")
     values = [
         repr(p) if isinstance(p, str) else str(p).lower() if isinstance(p, bool) else str(p)
@@ -556,17 +564,6 @@ def _short(error: Exception) -> str:
     return (lines[-1] if lines else type(error).__name__)[:300]
 
 
-def insert_into_docs(report: str) -> None:
-    """Put ``report`` right after the introduction of docs/benchmarks.md (before the first '## ')."""
-    text = DOCS.read_text()
-    at = text.find("\n## ")
-    if at < 0:
-        text = text.rstrip("\n") + "\n\n" + report
-    else:
-        text = text[: at + 1] + report.rstrip("\n") + "\n\n" + text[at + 1 :]
-    DOCS.write_text(text)
-
-
 def _terminate(signum: int, _frame: object) -> None:
     raise SystemExit(f"stopped by signal {signum}")
 
@@ -577,6 +574,7 @@ def main(argv: list[str] | None = None) -> int:
     command = shlex.join(
         [".venv/bin/python", "benchmarks/filter_bench.py", *(argv or sys.argv[1:])]
     )
+    began, machine = time.time(), page.machine()
     facts = machine_facts()
     changed = subprocess.run(
         ["git", "status", "--porcelain", "--", "plait"], cwd=ROOT, capture_output=True, text=True
@@ -595,13 +593,12 @@ def main(argv: list[str] | None = None) -> int:
         traceback.print_exc()
     facts.setdefault("load average at end", _load())
     facts["wall time"] = f"{time.perf_counter() - started:.0f} s"
-    lines = report_head(
-        "Filtered search: SciFact with synthetic metadata (issue 25)", command, facts
-    )
+    shown = ("embeddings", "plait side", "peer side", "load average at end", "wall time")
+    lines = [f"- {key}: {facts[key]}" for key in shown if key in facts]
     lines += [
         f"- metadata (seed {args.seed}): year uniform over 1995-2024, category uniform over "
-        "c0..c9, flag a fair coin; conditions and their actual share of documents are in the "
-        "first two columns of the search table",
+        "c0..c9, flag a fair coin; each condition's actual share of the documents is in the "
+        "first column",
         "",
     ]
     if error:
@@ -611,9 +608,8 @@ def main(argv: list[str] | None = None) -> int:
     print("\n" + report, flush=True)
     FILTER_WORK.mkdir(parents=True, exist_ok=True)
     (FILTER_WORK / "report.md").write_text(report)
-    if not args.no_docs:
-        insert_into_docs(report)
-        print(f"inserted into {DOCS}")
+    if not args.no_page and not error:
+        page.publish("engines", command=command, body=report, started=began, machine_line=machine)
     return 1 if error else 0
 
 

@@ -11,7 +11,10 @@ wheel) alone, then ``pip install .`` (the core), then the core plus each extra (
 venv, then ``pip install ".[extra]"``); sizes are ``du`` of the venv. Needs the package index
 (PyPI) but no model or data hub::
 
-    .venv/bin/python benchmarks/first_hour.py [--repeat 5] [--no-install] [--append docs/benchmarks.md]
+    .venv/bin/python benchmarks/first_hour.py [--repeat 5] [--no-install] [--no-page]
+
+The tables become the "first-hour" section of docs/benchmarks.md (benchmarks/page.py) unless
+``--no-page``; a run with ``--no-install`` is printed only, since the section needs both tables.
 """
 
 from __future__ import annotations
@@ -25,7 +28,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import ROOT, WORK, machine_facts, report_head
+import page
+from common import ROOT, WORK
 
 PLAIT = ROOT / ".venv" / "bin" / "plait"
 SCIFACT = ROOT.parent / "shared" / "data" / "scifact"
@@ -106,18 +110,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--no-install", action="store_true", help="Skip the install sizes.")
-    parser.add_argument("--append", type=Path, help="Append the tables to this markdown file.")
+    parser.add_argument("--no-page", action="store_true", help="print only")
     args = parser.parse_args()
-    facts = machine_facts()
-    lines = report_head(
-        "First hour: CLI start-up and install sizes",
-        "python benchmarks/first_hour.py " + " ".join(sys.argv[1:]),
-        facts,
-    )
+    started, machine = time.time(), page.machine()
     with tempfile.TemporaryDirectory(prefix="plait-first-hour-") as tmp:
         rows = startup_rows(args.repeat, Path(tmp))
-    lines += [
-        "",
+    lines = [
         f"**Start-up, fresh process each time ({args.repeat} runs)**",
         "",
         "| command | first run s | median s |",
@@ -135,11 +133,23 @@ def main() -> int:
         for label, size, added in install_rows():
             extra = "" if added is None else f"{added / 2**20:,.0f} MiB"
             lines.append(f"| {label} | {size / 2**20:,.0f} MiB | {extra} |")
-    text = "\n".join(lines) + "\n"
+        lines += [
+            "",
+            "Start-up needs no model for `--help`, `info` and the refusal of an existing INDEX "
+            "(checked before the model loads); `plait search` spends its time loading torch, "
+            "transformers and the model. The core is mostly torch, numba/llvmlite (the index "
+            "kernels), transformers, scipy and the packaged MiniLM; everything else is an extra.",
+        ]
+    text = "\n".join(lines)
     print(text)
-    if args.append:
-        with open(args.append, "a", encoding="utf-8") as handle:
-            handle.write("\n" + text)
+    if not args.no_page and not args.no_install:
+        page.publish(
+            "first-hour",
+            command=" ".join(["python benchmarks/first_hour.py", *sys.argv[1:]]),
+            body=text,
+            started=started,
+            machine_line=machine,
+        )
     return 0
 
 

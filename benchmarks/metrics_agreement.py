@@ -11,17 +11,22 @@ rounds the scores to two decimals and keeps the ties: it shows how far tie handl
 the numbers and is not held to the tolerance. ranx must be importable (``pip install ranx``; it is
 not a plait dependency)::
 
-    .venv/bin/python benchmarks/metrics_agreement.py [../shared/data] [--tolerance 1e-6]
+    .venv/bin/python benchmarks/metrics_agreement.py [../shared/data] [--tolerance 1e-6] [--no-page]
 
-Exit status 1 when any difference exceeds the tolerance.
+Exit status 1 when any difference exceeds the tolerance. The table becomes the "metrics" section of
+docs/benchmarks.md (benchmarks/page.py) unless ``--no-page``.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import time
 import warnings
+from importlib.metadata import version
 from pathlib import Path
+
+import page
 
 METRICS = [
     "ndcg@10",
@@ -58,14 +63,19 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("data", nargs="?", default="../shared/data", type=Path)
     parser.add_argument("--tolerance", type=float, default=1e-6)
+    parser.add_argument("--no-page", action="store_true", help="print only")
     args = parser.parse_args()
+    started, machine = time.time(), page.machine()
+    versions = ", ".join(f"{name} {version(name)}" for name in ("pytrec_eval-terrier", "ranx"))
     from plait.baselines import BM25
     from plait.evaluation import evaluate
     from plait.evaluation.beir import available_splits, load_beir
 
     worst_overall = 0.0
-    print("| collection | split | run | queries | metrics | largest |difference| | worst metric |")
-    print("|---|---|---|---|---|---|---|")
+    lines = [
+        "| collection | split | run | queries | metrics | largest |difference| | worst metric |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for folder in sorted(p for p in args.data.iterdir() if (p / "qrels").is_dir()):
         for split in available_splits(folder):
             documents, queries, qrels = load_beir(folder, split)
@@ -86,11 +96,34 @@ def main() -> int:
                 metric = max(gaps, key=gaps.__getitem__)
                 if run is exact:
                     worst_overall = max(worst_overall, gaps[metric])
-                print(
+                lines.append(
                     f"| {folder.name} | {split} | {label} | {len(qrels)} | {len(METRICS)} "
                     f"| {gaps[metric]:.2e} | {metric} |"
                 )
-    print(f"\nlargest difference without ties: {worst_overall:.2e} (tolerance {args.tolerance:g})")
+                print(lines[-1], flush=True)
+    verdict = f"largest difference without ties: {worst_overall:.2e} (tolerance {args.tolerance:g})"
+    print(verdict)
+    if not args.no_page:
+        body = "\n".join(
+            [
+                f"BM25 top-1000 runs on every BEIR folder and split of `{args.data}`, "
+                f"{len(METRICS)} metrics ({', '.join(METRICS)}); {versions}. Largest per-query "
+                "difference between plait's metrics and ranx's:",
+                "",
+                *lines,
+                "",
+                f"{verdict.capitalize()}. Without ties the two agree exactly. With tied scores "
+                "plait keeps the run's order (a stable sort); ranx's sort is not stable on long "
+                "lists, so the rounded rows show how far tie order alone moves a metric.",
+            ]
+        )
+        page.publish(
+            "metrics",
+            command=" ".join(["python benchmarks/metrics_agreement.py", *sys.argv[1:]]),
+            body=body,
+            started=started,
+            machine_line=machine,
+        )
     return 0 if worst_overall <= args.tolerance else 1
 
 

@@ -3,9 +3,9 @@
     .venv/bin/python benchmarks/run.py [--quick] [--scifact PATH]
         [--sections encode,build,search,quality,scale] [--nbits 2]
 
-Prints tables and appends them, with the command, machine facts and the date, to
-docs/benchmarks.md. The peer runs in its own venv (``bash benchmarks/setup_peers.sh``); each side
-runs in its own worker subprocess and embeddings cross between the environments as .npy files.
+Prints tables and appends them, with the command, machine facts and the date, to the dated
+history in benchmarks/log/. The peer runs in its own venv (``bash benchmarks/setup_peers.sh``);
+each side runs in its own worker subprocess and embeddings cross between the environments as .npy files.
 SciFact is encoded once by plait's default model and cached under benchmarks/.work/ (keyed by the
 model's fingerprint). See benchmarks/README.md. Not run in CI.
 """
@@ -23,6 +23,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import page  # noqa: E402
 from common import (  # noqa: E402
     ROOT,
     WORK,
@@ -38,7 +39,6 @@ from embedding_sets import cached_scifact, model_fingerprint, scifact, synthetic
 from sections import Options, Outcome, build_section, encode_section, search_section  # noqa: E402
 
 SECTIONS = ("encode", "build", "search", "quality", "scale")
-DOCS = ROOT / "docs" / "benchmarks.md"
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -111,7 +111,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "index (only) and search fast-plaid's earlier one, e.g. after a PLAID "
         "code change",
     )
-    parser.add_argument("--no-append", action="store_true", help="print only; leave docs/ alone")
+    parser.add_argument(
+        "--no-append", action="store_true", help="print only; leave benchmarks/log/ alone"
+    )
     args = parser.parse_args(argv)
     chosen = [s.strip() for s in args.sections.split(",") if s.strip()]
     unknown = sorted(set(chosen) - set(SECTIONS))
@@ -395,10 +397,7 @@ def main(argv: list[str] | None = None) -> int:
     report = append_report(command, facts, versions, tables, error)
     print("\n" + tables[-1].markdown())
     if not args.no_append:
-        DOCS.parent.mkdir(exist_ok=True)
-        with open(DOCS, "a") as f:
-            f.write("\n" + report)
-        print(f"appended to {DOCS}")
+        print(f"appended to {page.append_log(report)} (the dated history; see benchmarks/page.py)")
     return 1 if error else 0
 
 

@@ -108,8 +108,9 @@ def _subset(condition: str, params: list[Any]) -> list[int]:
     return state["index"].filter(condition, params)
 
 
-def count(condition: str, params: list[Any]) -> int:
-    return len(_subset(condition, params))
+def count(condition: str | None, params: list[Any]) -> int | None:
+    """How many documents the engine's own filter matches (``None`` without a condition)."""
+    return None if condition is None else len(_subset(condition, params))
 
 
 def search(condition: str | None, params: list[Any], k: int) -> dict[str, Any]:

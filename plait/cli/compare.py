@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
 
@@ -22,7 +23,7 @@ def _systems(value: str | None) -> list[str] | None:
     return [name.strip() for name in value.split(",") if name.strip()]
 
 
-def _log(started: float):
+def _log(started: float) -> Callable[[str], None]:
     def log(message: str) -> None:
         typer.echo(f"[{time.perf_counter() - started:6.0f}s] {message}", err=True)
 

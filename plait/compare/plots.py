@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import io
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from plait.compare.results import PRIMARY_METRIC, CompareResult, SystemResult
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 __all__ = ["figures"]
 
@@ -19,7 +24,7 @@ FAMILY_COLOURS = {
 }
 
 
-def _figure(width: float = 6.4, height: float = 4.0):  # -> (Figure, Axes)
+def _figure(width: float = 6.4, height: float = 4.0) -> tuple[Figure, Axes]:
     from plait.extras import require_extra
 
     require_extra("compare", "plait compare's plots")
@@ -31,7 +36,7 @@ def _figure(width: float = 6.4, height: float = 4.0):  # -> (Figure, Axes)
     return figure, figure.add_subplot(1, 1, 1)
 
 
-def _png(figure) -> bytes:
+def _png(figure: Figure) -> bytes:
     figure.tight_layout()
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")
@@ -45,13 +50,13 @@ def _latency_range(system: SystemResult) -> tuple[float, float]:
 
 def _scatter(
     systems: Sequence[SystemResult],
-    x_of,
-    y_of,
+    x_of: Callable[[SystemResult], float],
+    y_of: Callable[[SystemResult], float],
     xlabel: str,
     ylabel: str,
     title: str,
-    x_range=None,
-    y_range=None,
+    x_range: Callable[[SystemResult], tuple[float, float]] | None = None,
+    y_range: Callable[[SystemResult], tuple[float, float]] | None = None,
 ) -> bytes:
     """One point per system; ``x_range``/``y_range`` give ``(low, high)`` error bars."""
     figure, axes = _figure()

@@ -1,5 +1,7 @@
 """Evaluation: BEIR folders, trec_eval metrics (pytrec_eval), one code path to score any retriever."""
 
+from typing import TYPE_CHECKING
+
 from plait.evaluation.beir import (
     BeirFormatError,
     available_splits,
@@ -10,6 +12,13 @@ from plait.evaluation.beir import (
 from plait.evaluation.metrics import DEFAULT_METRICS, evaluate
 from plait.evaluation.runner import EvaluationResult, evaluate_beir, evaluate_retriever
 
+if TYPE_CHECKING:  # the classes themselves for type checkers; at run time __getattr__ loads them
+    from plait.evaluation.evaluators import (
+        ColBERTInformationRetrievalEvaluator,
+        ColBERTTripletEvaluator,
+        PyLateInformationRetrievalEvaluator,
+    )
+
 _EVALUATORS = (
     "ColBERTInformationRetrievalEvaluator",
     "ColBERTTripletEvaluator",
@@ -17,7 +26,9 @@ _EVALUATORS = (
 )
 
 __all__ = [
-    *_EVALUATORS,
+    "ColBERTInformationRetrievalEvaluator",
+    "ColBERTTripletEvaluator",
+    "PyLateInformationRetrievalEvaluator",
     "DEFAULT_METRICS",
     "BeirFormatError",
     "EvaluationResult",
@@ -31,7 +42,8 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str):  # evaluators import sentence-transformers: load them on first use
+# evaluators import sentence-transformers: load them on first use
+def __getattr__(name: str) -> type:
     if name in _EVALUATORS:
         from plait.evaluation import evaluators
 

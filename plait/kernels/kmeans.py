@@ -27,7 +27,9 @@ def top_columns_reference(scores: np.ndarray, p: int) -> np.ndarray:
 
 
 @numba.njit(cache=True, nogil=True)
-def _top_columns(scores, p, out):  # pragma: no cover - compiled
+def _top_columns(
+    scores: np.ndarray, p: int, out: np.ndarray
+) -> None:  # pragma: no cover - compiled
     n, m = scores.shape
     vals = np.empty(p, dtype=np.float32)
     for i in range(n):
@@ -77,7 +79,14 @@ def update_best_reference(
 
 
 @numba.njit(cache=True, nogil=True)
-def _update_best(scores, half_sq, rows, members, best, idx):  # pragma: no cover - compiled
+def _update_best(
+    scores: np.ndarray,
+    half_sq: np.ndarray,
+    rows: np.ndarray,
+    members: np.ndarray,
+    best: np.ndarray,
+    idx: np.ndarray,
+) -> None:  # pragma: no cover - compiled
     n, m = scores.shape
     for i in range(n):
         top = scores[i, 0] - half_sq[0]

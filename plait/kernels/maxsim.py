@@ -30,7 +30,7 @@ Conventions: a document with no tokens scores 0 (so does a query with no tokens)
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
@@ -51,6 +51,8 @@ except ImportError:  # pragma: no cover
 Backend = Literal["auto", "numba", "numpy", "torch", "reference"]
 DEFAULT_BLOCK_BYTES = 2 << 20  # size of one block's similarity matrix (about one core's L2)
 _COPY_BLOCK_BYTES = 2 << 20  # size of a widened (float16) or gathered block of document tokens
+# segment(sims, starts, ends, q_offsets, out, col0): the per-block segment max + per-query sum
+SegmentMaxSum = Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, int], None]
 
 
 # ----------------------------------------------------------------------------- packing
@@ -111,7 +113,14 @@ if HAS_NUMBA:
     # No numba thread pool: the pass costs ~1/50 of the block's matrix multiply, and numba's pool
     # fighting torch's spinning OpenMP threads made it 25x slower. Workers run it (nogil) instead.
     @njit(cache=True, fastmath=True, nogil=True)
-    def _segment_max_sum_numba(sims, starts, ends, q_offsets, out, col0):  # pragma: no cover
+    def _segment_max_sum_numba(
+        sims: np.ndarray,
+        starts: np.ndarray,
+        ends: np.ndarray,
+        q_offsets: np.ndarray,
+        out: np.ndarray,
+        col0: int,
+    ) -> None:  # pragma: no cover
         n_docs = starts.shape[0]
         n_tokens = sims.shape[1]
         n_queries = q_offsets.shape[0] - 1
@@ -135,7 +144,14 @@ if HAS_NUMBA:
                 out[q, col0 + j] = s
 
 
-def _segment_max_sum_numpy(sims, starts, ends, q_offsets, out, col0) -> None:
+def _segment_max_sum_numpy(
+    sims: np.ndarray,
+    starts: np.ndarray,
+    ends: np.ndarray,
+    q_offsets: np.ndarray,
+    out: np.ndarray,
+    col0: int,
+) -> None:
     n_docs = len(starts)
     nonempty = ends > starts
     maxima = np.zeros((n_docs, sims.shape[1]), dtype=np.float32)
@@ -233,7 +249,9 @@ def maxsim_scores(
         blocks = ((lo, hi, _block(tokens, offsets, documents, lo, hi)) for lo, hi in ranges)
         _scores_torch(q_flat, q_offsets, blocks, lengths, out, device or "cpu")
         return out
-    segment = _segment_max_sum_numba if resolved == "numba" else _segment_max_sum_numpy
+    segment: SegmentMaxSum = (
+        _segment_max_sum_numba if resolved == "numba" else _segment_max_sum_numpy
+    )
 
     def run(some: list[tuple[int, int]]) -> None:
         _run_blocks(some, q_flat, q_offsets, tokens, offsets, documents, lengths, out, segment)
@@ -246,7 +264,9 @@ def maxsim_scores(
     return out
 
 
-def _block(tokens, offsets, documents, lo: int, hi: int) -> np.ndarray:
+def _block(
+    tokens: np.ndarray, offsets: np.ndarray, documents: np.ndarray | None, lo: int, hi: int
+) -> np.ndarray:
     """Float32 token rows of documents ``lo..hi`` (of ``documents`` when given)."""
     if documents is None:
         block = tokens[offsets[lo] : offsets[hi]]
@@ -256,7 +276,15 @@ def _block(tokens, offsets, documents, lo: int, hi: int) -> np.ndarray:
 
 
 def _run_blocks(
-    ranges, q_flat, q_offsets, tokens, offsets, documents, lengths, out, segment
+    ranges: Iterable[tuple[int, int]],
+    q_flat: np.ndarray,
+    q_offsets: np.ndarray,
+    tokens: np.ndarray,
+    offsets: np.ndarray,
+    documents: np.ndarray | None,
+    lengths: np.ndarray,
+    out: np.ndarray,
+    segment: SegmentMaxSum,
 ) -> None:
     """CPU backends: per block, one matrix multiply then the segment max into ``out[:, lo:hi]``."""
     import torch
@@ -275,7 +303,14 @@ def _run_blocks(
         segment(sims, ends - lengths[lo:hi], ends, q_offsets, out, lo)
 
 
-def _scores_torch(q_flat, q_offsets, blocks, lengths, out, device: str | torch.device) -> None:
+def _scores_torch(
+    q_flat: np.ndarray,
+    q_offsets: np.ndarray,
+    blocks: Iterable[tuple[int, int, np.ndarray]],
+    lengths: np.ndarray,
+    out: np.ndarray,
+    device: str | torch.device,
+) -> None:
     """Torch backend (any device): matmul, scatter-max per document, index-add per query."""
     import torch
 
@@ -301,7 +336,13 @@ def _scores_torch(q_flat, q_offsets, blocks, lengths, out, device: str | torch.d
 
 
 # ----------------------------------------------------------------------------- reference
-def _reference_packed(q_flat, q_offsets, tokens, offsets, documents) -> np.ndarray:
+def _reference_packed(
+    q_flat: np.ndarray,
+    q_offsets: np.ndarray,
+    tokens: np.ndarray,
+    offsets: np.ndarray,
+    documents: np.ndarray | None,
+) -> np.ndarray:
     doc_ids = range(len(offsets) - 1) if documents is None else documents
     out = np.zeros((len(q_offsets) - 1, len(doc_ids)), dtype=np.float32)
     for q in range(len(q_offsets) - 1):

@@ -75,8 +75,15 @@ def query_byte_table(query: np.ndarray, lut: np.ndarray) -> np.ndarray:
 
 @numba.njit(cache=True, nogil=True, fastmath=True)
 def _table_maxsim(
-    scores_t, table, codes, residuals, doc_offsets, docs, out, inv_norms
-):  # pragma: no cover
+    scores_t: np.ndarray,
+    table: np.ndarray,
+    codes: np.ndarray,
+    residuals: np.ndarray,
+    doc_offsets: np.ndarray,
+    docs: np.ndarray,
+    out: np.ndarray,
+    inv_norms: np.ndarray,
+) -> None:  # pragma: no cover
     n_q = scores_t.shape[1]
     n_bytes = residuals.shape[1]
     normalize = inv_norms.shape[0] > 0
@@ -112,7 +119,14 @@ def _table_maxsim(
 
 
 @numba.njit(cache=True, nogil=True)
-def _inverse_norms(centroids, centroid_sq, codes, residuals, lut, out):  # pragma: no cover
+def _inverse_norms(
+    centroids: np.ndarray,
+    centroid_sq: np.ndarray,
+    codes: np.ndarray,
+    residuals: np.ndarray,
+    lut: np.ndarray,
+    out: np.ndarray,
+) -> None:  # pragma: no cover
     n_bytes = residuals.shape[1]
     per_byte = lut.shape[2]
     for t in range(residuals.shape[0]):

@@ -38,7 +38,14 @@ def centroid_interaction_reference(
 
 
 @numba.njit(cache=True, nogil=True)
-def _interaction(codes, doc_offsets, docs, scores_t, keep, out):  # pragma: no cover - compiled
+def _interaction(
+    codes: np.ndarray,
+    doc_offsets: np.ndarray,
+    docs: np.ndarray,
+    scores_t: np.ndarray,
+    keep: np.ndarray,
+    out: np.ndarray,
+) -> None:  # pragma: no cover - compiled
     n_q = scores_t.shape[1]
     best = np.empty(n_q, dtype=np.float32)
     for i in range(docs.shape[0]):
