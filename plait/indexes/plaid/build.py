@@ -50,8 +50,11 @@ def train_codec(
     seed: int,
     quantizer: CentroidQuantizer | None = None,
 ) -> tuple[CentroidQuantizer, ResidualCodec, dict[str, float]]:
-    """Train centroids on a document sample (PLAID's size rule) and the residual codec; with
-    ``quantizer`` given, keep its centroids and train only the codec."""
+    """Train centroids on a document sample (PLAID's size rule), then the residual codec.
+
+    With ``quantizer`` given, its centroids are kept and only the codec is trained. Returns the
+    quantizer, the codec and training statistics (counts and seconds).
+    """
     t0 = time.perf_counter()
     rng = np.random.default_rng(seed)
     n_sample = min(len(docs), n_sample_docs or sample_documents_count(len(docs)))
@@ -137,6 +140,7 @@ def split_for_segments(n_docs: int, max_docs: int = MAX_SEGMENT_DOCS) -> list[tu
 
 
 def slice_encoded(enc: Encoded, start: int, stop: int) -> Encoded:
+    """Return documents ``[start, stop)`` of ``enc`` (views of its codes and residuals)."""
     offsets = np.r_[0, np.cumsum(enc.doclens)]
     t0, t1 = int(offsets[start]), int(offsets[stop])
     return Encoded(enc.codes[t0:t1], enc.residuals[t0:t1], enc.doclens[start:stop])
@@ -145,8 +149,11 @@ def slice_encoded(enc: Encoded, start: int, stop: int) -> Encoded:
 def live_batches(
     segments: Sequence[Segment], max_docs: int = MAX_SEGMENT_DOCS
 ) -> Iterator[tuple[list[str], Encoded]]:
-    """Live documents of ``segments`` in order, re-batched into groups of at most ``max_docs``,
-    copying their codes and packed residuals as they are (no re-encoding)."""
+    """Yield the live documents of ``segments`` in order, in groups of at most ``max_docs``.
+
+    Each group is its ids and their codes and packed residuals, copied as they are (no
+    re-encoding).
+    """
     ids: list[str] = []
     parts: list[tuple[Segment, np.ndarray]] = []
     count = 0

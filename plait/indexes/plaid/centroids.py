@@ -66,10 +66,12 @@ def nearest(x: np.ndarray, centroids: np.ndarray, half_sq_norms: np.ndarray) -> 
 
 
 class CoarseGroups:
-    """Two-level search structure over centroids: ``sqrt(K)`` groups found by k-means on the
-    centroids themselves. A vector is compared with the group centres, then only with the centroids
-    of its ``n_probe`` best groups: about ``(sqrt(K) + n_probe * sqrt(K)) * dim`` multiply-adds
-    instead of ``K * dim``, and (tested) the same nearest centroid on clustered data almost always.
+    """Two-level search structure over centroids.
+
+    ``sqrt(K)`` groups are found by k-means on the centroids themselves. A vector is compared with
+    the group centres, then only with the centroids of its ``n_probe`` best groups: about
+    ``(sqrt(K) + n_probe * sqrt(K)) * dim`` multiply-adds instead of ``K * dim``, and (tested) the
+    same nearest centroid on clustered data almost always.
 
     ``ASSIGN_PROBES`` groups are probed when tokens are encoded into an index: a token given a
     centroid that is not its nearest gets a larger residual, which the few-bit codec then stores
@@ -137,19 +139,29 @@ def int8_rows(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def from_int8_rows(q: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    """Return the float32 rows ``q * scale[:, None]`` (the inverse of :func:`int8_rows`)."""
     return q.astype(np.float32) * scale.astype(np.float32)[:, None]
 
 
 @dataclass(frozen=True)
 class CentroidQuantizer:
-    """``centroids``: ``(n_centroids, dim)`` float32. ``int8``: when set, ``(q, scale)`` with
-    ``centroids == q * scale[:, None]`` exactly: the compact form the index stores (about 1 byte
-    per centroid dimension instead of 4).
+    """The centroids of a PLAID index (its coarse quantizer) and the nearest-centroid search.
 
+    Attributes
+    ----------
+    centroids
+        ``(n_centroids, dim)`` float32.
+    int8
+        When set, ``(q, scale)`` with ``centroids == q * scale[:, None]`` exactly: the compact
+        form the index stores (about 1 byte per centroid dimension instead of 4).
+
+    Notes
+    -----
     ``unit_norm`` is true when every centroid has unit norm, which :meth:`train` arranges exactly
     when the training vectors were unit-norm (ColBERT's case): decoded tokens are then divided by
     their norm (see :mod:`plait.kernels.plaid_decompress`). Derived, so indexes written before the
-    flag existed get it too."""
+    flag existed get it too.
+    """
 
     centroids: np.ndarray
     int8: tuple[np.ndarray, np.ndarray] | None = None
@@ -171,18 +183,21 @@ class CentroidQuantizer:
 
     @property
     def unit_norm(self) -> bool:
+        """Whether every centroid has unit norm (decoded tokens are then renormalised)."""
         return bool(self._unit)  # type: ignore[attr-defined]
 
     @property
     def n_centroids(self) -> int:
+        """Number of centroids."""
         return int(self.centroids.shape[0])
 
     @property
     def dim(self) -> int:
+        """Dimension of the centroids."""
         return int(self.centroids.shape[1])
 
     def assign(self, x: np.ndarray, *, exact: bool | None = None) -> np.ndarray:
-        """Nearest centroid of each row: ``(n, dim)`` -> ``(n,)`` int32.
+        """Return the nearest centroid of each row: ``(n, dim)`` -> ``(n,)`` int32.
 
         ``exact=None`` searches all centroids below ``TWO_LEVEL_FROM`` centroids and uses the
         two-level :class:`CoarseGroups` search above (``True`` / ``False`` force either).

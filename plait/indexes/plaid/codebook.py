@@ -45,14 +45,17 @@ class Codebook:
 
     @property
     def nbits(self) -> int:
+        """Bits per dimension of a residual (1, 2, 4 or 8)."""
         return self.codec.nbits
 
     @property
     def dim(self) -> int:
+        """Embedding dimension."""
         return self.quantizer.dim
 
     @property
     def n_centroids(self) -> int:
+        """Number of centroids."""
         return self.quantizer.n_centroids
 
     @classmethod
@@ -68,8 +71,11 @@ class Codebook:
         seed: int = 0,
         quantizer: CentroidQuantizer | None = None,
     ) -> Codebook:
-        """Train on (a sample of) ``documents_embeddings`` with PLAID's rules (the same code an index
-        uses on its first add). ``quantizer``: keep these centroids, learn only the residual codec."""
+        """Train on (a sample of) ``documents_embeddings`` with PLAID's rules.
+
+        This is the same code an index uses on its first add. ``quantizer``: keep these centroids,
+        learn only the residual codec.
+        """
         docs = [np.asarray(d, dtype=np.float32) for d in documents_embeddings]
         if not docs or not any(len(d) for d in docs):
             raise ValueError("a codebook needs documents with at least one token")
@@ -94,7 +100,7 @@ class Codebook:
         return cls(q, codec, stats)
 
     def same_as(self, other: Codebook) -> bool:
-        """True when both compress every vector identically (same centroids and buckets)."""
+        """Return whether both compress every vector identically (same centroids and buckets)."""
         return (
             self.nbits == other.nbits
             and np.array_equal(self.quantizer.centroids, other.quantizer.centroids)

@@ -70,10 +70,12 @@ class ResidualCodec:
 
     @property
     def dim(self) -> int:
+        """Embedding dimension."""
         return int(self.weights.shape[0])
 
     @property
     def bytes_per_token(self) -> int:
+        """Bytes of one packed residual: ``dim * nbits / 8``."""
         return self.dim * self.nbits // 8
 
     @classmethod
@@ -177,7 +179,7 @@ def unpack_buckets(packed: np.ndarray, nbits: int, dim: int) -> np.ndarray:
 
 
 def _byte_lut(weights: np.ndarray, nbits: int) -> np.ndarray:
-    """Decoded values of every byte value at every byte position of a packed token."""
+    """Return the decoded values of every byte value at every byte position of a packed token."""
     dim = weights.shape[0]
     per_byte = 8 // nbits
     values = np.arange(256, dtype=np.uint8)[:, None]

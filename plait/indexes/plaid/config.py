@@ -77,11 +77,11 @@ class PLAIDConfig:
         )
 
     def training(self) -> dict[str, Any]:
-        """The training settings as keyword arguments of :meth:`Codebook.train`."""
+        """Return the training settings as keyword arguments of :meth:`Codebook.train`."""
         return {key: getattr(self, key) for key in TRAINING_KEYS}
 
     def updated(self, **changes: Any) -> PLAIDConfig:
-        """A copy with ``changes`` (``None`` values are ignored: "keep"); unknown names raise."""
+        """Return a copy with ``changes`` (``None`` values mean "keep"); unknown names raise."""
         known = {f.name for f in fields(self)}
         unknown = sorted(set(changes) - known)
         if unknown:
@@ -89,12 +89,16 @@ class PLAIDConfig:
         return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
 
     def to_manifest(self) -> dict[str, Any]:
+        """Return the settings as the plain dict the manifest stores (``settings.config``)."""
         return dataclasses.asdict(self)
 
     @classmethod
     def from_manifest(cls, stored: Any, where: Any = "manifest") -> PLAIDConfig:
-        """The config a manifest stores (``None``: an index written before configs were saved,
-        which gets the defaults). A damaged entry raises ``ValueError`` naming ``where``."""
+        """Return the config a manifest stores.
+
+        ``None`` (an index written before configs were saved) gets the defaults; unknown keys are
+        ignored. A damaged entry raises ``ValueError`` naming ``where``.
+        """
         if stored is None:
             return cls()
         if not isinstance(stored, dict):
@@ -107,9 +111,11 @@ class PLAIDConfig:
 
 
 class ConfiguredIndex:
-    """What PLAID and the sharded index share about settings: the ones given to the constructor
-    (:meth:`_take_settings`; they win over the stored config for this object) and the resulting
-    :attr:`config` and :attr:`default_params`."""
+    """What PLAID and the sharded index share about settings.
+
+    The settings given to the constructor (:meth:`_take_settings`; they win over the stored config
+    for this object) and the resulting :attr:`config` and :attr:`default_params`.
+    """
 
     _config: PLAIDConfig
     _given: dict[str, Any]

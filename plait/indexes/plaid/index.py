@@ -191,8 +191,10 @@ class PLAID(ConfiguredIndex, StoreBacked, PyLateCall):
         }
 
     def _check_settings(self, manifest: dict[str, Any]) -> dict[str, Any]:
-        """The segment store's ``on_load``: settings, config and codec of a commit, checked (they
-        are adopted by :meth:`_adopt_codec` once its segments are read too)."""
+        """Check a commit's settings, config and codec (the segment store's ``on_load``).
+
+        They are adopted by :meth:`_adopt_codec` once its segments are read too.
+        """
         where = self._folder.manifest_path
         settings = require(manifest, "settings", dict, where)
         files = require(manifest, "files", dict, where)
@@ -244,14 +246,17 @@ class PLAID(ConfiguredIndex, StoreBacked, PyLateCall):
 
     @property
     def dim(self) -> int | None:
+        """Embedding dimension, or ``None`` while the index has never held a document."""
         return self._store.manifest["settings"]["dim"]
 
     @property
     def nbits(self) -> int:
+        """Bits per dimension of a stored residual."""
         return int(self._store.manifest["settings"]["nbits"])
 
     @property
     def documents_ids(self) -> list[str]:
+        """Ids of the live documents, in insertion order."""
         return self._store.documents_ids
 
     def __len__(self) -> int:
@@ -266,10 +271,12 @@ class PLAID(ConfiguredIndex, StoreBacked, PyLateCall):
 
     @property
     def quantizer(self) -> CentroidQuantizer | None:
+        """The centroids, or ``None`` until the codec is trained (the first add)."""
         return self._quantizer
 
     @property
     def codec(self) -> ResidualCodec | None:
+        """The residual codec, or ``None`` until it is trained (the first add)."""
         return self._codec
 
     @property
@@ -436,8 +443,11 @@ class PLAID(ConfiguredIndex, StoreBacked, PyLateCall):
         )
 
     def remove_documents(self, documents_ids: Sequence[str]) -> PLAID:
-        """Remove documents (a tombstone file; immediately invisible). Unknown ids raise
-        :class:`UnknownIdError` and nothing is removed. Space is reclaimed by :meth:`compact`."""
+        """Remove documents (a tombstone file; immediately invisible).
+
+        Unknown ids raise :class:`UnknownIdError` and nothing is removed. Space is reclaimed by
+        :meth:`compact`.
+        """
         ids = check_id_list(documents_ids)
         if not ids:
             return self
@@ -504,7 +514,7 @@ class PLAID(ConfiguredIndex, StoreBacked, PyLateCall):
         rows: list[dict[str, Any]],
         schema: dict[str, str],
     ) -> dict[str, Any]:
-        """A manifest of a fresh codec trained on ``docs`` with every document re-encoded."""
+        """Return a manifest with a fresh codec trained on ``docs``, every document re-encoded."""
         manifest = self._empty_manifest()
         manifest["next_segment"] = self._store.manifest["next_segment"]
         manifest["metadata_schema"] = schema
@@ -515,8 +525,12 @@ class PLAID(ConfiguredIndex, StoreBacked, PyLateCall):
         return manifest
 
     def _should_retrain(self, docs: list[np.ndarray]) -> bool:
-        """Re-train automatically while the index is small (``auto_retrain_max_tokens``) when the
-        new documents do not fit the codec or the index has grown 4x since training."""
+        """Return whether adding ``docs`` should re-train the codec first.
+
+        Only while the index is small (``auto_retrain_max_tokens``) and its codebook is its own:
+        when the index has grown 4x since training, or the new documents' mean residual norm
+        exceeds ``codec_drift_threshold`` times the training one.
+        """
         stats = self._store.manifest["stats"]
         stored = sum(int(seg.doclens[~seg.deleted].sum()) for seg in self._store.segments)
         total = stored + sum(len(d) for d in docs)
@@ -559,11 +573,14 @@ class PLAID(ConfiguredIndex, StoreBacked, PyLateCall):
         filter: str | None = None,
         filter_params: Sequence[Any] | None = None,
     ) -> list[SearchResult]:
-        """Top-``k`` documents per query (fewer when fewer documents exist or pass ``subset``). ``filter`` (a SQL condition on metadata columns,
-        ``filter_params`` bound to its ``?``; :mod:`plait.indexes.filtering`) keeps the matching
-        documents, intersected with ``subset``.
-        A filter narrows candidate generation itself: when few documents match, they are scored
-        exactly; else ``ncells`` doubles until ``k`` matching candidates are found."""
+        """Return the top-``k`` documents per query.
+
+        Fewer come back when fewer documents exist or pass ``subset``. ``filter`` (a SQL condition
+        on metadata columns, ``filter_params`` bound to its ``?``; :mod:`plait.indexes.filtering`)
+        keeps the matching documents, intersected with ``subset``. A filter narrows candidate
+        generation itself: when few documents match, they are scored exactly; else ``ncells``
+        doubles until ``k`` matching candidates are found.
+        """
         k = check_k(k)
         if params is not None and not isinstance(params, PLAIDSearchParams):
             raise TypeError(f"params must be a PLAIDSearchParams, got {type(params).__name__}")
@@ -587,6 +604,9 @@ class PLAID(ConfiguredIndex, StoreBacked, PyLateCall):
         return list(worker_pool("plaid-search", workers).map(one, range(len(queries))))
 
     def eligible(self, ids: Sequence[str] | None = None) -> list[np.ndarray]:
-        """Per segment (in :attr:`segments` order), the bool mask of the documents a search may
-        return: the live ones, and with ``ids`` only those listed (unknown ids are ignored)."""
+        """Return per segment the bool mask of the documents a search may return.
+
+        Segments come in :attr:`segments` order. The documents are the live ones, and with ``ids``
+        only those listed (unknown ids are ignored).
+        """
         return self._store.eligible(ids)

@@ -22,6 +22,7 @@ MAX_SEGMENT_DOCS = 1 << 16
 
 
 def docs_dtype(n_docs: int) -> np.dtype:
+    """Return the integer type of local document indices in a segment of ``n_docs`` documents."""
     return np.dtype(np.uint16) if n_docs <= MAX_SEGMENT_DOCS else np.dtype(np.int32)
 
 
@@ -34,11 +35,15 @@ class InvertedLists:
 
     @property
     def n_centroids(self) -> int:
+        """Number of centroids (lists), empty ones included."""
         return int(self.offsets.shape[0] - 1)
 
     @classmethod
     def build(cls, codes: np.ndarray, doclens: np.ndarray, n_centroids: int) -> InvertedLists:
-        """Unique (centroid, document) pairs of a segment whose tokens are stored document-major."""
+        """Build the lists of a segment from its tokens' centroid ``codes`` (document-major).
+
+        Each list holds a document once, however many of its tokens the centroid has.
+        """
         n_docs = int(len(doclens))
         doc_of_token = np.repeat(
             np.arange(n_docs, dtype=np.int64), np.asarray(doclens, dtype=np.int64)

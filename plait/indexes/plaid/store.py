@@ -66,9 +66,12 @@ class Segment(StoreSegment):
         object.__setattr__(self, "offsets", offsets)
 
     def inverse_norms(self, quantizer: CentroidQuantizer, codec: ResidualCodec) -> np.ndarray:
-        """``1 / |decoded token|`` of every token row (see :mod:`plait.kernels.plaid_decompress`),
-        computed on first use and kept: 4 bytes per token in memory, nothing on disk. A segment is
-        only ever decoded with its own index's codec."""
+        """Return ``1 / |decoded token|`` of every token row, computed on first use and kept.
+
+        They take 4 bytes per token in memory, nothing on disk (see
+        :mod:`plait.kernels.plaid_decompress`). A segment is only ever decoded with its own
+        index's codec.
+        """
         with self.norms.lock:  # the threads of a batched search would otherwise each compute them
             if self.norms.value is None:
                 self.norms.value = token_inverse_norms(
@@ -87,6 +90,11 @@ class Segment(StoreSegment):
 def write_codec(
     folder: IndexFolder, quantizer: CentroidQuantizer, codec: ResidualCodec
 ) -> dict[str, Any]:
+    """Write the codec's files; return their manifest entries keyed by role.
+
+    The bucket cutoffs and weights, and the centroids: int8 with their scales when the quantizer
+    has them, else float32.
+    """
     files = {
         "bucket_cutoffs": folder.write_array("bucket_cutoffs", codec.cutoffs),
         "bucket_weights": folder.write_array("bucket_weights", codec.weights),
@@ -106,8 +114,10 @@ def read_codec(
     *,
     settings: dict[str, Any] | None = None,
 ) -> tuple[CentroidQuantizer, ResidualCodec]:
-    """The trained codec (CRC-checked: small files every search depends on); ``settings`` (the
-    manifest's) must then agree with it on ``dim`` and ``n_centroids``."""
+    """Read the trained codec, CRC-checked (small files every search depends on).
+
+    ``settings`` (the manifest's), when given, must agree with it on ``dim`` and ``n_centroids``.
+    """
 
     def arr(role: str, dtypes: tuple[str, ...], ndim: int | None) -> np.ndarray:
         if role not in files:
@@ -156,8 +166,11 @@ def write_payload(
 
 
 def advise_random(array: np.ndarray) -> None:
-    """Tell the kernel that a memory-mapped array is read at random places, so a page fault reads
-    one page instead of read-ahead windows (which would pull most of the file into RSS)."""
+    """Tell the kernel that a memory-mapped array is read at random places.
+
+    A page fault then reads one page instead of read-ahead windows (which would pull most of the
+    file into RSS).
+    """
     handle = getattr(array, "_mmap", None)
     if handle is not None and hasattr(handle, "madvise") and hasattr(mmap, "MADV_RANDOM"):
         try:
@@ -172,8 +185,10 @@ def read_payload(
     info: Mapping[str, Any],
     common: dict[str, Any],
 ) -> Segment:
-    """Open a segment's arrays memory-mapped, check that they agree, and build its inverted lists
-    (the segment store's payload reader)."""
+    """Open a segment's arrays memory-mapped, check that they agree, build its inverted lists.
+
+    This is the segment store's payload reader.
+    """
     name = info["name"]
     files = manifest["files"]
 

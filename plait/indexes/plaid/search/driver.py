@@ -71,8 +71,11 @@ class Eligibility:
 
 @dataclass(frozen=True)
 class CandidateAsk:
-    """Stages 2-4 for one query: the eligible candidates in ``cells`` (``None``: every eligible
-    document). ``scores``: the query's stage-1 products when the asker has them (else computed)."""
+    """Stages 2-4 for one query: the eligible candidates in ``cells``.
+
+    ``cells`` ``None`` asks for every eligible document. ``scores``: the query's stage-1 products
+    when the asker has them (else the source computes them).
+    """
 
     query: np.ndarray
     eligible: Any
@@ -116,9 +119,12 @@ class ExactAsk:
 
 @dataclass(frozen=True)
 class Scored:
-    """Exact scores of an :class:`ExactAsk`'s ``refs``, in their order. ``labels``: an array whose
-    last axis runs over those documents, naming them for :meth:`CandidateSource.ids`; ``lost``: True
-    where a document could not be scored (its part failed and the search may be partial)."""
+    """Exact scores of an :class:`ExactAsk`'s ``refs``, in their order.
+
+    ``labels``: an array whose last axis runs over those documents, naming them for
+    :meth:`CandidateSource.ids`; ``lost``: True where a document could not be scored (its part
+    failed and the search may be partial).
+    """
 
     scores: np.ndarray
     labels: np.ndarray
@@ -151,7 +157,7 @@ class CandidateSource(Protocol):
         ...
 
     def ids(self, labels: np.ndarray) -> list[str]:
-        """The document ids of ``labels`` (a :attr:`Scored.labels` taken at the kept positions)."""
+        """Return the document ids of ``labels`` (:attr:`Scored.labels` at the kept positions)."""
         ...
 
 
@@ -169,6 +175,7 @@ class _Query:
     found: Found | None = None
 
     def ask(self) -> CandidateAsk:
+        """Return this query's next candidate question (its cells, or every eligible document)."""
         cells = None if self.all_eligible else probe_cells(self.scores.scores, self.n_cells)
         return CandidateAsk(self.vector, self.eligible.handle, cells, self.scores)
 
@@ -180,8 +187,11 @@ def rank(
     params: PLAIDSearchParams,
     subsets: Sequence[Any | None] | None = None,
 ) -> list[Ranked]:
-    """The best ``k`` documents of each query, as the source labels them. ``params`` must be
-    resolved (:meth:`~.stages.PLAIDSearchParams.resolve`); ``subsets``: one per query (or ``None``)."""
+    """Return the best ``k`` documents of each query, as the source labels them.
+
+    ``params`` must be resolved (:meth:`~.stages.PLAIDSearchParams.resolve`); ``subsets``: one per
+    query (or ``None``).
+    """
     ncells, ndocs, threshold = params.ncells, params.ndocs, params.centroid_score_threshold
     n_full = params.n_full_scores
     if ncells is None or ndocs is None or n_full is None or threshold is None:

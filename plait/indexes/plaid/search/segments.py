@@ -75,11 +75,13 @@ class SegmentSource:
         self.whole = whole
 
     def eligibility(self, subset: Any | None) -> Eligibility:
+        """Return the exact count of documents eligible under ``subset``, with their masks."""
         masks = eligible_masks(self.segments, None if subset is None else self.allowed(subset))
         count = sum(int(m.sum()) for m in masks)
         return Eligibility(count, SegmentMasks(masks, count))
 
     def candidates(self, asks: list[CandidateAsk], cuts: Cuts) -> list[Found]:
+        """Answer stages 2-4 of each ask over these segments (see :class:`SegmentSource`)."""
         return [self._candidates(ask, cuts) for ask in asks]
 
     def _candidates(self, ask: CandidateAsk, cuts: Cuts) -> Found:
@@ -110,6 +112,7 @@ class SegmentSource:
         return Found(eligible.count, n_found, np.stack([cand.seg, cand.local]), pruned, full)
 
     def exact(self, asks: list[ExactAsk]) -> list[Scored]:
+        """Score each ask's candidates by exact MaxSim on their compressed tokens (stage 5)."""
         out = []
         for ask in asks:
             cand = Candidates(
@@ -123,6 +126,7 @@ class SegmentSource:
         return out
 
     def ids(self, labels: np.ndarray) -> list[str]:
+        """Return the document ids of ``(segment, local index)`` label columns."""
         segments = self.segments
         return [
             segments[s].ids[j] for s, j in zip(labels[0].tolist(), labels[1].tolist(), strict=True)
@@ -138,8 +142,11 @@ def search_one(
     k: int,
     allowed: list[np.ndarray] | None,
 ) -> Candidates:
-    """One query over ``segments`` with resolved ``params``; ``allowed``: per-segment bool masks (a
-    subset) or ``None``. The :mod:`.driver` over a :class:`SegmentSource`; the best ``k``, best first."""
+    """Search one query over ``segments`` with resolved ``params``; the best ``k``, best first.
+
+    ``allowed``: per-segment bool masks (a subset) or ``None``. This is the :mod:`.driver` over a
+    :class:`SegmentSource`.
+    """
     source = SegmentSource(segments, quantizer, codec, lambda masks: masks)
     [hits] = rank(source, [query], k, params, None if allowed is None else [allowed])
     return Candidates(hits.labels[0], hits.labels[1], hits.scores)

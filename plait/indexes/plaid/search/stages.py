@@ -87,9 +87,12 @@ def _first(*values):  # type: ignore[no-untyped-def]
 
 
 def top_n(scores: np.ndarray, n: int) -> np.ndarray:
-    """Indices of the ``n`` best scores, best first; ties broken by position (deterministic), at
-    the cut too: of documents tied at the ``n``-th score the first ones are kept, so the choice does
-    not depend on how the list was split or merged (a sharded search equals a single index's)."""
+    """Return the indices of the ``n`` best scores, best first.
+
+    Ties are broken by position (deterministic), at the cut too: of documents tied at the ``n``-th
+    score the first ones are kept, so the choice does not depend on how the list was split or
+    merged (a sharded search equals a single index's).
+    """
     if len(scores) > n:
         part = np.argpartition(-scores, n - 1)[:n]
         boundary = scores[part].min()
@@ -103,7 +106,7 @@ def top_n(scores: np.ndarray, n: int) -> np.ndarray:
 def decompress(
     segment: Segment, local: np.ndarray, quantizer: CentroidQuantizer, codec: ResidualCodec
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Decoded token vectors of documents ``local`` of ``segment`` and their doclens."""
+    """Return the decoded token vectors of documents ``local`` of ``segment`` and their doclens."""
     lens = segment.doclens[local]
     rows = segment.rows(local)
     codes = np.asarray(segment.codes[rows], dtype=np.int64)
@@ -134,6 +137,7 @@ class Candidates:
     score: np.ndarray
 
     def take(self, idx: np.ndarray) -> Candidates:
+        """Return the candidates at positions ``idx``, in that order."""
         return Candidates(self.seg[idx], self.local[idx], self.score[idx])
 
 
@@ -153,19 +157,24 @@ def centroid_scores(query: np.ndarray, quantizer: CentroidQuantizer) -> np.ndarr
 
 @dataclass(frozen=True)
 class QueryScores:
-    """One query's stage-1 products, each computed once: ``scores`` ``(Lq, K)``, ``keep`` (the
-    :func:`pruning_mask`) and, on first use, ``scores_t``, the contiguous ``(K, Lq)`` transpose the
-    kernels read (a coordinator that only picks cells never makes it)."""
+    """One query's stage-1 products, each computed once.
+
+    ``scores`` ``(Lq, K)``, ``keep`` (the :func:`pruning_mask`) and, on first use, ``scores_t``,
+    the contiguous ``(K, Lq)`` transpose the kernels read (a coordinator that only picks cells
+    never makes it).
+    """
 
     scores: np.ndarray
     keep: np.ndarray
 
     @cached_property
     def scores_t(self) -> np.ndarray:
+        """The contiguous ``(K, Lq)`` transpose of :attr:`scores`, made on first use."""
         return np.ascontiguousarray(self.scores.T)
 
     @property
     def n_centroids(self) -> int:
+        """Number of centroids ``K``."""
         return int(self.scores.shape[1])
 
     def prunes(self, threshold: float) -> bool:
@@ -180,8 +189,10 @@ def query_scores(query: np.ndarray, quantizer: CentroidQuantizer, threshold: flo
 
 
 def probe_cells(scores: np.ndarray, n_cells: int) -> np.ndarray:
-    """Stage 2a: sorted unique ids of the top ``n_cells`` centroids of any query token (all
-    centroids when ``n_cells >= K``)."""
+    """Stage 2a: sorted unique ids of the top ``n_cells`` centroids of any query token.
+
+    Every centroid when ``n_cells >= K``.
+    """
     n_centroids = scores.shape[1]
     if n_cells >= n_centroids:
         return np.arange(n_centroids)
@@ -198,8 +209,10 @@ def eligible_masks(segments: list[Segment], allowed: list[np.ndarray] | None) ->
 def candidates_in_cells(
     cells: np.ndarray, segments: list[Segment], masks: list[np.ndarray]
 ) -> Candidates:
-    """Stage 2b: eligible documents listed under any of ``cells`` (scores 0). No ``ncells`` doubling
-    here: the caller decides that from the global candidate count."""
+    """Stage 2b: eligible documents listed under any of ``cells`` (scores 0).
+
+    No ``ncells`` doubling here: the caller decides that from the global candidate count.
+    """
     found = [seg.ivf.probe(cells) for seg in segments]
     return gather(masks, [f[m[f]] for f, m in zip(found, masks, strict=True)])
 
@@ -212,8 +225,10 @@ def pruning_mask(scores: np.ndarray, threshold: float) -> np.ndarray:
 def interaction_scores(
     cand: Candidates, segments: list[Segment], scores_t: np.ndarray, keep: np.ndarray
 ) -> Candidates:
-    """Stages 3-4: centroid-interaction scores of ``cand`` (``scores_t``: ``(K, Lq)``; ``keep``:
-    ``(K,)`` pruning mask, all True for the unpruned pass)."""
+    """Stages 3-4: centroid-interaction scores of ``cand``.
+
+    ``scores_t``: ``(K, Lq)``; ``keep``: ``(K,)`` pruning mask, all True for the unpruned pass.
+    """
     out = np.empty(len(cand.seg), dtype=np.float32)
     for s in np.unique(cand.seg):
         where = np.flatnonzero(cand.seg == s)
@@ -230,10 +245,13 @@ def exact_candidate_scores(
     codec: ResidualCodec,
     scores_t: np.ndarray | None = None,
 ) -> Candidates:
-    """Stage 5: exact MaxSim of ``query`` against the compressed ``cand``, scored without decoding
-    them (:func:`~plait.kernels.plaid_decompress.compressed_maxsim`: centroid score plus per-byte
+    """Stage 5: exact MaxSim of ``query`` against the compressed ``cand``.
+
+    They are scored without decoding them
+    (:func:`~plait.kernels.plaid_decompress.compressed_maxsim`: centroid score plus per-byte
     residual tables; :func:`decompress` + :func:`exact_scores` is the numpy equivalent).
-    ``scores_t``: the query's ``(K, Lq)`` centroid scores when already computed (stage 1)."""
+    ``scores_t``: the query's ``(K, Lq)`` centroid scores when already computed (stage 1).
+    """
     if scores_t is None and len(cand.seg):
         scores_t = np.ascontiguousarray(centroid_scores(query, quantizer).T)
     final = np.zeros(len(cand.seg), dtype=np.float32)
