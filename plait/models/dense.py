@@ -22,18 +22,25 @@ PYLATE_DENSE_REF = "pylate.models.Dense.Dense"
 class Dense(_STDense):
     """Projects every token embedding: ``features["token_embeddings"]`` ``(B, L, in)`` -> ``(B, L, out)``.
 
-    Args:
-        in_features: Hidden size of the encoder.
-        out_features: ColBERT embedding size.
-        bias: Whether the linear layer has a bias (PyLate: ``False``).
-        activation_function: Applied after the linear layer; ``None`` means identity (PyLate's default).
-        use_residual: Add a (projected) residual connection, as in sentence-transformers' Dense.
+    Parameters
+    ----------
+    in_features
+        Hidden size of the encoder.
+    out_features
+        ColBERT embedding size.
+    bias
+        Whether the linear layer has a bias (PyLate: ``False``).
+    activation_function
+        Applied after the linear layer; ``None`` means identity (PyLate's default).
+    use_residual
+        Add a (projected) residual connection, as in sentence-transformers' Dense.
 
-    Example:
-        >>> import torch
-        >>> layer = Dense(8, 4)
-        >>> layer({"token_embeddings": torch.zeros(2, 3, 8)})["token_embeddings"].shape
-        torch.Size([2, 3, 4])
+    Examples
+    --------
+    >>> import torch
+    >>> layer = Dense(8, 4)
+    >>> layer({"token_embeddings": torch.zeros(2, 3, 8)})["token_embeddings"].shape
+    torch.Size([2, 3, 4])
     """
 
     config_keys: list[str] = [
@@ -71,13 +78,16 @@ class Dense(_STDense):
 
     @classmethod
     def fresh(cls, in_features: int, out_features: int, seed: int = 0) -> Dense:
-        """A new projection whose weights depend only on ``seed`` (the global RNG is left untouched)."""
+        """Return a new projection whose weights depend only on ``seed``.
+
+        The global RNG is left untouched.
+        """
         generator = torch.Generator().manual_seed(seed)
         bound = 1.0 / in_features**0.5  # nn.Linear's default (kaiming-uniform) range
         weight = (torch.rand(out_features, in_features, generator=generator) * 2 - 1) * bound
         return cls(in_features, out_features, init_weight=weight)
 
     def get_config_dict(self) -> dict[str, Any]:
-        """The PyLate-compatible config (no ``module_input_name`` / ``module_output_name``)."""
+        """Return the PyLate-compatible config (no module input and output names)."""
         config = super().get_config_dict()
         return {key: config[key] for key in self.config_keys if key in config}

@@ -67,10 +67,13 @@ def resolve_folder(
 ) -> Path:
     """Return a local folder for ``name_or_path``: the path itself, or a (cached) hub snapshot.
 
-    Raises:
-        NotADirectoryError: the path is a file.
-        ModelNotFoundError: a path-like name that does not exist, or a hub name that is neither
-            cached nor downloadable (offline hub, no network, unknown repository).
+    Raises
+    ------
+    NotADirectoryError
+        The path is a file.
+    ModelNotFoundError
+        A path-like name that does not exist, or a hub name that is neither cached nor downloadable
+        (offline hub, no network, unknown repository).
     """
     text = os.fspath(name_or_path)
     path = Path(text).expanduser()
@@ -176,8 +179,11 @@ def load_modules(
 
 
 def _fit_projection(loaded: LoadedModules, embedding_size: int | None, folder: Path) -> None:
-    """Append a fresh projection when the checkpoint has none, or when ``embedding_size`` differs
-    from the checkpoint's output size (PyLate's behaviour)."""
+    """Append a fresh projection when the checkpoint has none or another output size.
+
+    The second case is when ``embedding_size`` differs from the checkpoint's output size (PyLate's
+    behaviour).
+    """
     denses = [module for module in loaded.modules if isinstance(module, Dense)]
     if not denses:
         transformer = loaded.modules[0]
@@ -276,8 +282,11 @@ def _load_transformer(folder: Path, subfolder: str = "", **kwargs: Any) -> Trans
 
 
 def _load_sentence_transformers(folder: Path, **kwargs: Any) -> LoadedModules:
-    """Load a sentence-transformers folder: a ColBERT (PyLate) model keeps its projections; any
-    other sentence-transformers model keeps only its transformer (pooling etc. are dropped)."""
+    """Load a sentence-transformers folder.
+
+    A ColBERT (PyLate) model keeps its projections; any other sentence-transformers model keeps
+    only its transformer (pooling etc. are dropped).
+    """
     entries = sorted(read_json(folder / "modules.json"), key=lambda item: item.get("idx", 0))
     config_path = folder / "config_sentence_transformers.json"
     st_config = read_json(config_path) if config_path.is_file() else {}

@@ -27,10 +27,11 @@ def pool_embeddings(
 ) -> np.ndarray:
     """Pool one document's ``(n_tokens, dim)`` embeddings; returns about ``n / pool_factor`` rows.
 
-    Example:
-        >>> rows = np.eye(4, dtype=np.float32)[[0, 1, 1, 2, 2]]
-        >>> pool_embeddings(rows, pool_factor=2).shape
-        (3, 4)
+    Examples
+    --------
+    >>> rows = np.eye(4, dtype=np.float32)[[0, 1, 1, 2, 2]]
+    >>> pool_embeddings(rows, pool_factor=2).shape
+    (3, 4)
     """
     if pool_factor < 1:
         raise ValueError(f"pool_factor must be >= 1, got {pool_factor}")

@@ -11,15 +11,21 @@ from typing import Any
 class ColBERTSettings:
     """How texts become token sequences (PyLate's ``config_sentence_transformers.json`` keys).
 
-    Attributes:
-        query_prefix, document_prefix: Marker tokens inserted after ``[CLS]``; an empty string
-            means no marker (as in PyLate).
-        query_length: Query length in tokens, markers included; queries are expanded to it.
-        document_length: Maximum document length in tokens; longer documents are truncated.
-        do_query_expansion: Pad queries with ``[MASK]`` to ``query_length`` and keep those rows.
-        attend_to_expansion_tokens: Let the encoder attend to the expansion tokens (forced
-            ``False`` without query expansion, as in PyLate).
-        skiplist_words: Tokens dropped from document outputs (default: ``string.punctuation``).
+    Attributes
+    ----------
+    query_prefix, document_prefix
+        Marker tokens inserted after ``[CLS]``; an empty string means no marker (as in PyLate).
+    query_length
+        Query length in tokens, markers included; queries are expanded to it.
+    document_length
+        Maximum document length in tokens; longer documents are truncated.
+    do_query_expansion
+        Pad queries with ``[MASK]`` to ``query_length`` and keep those rows.
+    attend_to_expansion_tokens
+        Let the encoder attend to the expansion tokens (forced ``False`` without query expansion, as
+        in PyLate).
+    skiplist_words
+        Tokens dropped from document outputs (default: ``string.punctuation``).
     """
 
     query_prefix: str = "[Q] "
@@ -34,8 +40,10 @@ class ColBERTSettings:
     def resolve(cls, given: dict[str, Any], saved: dict[str, Any]) -> ColBERTSettings:
         """Arguments (``None`` = unset) override saved values, which override the defaults.
 
-        Raises:
-            ValueError: a value of the wrong type or out of range (the message names the setting).
+        Raises
+        ------
+        ValueError
+            A value of the wrong type or out of range (the message names the setting).
         """
         names = {f.name for f in fields(cls)}
         merged = {k: v for k, v in saved.items() if k in names and v is not None}
@@ -64,5 +72,5 @@ class ColBERTSettings:
         self.skiplist_words = list(words)
 
     def to_dict(self) -> dict[str, Any]:
-        """The settings as saved in ``config_sentence_transformers.json``."""
+        """Return the settings as saved in ``config_sentence_transformers.json``."""
         return asdict(self)

@@ -31,9 +31,11 @@ class TokenizedTexts:
 def check_texts(sentences: Any) -> tuple[list[str], bool]:
     """Validate ``sentences`` and return ``(texts, was_single_string)``.
 
-    Raises:
-        TypeError: ``sentences`` is not a string or a sequence of strings; the message names the
-            position of the first bad item.
+    Raises
+    ------
+    TypeError
+        ``sentences`` is not a string or a sequence of strings; the message names the position of
+        the first bad item.
     """
     if isinstance(sentences, str):
         return [sentences], True
@@ -58,10 +60,12 @@ def check_texts(sentences: Any) -> tuple[list[str], bool]:
 def tokenize_ids(
     tokenizer: Any, texts: Sequence[str], marker_id: int | None, length: int
 ) -> TokenizedTexts:
-    """Tokenise ``texts`` to at most ``length`` ids each, with ``marker_id`` at position 1
-    (no marker when it is ``None``). Leading and trailing whitespace is stripped first, as
+    """Tokenise ``texts`` to at most ``length`` ids each, with ``marker_id`` at position 1.
+
+    There is no marker when it is ``None``. Leading and trailing whitespace is stripped first, as
     sentence-transformers (and so PyLate) does: byte-level BPE tokenizers would otherwise turn a
-    trailing newline into tokens of its own."""
+    trailing newline into tokens of its own.
+    """
     if length < 3:
         raise ValueError(f"sequence length must be at least 3 ([CLS] marker [SEP]), got {length}")
     if not texts:
@@ -109,10 +113,11 @@ def collate(
 
     ``pad_to`` fixes the width (queries with expansion); otherwise the longest row sets it.
 
-    Example:
-        >>> batch = collate([[101, 1, 102], [101, 1, 7, 102]], pad_id=103)
-        >>> batch["input_ids"].tolist(), batch["attention_mask"].tolist()
-        ([[101, 1, 102, 103], [101, 1, 7, 102]], [[1, 1, 1, 0], [1, 1, 1, 1]])
+    Examples
+    --------
+    >>> batch = collate([[101, 1, 102], [101, 1, 7, 102]], pad_id=103)
+    >>> batch["input_ids"].tolist(), batch["attention_mask"].tolist()
+    ([[101, 1, 102, 103], [101, 1, 7, 102]], [[1, 1, 1, 0], [1, 1, 1, 1]])
     """
     width = max((len(row) for row in ids), default=0)
     if pad_to is not None:
@@ -132,7 +137,7 @@ def collate(
 
 
 def token_id(tokenizer: Any, token: str) -> int | None:
-    """The id of ``token`` in the vocabulary, or ``None`` when it is unknown."""
+    """Return the id of ``token`` in the vocabulary, or ``None`` when it is unknown."""
     found = tokenizer.convert_tokens_to_ids(token)
     if found is None or (found == tokenizer.unk_token_id and token != tokenizer.unk_token):
         return None
@@ -140,17 +145,21 @@ def token_id(tokenizer: Any, token: str) -> int | None:
 
 
 def skiplist_ids(tokenizer: Any, words: Iterable[str]) -> list[int]:
-    """Ids of the skiplist words, looked up as single tokens exactly as PyLate 1.6 does
-    (``convert_tokens_to_ids``): a word the vocabulary lacks maps to the unknown token, so its
-    ``[UNK]`` tokens are skipped from documents too. Models trained with PyLate were trained that
-    way, so their document embeddings only match PyLate's with the same rule."""
+    """Return the ids of the skiplist words, looked up as single tokens exactly as PyLate 1.6 does.
+
+    PyLate uses ``convert_tokens_to_ids``: a word the vocabulary lacks maps to the unknown token,
+    so ``[UNK]`` tokens are skipped from documents too. Models trained with PyLate were trained
+    that way, so their document embeddings only match PyLate's with the same rule.
+    """
     ids = {tokenizer.convert_tokens_to_ids(word) for word in words}
     return sorted(int(found) for found in ids if found is not None)
 
 
 def expansion_token_id(tokenizer: Any) -> int:
-    """The query-expansion (and padding) token: ``[MASK]``, else EOS, else the pad token (PyLate's
-    order: encoders have a mask token, decoders an EOS)."""
+    """Return the query-expansion (and padding) token: ``[MASK]``, else EOS, else the pad token.
+
+    This is PyLate's order: encoders have a mask token, decoders an EOS.
+    """
     for candidate in (tokenizer.mask_token_id, tokenizer.eos_token_id, tokenizer.pad_token_id):
         if candidate is not None:
             return int(candidate)

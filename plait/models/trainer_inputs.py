@@ -35,7 +35,7 @@ DOCUMENT_TASKS = ("document", "documents", "doc", "passage", "corpus")
 
 
 def flatten_texts(texts: Sequence[Any]) -> list[Any]:
-    """A column of lists (a query's candidate documents) as one flat list."""
+    """Return a column of lists (a query's candidate documents) as one flat list."""
     if texts and isinstance(texts[0], (list, tuple)):
         return list(itertools.chain.from_iterable(texts))
     return list(texts)
@@ -62,14 +62,16 @@ def tokenize_for_trainer(
     task: str | None = None,
     is_query: bool | None = None,
 ) -> dict[str, Tensor]:
-    """What a plait model's ``preprocess`` returns to sentence-transformers' data collator.
+    """Tokenise ``inputs`` for sentence-transformers' data collator (a model's ``preprocess``).
 
     With a role (``is_query``, or ``task`` from the trainer's ``router_mapping``) the texts are
     tokenised once for it. Without one they are tokenised as documents, and the query encoding
     is added under ``"query.<key>"`` so the losses can use it for the query column.
 
-    Raises:
-        TypeError: an input is not a string (lists of strings are flattened first).
+    Raises
+    ------
+    TypeError
+        An input is not a string (lists of strings are flattened first).
     """
     texts = flatten_texts(inputs)
     for position, text in enumerate(texts):

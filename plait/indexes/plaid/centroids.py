@@ -152,8 +152,8 @@ class CentroidQuantizer:
     centroids
         ``(n_centroids, dim)`` float32.
     int8
-        When set, ``(q, scale)`` with ``centroids == q * scale[:, None]`` exactly: the compact
-        form the index stores (about 1 byte per centroid dimension instead of 4).
+        When set, ``(q, scale)`` with ``centroids == q * scale[:, None]`` exactly: the compact form
+        the index stores (about 1 byte per centroid dimension instead of 4).
 
     Notes
     -----
