@@ -35,8 +35,9 @@ class BM25:
 
     Examples
     --------
-    >>> bm25 = BM25()
-    >>> bm25.index(["cats purr", "dogs bark loudly"], ["a", "b"])
+    >>> bm25 = BM25().index(["cats purr", "dogs bark loudly"], ["a", "b"])  # returns itself
+    >>> len(bm25)
+    2
     >>> [hit["id"] for hit in bm25.retrieve(["barking dogs"], top_k=2)[0]]
     ['b']
     """
@@ -90,7 +91,8 @@ class BM25:
 
     def index_bytes(self) -> int:
         """Bytes of the index: bm25s's sparse score matrix (data, indices, indptr arrays) plus the
-        vocabulary serialised as JSON (what ``bm25s`` saves to disk); 0 before :meth:`index`."""
+        vocabulary serialised as JSON (what ``bm25s`` saves to disk); 0 before :meth:`index`.
+        """
         import json
 
         if self._model is None:

@@ -200,10 +200,10 @@ def latency_unresolved(system: SystemResult, other: SystemResult) -> bool:
 
 
 def format_bytes(value: float) -> str:
-    """Human-readable bytes: ``1.5 KB``, ``3.2 GB`` (powers of 1000).
+    """Human-readable bytes: ``1.5 KB``, ``3.2 GB`` (powers of 1000, three significant digits).
 
-    >>> format_bytes(1536), format_bytes(2.5e11)
-    ('1.5 KB', '250 GB')
+    >>> format_bytes(1536), format_bytes(2.5e11), format_bytes(999)
+    ('1.54 KB', '250 GB', '999 B')
     """
     for unit, scale in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("KB", 1e3)):
         if abs(value) >= scale:
