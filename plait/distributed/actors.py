@@ -21,7 +21,10 @@ from plait.indexes.plaid import Codebook
 
 
 def require_ray() -> Any:
-    """The ``ray`` module, or a :class:`~plait.extras.MissingExtraError` naming the pip command."""
+    """Import and return ``ray``; without it raise a :class:`~plait.extras.MissingExtraError`.
+
+    The error names the pip command that installs the ``ray`` extra.
+    """
     from plait.extras import require_extra
 
     require_extra("ray", "sharded search on Ray")
@@ -57,6 +60,11 @@ class LocalShards:
         ]
 
     def call(self, method: str, args: dict[int, tuple[Any, ...]]) -> dict[int, Any]:
+        """Call ``method`` on each shard in ``args`` with its arguments; return the answers.
+
+        A shard's failure is its answer: an :class:`IndexInputError` as raised, anything else as a
+        :class:`ShardUnavailableError`.
+        """
         out: dict[int, Any] = {}
         for shard, shard_args in args.items():
             try:
@@ -66,6 +74,7 @@ class LocalShards:
         return out
 
     def close(self) -> None:
+        """Drop the workers (their shard files are closed with them)."""
         self.workers = []
 
 
@@ -116,6 +125,12 @@ class RayShards:
     def call(
         self, method: str, args: dict[int, tuple[Any, ...]], timeout_s: float | None = None
     ) -> dict[int, Any]:
+        """Call ``method`` on each shard's actor in ``args`` at once; return the answers.
+
+        A shard that does not answer within ``timeout_s`` (default: the constructor's), whose actor
+        died, or which failed, answers a :class:`ShardUnavailableError`; an
+        :class:`IndexInputError` it raised is its answer as raised.
+        """
         ray = self.ray
         timeout = self.timeout_s if timeout_s is None else timeout_s
         refs = {shard: getattr(self.actors[shard], method).remote(*a) for shard, a in args.items()}

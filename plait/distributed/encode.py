@@ -230,8 +230,10 @@ def _take_over(folder: Path) -> str:
 
 
 def _remove_stale_temporaries(folder: Path) -> None:
-    """Temporary files of an encode that died (the lock and :func:`_take_over` prove no writer
-    is alive)."""
+    """Remove the temporary files of an encode that died.
+
+    The lock and :func:`_take_over` prove that no writer is alive.
+    """
     for child in folder.iterdir():
         if child.name.startswith(".") and child.name.endswith(".tmp") and child.is_file():
             logger.info("removing %s (left by an interrupted encode)", child.name)
@@ -261,7 +263,7 @@ def _check_plan(folder: Path, plan: dict[str, Any]) -> None:
 
 
 def _scan_shard(folder: Path, shard: ShardRange, ids: list[str], verify_crc: bool) -> Any:
-    """The manifest entry of a complete shard, or ``None`` when it must be (re-)encoded."""
+    """Return the manifest entry of a complete shard, or ``None`` when it must be (re-)encoded."""
     try:
         if not check_shard(folder, shard, ids[shard.start : shard.stop], verify_crc=verify_crc):
             return None

@@ -71,8 +71,11 @@ class ShardCaller(Protocol):
     names: list[str]
 
     def call(self, method: str, args: dict[int, tuple[Any, ...]]) -> dict[int, Any]:
-        """Run ``method(*args[s])`` on every shard ``s`` in ``args``; returns a result or the
-        exception (a :class:`ShardUnavailableError`) per shard. Never waits past its timeout."""
+        """Run ``method(*args[s])`` on every shard ``s`` in ``args``.
+
+        Returns a result or the exception (a :class:`ShardUnavailableError`) per shard. Never
+        waits past its timeout.
+        """
         ...
 
 
@@ -136,6 +139,7 @@ class ShardSource:
         return out
 
     def ids(self, labels: np.ndarray) -> list[str]:
+        """Return the ids in ``labels`` (the shards named their documents in :meth:`exact`)."""
         return [str(i) for i in labels]
 
     # ------------------------------------------------------------------ failures

@@ -72,7 +72,7 @@ BACKENDS = ("local", "ray")
 
 
 def is_sharded_index(path: str | os.PathLike[str]) -> bool:
-    """True when ``path`` holds a sharded index's manifest (cheap: reads one small JSON file)."""
+    """Return whether ``path`` holds a sharded index's manifest (cheap: one small JSON file)."""
     folder = IndexFolder(path)
     if not folder.exists():
         return False
@@ -251,22 +251,30 @@ class ShardedPLAID(ConfiguredIndex, PyLateCall):
 
     @property
     def dim(self) -> int | None:
+        """Embedding dimension, or ``None`` while the index has never held a document."""
         return self._manifest["settings"]["dim"]
 
     @property
     def nbits(self) -> int:
+        """Bits per dimension of a stored residual (every shard shares the codebook)."""
         return int(self._manifest["settings"]["nbits"])
 
     @property
     def n_shards(self) -> int:
+        """Number of shards, fixed when the index is created."""
         return int(self._manifest["settings"]["n_shards"])
 
     @property
     def partition(self) -> str:
+        """How documents are assigned to shards: by a hash of the id or of a partition key.
+
+        ``"id"`` or ``"key"`` (the key is given with each add).
+        """
         return str(self._manifest["settings"]["partition"])
 
     @property
     def shard_names(self) -> list[str]:
+        """The shards' folder names under ``shards/``, in shard order."""
         return [str(s["name"]) for s in self._manifest["shards"]]
 
     @property
@@ -290,6 +298,11 @@ class ShardedPLAID(ConfiguredIndex, PyLateCall):
 
     @property
     def stats(self) -> dict[str, Any]:
+        """Counts and bytes on disk summed over the shards, plus the sharding settings.
+
+        ``disk_bytes`` includes the top-level manifest and the shared codebook;
+        ``shard_documents`` gives the live documents per shard name.
+        """
         per_shard = self._each("stats")
         keys = ("tokens", "stored_tokens", "deleted_documents", "segments", "disk_bytes")
         out: dict[str, Any] = {
@@ -322,7 +335,7 @@ class ShardedPLAID(ConfiguredIndex, PyLateCall):
         return self._call(method, {s: () for s in range(self.n_shards)})
 
     def _owners(self, ids: Sequence[str]) -> dict[str, int]:
-        """The shard holding each of ``ids`` that exists (absent ids are left out)."""
+        """Return the shard holding each of ``ids`` that exists (absent ids are left out)."""
         if self.partition == "id":
             groups = {
                 s: [ids[p] for p in g]
@@ -355,10 +368,13 @@ class ShardedPLAID(ConfiguredIndex, PyLateCall):
         texts: Sequence[str | None] | None = None,
         metadata: Sequence[Mapping[str, Any] | None] | None = None,
     ) -> ShardedPLAID:
-        """Add documents to their owning shards (``partition_keys``: one per id, required exactly
-        when the index was created with ``partition="key"``). An existing id raises
-        :class:`DuplicateIdError` unless ``replace``. ``texts`` and ``metadata`` (one per id)
-        are committed with each shard's vectors. The first add trains the shared codebook."""
+        """Add documents to their owning shards.
+
+        ``partition_keys`` (one per id) are required exactly when the index was created with
+        ``partition="key"``. An existing id raises :class:`DuplicateIdError` unless ``replace``.
+        ``texts`` and ``metadata`` (one per id) are committed with each shard's vectors. The first
+        add trains the shared codebook.
+        """
         ids = check_ids(documents_ids)
         all_texts = check_texts(ids, texts)
         rows = check_metadata(ids, metadata)
@@ -421,7 +437,7 @@ class ShardedPLAID(ConfiguredIndex, PyLateCall):
         return keys
 
     def _write(self, method: str, args: dict[int, tuple[Any, ...]]) -> None:
-        """A write on several shards; each answers its new count."""
+        """Run a write on several shards; each answers its new count, kept before any raise."""
         answers = self._shards.call(method, args)
         self._counts.update({s: n for s, n in answers.items() if not isinstance(n, BaseException)})
         for answer in answers.values():
@@ -440,8 +456,11 @@ class ShardedPLAID(ConfiguredIndex, PyLateCall):
         self._call("use_codebook", {s: (self.codebook,) for s in range(self.n_shards)})
 
     def refresh(self) -> bool:
-        """Pick up a codebook committed by another process since this one opened the index, and
-        every shard's newer commits. Returns ``True`` when the document counts or codebook changed."""
+        """Pick up a codebook another process committed since this one opened the index.
+
+        Every shard's newer commits are read too. Returns ``True`` when the document counts or the
+        top-level manifest changed.
+        """
         before = (state_key(self._manifest), dict(self._counts))
         current = self._folder.read_manifest(expect=(FORMAT, VERSION))
         if state_key(current) != state_key(self._manifest):
@@ -452,8 +471,10 @@ class ShardedPLAID(ConfiguredIndex, PyLateCall):
         return (state_key(self._manifest), self._counts) != before
 
     def remove_documents(self, documents_ids: Sequence[str]) -> ShardedPLAID:
-        """Remove documents from their shards; unknown ids raise :class:`UnknownIdError` and nothing
-        is removed."""
+        """Remove documents from their shards.
+
+        Unknown ids raise :class:`UnknownIdError` and nothing is removed.
+        """
         ids = check_id_list(documents_ids)
         if not ids:
             return self
@@ -475,8 +496,11 @@ class ShardedPLAID(ConfiguredIndex, PyLateCall):
     def update_metadata(
         self, documents_ids: Sequence[str], metadata: Sequence[Any]
     ) -> ShardedPLAID:
-        """Replace the metadata of documents (one flat dict per id) on the shards that hold them
-        (one commit per shard); unknown ids raise :class:`UnknownIdError` and nothing changes."""
+        """Replace the metadata of documents (one flat dict per id) on the shards that hold them.
+
+        There is one commit per shard; unknown ids raise :class:`UnknownIdError` and nothing
+        changes.
+        """
         ids = check_ids(documents_ids)
         rows = check_metadata(ids, metadata) or [{} for _ in ids]
         if not ids:
@@ -504,8 +528,10 @@ class ShardedPLAID(ConfiguredIndex, PyLateCall):
         return [found[i] for i in ids]
 
     def filter_ids(self, filter: str, filter_params: Sequence[Any] | None = None) -> list[str]:
-        """Ids of the documents whose metadata satisfies ``filter``, shard by shard (each shard
-        evaluates it on its own documents)."""
+        """Return the ids of the documents whose metadata satisfies ``filter``, shard by shard.
+
+        Each shard evaluates it on its own documents.
+        """
         from plait.indexes.filtering import check_filter
 
         check_filter(filter, filter_params)  # refused here, before any shard is asked
@@ -546,13 +572,14 @@ class ShardedPLAID(ConfiguredIndex, PyLateCall):
         filter: str | None = None,
         filter_params: Sequence[Any] | None = None,
     ) -> list[ShardedSearchResult]:
-        """Top-``k`` documents per query over all shards, equal to one PLAID index's answer.
+        """Return the top-``k`` documents per query over all shards, equal to one PLAID index's.
 
         A shard that fails or times out raises :class:`ShardUnavailableError`, unless
         ``allow_partial`` (default: the constructor's) is true: then results come from the other
         shards and carry ``partial=True`` and the ``missing_shards``. ``filter`` /
         ``filter_params`` (see :meth:`PLAID.search`) are evaluated by every shard on its own
-        documents."""
+        documents.
+        """
         k = check_k(k)
         if params is not None and not isinstance(params, PLAIDSearchParams):
             raise TypeError(f"params must be a PLAIDSearchParams, got {type(params).__name__}")
@@ -581,8 +608,10 @@ class ShardedPLAID(ConfiguredIndex, PyLateCall):
         self._shards.close()
 
     def verify(self) -> None:
-        """Check every file of the index and of each shard (size and CRC-32), read in this
-        process (raises :class:`CorruptIndexError` naming the file)."""
+        """Check every file of the index and of each shard (size and CRC-32).
+
+        The files are read in this process; a bad one raises :class:`CorruptIndexError` naming it.
+        """
         from plait.indexes.plaid import PLAID
 
         self._folder.verify(self._manifest)

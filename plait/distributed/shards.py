@@ -86,6 +86,7 @@ class ShardRange:
 
     @property
     def name(self) -> str:
+        """The shard's file name (see :func:`shard_name`)."""
         return shard_name(self.start, self.stop)
 
     def __len__(self) -> int:
@@ -232,7 +233,10 @@ def check_shard(
 
 
 def shard_entry(folder: str | os.PathLike[str], shard: ShardRange) -> dict[str, Any]:
-    """The manifest entry ``{"name", "start", "stop", "n_tokens", "bytes", "crc32"}`` of a shard file."""
+    """Return the manifest entry of a shard file.
+
+    The entry is ``{"name", "start", "stop", "n_tokens", "bytes", "crc32"}``.
+    """
     path = Path(folder) / shard.name
     return _entry(path, shard, _read_npz(path, verify_crc=False)["lengths"])
 
@@ -245,7 +249,7 @@ def write_manifest(folder: str | os.PathLike[str], manifest: dict[str, Any]) -> 
 
 
 def read_manifest(folder: str | os.PathLike[str]) -> dict[str, Any]:
-    """The folder's manifest; :class:`ShardError` when it is missing or not a shard manifest."""
+    """Return the folder's manifest; :class:`ShardError` when it is missing or not a shard one."""
     path = Path(folder) / MANIFEST
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
@@ -302,6 +306,6 @@ def load_embeddings(
 
 
 def parse_shard_name(name: str) -> ShardRange | None:
-    """The range encoded in a shard file name, or ``None`` for any other name."""
+    """Return the range encoded in a shard file name, or ``None`` for any other name."""
     match = _SHARD_NAME.match(name)
     return ShardRange(int(match.group(1)), int(match.group(2))) if match else None

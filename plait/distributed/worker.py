@@ -57,18 +57,23 @@ class ShardWorker:
 
     # ------------------------------------------------------------------ bookkeeping
     def ping(self) -> str:
+        """Return the shard's name (a liveness check)."""
         return self.name
 
     def count(self) -> int:
+        """Return the number of live documents in the shard."""
         return len(self.index)
 
     def documents_ids(self) -> list[str]:
+        """Return the ids of the shard's live documents, in insertion order."""
         return self.index.documents_ids
 
     def contains(self, ids: Sequence[str]) -> list[bool]:
+        """Return, for each of ``ids``, whether the shard holds it."""
         return [i in self.index for i in ids]
 
     def stats(self) -> dict[str, Any]:
+        """Return the shard index's :attr:`~plait.indexes.plaid.PLAID.stats`."""
         return self.index.stats
 
     def reload(self) -> int:
@@ -85,34 +90,43 @@ class ShardWorker:
         texts: list[str | None] | None = None,
         metadata: list[dict[str, Any]] | None = None,
     ) -> int:
+        """Add documents to the shard in one commit; return its new document count."""
         self.index.add_documents(ids, embeddings, replace=replace, texts=texts, metadata=metadata)
         return len(self.index)
 
     def filter_ids(self, where: str, params: list[Any], columns: dict[str, str]) -> list[str]:
+        """Return the ids of the shard's documents matching ``where`` (``columns``: all shards')."""
         return self.index.filter_ids(where, params, columns)
 
     def metadata_schema(self) -> dict[str, str]:
+        """Return the shard's metadata columns and their types."""
         return self.index.metadata_schema
 
     def update_metadata(self, ids: list[str], rows: list[dict[str, Any]]) -> int:
+        """Replace the metadata of ``ids`` in one commit; return the shard's document count."""
         self.index.update_metadata(ids, rows)
         return len(self.index)
 
     def remove(self, ids: list[str]) -> int:
+        """Remove ``ids`` from the shard in one commit; return its new document count."""
         self.index.remove_documents(ids)
         return len(self.index)
 
     def embeddings(self, ids: list[str]) -> list[np.ndarray]:
+        """Return the (decompressed) float32 embeddings of ``ids``, in that order."""
         return list(self.index.get_documents_embeddings(ids))
 
     def documents(self, ids: list[str]) -> list[dict[str, Any]]:
+        """Return ``{"id", "text", "metadata"}`` of each of ``ids``, in that order."""
         return list(self.index.get_documents(ids))
 
     # ------------------------------------------------------------------ search
     def candidates(self, asks: list[CandidateAsk], cuts: Cuts) -> list[Found]:
-        """Stages 2-4 of each ask; ``ask.eligible`` is the subset's ids routed to this shard (ids
-        of other shards are ignored) or ``None``; ``ask.cells`` ``None`` means every eligible
-        document (the small-subset rule)."""
+        """Answer stages 2-4 of each ask over this shard.
+
+        ``ask.eligible`` is the subset's ids routed to this shard (ids of other shards are ignored)
+        or ``None``; ``ask.cells`` ``None`` means every eligible document (the small-subset rule).
+        """
         self._delay()
         source = self._source()
         if source is None:
@@ -125,8 +139,10 @@ class ShardWorker:
     def exact(
         self, queries: list[np.ndarray], picks: list[np.ndarray]
     ) -> list[tuple[list[str], np.ndarray]]:
-        """Stage 5: exact MaxSim of documents ``picks[q]`` (``(2, n)``: segment, local index) of
-        this shard; returns ``(ids, scores)`` per query."""
+        """Stage 5: exact MaxSim of this shard's documents ``picks[q]``; ``(ids, scores)`` each.
+
+        ``picks[q]`` is ``(2, n)``: segment and local index of each document.
+        """
         self._delay()
         source = self._source()
         if source is None:  # an empty shard has no candidates to score
