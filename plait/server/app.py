@@ -164,9 +164,11 @@ def _install_error_handlers(app: FastAPI) -> None:
 
 
 def _api_key_dependency(api_key: str | None) -> list[Any]:
-    """The key check as a FastAPI dependency: it puts the scheme into the OpenAPI schema. The
-    :class:`~plait.server.guards.ApiKeyGuard` middleware has already refused a wrong key by then,
-    before any body was read."""
+    """Return the API key check as a FastAPI dependency (it puts the scheme into the schema).
+
+    The :class:`~plait.server.guards.ApiKeyGuard` middleware has already refused a wrong key by
+    then, before any body was read.
+    """
     if api_key is None:
         return []
     if not api_key:
@@ -209,20 +211,43 @@ def create_app(
     rate_limit: float | None = None,
     refresh_interval: float = 1.0,
 ) -> FastAPI:
-    """A FastAPI app serving ``index`` (any :class:`~plait.indexes.Index`).
+    """Return a FastAPI app serving ``index`` (any :class:`~plait.indexes.Index`).
 
-    ``model`` (a :class:`plait.models.ColBERT`) enables the text endpoints; without it, search and
-    add take embeddings only. ``api_key`` requires every request except ``/health`` and the docs'
-    static files (the docs pages and the OpenAPI schema included) to carry it in the ``X-API-Key``
-    header; it is checked before the body is read. ``writable=False`` refuses writes (403) and makes the server pick up other processes' commits
-    (at most ``refresh_interval`` seconds late). With ``hold_writer_lock`` an on-disk index's
-    writer lock is held while the app runs (from startup to shutdown), so no other process writes
-    to it meanwhile. Texts given to the document endpoints are committed with their vectors
-    (``store_texts=False``: not stored). ``reopen``: see :class:`~plait.server.state.ServedIndex`
-    (a read-only ``plait serve`` follows ``plait index --override``). Beyond ``max_requests`` requests in
-    progress the server answers 503; ``rate_limit`` (requests per second per client address, off
-    by default) answers 429 beyond it. Timeouts and the connection limit belong to the HTTP
-    server, not the app: see :func:`plait.server.connections.serve`.
+    Timeouts and the connection limit belong to the HTTP server, not the app: see
+    :func:`plait.server.connections.serve`.
+
+    Parameters
+    ----------
+    index
+        The index to serve.
+    model
+        A :class:`plait.models.ColBERT`; it enables the text endpoints. Without it, search and add
+        take embeddings only.
+    api_key
+        Required of every request except ``/health`` and the docs' static files (the docs pages
+        and the OpenAPI schema included), in the ``X-API-Key`` header; it is checked before the
+        body is read.
+    limits
+        What one request may ask for (:class:`~plait.server.schemas.Limits`).
+    writable
+        ``False`` refuses writes (403) and makes the server pick up other processes' commits (at
+        most ``refresh_interval`` seconds late).
+    hold_writer_lock
+        Hold an on-disk index's writer lock while the app runs (from startup to shutdown), so no
+        other process writes to it meanwhile.
+    store_texts
+        Commit the texts given to the document endpoints with their vectors (``False``: not
+        stored).
+    reopen
+        See :class:`~plait.server.state.ServedIndex` (a read-only ``plait serve`` follows
+        ``plait index --override``).
+    max_requests
+        Requests in progress beyond which the server answers 503.
+    rate_limit
+        Requests per second per client address beyond which the server answers 429 (``None``, the
+        default: no limit).
+    refresh_interval
+        A read-only server looks for other processes' commits at most this often (seconds).
     """
     _check_settings(api_key, max_requests, rate_limit)
     model_dim = _model_dim(model) if model is not None and index.dim is not None else None
@@ -326,14 +351,20 @@ def _add_routes(router: APIRouter, served: ServedIndex, model: Any, models: Any)
 
     @router.get("/stats", response_model=StatsResponse, tags=["service"])
     def stats() -> dict[str, Any]:
-        """Index statistics: format, documents, dimension, tokens, bytes on disk, bytes per token,
-        and the metadata columns with their types (``metadata_schema``)."""
+        """Index statistics.
+
+        Format, documents, dimension, tokens, bytes on disk, bytes per token, and the metadata
+        columns with their types (``metadata_schema``).
+        """
         return served.stats()
 
     @router.post("/search", response_model=SearchResponse, tags=["search"], responses=_errors(400))
     def search(body: SearchRequest) -> SearchResponse:  # type: ignore[valid-type]
-        """Top-``k`` documents per query by MaxSim, best first; with ``filter``, only documents
-        whose metadata satisfies it (``filter_params`` bound to its ``?``)."""
+        """Search: the top-``k`` documents per query by MaxSim, best first.
+
+        With ``filter``, only documents whose metadata satisfies it (``filter_params`` bound to its
+        ``?``).
+        """
         request = _typed(body)
         if request.filter is None and request.filter_params is not None:
             raise ApiError(422, "filter_params were given without a filter")
@@ -380,8 +411,10 @@ def _add_routes(router: APIRouter, served: ServedIndex, model: Any, models: Any)
         responses=_errors(404),
     )
     def get_documents(body: GetDocumentsRequest) -> DocumentsResponse:  # type: ignore[valid-type]
-        """Stored texts and metadata of documents, in the order asked; any unknown id fails the
-        request (404)."""
+        """Get the stored texts and metadata of documents, in the order asked.
+
+        Any unknown id fails the request (404).
+        """
         return DocumentsResponse.model_validate({"documents": served.documents(_typed(body).ids)})
 
     @router.post(
@@ -391,8 +424,10 @@ def _add_routes(router: APIRouter, served: ServedIndex, model: Any, models: Any)
         responses=_errors(403, 404),
     )
     def update_metadata(body: MetadataRequest) -> MetadataUpdateResponse:  # type: ignore[valid-type]
-        """Replace documents' metadata (``null`` or ``{}`` clears it) in one commit; vectors and
-        texts stay. Any unknown id fails the request (404) and nothing changes."""
+        """Replace documents' metadata (``null`` or ``{}`` clears it) in one commit.
+
+        Vectors and texts stay. Any unknown id fails the request (404) and nothing changes.
+        """
         check_writable()
         request = _typed(body)
         check_unique(request.ids)

@@ -97,6 +97,7 @@ class GuardedH11Protocol(H11Protocol):
 
     # ------------------------------------------------------------------ uvicorn's hooks
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        """Refuse the connection (503) beyond ``max_connections``, else start the header timer."""
         super().connection_made(transport)
         if len(self.connections) > self.limits.max_connections:
             limit = self.limits.max_connections
@@ -117,6 +118,7 @@ class GuardedH11Protocol(H11Protocol):
         self._wait_for("headers")
 
     def data_received(self, data: bytes) -> None:
+        """Feed ``data`` to uvicorn, then move the timers along with the request's state."""
         if self.conn.their_state is h11.IDLE and self._waiting_for is None:
             self._wait_for("headers")  # a new request on a kept-alive connection
         self._started_request = True
@@ -124,6 +126,7 @@ class GuardedH11Protocol(H11Protocol):
         self._follow_request()
 
     def on_response_complete(self) -> None:
+        """Stop this request's timers once the response is sent (keep-alive waits from here)."""
         super().on_response_complete()  # arms the keep-alive timer, may start a pipelined request
         if self.conn.their_state is h11.IDLE:
             self._cancel()
@@ -131,6 +134,7 @@ class GuardedH11Protocol(H11Protocol):
         self._follow_request()
 
     def connection_lost(self, exc: Exception | None) -> None:
+        """Cancel every timer of the connection, then let uvicorn clean up."""
         self._cancel()
         if self._send_timer is not None:
             self._send_timer.cancel()
@@ -138,11 +142,13 @@ class GuardedH11Protocol(H11Protocol):
         super().connection_lost(exc)
 
     def pause_writing(self) -> None:
+        """Start the send timer: a client that reads nothing for ``send_timeout`` is dropped."""
         super().pause_writing()
         if self._send_timer is None:
             self._send_timer = self.loop.call_later(self.limits.send_timeout, self._send_expired)
 
     def resume_writing(self) -> None:
+        """Stop the send timer (the client reads again)."""
         super().resume_writing()
         if self._send_timer is not None:
             self._send_timer.cancel()
@@ -206,7 +212,7 @@ class GuardedH11Protocol(H11Protocol):
 
 
 def protocol_class(limits: ConnectionLimits) -> type[GuardedH11Protocol]:
-    """A :class:`GuardedH11Protocol` subclass bound to ``limits`` (uvicorn's ``http=`` argument)."""
+    """Return a :class:`GuardedH11Protocol` subclass bound to ``limits`` (uvicorn's ``http=``)."""
     return type("PlaitH11Protocol", (GuardedH11Protocol,), {"limits": limits})
 
 
@@ -239,8 +245,10 @@ def fit_descriptor_limit(max_connections: int) -> int:
 
 
 class RepeatFilter(logging.Filter):
-    """Let through at most ``burst`` records with the same logger, level and message template per
-    ``window`` seconds; the first record after a quiet spell says how many were dropped.
+    """Let through at most ``burst`` similar records per ``window`` seconds.
+
+    Records are similar when they have the same logger, level and message template; the first
+    record after a quiet spell says how many were dropped.
 
     Only warnings and errors are limited (access and info lines pass). Thread-safe.
     """
@@ -254,6 +262,7 @@ class RepeatFilter(logging.Filter):
         self._lock = threading.Lock()
 
     def filter(self, record: logging.LogRecord) -> bool:
+        """Return whether ``record`` is logged (warnings and errors beyond ``burst`` are not)."""
         if record.levelno < logging.WARNING:
             return True
         key = (record.name, record.levelno, str(record.msg))
@@ -299,8 +308,10 @@ def serve(
     limits: ConnectionLimits = ConnectionLimits(),
     log_level: str = "info",
 ) -> bool:
-    """Run ``app`` with uvicorn behind :class:`GuardedH11Protocol` until interrupted (Ctrl-C or
-    SIGTERM). Returns whether it started (uvicorn logs why not, e.g. the port is in use)."""
+    """Run ``app`` with uvicorn behind :class:`GuardedH11Protocol` until Ctrl-C or SIGTERM.
+
+    Returns whether it started (uvicorn logs why not, e.g. the port is in use).
+    """
     import uvicorn
 
     fitted = replace(limits, max_connections=fit_descriptor_limit(limits.max_connections))

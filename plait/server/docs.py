@@ -65,8 +65,11 @@ SWAGGER_UI_PARAMETERS = {"validatorUrl": None}
 
 
 def asset_folder() -> Path | None:
-    """The folder holding every file of :data:`ASSETS`, or ``None`` when the package (or one of
-    its files) is missing. Found without importing the package."""
+    """Return the folder holding every file of :data:`ASSETS`, or ``None`` when one is missing.
+
+    ``None`` also when the package itself is missing. The folder is found without importing the
+    package.
+    """
     try:
         spec = importlib.util.find_spec(ASSET_PACKAGE)
     except (ImportError, ValueError):
@@ -104,9 +107,11 @@ package, which this server cannot find. Install it with:</p>
 
 
 def install_docs(app: FastAPI) -> frozenset[str]:
-    """Add ``/docs``, ``/docs/oauth2-redirect`` and ``/redoc`` to ``app`` (built with
-    ``docs_url=None, redoc_url=None``) and mount their assets; returns the asset paths that need no
-    API key (empty when the assets are missing)."""
+    """Add ``/docs``, ``/docs/oauth2-redirect`` and ``/redoc`` to ``app`` and mount their assets.
+
+    ``app`` is built with ``docs_url=None, redoc_url=None``. Returns the asset paths that need no
+    API key (empty when the assets are missing).
+    """
     openapi_url = app.openapi_url
     if openapi_url is None:
         raise ValueError("the interactive docs need the app's OpenAPI schema (openapi_url is None)")

@@ -26,7 +26,7 @@ API_KEY_HEADER = "X-API-Key"
 
 
 def route_path(scope: Scope) -> str:
-    """The request path inside the app (without the ``root_path`` it may be mounted under)."""
+    """Return the request path inside the app (without the ``root_path`` it is mounted under)."""
     path, root = str(scope.get("path", "")), str(scope.get("root_path", ""))
     return path[len(root) :] if root and path.startswith(root) else path
 
@@ -56,6 +56,7 @@ class ApiKeyGuard:
         self.header = API_KEY_HEADER.lower().encode("ascii")
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        """Answer 401 to an HTTP request without the key, else pass it on to the app."""
         if scope["type"] == "http" and route_path(scope) not in self.open_paths:
             given = header(scope, self.header)
             if given is None or not secrets.compare_digest(given, self.expected):
@@ -83,6 +84,7 @@ class InFlightLimit:
         self.in_flight = 0  # only touched on the event loop: no lock needed
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        """Answer 503 when the limit is reached, else count the request while the app handles it."""
         if scope["type"] != "http" or route_path(scope) in self.open_paths:
             await self.app(scope, receive, send)
             return
@@ -141,6 +143,7 @@ class RateLimit:
         self.open_paths = open_paths
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        """Answer 429 when the client's bucket is empty, else pass the request on to the app."""
         if scope["type"] == "http" and route_path(scope) not in self.open_paths:
             client = scope.get("client")
             wait = self.buckets.take(str(client[0]) if client else "unknown")

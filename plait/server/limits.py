@@ -1,5 +1,7 @@
-"""ASGI middleware that refuses request bodies above a size limit with a JSON 413, and
-:func:`send_json`, the JSON error answer every middleware sends."""
+"""ASGI middleware that refuses request bodies above a size limit with a JSON 413.
+
+Also :func:`send_json`, the JSON error answer every middleware sends.
+"""
 
 from __future__ import annotations
 
@@ -42,6 +44,7 @@ class BodySizeLimit:
         self.max_bytes = max_bytes
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        """Answer 413 for a declared or streamed body beyond ``max_bytes``, else run the app."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return

@@ -119,6 +119,8 @@ class EncodeResponse(BaseModel):
 
 
 class HealthResponse(BaseModel):
+    """Liveness and what the server serves: document count, dimension, model, writability."""
+
     status: str = "ok"
     documents: int
     dim: int | None
@@ -151,8 +153,10 @@ class StatsResponse(BaseModel):
 
 
 class ErrorResponse(BaseModel):
-    """Every 4xx/5xx answer: ``detail`` says what was wrong (FastAPI's 422 keeps its item list
-    in ``errors``)."""
+    """Every 4xx/5xx answer: ``detail`` says what was wrong.
+
+    FastAPI's 422 keeps its item list in ``errors``.
+    """
 
     detail: str
     errors: list[dict[str, Any]] | None = None

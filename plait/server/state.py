@@ -45,6 +45,7 @@ class ReadWriteLock:
 
     @contextmanager
     def read(self) -> Iterator[None]:
+        """Hold the shared side: wait while a writer holds or waits for the lock."""
         with self._cond:
             while self._writer or self._waiting_writers:
                 self._cond.wait()
@@ -59,6 +60,7 @@ class ReadWriteLock:
 
     @contextmanager
     def write(self) -> Iterator[None]:
+        """Hold the exclusive side: wait until no reader or other writer holds the lock."""
         with self._cond:
             self._waiting_writers += 1
             try:
@@ -109,6 +111,7 @@ class ServedIndex:
             self._held = folder
 
     def close(self) -> None:
+        """Release the folder's writer lock if :meth:`open` took it."""
         if self._held is not None:
             self._held.release_writer_lock()
             self._held = None
@@ -142,6 +145,7 @@ class ServedIndex:
 
     @property
     def dim(self) -> int | None:
+        """The index's embedding dimension (``None`` while it has never held a document)."""
         self.refresh()
         with self.lock.read():
             return self.index.dim
@@ -159,8 +163,11 @@ class ServedIndex:
         filter: str | None = None,
         filter_params: Sequence[Any] | None = None,
     ) -> list[SearchResult]:
-        """Top-``k`` per query; ``filter`` (a SQL condition on the metadata, ``filter_params``
-        bound to its ``?``) is only passed on when given, so indexes without filters still serve."""
+        """Return the top-``k`` per query, from one state.
+
+        ``filter`` (a SQL condition on the metadata, ``filter_params`` bound to its ``?``) is only
+        passed on when given, so indexes without filters still serve.
+        """
         extra: dict[str, Any] = {}
         if filter is not None or filter_params is not None:
             extra = {"filter": filter, "filter_params": filter_params}
@@ -201,10 +208,12 @@ class ServedIndex:
         texts: list[str] | None = None,
         metadata: list[dict[str, Any] | None] | None = None,
     ) -> tuple[int, int]:
-        """Add (or upsert) documents, their texts (unless ``store_texts`` is off) and metadata in
-        the same commit; returns ``(added, replaced)`` counts. The commit is the only step: an
-        answer that reports success reports a write that is on disk, and a failed write changed
-        nothing."""
+        """Add (or upsert) documents; return the ``(added, replaced)`` counts.
+
+        Their texts (unless ``store_texts`` is off) and metadata go in the same commit. The commit
+        is the only step: an answer that reports success reports a write that is on disk, and a
+        failed write changed nothing.
+        """
         extra: dict[str, Any] = {} if metadata is None else {"metadata": metadata}
         with self.lock.write():
             replaced = sum(1 for doc_id in ids if doc_id in self.index) if replace else 0
@@ -213,13 +222,16 @@ class ServedIndex:
             return len(ids) - replaced, replaced
 
     def update_metadata(self, ids: list[str], metadata: list[dict[str, Any] | None]) -> int:
-        """Replace the metadata of existing documents in one commit (unknown ids raise, and
-        nothing changes); returns how many documents were updated."""
+        """Replace the metadata of existing documents in one commit; return how many.
+
+        Unknown ids raise, and nothing changes.
+        """
         with self.lock.write():
             self.index.update_metadata(ids, metadata)
             return len(ids)
 
     def remove(self, ids: list[str]) -> int:
+        """Remove documents in one commit; return how many distinct ids were removed."""
         with self.lock.write():
             self.index.remove_documents(ids)
             return len(dict.fromkeys(ids))

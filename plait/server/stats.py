@@ -15,7 +15,7 @@ def index_path(index: Any) -> Path | None:
 
 
 def held_manifest(index: Any) -> Mapping[str, Any] | None:
-    """The committed manifest that ``index``'s in-memory state was loaded from (never re-read).
+    """Return the committed manifest ``index``'s in-memory state was loaded from (never re-read).
 
     Reading ``manifest.json`` afresh could mix two states: another writer may have committed since
     the index object was opened or refreshed, and its counts would then disagree with the
