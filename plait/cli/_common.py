@@ -73,8 +73,11 @@ def progress_enabled() -> bool:
 
 
 def quiet_libraries() -> None:
-    """Keep transformers / sentence-transformers chatter off the terminal, and their progress bars
-    (e.g. transformers' "Writing model shards") out of logs when stderr is not a terminal."""
+    """Keep transformers / sentence-transformers chatter off the terminal.
+
+    Their progress bars (e.g. transformers' "Writing model shards") stay out of logs when stderr is
+    not a terminal.
+    """
     import logging
 
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -123,8 +126,10 @@ def read_collection(source: Path) -> tuple[list[str], list[str]]:
 
 
 def read_metadata(source: Path, fields: str | None) -> list[dict[str, Any]] | None:
-    """Metadata rows of a collection's records for ``--metadata-fields a,b`` (``None`` without it).
-    Only BEIR folders and ``.jsonl`` corpora have fields."""
+    """Return the metadata rows of a collection's records for ``--metadata-fields a,b``.
+
+    ``None`` without the option. Only BEIR folders and ``.jsonl`` corpora have fields.
+    """
     if fields is None:
         return None
     names = [f.strip() for f in fields.split(",") if f.strip()]
@@ -145,8 +150,11 @@ def read_metadata(source: Path, fields: str | None) -> list[dict[str, Any]] | No
 
 
 def parse_params(values: list[str] | None) -> list[Any]:
-    """``--param`` values: JSON when they parse as a JSON scalar (``2020``, ``1.5``, ``true``,
-    ``null``, ``"quoted"``), else the string as given."""
+    """Return the ``--param`` values, each parsed as JSON when it is a JSON scalar.
+
+    Scalars are ``2020``, ``1.5``, ``true``, ``null``, ``"quoted"``; anything else stays the string
+    as given.
+    """
     out: list[Any] = []
     for value in values or []:
         try:
@@ -170,7 +178,7 @@ def open_index(
     ray: bool = False,
     ray_address: str | None = None,
 ) -> Any:
-    """An Exact, PLAID or sharded PLAID index at ``folder/name``.
+    """Open (or create) an Exact, PLAID or sharded PLAID index at ``folder/name``.
 
     A sharded index (``kind="sharded"``, ``shards`` for a new one) runs its shards in this process,
     or with ``ray`` on a Ray cluster (``ray_address`` joins one; without it a local one is started).

@@ -24,8 +24,10 @@ from plait.cli.folder import holding_index_lock
 
 @contextmanager
 def holding_writer_lock(index: Any) -> Iterator[None]:
-    """Take an on-disk index's writer lock for the whole command, so a running server (or another
-    writer) is reported before any encoding work, and released at the end."""
+    """Take an on-disk index's writer lock for the whole command, released at the end.
+
+    A running server (or another writer) is then reported before any encoding work.
+    """
     from plait.server.stats import index_path
 
     with holding_index_lock(index_path(index)):

@@ -16,7 +16,7 @@ RETRIEVERS = ("colbert", "bm25", "biencoder")
 def make_retriever(
     name: str, model: str | None, index_kind: str, workdir: str, device: str | None
 ) -> Any:
-    """A retriever with the seed's API, so every kind runs through the same evaluation path."""
+    """Return a retriever with the seed's API, so every kind runs through one evaluation path."""
     if name == "bm25":
         from plait.baselines import BM25
 

@@ -56,6 +56,7 @@ def committed_index(path: Path, meta: Mapping[str, Any]) -> str:
 
 
 def write_meta(path: Path, meta: Mapping[str, Any]) -> None:
+    """Replace ``path``'s ``cli.json`` with ``meta``, atomically."""
     from plait.indexes.storage import atomic_write
 
     atomic_write(path / CLI_META, json.dumps(dict(meta), indent=2) + "\n")
@@ -109,8 +110,10 @@ def holding_index_lock(folder: Path | None) -> Iterator[None]:
 def replace_index(
     path: Path, meta: dict[str, Any], old: dict[str, Any] | None, fill: Callable[[str], Any]
 ) -> Any:
-    """Build a new index with ``fill(name)`` (it creates ``path/name`` and adds the documents),
-    then switch ``cli.json`` to it and delete the old one (see the module docstring)."""
+    """Build a new index with ``fill(name)``, switch ``cli.json`` to it and delete the old one.
+
+    ``fill`` creates ``path/name`` and adds the documents (see the module docstring).
+    """
     current = committed_index(path, old) if old is not None and _has_index(old) else None
     path.mkdir(parents=True, exist_ok=True)
     with holding_index_lock(None if current is None else path / current):
@@ -137,8 +140,11 @@ def _has_index(meta: Mapping[str, Any]) -> bool:
 
 
 def _clean_up(path: Path, meta: Mapping[str, Any] | None) -> None:
-    """Delete what an interrupted run left behind: a half-built index, a retired one, a temporary
-    ``cli.json`` (``.cli.json.<hex>.tmp``, the name :func:`atomic_write` gives it)."""
+    """Delete what an interrupted run left behind.
+
+    That is a half-built index, a retired one, a temporary ``cli.json`` (``.cli.json.<hex>.tmp``,
+    the name :func:`atomic_write` gives it).
+    """
     if meta is None:
         return
     for child in path.iterdir():
@@ -152,8 +158,10 @@ def _clean_up(path: Path, meta: Mapping[str, Any] | None) -> None:
 
 
 def _delete(path: Path, names: list[str]) -> None:
-    """Delete plait's own leftovers; one that cannot be read is left in place, with a warning
-    (the new index is committed by then: a damaged old one must not fail the command)."""
+    """Delete plait's own leftovers; one that cannot be read is left in place, with a warning.
+
+    The new index is committed by then: a damaged old one must not fail the command.
+    """
     from plait.indexes.base import CorruptIndexError
     from plait.indexes.storage import IndexFolder, check_name
 
@@ -175,7 +183,8 @@ def open_cli_index(
     """``(index, model_path, texts)`` for a ``plait index`` folder or a bare library index.
 
     A sharded index searches on Ray when ``ray`` (``ray_address``: cluster to join; a local one
-    is started without it), else in this process."""
+    is started without it), else in this process.
+    """
     if not path.is_dir():
         raise CliError(f"no index folder at {path}")
     meta = read_cli_meta(path)
@@ -192,8 +201,7 @@ def open_cli_index(
 
 
 def open_existing(path: Path, *, ray: bool = False, ray_address: str | None = None) -> Any:
-    """The index at ``path``, opened by the format its manifest names (a sharded one on Ray
-    when ``ray``)."""
+    """Open the index at ``path`` by the format its manifest names (sharded: on Ray if ``ray``)."""
     from plait.indexes.registry import SHARDED_FORMAT, index_format, open_index
 
     try:
@@ -206,9 +214,11 @@ def open_existing(path: Path, *, ray: bool = False, ray_address: str | None = No
 
 
 def follower(path: Path, **open_args: Any) -> Callable[[], Any | None]:
-    """For a read-only server of a ``plait index`` folder: a callable that returns the newly
-    committed index once ``cli.json`` names another one (``plait index --override`` ran), and
-    ``None`` while it names the same one."""
+    """Return the ``reopen`` callable of a read-only server of a ``plait index`` folder.
+
+    It returns the newly committed index once ``cli.json`` names another one (``plait index
+    --override`` ran), and ``None`` while it names the same one.
+    """
     meta = read_cli_meta(path)
     current = committed_index(path, meta) if meta is not None else None
 
@@ -225,8 +235,11 @@ def follower(path: Path, **open_args: Any) -> Callable[[], Any | None]:
 
 
 class CliTexts(Mapping[str, str]):
-    """Texts of the documents of an index, looked up on demand: those committed with the
-    vectors, else (layout 1 folders) the line of ``documents.jsonl`` for that id."""
+    """Texts of the documents of an index, looked up on demand.
+
+    They are the texts committed with the vectors, else (layout 1 folders) the line of
+    ``documents.jsonl`` for that id.
+    """
 
     def __init__(self, index: Any, legacy: Path | None) -> None:
         self._index = index

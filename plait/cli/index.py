@@ -20,6 +20,7 @@ from plait.cli.folder import check_target, replace_index
 
 
 def plaid_available() -> bool:
+    """Return whether the PLAID index can be imported in this build."""
     try:
         from plait.indexes.plaid import PLAID  # noqa: F401
     except ImportError:
@@ -42,8 +43,11 @@ def build_index(
     shards: int = 4,
     metadata: list[dict[str, Any]] | None = None,
 ) -> tuple[Any, dict[str, float]]:
-    """Encode ``texts`` and write ``path`` in the CLI layout (:mod:`plait.cli.folder`); returns
-    the index and timings. An existing index stays readable until the new one is committed."""
+    """Encode ``texts`` and write ``path`` in the CLI layout; return the index and timings.
+
+    The layout is :mod:`plait.cli.folder`'s. An existing index stays readable until the new one is
+    committed.
+    """
     old = check_target(path, override)
     if len(set(ids)) != len(ids):
         raise CliError("the collection has duplicate document ids")

@@ -48,7 +48,7 @@ def _version(value: bool) -> None:
 
 
 def build_app() -> typer.Typer:
-    """The root app with every registered command (imports each light command module)."""
+    """Return the root app with every registered command (imports each light command module)."""
     app = typer.Typer(
         help=HELP,
         add_completion=False,

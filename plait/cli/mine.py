@@ -41,8 +41,10 @@ def command(
     ] = "n-tuple",
     seed: Annotated[int, typer.Option(help="Seed for --sampling random.")] = 0,
 ) -> None:
-    """Mine hard negatives: for each judged (query, positive) pair, documents the retriever ranks
-    high that are not judged relevant. Known positives are never returned.
+    """Mine hard negatives for training.
+
+    For each judged (query, positive) pair, the negatives are documents the retriever ranks high
+    that are not judged relevant. Known positives are never returned.
 
     Rows are {"query", "positive", "negative"} (or negative_1..n), ready for plait train.
 

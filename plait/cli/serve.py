@@ -14,7 +14,7 @@ from plait.cli._common import CliError, load_model, read_cli_meta
 
 
 def is_loopback(host: str) -> bool:
-    """True for addresses only this machine can reach (127.0.0.0/8, ::1, localhost)."""
+    """Return whether only this machine can reach ``host`` (127.0.0.0/8, ::1, localhost)."""
     if host == "localhost":
         return True
     try:

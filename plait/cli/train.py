@@ -122,8 +122,10 @@ def command(
     seed: Annotated[int, typer.Option(help="Random seed.")] = 42,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
-    """Fine-tune a ColBERT model with the sentence-transformers trainer, save it to --output
-    (plait.models.ColBERT(OUTPUT) loads it), and report nDCG@10 when --eval-data is given.
+    """Fine-tune a ColBERT model with the sentence-transformers trainer.
+
+    The model is saved to --output (plait.models.ColBERT(OUTPUT) loads it); with --eval-data the
+    command reports nDCG@10.
 
     \b
     Example:
