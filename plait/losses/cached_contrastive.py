@@ -1,5 +1,6 @@
-"""Contrastive loss with gradient caching (GradCache, Gao et al. 2021; PyLate's
-``losses.CachedContrastive``).
+"""Contrastive loss with gradient caching (GradCache, Gao et al. 2021).
+
+PyLate calls it ``losses.CachedContrastive``.
 
 A large batch gives many in-batch negatives but its activations do not fit in memory. GradCache
 computes the same loss and the same gradients as :class:`~plait.losses.Contrastive` in three steps:
@@ -67,17 +68,27 @@ def _slice(feature: dict[str, Any], begin: int, end: int) -> dict[str, Any]:
 
 
 class CachedContrastive(nn.Module):
-    """:class:`~plait.losses.Contrastive` with gradient caching: same loss, same gradients, memory
-    of one ``mini_batch_size`` forward pass. Use it to train with large batches on a CPU.
+    """:class:`~plait.losses.Contrastive` with gradient caching.
 
-    Args:
-        model: A :class:`plait.models.ColBERT`.
-        score_metric: As in :class:`~plait.losses.Contrastive`.
-        mini_batch_size: Texts embedded at once (bounds activation memory).
-        size_average: Mean over the queries (``True``) or sum.
-        gather_across_devices: Use other processes' documents as negatives (``torch.distributed``).
-        show_progress_bar: Show a bar over the mini-batches.
-        temperature: Scores are divided by it before the softmax.
+    Same loss, same gradients, memory of one ``mini_batch_size`` forward pass. Use it to train with
+    large batches on a CPU.
+
+    Parameters
+    ----------
+    model
+        A :class:`plait.models.ColBERT`.
+    score_metric
+        As in :class:`~plait.losses.Contrastive`.
+    mini_batch_size
+        Texts embedded at once (bounds activation memory).
+    size_average
+        Mean over the queries (``True``) or sum.
+    gather_across_devices
+        Use other processes' documents as negatives (``torch.distributed``).
+    show_progress_bar
+        Show a bar over the mini-batches.
+    temperature
+        Scores are divided by it before the softmax.
     """
 
     def __init__(
@@ -176,7 +187,7 @@ class CachedContrastive(nn.Module):
                     surrogate.backward()
 
     def get_config_dict(self) -> dict[str, Any]:
-        """Settings shown in the model card."""
+        """Return the settings shown in the model card."""
         return {
             "mini_batch_size": self.mini_batch_size,
             "size_average": self.size_average,

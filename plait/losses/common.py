@@ -24,7 +24,7 @@ from plait.models.trainer_inputs import QUERY_PREFIX
 
 
 def unwrap(model: nn.Module) -> Any:
-    """The plait model inside a (Distributed)DataParallel or compiled wrapper."""
+    """Return the plait model inside a (Distributed)DataParallel or compiled wrapper."""
     inner: Any = model
     while hasattr(inner, "module") and not hasattr(inner, "skiplist_mask"):
         inner = inner.module
@@ -50,8 +50,10 @@ def split_features(
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Split trainer features into ``(query_features, [document_features, ...])``.
 
-    Raises:
-        ValueError: fewer than ``1 + min_documents`` columns, or a column without ``input_ids``.
+    Raises
+    ------
+    ValueError
+        Fewer than ``1 + min_documents`` columns, or a column without ``input_ids``.
     """
     features = list(sentence_features)
     if len(features) < 1 + min_documents:
@@ -76,8 +78,11 @@ def embed(model: nn.Module, features: dict[str, Any]) -> Tensor:
 
 
 def queries_mask(model: nn.Module, features: dict[str, Any]) -> Tensor | None:
-    """``None`` with query expansion (every one of the ``query_length`` rows is scored, as PyLate
-    does); otherwise the attention mask, so padding never counts."""
+    """Return the queries' mask: ``None`` with query expansion, else the attention mask.
+
+    With expansion every one of the ``query_length`` rows is scored, as PyLate does; otherwise
+    padding never counts.
+    """
     if getattr(unwrap(model), "do_query_expansion", True):
         return None
     return features["attention_mask"].bool()
@@ -116,7 +121,7 @@ def gather(tensor: Tensor) -> Tensor:
 
 
 def world_size() -> int:
-    """Number of training processes (1 without ``torch.distributed``)."""
+    """Return the number of training processes (1 without ``torch.distributed``)."""
     import torch.distributed as dist
 
     return dist.get_world_size() if dist.is_available() and dist.is_initialized() else 1

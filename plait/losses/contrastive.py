@@ -73,8 +73,11 @@ def contrastive_objective(
     size_average: bool,
     gather_across_devices: bool,
 ) -> Tensor:
-    """The contrastive loss from embeddings (shared by Contrastive and CachedContrastive):
-    in-batch plus hard negatives, with other processes' documents when ``gather_across_devices``."""
+    """Return the contrastive loss from embeddings (shared by Contrastive and CachedContrastive).
+
+    The negatives are in-batch plus hard negatives, with other processes' documents when
+    ``gather_across_devices``.
+    """
     check_columns(queries, documents)
     target = torch.arange(queries.size(0), device=queries.device)
     scale = 1.0
@@ -97,22 +100,29 @@ class Contrastive(nn.Module):
     positives, and all negatives), and the loss is the cross-entropy with the query's own positive
     as the target.
 
-    Args:
-        model: A :class:`plait.models.ColBERT`.
-        score_metric: ``(Q[B,Lq,d], D[n,Ld,d], queries_mask, documents_mask) -> [B, n]``;
-            defaults to :func:`plait.scores.colbert_scores`.
-        size_average: Mean over the queries (``True``) or sum.
-        gather_across_devices: With ``torch.distributed``, also use the other processes' documents
-            as negatives (document columns must then have the same padded length everywhere).
-        temperature: Scores are divided by it before the softmax.
+    Parameters
+    ----------
+    model
+        A :class:`plait.models.ColBERT`.
+    score_metric
+        ``(Q[B,Lq,d], D[n,Ld,d], queries_mask, documents_mask) -> [B, n]``; defaults to
+        :func:`plait.scores.colbert_scores`.
+    size_average
+        Mean over the queries (``True``) or sum.
+    gather_across_devices
+        With ``torch.distributed``, also use the other processes' documents as negatives (document
+        columns must then have the same padded length everywhere).
+    temperature
+        Scores are divided by it before the softmax.
 
-    Example:
-        >>> loss = Contrastive(model=model)  # doctest: +SKIP
-        >>> features = [model.tokenize(["q"], is_query=True),
-        ...             model.tokenize(["pos"], is_query=False),
-        ...             model.tokenize(["neg"], is_query=False)]  # doctest: +SKIP
-        >>> loss(features).shape  # doctest: +SKIP
-        torch.Size([])
+    Examples
+    --------
+    >>> loss = Contrastive(model=model)  # doctest: +SKIP
+    >>> features = [model.tokenize(["q"], is_query=True),
+    ...             model.tokenize(["pos"], is_query=False),
+    ...             model.tokenize(["neg"], is_query=False)]  # doctest: +SKIP
+    >>> loss(features).shape  # doctest: +SKIP
+    torch.Size([])
     """
 
     def __init__(
@@ -150,7 +160,7 @@ class Contrastive(nn.Module):
         )
 
     def get_config_dict(self) -> dict[str, Any]:
-        """Settings shown in the model card."""
+        """Return the settings shown in the model card."""
         return {
             "score_metric": getattr(self.score_metric, "__name__", repr(self.score_metric)),
             "size_average": self.size_average,

@@ -38,13 +38,18 @@ class Distillation(nn.Module):
     :class:`plait.utils.ColBERTCollator`, which gives two feature dicts (the ``B`` queries and the
     ``B * n_ways`` documents, query-major) and ``labels`` = teacher scores ``(B, n_ways)``.
 
-    Args:
-        model: A :class:`plait.models.ColBERT`.
-        score_metric: ``(Q[B,Lq,d], D[B,n,Ld,d], queries_mask, documents_mask) -> [B, n]``;
-            defaults to :func:`plait.scores.colbert_kd_scores`.
-        size_average: Mean over queries (``batchmean``) or sum.
-        normalize_scores: Min-max normalise the student's scores per query before the softmax
-            (PyLate's default; MaxSim sums are on a larger scale than teacher logits).
+    Parameters
+    ----------
+    model
+        A :class:`plait.models.ColBERT`.
+    score_metric
+        ``(Q[B,Lq,d], D[B,n,Ld,d], queries_mask, documents_mask) -> [B, n]``; defaults to
+        :func:`plait.scores.colbert_kd_scores`.
+    size_average
+        Mean over queries (``batchmean``) or sum.
+    normalize_scores
+        Min-max normalise the student's scores per query before the softmax (PyLate's default;
+        MaxSim sums are on a larger scale than teacher logits).
     """
 
     def __init__(
@@ -88,7 +93,7 @@ class Distillation(nn.Module):
         return distillation_loss(scores, teacher.to(scores), self.size_average)
 
     def get_config_dict(self) -> dict[str, Any]:
-        """Settings shown in the model card."""
+        """Return the settings shown in the model card."""
         return {"size_average": self.size_average, "normalize_scores": self.normalize_scores}
 
 

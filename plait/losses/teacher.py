@@ -32,8 +32,11 @@ if TYPE_CHECKING:
 def teacher_scores(
     query_vectors: Tensor, document_vectors: Sequence[Tensor], rows: Tensor, scale: float
 ) -> Tensor:
-    """The teacher's ``(B, B * n_columns)`` logits for a batch of ``rows``, laid out like
-    :func:`plait.losses.contrastive.contrastive_scores`: ``scale * cos(query_i, document_j)``."""
+    """Return the teacher's ``(B, B * n_columns)`` logits for a batch of ``rows``.
+
+    They are laid out like :func:`plait.losses.contrastive.contrastive_scores`:
+    ``scale * cos(query_i, document_j)``.
+    """
     documents = torch.cat([column[rows] for column in document_vectors])
     return scale * query_vectors[rows] @ documents.T
 
@@ -64,18 +67,28 @@ class TeacherContrastive(nn.Module):
     (divided by ``temperature``), exactly those of :class:`plait.losses.Contrastive`; the teacher's
     are ``scale`` times the cosine of its (normalised) vectors for the same texts.
 
-    Args:
-        model: A :class:`plait.models.ColBERT`.
-        query_vectors: ``(n_rows, dim)`` teacher vectors of each training row's query.
-        document_vectors: One ``(n_rows, dim)`` tensor per document column (positive, then
-            negatives), in the dataset's column order.
-        weight: Weight of the distillation term (0 = plain contrastive).
-        scale: Teacher cosine -> logit scale (20 is the scale bi-encoders are trained with).
-        temperature: Student scores are divided by it, as in ``Contrastive``.
-        score_metric: The student's MaxSim, as in ``Contrastive``.
-        lexical: Optional lexical teacher scores (:class:`plait.training.teacher.LexicalScores`,
-            e.g. BM25), mixed into the teacher's logits by :func:`mix_lexical`.
-        lexical_weight: Share of the lexical view in the teacher's logits (0 = dense only).
+    Parameters
+    ----------
+    model
+        A :class:`plait.models.ColBERT`.
+    query_vectors
+        ``(n_rows, dim)`` teacher vectors of each training row's query.
+    document_vectors
+        One ``(n_rows, dim)`` tensor per document column (positive, then negatives), in the
+        dataset's column order.
+    weight
+        Weight of the distillation term (0 = plain contrastive).
+    scale
+        Teacher cosine -> logit scale (20 is the scale bi-encoders are trained with).
+    temperature
+        Student scores are divided by it, as in ``Contrastive``.
+    score_metric
+        The student's MaxSim, as in ``Contrastive``.
+    lexical
+        Optional lexical teacher scores (:class:`plait.training.teacher.LexicalScores`, e.g. BM25),
+        mixed into the teacher's logits by :func:`mix_lexical`.
+    lexical_weight
+        Share of the lexical view in the teacher's logits (0 = dense only).
 
     The dataset needs a ``label`` column holding each row's index into the vector tables
     (:func:`plait.training.teacher.attach_teacher` adds it).
@@ -159,7 +172,7 @@ class TeacherContrastive(nn.Module):
         return loss + self.weight * distillation
 
     def get_config_dict(self) -> dict[str, Any]:
-        """Settings shown in the model card."""
+        """Return the settings shown in the model card."""
         return {
             "weight": self.weight,
             "scale": self.scale,

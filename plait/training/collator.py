@@ -34,11 +34,12 @@ Role = Literal["query", "document", "skip"]
 
 
 def column_role(column: str) -> Role:
-    """The role of a dataset column by its name (PyLate's rule).
+    """Return the role of a dataset column by its name (PyLate's rule).
 
-    Example:
-        >>> [column_role(c) for c in ["query", "anchor", "positive", "negative_2", "query_id"]]
-        ['query', 'query', 'document', 'document', 'skip']
+    Examples
+    --------
+    >>> [column_role(c) for c in ["query", "anchor", "positive", "negative_2", "query_id"]]
+    ['query', 'query', 'document', 'document', 'skip']
     """
     if "_id" in column:
         return "skip"
@@ -50,16 +51,20 @@ def column_role(column: str) -> Role:
 class ColBERTCollator:
     """Collate dataset rows into model inputs, tokenising each column for its role.
 
-    Args:
-        tokenize_fn: ``model.tokenize`` (called as ``tokenize_fn(texts, is_query=...)``).
-        valid_label_columns: Columns holding labels or teacher scores (first one found becomes
-            ``batch["label"]``); default ``["label", "scores"]``.
+    Parameters
+    ----------
+    tokenize_fn
+        ``model.tokenize`` (called as ``tokenize_fn(texts, is_query=...)``).
+    valid_label_columns
+        Columns holding labels or teacher scores (first one found becomes ``batch["label"]``);
+        default ``["label", "scores"]``.
 
-    Example:
-        >>> fake = lambda texts, is_query: {"input_ids": torch.full((len(texts), 2), int(is_query))}
-        >>> batch = ColBERTCollator(fake)([{"query": "q", "positive": "p", "negative": "n"}])
-        >>> batch["query_input_ids"].tolist(), batch["positive_input_ids"].tolist()
-        ([[1, 1]], [[0, 0]])
+    Examples
+    --------
+    >>> fake = lambda texts, is_query: {"input_ids": torch.full((len(texts), 2), int(is_query))}
+    >>> batch = ColBERTCollator(fake)([{"query": "q", "positive": "p", "negative": "n"}])
+    >>> batch["query_input_ids"].tolist(), batch["positive_input_ids"].tolist()
+    ([[1, 1]], [[0, 0]])
     """
 
     def __init__(

@@ -35,21 +35,26 @@ def _literal(value: Any) -> Any:
 class KDProcessing:
     """Turn ``{"query_id", "document_ids", "scores"}`` rows into ``{"query", "documents", "scores"}``.
 
-    Args:
-        queries: Query texts: ``{id: text}``, or a dataset / rows with ``query_id`` and ``text``.
-        documents: Document texts: ``{id: text}``, or a dataset / rows with ``document_id`` and
-            ``text``.
-        split: Split used when ``queries``/``documents`` are ``DatasetDict``s.
-        n_ways: Candidates kept per query (the first ``n_ways`` ids and scores).
+    Parameters
+    ----------
+    queries
+        Query texts: ``{id: text}``, or a dataset / rows with ``query_id`` and ``text``.
+    documents
+        Document texts: ``{id: text}``, or a dataset / rows with ``document_id`` and ``text``.
+    split
+        Split used when ``queries``/``documents`` are ``DatasetDict``s.
+    n_ways
+        Candidates kept per query (the first ``n_ways`` ids and scores).
 
     Use ``dataset.set_transform(KDProcessing(...).transform)`` (batched) or
     ``dataset.map(KDProcessing(...).map)`` (one row). A document id that is not found becomes an
     empty text, with a warning, as in PyLate.
 
-    Example:
-        >>> kd = KDProcessing({"q1": "what?"}, {"d1": "one", "d2": "two"}, n_ways=2)
-        >>> kd.map({"query_id": "q1", "document_ids": ["d2", "d1"], "scores": [0.9, 0.1]})
-        {'scores': [0.9, 0.1], 'query': 'what?', 'documents': ['two', 'one']}
+    Examples
+    --------
+    >>> kd = KDProcessing({"q1": "what?"}, {"d1": "one", "d2": "two"}, n_ways=2)
+    >>> kd.map({"query_id": "q1", "document_ids": ["d2", "d1"], "scores": [0.9, 0.1]})
+    {'scores': [0.9, 0.1], 'query': 'what?', 'documents': ['two', 'one']}
     """
 
     def __init__(

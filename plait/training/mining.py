@@ -1,5 +1,6 @@
-"""Hard-negative mining: pick, for each (query, positive) pair, documents that a first-stage
-retriever ranks high but that are not judged relevant.
+"""Hard-negative mining: documents a first-stage retriever ranks high but not judged relevant.
+
+They are picked for each (query, positive) pair.
 
 For every query the scorer (BM25, a bi-encoder or a ColBERT model, see
 :mod:`plait.training.scorers`) scores the whole corpus. The query's judged positives (grade > 0)
@@ -77,7 +78,7 @@ def load_inputs(
     qrels: Mapping[str, Mapping[str, int]] | None,
     split: str,
 ) -> tuple[dict[str, str], dict[str, str], dict[str, dict[str, int]]]:
-    """``(queries, corpus, qrels)`` as dicts, from a BEIR folder or from the given objects."""
+    """Return ``(queries, corpus, qrels)`` as dicts, from a BEIR folder or the given objects."""
     if data is not None:
         if queries is not None or corpus is not None or qrels is not None:
             raise ValueError("give either a BEIR folder or (queries, corpus, qrels), not both")
@@ -101,8 +102,11 @@ def select_negatives(
     settings: MiningSettings,
     rng: np.random.Generator,
 ) -> list[int]:
-    """Indices of negatives for one (query, positive) pair, given the query's scores over the
-    corpus and the indices of all its positives. Never returns an index in ``positives``."""
+    """Return the indices of negatives for one (query, positive) pair.
+
+    It is given the query's scores over the corpus and the indices of all its positives, and never
+    returns an index in ``positives``.
+    """
     candidates = np.argsort(-scores, kind="stable")
     candidates = candidates[~np.isin(candidates, np.asarray(positives, dtype=np.int64))]
     candidates = candidates[settings.range_min : settings.range_max]
@@ -121,7 +125,7 @@ def select_negatives(
 def _pairs(
     queries: Mapping[str, str], corpus: Mapping[str, str], qrels: Mapping[str, Mapping[str, int]]
 ) -> list[tuple[str, list[str]]]:
-    """Queries that have a text and at least one positive found in the corpus."""
+    """Return the queries that have a text and at least one positive found in the corpus."""
     pairs = []
     for query_id, judged in qrels.items():
         positives = [d for d, grade in judged.items() if grade > 0 and d in corpus]
@@ -157,26 +161,40 @@ def mine_hard_negatives(
 ) -> list[dict[str, str]]:
     """Mine hard negatives and return training rows (optionally written as JSONL).
 
-    Args:
-        data: A BEIR folder (``corpus.jsonl``, ``queries.jsonl``, ``qrels/<split>.tsv``); or give
-            ``queries`` / ``corpus`` (``{id: text}`` or ``[{"id", "text"}]``) and ``qrels``
-            (``{query_id: {document_id: grade}}``).
-        split: The qrels split of ``data`` (default ``train``: never mine on the test split).
-        retriever: ``"bm25"``, ``"biencoder"`` (the packaged MiniLM), ``"colbert"`` (the default
-            plait model), a ColBERT model or folder, a bi-encoder folder, or a :class:`Scorer`.
-        num_negatives: Negatives per (query, positive) pair.
-        range_min, range_max: Ranks (0-based, positives removed) the negatives are taken from.
-        absolute_margin, relative_margin: Drop candidates scored too close to the positive.
-        sampling: ``"top"`` (highest-ranked candidates) or ``"random"`` (seeded sample).
-        output_format: ``"n-tuple"``: one row per pair, ``{"query", "positive", "negative"}`` with
-            one negative or ``negative_1..negative_n``; pairs with fewer candidates than
-            ``num_negatives`` are dropped (rows must have the same columns). ``"triplet"``: one
-            ``{"query", "positive", "negative"}`` row per negative.
-        seed: Random seed for ``sampling="random"``.
-        output_path: Write the rows there as JSON lines.
-        batch_size: Queries scored at once.
+    Parameters
+    ----------
+    data
+        A BEIR folder (``corpus.jsonl``, ``queries.jsonl``, ``qrels/<split>.tsv``); or give
+        ``queries`` / ``corpus`` (``{id: text}`` or ``[{"id", "text"}]``) and ``qrels``
+        (``{query_id: {document_id: grade}}``).
+    split
+        The qrels split of ``data`` (default ``train``: never mine on the test split).
+    retriever
+        ``"bm25"``, ``"biencoder"`` (the packaged MiniLM), ``"colbert"`` (the default plait model),
+        a ColBERT model or folder, a bi-encoder folder, or a :class:`Scorer`.
+    num_negatives
+        Negatives per (query, positive) pair.
+    range_min, range_max
+        Ranks (0-based, positives removed) the negatives are taken from.
+    absolute_margin, relative_margin
+        Drop candidates scored too close to the positive.
+    sampling
+        ``"top"`` (highest-ranked candidates) or ``"random"`` (seeded sample).
+    output_format
+        ``"n-tuple"``: one row per pair, ``{"query", "positive", "negative"}`` with one negative or
+        ``negative_1..negative_n``; pairs with fewer candidates than ``num_negatives`` are dropped
+        (rows must have the same columns). ``"triplet"``: one ``{"query", "positive", "negative"}``
+        row per negative.
+    seed
+        Random seed for ``sampling="random"``.
+    output_path
+        Write the rows there as JSON lines.
+    batch_size
+        Queries scored at once.
 
-    Returns:
+    Returns
+    -------
+    list of dict
         The rows, in qrels order.
     """
     settings = MiningSettings(

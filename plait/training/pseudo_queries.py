@@ -34,15 +34,17 @@ def title_pairs(
     max_queries: int | None = None,
     seed: int = 0,
 ) -> tuple[dict[str, str], dict[str, str], dict[str, dict[str, int]]]:
-    """``(queries, corpus, qrels)`` with one query per distinct title of the corpus in ``data``.
+    """Return ``(queries, corpus, qrels)``: one query per distinct title of the corpus in ``data``.
 
     ``corpus`` maps each document id to its body (title removed); a title query's positives are
     every document that carries that title. Documents whose title has fewer than
     ``min_title_words`` words or whose body has fewer than ``min_body_words`` are left out of the
     queries (their bodies still serve as negatives). ``max_queries`` keeps a seeded random sample.
 
-    Raises:
-        ValueError: no document has both a usable title and body.
+    Raises
+    ------
+    ValueError
+        No document has both a usable title and body.
     """
     from plait.evaluation.beir import load_titled_corpus
 
@@ -78,9 +80,11 @@ def title_rows(
     seed: int = 0,
     show_progress_bar: bool = False,
 ) -> list[dict[str, str]]:
-    """Training rows ``{"query": title, "positive": body, "negative": body}`` for the corpus in
-    ``data``, with negatives mined by ``retriever`` (as :func:`plait.training.mine_hard_negatives`:
-    never a document of the same title)."""
+    """Return training rows ``{"query": title, "positive": body, "negative": body}`` for ``data``.
+
+    The negatives are mined by ``retriever`` (as :func:`plait.training.mine_hard_negatives`: never
+    a document of the same title).
+    """
     from plait.training.mining import mine_hard_negatives
 
     queries, corpus, qrels = title_pairs(data, max_queries=max_queries, seed=seed)

