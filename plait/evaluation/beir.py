@@ -125,10 +125,12 @@ def _corpus_file(path: str | os.PathLike[str]) -> Path:
 
 
 def load_corpus_metadata(path: str | os.PathLike[str], fields: list[str]) -> list[dict[str, Any]]:
-    """The metadata fields ``fields`` of each record of a corpus (file order, aligned with
-    :func:`load_corpus`): a field is read from the record itself or from its ``metadata`` object
-    (BEIR's place for extra fields); a record without it has no such key. Values must be strings,
-    numbers, booleans or null."""
+    """Return the metadata fields ``fields`` of each record of a corpus.
+
+    Records come in file order, aligned with :func:`load_corpus`. A field is read from the record
+    itself or from its ``metadata`` object (BEIR's place for extra fields); a record without it has
+    no such key. Values must be strings, numbers, booleans or null.
+    """
     rows: list[dict[str, Any]] = []
     file = _corpus_file(path)
     for number, record in _iter_jsonl(file):
@@ -150,8 +152,11 @@ def load_corpus_metadata(path: str | os.PathLike[str], fields: list[str]) -> lis
 
 
 def load_titled_corpus(path: str | os.PathLike[str]) -> list[dict[str, str]]:
-    """Like :func:`load_corpus`, but with the title kept apart: ``[{"id", "title", "text"}]``
-    (``title`` is empty when a record has none; both stripped)."""
+    """Load a corpus like :func:`load_corpus`, with the title kept apart.
+
+    Returns ``[{"id", "title", "text"}]`` (``title`` is empty when a record has none; both
+    stripped).
+    """
     return [
         {"id": r["id"], "title": r["title"].strip(), "text": r["text"].strip()}
         for r in _read_fields(_corpus_file(path), with_title=True)

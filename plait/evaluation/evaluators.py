@@ -60,14 +60,22 @@ def _check_texts(name: str, texts: Sequence[Any]) -> list[str]:
 class ColBERTTripletEvaluator(SentenceEvaluator):
     """Accuracy of MaxSim(anchor, positive) > MaxSim(anchor, negative) over triplets.
 
-    Args:
-        anchors: Query texts.
-        positives: One relevant document per query.
-        negatives: One non-relevant document per query.
-        name: Prefix of the metric names (``{name}_accuracy``).
-        batch_size: Encoding batch size.
-        show_progress_bar: Show encoding progress.
-        write_csv: Append results to ``triplet_evaluation_{name}_results.csv`` under ``output_path``.
+    Parameters
+    ----------
+    anchors
+        Query texts.
+    positives
+        One relevant document per query.
+    negatives
+        One non-relevant document per query.
+    name
+        Prefix of the metric names (``{name}_accuracy``).
+    batch_size
+        Encoding batch size.
+    show_progress_bar
+        Show encoding progress.
+    write_csv
+        Append results to ``triplet_evaluation_{name}_results.csv`` under ``output_path``.
 
     Ties (equal scores) count as failures.
     """
@@ -184,15 +192,24 @@ def exact_search(
 class ColBERTInformationRetrievalEvaluator(SentenceEvaluator):
     """Exact MaxSim retrieval over a corpus, scored by :func:`plait.evaluation.evaluate` (nDCG@10, MRR@10, Recall@100).
 
-    Args:
-        queries: ``{query_id: text}``.
-        corpus: ``{document_id: text}``.
-        relevant_docs: ``{query_id: {document_id: grade}}`` (a set of ids means grade 1).
-        name: Prefix of the metric names (``{name}_ndcg@10``...).
-        metrics: metric names (see :mod:`plait.evaluation.metrics`); the first is the ``primary_metric``.
-        batch_size: Encoding batch size.
-        show_progress_bar: Show encoding progress.
-        write_csv: Append results to ``ir_evaluation_{name}_results.csv`` under ``output_path``.
+    Parameters
+    ----------
+    queries
+        ``{query_id: text}``.
+    corpus
+        ``{document_id: text}``.
+    relevant_docs
+        ``{query_id: {document_id: grade}}`` (a set of ids means grade 1).
+    name
+        Prefix of the metric names (``{name}_ndcg@10``...).
+    metrics
+        Metric names (see :mod:`plait.evaluation.metrics`); the first is the ``primary_metric``.
+    batch_size
+        Encoding batch size.
+    show_progress_bar
+        Show encoding progress.
+    write_csv
+        Append results to ``ir_evaluation_{name}_results.csv`` under ``output_path``.
 
     Only queries with at least one judgement are run.
     """
@@ -237,8 +254,11 @@ class ColBERTInformationRetrievalEvaluator(SentenceEvaluator):
         max_queries: int | None = None,
         **kwargs: Any,
     ) -> ColBERTInformationRetrievalEvaluator:
-        """Build from a BEIR folder (see :func:`plait.evaluation.load_beir`); ``max_queries`` keeps
-        the first judged queries only (faster periodic evaluation). ``name`` defaults to the folder."""
+        """Build from a BEIR folder (see :func:`plait.evaluation.load_beir`).
+
+        ``max_queries`` keeps the first judged queries only (faster periodic evaluation). ``name``
+        defaults to the folder.
+        """
         from plait.evaluation.beir import load_beir
 
         documents, queries, qrels = load_beir(path, split=split)

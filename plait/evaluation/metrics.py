@@ -51,7 +51,7 @@ def _check_metrics(metrics: Sequence[str]) -> list[str]:
 
 
 def max_cutoff(metrics: Sequence[str], default: int = 100) -> int:
-    """The largest ``@k`` among ``metrics`` (``default`` when none has a cutoff).
+    """Return the largest ``@k`` among ``metrics`` (``default`` when none has a cutoff).
 
     >>> max_cutoff(["ndcg@10", "recall@100"])
     100
@@ -168,7 +168,7 @@ def _trec_eval(judged: Qrels, run: Run, names: list[str]) -> dict[str, dict[str,
 
 
 def _scored(ranked: Mapping[str, list[str]], k: int | None = None) -> Run:
-    """A run trec_eval ranks in the given order: scores ``n - position`` (top ``k`` kept)."""
+    """Return a run trec_eval ranks in the given order: scores ``n - position`` (top ``k`` kept)."""
     return {
         qid: {doc: float(len(docs) - i) for i, doc in enumerate(docs[:k])}
         for qid, docs in ranked.items()
