@@ -1,4 +1,4 @@
-"""``plait compare``: is late interaction worth it on your data?
+"""``plait compare``: find out whether late interaction is worth it on your data.
 
 Runs BM25, a bi-encoder, plait ColBERT (exact, PLAID 1/2/4-bit, token pooling), re-rank pipelines
 and optionally a cross-encoder on one data set through one evaluation path, then writes an HTML and

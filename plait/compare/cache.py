@@ -55,7 +55,7 @@ class EncodingCache:
     def load(
         self, kind: str, fingerprint: str, texts: Sequence[str]
     ) -> tuple[list[np.ndarray], dict[str, Any]] | None:
-        """The cached matrices (one per text) and metadata, or ``None`` on a miss."""
+        """Return the cached matrices (one per text) and metadata, or ``None`` on a miss."""
         entry = self._entry(kind, fingerprint, texts)
         try:
             meta = json.loads((entry / "meta.json").read_text(encoding="utf-8"))
@@ -113,7 +113,7 @@ class DocumentMemo:
         return getattr(self.model, name)
 
     def encode(self, sentences: str | Sequence[str], **kwargs: Any) -> np.ndarray:
-        """Same call as ``SentenceTransformer.encode`` (numpy output, one row per text)."""
+        """Encode as ``SentenceTransformer.encode`` does (numpy output, one row per text)."""
         texts = [sentences] if isinstance(sentences, str) else list(sentences)
         missing = list(dict.fromkeys(t for t in texts if t not in self.known))
         fresh: dict[str, np.ndarray] = {}

@@ -37,8 +37,10 @@ def _find(folder: Path, stem: str) -> Path:
 def load_compare_data(
     path: str | os.PathLike[str], split: str = "test", max_queries: int | None = None
 ) -> CompareData:
-    """Read ``path``: with ``qrels/<split>.tsv`` the judged queries; without any ``qrels/*.tsv``
-    every query in ``queries.jsonl`` (then only costs and agreement can be reported).
+    """Read the data set at ``path``.
+
+    With ``qrels/<split>.tsv`` the queries are the judged ones; without any ``qrels/*.tsv``, every
+    query in ``queries.jsonl`` (then only costs and agreement can be reported).
 
     Raises :class:`~plait.evaluation.BeirFormatError` naming the file for a missing or malformed
     folder, and when ``qrels/`` holds other splits but not ``split``.

@@ -47,7 +47,7 @@ def package_versions(names: tuple[str, ...] = PACKAGES) -> dict[str, str]:
 
 
 def _git_commit() -> str | None:
-    """The short commit of the checkout plait is imported from, when it is one (else ``None``)."""
+    """Return the short commit of the checkout plait is imported from (``None`` if not one)."""
     folder = Path(__file__).resolve().parents[2]
     if not (folder / ".git").exists():
         return None

@@ -44,7 +44,7 @@ def _png(figure: Figure) -> bytes:
 
 
 def _latency_range(system: SystemResult) -> tuple[float, float]:
-    """The interquartile range of a system's timings (the error bar on latency axes)."""
+    """Return the interquartile range of a system's timings (the error bar on latency axes)."""
     return system.latency(25), system.latency(75)
 
 

@@ -58,8 +58,9 @@ def _label(metric: str) -> str:
 
 
 def signed(delta: float) -> str:
-    """``delta`` with a sign and 3 decimals, or 2 significant digits where 3 decimals would print a
-    non-zero difference as zero.
+    """Format ``delta`` with a sign and 3 decimals.
+
+    Where 3 decimals would print a non-zero difference as zero, 2 significant digits instead.
 
     >>> signed(0.0412), signed(-0.00042), signed(0.0)
     ('+0.041', '-0.00042', '0')
@@ -112,7 +113,7 @@ def quality_table(result: CompareResult) -> Table:
 
 
 def describe_test(result: CompareResult) -> str:
-    """The paired test the report's p-values come from, with how it was computed."""
+    """Describe the paired test the report's p-values come from, with how it was computed."""
     s = result.settings
     test = s.get("stat_test", "student")
     if test == "student":
@@ -125,8 +126,10 @@ def describe_test(result: CompareResult) -> str:
 
 
 def _latency_gap(result: CompareResult, system: SystemResult) -> str:
-    """``+45.1 vs colbert`` (``†`` when the spread is at least the gap), against exact ColBERT or,
-    for exact ColBERT itself, against the baseline."""
+    """Format a latency gap: ``+45.1 vs colbert`` (``†`` when the spread is at least the gap).
+
+    The gap is against exact ColBERT or, for exact ColBERT itself, against the baseline.
+    """
     name = result.reference if system.name != result.reference else result.baseline
     other = result.get(name)
     if other is None or other is system or not system.latency_ms or not other.latency_ms:
@@ -397,7 +400,7 @@ def _html_disagreements(blocks: list[dict]) -> str:
 
 
 def render_html(result: CompareResult, images: dict[str, bytes]) -> str:
-    """The self-contained report (figures inlined as base64 PNG)."""
+    """Return the self-contained HTML report (figures inlined as base64 PNG)."""
     blocks = build_blocks(result)
     parts = [
         f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{html.escape(blocks["title"])}</title>'
@@ -456,7 +459,7 @@ def _md_table(table: Table) -> str:
 
 
 def render_markdown(result: CompareResult, image_files: dict[str, str]) -> str:
-    """The same report as Markdown; ``image_files`` maps figure stems to relative file names."""
+    """Return the same report as Markdown; ``image_files`` maps figure stems to file names."""
     blocks = build_blocks(result)
     lines = (
         [f"# {blocks['title']}", "", blocks["models"], "", "## Verdict", ""]

@@ -72,10 +72,12 @@ class SystemResult:
 
     @property
     def p50_ms(self) -> float:
+        """Median latency in milliseconds (``nan`` when nothing was timed)."""
         return self.latency(50)
 
     @property
     def p95_ms(self) -> float:
+        """95th-percentile latency in milliseconds (``nan`` when nothing was timed)."""
         return self.latency(95)
 
     @property
@@ -131,7 +133,7 @@ class CompareResult:
     environment: dict[str, Any] = field(default_factory=dict)
 
     def get(self, name: str) -> SystemResult | None:
-        """The system called ``name``, or ``None``."""
+        """Return the system called ``name``, or ``None``."""
         return next((system for system in self.systems if system.name == name), None)
 
     def test(self, name: str, other: str) -> SignificanceTest | None:

@@ -163,9 +163,12 @@ class _Session:
         return EncodingCache(self.settings.cache) if self.settings.cache else None
 
     def plaid_codebook(self, nbits: int) -> tuple[Any, float]:
-        """``(codebook, seconds)`` for a PLAID index of ``nbits`` over the corpus, where ``seconds``
-        is what training it alone costs. k-means runs once (timed as ``plaid_kmeans_s``); later
-        bit widths reuse its centroids and learn only their residual codec."""
+        """Return ``(codebook, seconds)`` for a PLAID index of ``nbits`` over the corpus.
+
+        ``seconds`` is what training it alone costs. k-means runs once (timed as
+        ``plaid_kmeans_s``); later bit widths reuse its centroids and learn only their residual
+        codec.
+        """
         from plait.indexes.plaid import Codebook
 
         if nbits not in self.codebooks:
@@ -230,8 +233,11 @@ class _Session:
         rerank: bool = False,
         note: str = "",
     ) -> SystemResult:
-        """Evaluate ``retriever`` and record a :class:`SystemResult`; ``latency`` is kept to time
-        single queries once every configuration has run (:meth:`time_latency`)."""
+        """Evaluate ``retriever`` and record a :class:`SystemResult`.
+
+        ``latency`` is kept to time single queries once every configuration has run
+        (:meth:`time_latency`).
+        """
         self.log(f"{LABELS[name]}: {'indexing and ' if build_index else ''}searching")
         run, metrics, per_query, index_s = self.evaluate(retriever, build_index)
         self.latency_plans[name] = LatencyPlan(latency, self.latency_texts(rerank))
@@ -309,7 +315,7 @@ def _run_baselines(session: _Session) -> None:
 
 
 def _run_biencoder(session: _Session) -> None:
-    """The bi-encoder; with a cache, its document vectors are read from / written to it."""
+    """Run the bi-encoder; with a cache, its document vectors are read from / written to it."""
     from plait.baselines import BiEncoder
 
     s = session.settings
@@ -493,7 +499,8 @@ def _pairwise(
     """Paired test of every system against every other on :data:`PRIMARY_METRIC` (both ways).
 
     ``memo`` keeps the tests between calls (a system's per-query scores do not change once it has
-    run, and the partial results after each configuration would otherwise redo them all)."""
+    run, and the partial results after each configuration would otherwise redo them all).
+    """
     memo = {} if memo is None else memo
     tests: dict[str, dict[str, SignificanceTest]] = {system.name: {} for system in systems}
     for i, first in enumerate(systems):

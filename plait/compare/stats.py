@@ -158,8 +158,10 @@ def holm(p_values: Sequence[float], alpha: float = MAX_P) -> list[bool]:
 
 
 def format_p(p_value: float, max_p: float = MAX_P) -> str:
-    """``p`` with two significant digits, more where rounding would put it on the other side of
-    ``max_p`` (``0.0496`` prints ``0.0496``, not ``0.05``).
+    """Format ``p`` with two significant digits.
+
+    More digits where rounding would put it on the other side of ``max_p`` (``0.0496`` prints
+    ``0.0496``, not ``0.05``).
 
     >>> format_p(0.5912), format_p(0.0212), format_p(7.11e-08), format_p(0.04996), format_p(1.0)
     ('0.59', '0.021', '7.1e-08', '0.04996', '1')
@@ -174,7 +176,7 @@ def format_p(p_value: float, max_p: float = MAX_P) -> str:
 
 
 def top_ids(hits: Sequence[Mapping[str, Any]], k: int) -> list[str]:
-    """The first ``k`` ids of a ranked hit list."""
+    """Return the first ``k`` ids of a ranked hit list."""
     return [str(hit["id"]) for hit in hits[:k]]
 
 

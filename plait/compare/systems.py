@@ -92,7 +92,7 @@ class StoredEncoder:
         show_progress_bar: bool | None = None,
         **kwargs: Any,
     ) -> list[np.ndarray]:
-        """Same call shape as :meth:`plait.models.ColBERT.encode` (a list of matrices)."""
+        """Encode as :meth:`plait.models.ColBERT.encode` does (a list of matrices)."""
         texts = [sentences] if isinstance(sentences, str) else list(sentences)
         memo = self.query_memo if is_query else self.documents
         missing = list(dict.fromkeys(t for t in texts if t not in memo))
@@ -185,8 +185,11 @@ def folder_bytes(path: str | os.PathLike[str]) -> int:
 
 
 def bm25_bytes(retriever: Any) -> int:
-    """Bytes of a :class:`plait.baselines.BM25` index: bm25s's sparse score matrix (data, indices,
-    indptr arrays) plus its vocabulary serialised as JSON (what ``bm25s`` saves to disk)."""
+    """Return the bytes of a :class:`plait.baselines.BM25` index.
+
+    That is bm25s's sparse score matrix (data, indices, indptr arrays) plus its vocabulary
+    serialised as JSON (what ``bm25s`` saves to disk).
+    """
     return int(retriever.index_bytes())
 
 

@@ -123,8 +123,11 @@ class _Verdict:
         return found
 
     def difference(self, system: SystemResult, other: SystemResult, other_text: str) -> str:
-        """``is significantly above <other> (...)``, ``... below ...`` or ``shows no significant
-        difference from <other> (..., p = ...)``: a predicate for ``system``."""
+        """Return a predicate for ``system``: how it compares with ``other``.
+
+        ``is significantly above <other> (...)``, ``... below ...`` or ``shows no significant
+        difference from <other> (..., p = ...)``.
+        """
         mine, theirs = _two_scores(_score(system), _score(other))
         test = self.test(system, other)
         if test is None:
