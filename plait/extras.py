@@ -30,7 +30,7 @@ class MissingExtraError(ImportError):
 def missing_extra(
     extra: str, what: str, modules: tuple[str, ...] | None = None
 ) -> MissingExtraError:
-    """The error to raise when ``what`` cannot import the packages of ``extra``."""
+    """Return the error to raise when ``what`` cannot import the packages of ``extra``."""
     names = ", ".join(modules or EXTRAS[extra])
     return MissingExtraError(f'{what} needs {names}: pip install "plait[{extra}]"')
 
@@ -43,8 +43,10 @@ def _installed(module: str) -> bool:
 
 
 def require_extra(extra: str, what: str) -> None:
-    """Raise :class:`MissingExtraError` unless every package of ``extra`` is importable (checked
-    without importing them)."""
+    """Raise :class:`MissingExtraError` unless every package of ``extra`` is importable.
+
+    This is checked without importing them.
+    """
     missing = tuple(module for module in EXTRAS[extra] if not _installed(module))
     if missing:
         raise missing_extra(extra, what, missing)

@@ -23,7 +23,7 @@ def default_biencoder_path() -> str:
 def normalized_vectors(
     model: Any, texts: Sequence[str], batch_size: int = 32, show_progress_bar: bool = False
 ) -> np.ndarray:
-    """A sentence-transformers ``model``'s normalised float32 vectors ``(len(texts), dim)``."""
+    """Encode ``texts`` with a sentence-transformers ``model``: normalised float32 ``(n, dim)``."""
     vectors = model.encode(
         list(texts),
         batch_size=batch_size,

@@ -90,8 +90,10 @@ class BM25:
         return self
 
     def index_bytes(self) -> int:
-        """Bytes of the index: bm25s's sparse score matrix (data, indices, indptr arrays) plus the
-        vocabulary serialised as JSON (what ``bm25s`` saves to disk); 0 before :meth:`index`.
+        """Return the bytes of the index; 0 before :meth:`index`.
+
+        That is bm25s's sparse score matrix (data, indices, indptr arrays) plus the vocabulary
+        serialised as JSON (what ``bm25s`` saves to disk).
         """
         import json
 

@@ -7,8 +7,10 @@ from typing import Any
 
 
 def check_queries(queries: Any, why_text: str = "") -> list[str]:
-    """A non-empty list of strings (a single string is wrapped); ``why_text`` is appended to the
-    error for a non-string item."""
+    """Return ``queries`` as a non-empty list of strings (a single string is wrapped).
+
+    ``why_text`` is appended to the error for a non-string item.
+    """
     if isinstance(queries, str):
         return [queries]
     if (

@@ -28,7 +28,7 @@ def demo_corpus_path() -> Path:
 
 
 def load_demo_corpus() -> list[dict[str, str]]:
-    """The demo documents as ``[{"id", "text"}]`` (title and text joined, as for BEIR)."""
+    """Return the demo documents as ``[{"id", "text"}]`` (title and text joined, as for BEIR)."""
     from plait.evaluation.beir import load_corpus
 
     return load_corpus(demo_corpus_path())

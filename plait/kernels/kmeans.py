@@ -68,8 +68,11 @@ def update_best_reference(
     best: np.ndarray,
     idx: np.ndarray,
 ) -> None:
-    """In place: for block row ``i`` (point ``rows[i]``), ``j = argmax(scores[i] - half_sq)`` (first
-    on ties); if that value beats ``best[rows[i]]``, set it there and ``idx[rows[i]] = members[j]``."""
+    """Update ``best`` and ``idx`` in place from one block of scores (the reference).
+
+    For block row ``i`` (point ``rows[i]``), ``j = argmax(scores[i] - half_sq)`` (first on ties);
+    if that value beats ``best[rows[i]]``, set it there and ``idx[rows[i]] = members[j]``.
+    """
     shifted = scores - half_sq
     arg = shifted.argmax(axis=1)
     value = shifted[np.arange(len(rows)), arg]

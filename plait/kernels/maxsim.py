@@ -378,7 +378,7 @@ def maxsim_scores_reference(
 
 # ----------------------------------------------------------------------------- top-k
 def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Indices and values of the ``k`` largest finite entries of a 1-D ``scores``, best first.
+    """Return indices and values of the ``k`` largest finite entries of 1-D ``scores``, best first.
 
     Entries equal to ``-inf`` (excluded documents) are never returned, so fewer than ``k`` come back
     when fewer are finite. Ties are broken by the smaller index.

@@ -45,9 +45,11 @@ def compressed_maxsim_reference(
     lut: np.ndarray,
     normalize: bool = False,
 ) -> np.ndarray:
-    """Slow reference: MaxSim of ``query`` ``(Lq, dim)`` against documents ``docs`` (local indices
-    into ``doc_offsets``), tokens decoded as ``centroids[codes] + lut`` lookups (and divided by their
-    norm with ``normalize``). ``(len(docs),)``."""
+    """Slow reference: MaxSim of ``query`` ``(Lq, dim)`` against documents ``docs``.
+
+    Returns ``(len(docs),)`` scores. ``docs`` are local indices into ``doc_offsets``; tokens are
+    decoded as ``centroids[codes] + lut`` lookups (and divided by their norm with ``normalize``).
+    """
     out = np.zeros(len(docs), dtype=np.float32)
     n_bytes = residuals.shape[1]
     for i, d in enumerate(docs):
@@ -66,8 +68,11 @@ def compressed_maxsim_reference(
 
 
 def query_byte_table(query: np.ndarray, lut: np.ndarray) -> np.ndarray:
-    """``T[b, v, q]``: the dot product of query token ``q`` with the residual dimensions that byte
-    value ``v`` at byte position ``b`` decodes to. ``(n_bytes, 256, n_query_tokens)`` float32."""
+    """Return ``T``, ``(n_bytes, 256, n_query_tokens)`` float32, the query's per-byte dot products.
+
+    ``T[b, v, q]`` is the dot product of query token ``q`` with the residual dimensions that byte
+    value ``v`` at byte position ``b`` decodes to.
+    """
     n_bytes, _, per_byte = lut.shape
     q = np.ascontiguousarray(query, dtype=np.float32).reshape(query.shape[0], n_bytes, per_byte)
     return np.ascontiguousarray(np.matmul(lut, q.transpose(1, 2, 0)), dtype=np.float32)
@@ -147,9 +152,12 @@ def token_inverse_norms(
     lut: np.ndarray,
     centroid_sq: np.ndarray | None = None,
 ) -> np.ndarray:
-    """``1 / |centroids[code] + decoded residual|`` of every stored token, ``(n_tokens,)`` float32,
-    without decoding: ``|c + r|^2 = |c|^2 + sum_i r_i (2 c_i + r_i)``. ``centroid_sq``: the
-    centroids' squared norms, when cached. A PLAID segment computes this once, on first search."""
+    """Return ``1 / |centroids[code] + decoded residual|`` of every stored token, without decoding.
+
+    The result is ``(n_tokens,)`` float32, from ``|c + r|^2 = |c|^2 + sum_i r_i (2 c_i + r_i)``.
+    ``centroid_sq``: the centroids' squared norms, when cached. A PLAID segment computes this
+    once, on first search.
+    """
     centroids = np.ascontiguousarray(centroids, dtype=np.float32)
     if centroid_sq is None:
         centroid_sq = np.einsum("ij,ij->i", centroids, centroids)

@@ -49,7 +49,10 @@ _POOLS: dict[str, tuple[int, int, ThreadPoolExecutor]] = {}  # name -> (pid, wor
 
 
 def worker_pool(name: str, workers: int) -> ThreadPoolExecutor:
-    """The shared pool ``name`` with ``workers`` single-threaded-OpenMP threads."""
+    """Return the shared pool ``name`` with ``workers`` single-threaded-OpenMP threads.
+
+    The pool is made on first use, and again in a forked process or for another ``workers``.
+    """
     with _LOCK:
         current = _POOLS.get(name)
         if current is None or current[:2] != (os.getpid(), workers):

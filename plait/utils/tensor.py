@@ -15,7 +15,10 @@ T = TypeVar("T")
 
 
 def is_tensor(x: Any) -> bool:
-    """True for a torch tensor; torch is not imported for this (if it is not loaded, ``x`` is none)."""
+    """Return whether ``x`` is a torch tensor, without importing torch.
+
+    If torch is not loaded, ``x`` cannot be one.
+    """
     torch_module = sys.modules.get("torch")
     return torch_module is not None and isinstance(x, torch_module.Tensor)
 
@@ -59,7 +62,7 @@ def to_numpy(x: Any, dtype: Any = np.float32) -> np.ndarray:
 
 
 def is_array(x: Any) -> bool:
-    """True for numpy arrays and torch tensors."""
+    """Return whether ``x`` is a numpy array or a torch tensor."""
     return isinstance(x, np.ndarray) or is_tensor(x)
 
 
