@@ -21,6 +21,9 @@ def _english_stemmer() -> Any:
 class BM25:
     """Okapi BM25 (Lucene variant) over lower-cased word tokens, English stopwords and stemming.
 
+    Documents that share no term with a query are not returned, so a result may hold fewer than
+    ``top_k`` hits.
+
     Parameters
     ----------
     k1, b
@@ -29,9 +32,6 @@ class BM25:
         bm25s scoring variant (``"lucene"``, ``"robertson"``, ``"atire"``, ``"bm25l"``, ``"bm25+"``).
     stemmer
         ``"english"`` (Snowball, needs PyStemmer; silently skipped when it is absent) or ``None``.
-
-    Documents that share no term with a query are not returned, so a result may hold fewer than
-    ``top_k`` hits.
 
     Examples
     --------

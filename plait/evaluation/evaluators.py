@@ -60,6 +60,8 @@ def _check_texts(name: str, texts: Sequence[Any]) -> list[str]:
 class ColBERTTripletEvaluator(SentenceEvaluator):
     """Accuracy of MaxSim(anchor, positive) > MaxSim(anchor, negative) over triplets.
 
+    Ties (equal scores) count as failures.
+
     Parameters
     ----------
     anchors
@@ -76,8 +78,6 @@ class ColBERTTripletEvaluator(SentenceEvaluator):
         Show encoding progress.
     write_csv
         Append results to ``triplet_evaluation_{name}_results.csv`` under ``output_path``.
-
-    Ties (equal scores) count as failures.
     """
 
     def __init__(
@@ -190,7 +190,10 @@ def exact_search(
 
 
 class ColBERTInformationRetrievalEvaluator(SentenceEvaluator):
-    """Exact MaxSim retrieval over a corpus, scored by :func:`plait.evaluation.evaluate` (nDCG@10, MRR@10, Recall@100).
+    """Exact MaxSim retrieval over a corpus, scored by :func:`plait.evaluation.evaluate`.
+
+    The default metrics are nDCG@10, MRR@10 and Recall@100. Only queries with at least one
+    judgement are run.
 
     Parameters
     ----------
@@ -210,8 +213,6 @@ class ColBERTInformationRetrievalEvaluator(SentenceEvaluator):
         Show encoding progress.
     write_csv
         Append results to ``ir_evaluation_{name}_results.csv`` under ``output_path``.
-
-    Only queries with at least one judgement are run.
     """
 
     def __init__(

@@ -67,6 +67,9 @@ class TeacherContrastive(nn.Module):
     (divided by ``temperature``), exactly those of :class:`plait.losses.Contrastive`; the teacher's
     are ``scale`` times the cosine of its (normalised) vectors for the same texts.
 
+    The dataset needs a ``label`` column holding each row's index into the vector tables
+    (:func:`plait.training.teacher.attach_teacher` adds it).
+
     Parameters
     ----------
     model
@@ -89,9 +92,6 @@ class TeacherContrastive(nn.Module):
         mixed into the teacher's logits by :func:`mix_lexical`.
     lexical_weight
         Share of the lexical view in the teacher's logits (0 = dense only).
-
-    The dataset needs a ``label`` column holding each row's index into the vector tables
-    (:func:`plait.training.teacher.attach_teacher` adds it).
     """
 
     def __init__(

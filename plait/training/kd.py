@@ -35,6 +35,10 @@ def _literal(value: Any) -> Any:
 class KDProcessing:
     """Turn ``{"query_id", "document_ids", "scores"}`` rows into ``{"query", "documents", "scores"}``.
 
+    Use ``dataset.set_transform(KDProcessing(...).transform)`` (batched) or
+    ``dataset.map(KDProcessing(...).map)`` (one row). A document id that is not found becomes an
+    empty text, with a warning, as in PyLate.
+
     Parameters
     ----------
     queries
@@ -45,10 +49,6 @@ class KDProcessing:
         Split used when ``queries``/``documents`` are ``DatasetDict``s.
     n_ways
         Candidates kept per query (the first ``n_ways`` ids and scores).
-
-    Use ``dataset.set_transform(KDProcessing(...).transform)`` (batched) or
-    ``dataset.map(KDProcessing(...).map)`` (one row). A document id that is not found becomes an
-    empty text, with a warning, as in PyLate.
 
     Examples
     --------
