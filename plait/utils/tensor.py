@@ -72,6 +72,8 @@ def as_matrices(embeddings: Any, what: str = "queries_embeddings") -> list[np.nd
     Accepts a 3-D array/tensor ``(n, tokens, dim)``, a single 2-D matrix (one item), or a sequence
     of 2-D matrices (ragged lengths allowed) given as arrays, tensors or nested lists.
 
+    Examples
+    --------
     >>> [m.shape for m in as_matrices(np.zeros((2, 3, 4)))]
     [(3, 4), (3, 4)]
     >>> [m.shape for m in as_matrices(np.zeros((3, 4)))]
@@ -109,6 +111,8 @@ def as_matrices(embeddings: Any, what: str = "queries_embeddings") -> list[np.nd
 def iter_batch(items: Sequence[T], batch_size: int) -> Iterator[Sequence[T]]:
     """Yield consecutive slices of ``items`` of at most ``batch_size`` elements.
 
+    Examples
+    --------
     >>> [list(b) for b in iter_batch([1, 2, 3], 2)]
     [[1, 2], [3]]
     """
