@@ -93,9 +93,18 @@ def stop(server: subprocess.Popen[str]) -> None:
 
 
 def shoot(
-    browser: str, url: str, png: Path, width: int, height: int, wait_ms: int = 15_000
+    browser: str,
+    url: str,
+    png: Path,
+    width: int,
+    height: int,
+    wait_ms: int = 15_000,
+    extra_args: tuple[str, ...] = (),
 ) -> np.ndarray:
-    """Screenshot ``url`` with only 127.0.0.1 reachable; returns the pixels (RGB)."""
+    """Screenshot ``url`` with only 127.0.0.1 reachable; returns the pixels (RGB).
+
+    ``extra_args`` are further Chromium flags (``benchmarks/site_screenshot.py`` adds a net log).
+    """
     from PIL import Image
 
     with tempfile.TemporaryDirectory(prefix="plait-chromium-") as profile:
@@ -109,7 +118,8 @@ def shoot(
             "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
             "--proxy-server=127.0.0.1:9", "--proxy-bypass-list=<-loopback>;127.0.0.1",
             f"--window-size={width},{height}", f"--virtual-time-budget={wait_ms}",
-            "--run-all-compositor-stages-before-draw", f"--screenshot={png.resolve()}", url,
+            "--run-all-compositor-stages-before-draw", f"--screenshot={png.resolve()}",
+            *extra_args, url,
         ]  # fmt: skip
         png.unlink(missing_ok=True)
         subprocess.run(command, check=True, capture_output=True, timeout=180)
