@@ -31,6 +31,10 @@ What it does (every step is a plait library call):
    the MiniLM bi-encoder beside it (``--baselines``); ``--sweep-alphas`` evaluates several alphas
    from one training run. The report is printed and written to ``<work-dir>/report.json``.
 
+``--negation-negatives N`` (default 0) also adds up to N negated twins of each positive as hard
+negatives (``plait train --negation-negatives``, :mod:`plait.training.negation`): the positive
+with one claim's polarity flipped where the query matches.
+
 Only SciFact's train split is used for training (with ``--pseudo-queries title``, also the
 corpus titles as unlabelled queries); the test splits are only evaluated.
 """
@@ -74,6 +78,7 @@ class Recipe:
     teacher_weight: float = 1.0
     teacher_lexical_weight: float = 0.0
     pseudo_queries: str | None = None
+    negation_negatives: int = 0
     alpha: float = 1.0
     rank: int = 64
     query_length: int = 256
@@ -125,6 +130,7 @@ def train(recipe: Recipe) -> tuple[str, dict[str, Any]]:
             teacher_weight=recipe.teacher_weight,
             teacher_lexical_weight=recipe.teacher_lexical_weight,
             pseudo_queries=recipe.pseudo_queries,
+            negation_negatives=recipe.negation_negatives,
             seed=recipe.seed,
             max_steps=recipe.max_steps,
             trainable_layers=recipe.trainable_layers,
@@ -384,6 +390,7 @@ def parse(argv: list[str] | None = None) -> Recipe:
         "rank",
         "query_length",
         "document_length",
+        "negation_negatives",
     ):
         parser.add_argument(
             "--" + name.replace("_", "-"), type=int, default=getattr(defaults, name)
@@ -462,6 +469,7 @@ def parse(argv: list[str] | None = None) -> Recipe:
         teacher_weight=args.teacher_weight,
         teacher_lexical_weight=args.teacher_lexical_weight,
         pseudo_queries=args.pseudo_queries,
+        negation_negatives=args.negation_negatives,
         alpha=args.alpha,
         rank=args.rank,
         query_length=args.query_length,

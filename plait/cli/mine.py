@@ -39,7 +39,19 @@ def command(
         Literal["n-tuple", "triplet"],
         typer.Option(help="negative_1..n in one row per pair, or one row per negative."),
     ] = "n-tuple",
-    seed: Annotated[int, typer.Option(help="Seed for --sampling random.")] = 0,
+    seed: Annotated[
+        int, typer.Option(help="Seed for --sampling random and for ties between twin changes.")
+    ] = 0,
+    negations: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            help="Also up to N negated twins of each positive as negatives: the positive with "
+            "one claim's polarity flipped where the query matches ('has' -> 'does not have', "
+            "'allowed' -> 'forbidden'; plait.training.negation). With n-tuple rows, mined "
+            "negatives fill in for missing twins.",
+        ),
+    ] = 0,
 ) -> None:
     """Mine hard negatives for training.
 
@@ -51,6 +63,7 @@ def command(
     \b
     Example:
       plait mine --data ../shared/data/scifact --output triplets.jsonl --num-negatives 2
+      plait mine --data ../shared/data/scifact --output triplets.jsonl --negations 1
     """
     from plait.training.mining import OUTPUT_FORMATS, mine_hard_negatives
 
@@ -79,6 +92,7 @@ def command(
         sampling=sampling,  # type: ignore[arg-type]
         output_format=output_format,  # type: ignore[arg-type]
         seed=seed,
+        negations=negations,
         output_path=output,
         show_progress_bar=progress_enabled(),
     )

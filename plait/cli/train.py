@@ -118,6 +118,15 @@ def command(
         int | None,
         typer.Option(min=1, help="Use at most N pseudo-queries (a seeded random sample)."),
     ] = None,
+    negation_negatives: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            help="Also up to N negated twins of each positive as negatives (the positive with "
+            "one claim's polarity flipped: 'has' -> 'does not have', 'allowed' -> 'forbidden'; "
+            "plait.training.negation). 0 = none.",
+        ),
+    ] = 0,
     max_steps: Annotated[int, typer.Option(help="Stop after N steps (overrides epochs).")] = -1,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 42,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
@@ -175,6 +184,7 @@ def command(
         pseudo_queries=pseudo_queries,
         pseudo_query_negatives=pseudo_query_negatives,
         pseudo_query_limit=pseudo_query_limit,
+        negation_negatives=negation_negatives,
         max_steps=max_steps,
         seed=seed,
         show_progress_bar=progress_enabled() and not as_json,  # no bars in logs or pipes

@@ -22,7 +22,7 @@ import json
 import logging
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, BinaryIO, Literal
 
 import numpy as np
@@ -158,6 +158,7 @@ def mine_hard_negatives(
     output_path: str | os.PathLike[str] | None = None,
     batch_size: int = 256,
     show_progress_bar: bool = False,
+    negations: int = 0,
 ) -> list[dict[str, str]]:
     """Mine hard negatives and return training rows (optionally written as JSONL).
 
@@ -191,6 +192,13 @@ def mine_hard_negatives(
         Write the rows there as JSON lines.
     batch_size
         Queries scored at once.
+    negations
+        Also up to this many negated twins of each positive as negatives
+        (:func:`plait.training.negation.negated_twins`, the change placed where the query matches,
+        seeded by ``seed`` and the pair's ids): the positive with one claim's polarity flipped.
+        ``"triplet"``: a row per twin besides the ``num_negatives`` mined rows. ``"n-tuple"``:
+        every row holds ``num_negatives + negations`` negatives, the twins first and mined
+        negatives in the place of twins a positive does not have (no documented pattern applies).
 
     Returns
     -------
@@ -200,6 +208,11 @@ def mine_hard_negatives(
     settings = MiningSettings(
         num_negatives, range_min, range_max, absolute_margin, relative_margin, sampling, seed
     )
+    if negations < 0:
+        raise ValueError(f"negations must be >= 0, got {negations}")
+    width = num_negatives + negations  # negatives per n-tuple row
+    if output_format == "n-tuple" and negations:
+        settings = replace(settings, num_negatives=width)  # mined ones fill in for missing twins
     if output_format not in OUTPUT_FORMATS:
         raise ValueError(f"output_format must be 'triplet' or 'n-tuple', got {output_format!r}")
     query_texts, documents, judgements = load_inputs(data, queries, corpus, qrels, split)
@@ -210,7 +223,7 @@ def mine_hard_negatives(
     scorer.fit([documents[d] for d in document_ids])
     rng = np.random.default_rng(seed)
     rows: list[dict[str, str]] = []
-    dropped = 0
+    dropped = made = 0
     from tqdm.auto import tqdm
 
     for start in tqdm(
@@ -222,11 +235,24 @@ def mine_hard_negatives(
             indices = [position[d] for d in positives]
             for positive in positives:
                 chosen = select_negatives(row_scores, indices, position[positive], settings, rng)
+                negatives = [documents[document_ids[i]] for i in chosen]
+                if negations:
+                    twins = _twins(
+                        query_texts[query_id],
+                        documents[positive],
+                        {documents[d] for d in positives},
+                        negations,
+                        f"{seed}:{query_id}:{positive}",
+                    )
+                    made += len(twins)
+                    negatives = (
+                        twins + negatives if output_format == "n-tuple" else negatives + twins
+                    )
                 new = _rows(
                     query_texts[query_id],
                     documents[positive],
-                    [documents[document_ids[i]] for i in chosen],
-                    settings,
+                    negatives[:width],
+                    width,
                     output_format,
                 )
                 dropped += not new
@@ -235,23 +261,33 @@ def mine_hard_negatives(
         logger.warning(
             "%d (query, positive) pairs had too few candidates and were skipped", dropped
         )
+    if negations:
+        logger.info("%d negated twins added as negatives", made)
     if output_path is not None:
         write_jsonl(rows, output_path)
     return rows
+
+
+def _twins(query: str, positive: str, positives: set[str], n: int, seed: str) -> list[str]:
+    """Up to ``n`` negated twins of ``positive`` for ``query``, none of them a known positive."""
+    from plait.training.negation import negated_twins
+
+    twins = negated_twins(positive, n, query=query, seed=seed)
+    return [twin.text for twin in twins if twin.text not in positives]
 
 
 def _rows(
     query: str,
     positive: str,
     negatives: list[str],
-    settings: MiningSettings,
+    width: int,
     output_format: str,
 ) -> list[dict[str, str]]:
     if output_format == "triplet":
         return [{"query": query, "positive": positive, "negative": n} for n in negatives]
-    if len(negatives) < settings.num_negatives:
+    if len(negatives) < width:
         return []
-    if settings.num_negatives == 1:
+    if width == 1:
         return [{"query": query, "positive": positive, "negative": negatives[0]}]
     row = {"query": query, "positive": positive}
     row.update({f"negative_{i}": text for i, text in enumerate(negatives, start=1)})

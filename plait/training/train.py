@@ -8,6 +8,11 @@ Data is a JSONL file or a BEIR folder:
 * distillation: rows ``{"query", "documents": [...], "scores": [...]}`` (teacher scores, one per
   document, the same count in every row).
 
+With ``negation_negatives`` (``plait train --negation-negatives N``) each (query, positive) pair
+also gets up to N negated twins of its positive as negatives (:mod:`plait.training.negation`):
+mined beside the ordinary hard negatives for a BEIR folder, as extra rows for a JSONL file (rows
+need a negative column). Pseudo-query rows get none.
+
 With ``teacher`` (``plait train --teacher biencoder``) the contrastive loss becomes
 :class:`plait.losses.TeacherContrastive`: the student also matches a single-vector teacher's
 scores over each batch, which keeps it closer to the teacher on other domains.
@@ -73,6 +78,7 @@ class TrainConfig:
     pseudo_queries: str | None = None
     pseudo_query_negatives: int = 1
     pseudo_query_limit: int | None = None
+    negation_negatives: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
 
     def check(self) -> None:
@@ -133,6 +139,10 @@ class TrainConfig:
                     f"({self.pseudo_query_negatives}) must equal num_negatives "
                     f"({self.num_negatives}), or use the triplet mining format"
                 )
+        if self.negation_negatives < 0:
+            raise ValueError(f"negation_negatives must be >= 0, got {self.negation_negatives}")
+        if self.negation_negatives and self.loss == "distillation":
+            raise ValueError("negation negatives make contrastive rows, not distillation rows")
         if not 0 <= self.warmup_ratio < 1:
             raise ValueError(f"warmup_ratio must be in [0, 1), got {self.warmup_ratio}")
         if not self.learning_rate > 0:
@@ -175,11 +185,18 @@ def load_rows(config: TrainConfig) -> list[dict[str, Any]]:
             config.data,
             split=config.split,
             num_negatives=config.num_negatives,
+            negations=config.negation_negatives,
             **mining_options(config),
         )
         return rows + pseudo_query_rows(config)
     rows = read_jsonl(config.data)
     check_rows(rows, config.loss, config.data)
+    if config.negation_negatives:
+        from plait.training.negation import negation_rows
+
+        extra = negation_rows(rows, config.negation_negatives, seed=config.seed)
+        logger.info("%d rows with a negated twin of the positive as negative", len(extra))
+        rows = rows + extra
     return rows
 
 
