@@ -86,7 +86,7 @@ def build_indexes(root: Path) -> dict[str, tuple[str, Path, Path]]:
         )
         fill(Exact(root, f"{label}-big", override=True, dtype=dtype), [ids(0, n_big)], [])
         made[label] = ("exact", root / label, root / f"{label}-big")
-    small = PLAID(root, "plaid", override=True, n_centroids=16, auto_retrain_max_tokens=0)
+    small = PLAID(root, "plaid", override=True, n_centroids=16)
     fill(small, [ids(0, 60), ids(60, 120)], ["d5", "d33", "d70", "d101"])
     fill(PLAID(root, "plaid-big", override=True, nbits=8, n_centroids=64), [ids(0, 32000)], [])
     made["plaid"] = ("plaid", root / "plaid", root / "plaid-big")

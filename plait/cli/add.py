@@ -127,7 +127,14 @@ def _add(
         index.add_documents(
             ids, embeddings, replace=upsert, texts=texts if keep_texts else None, metadata=metadata
         )
-    report = {"added": len(ids) - len(existing), "replaced": len(existing), "documents": len(index)}
+    report: dict[str, Any] = {
+        "added": len(ids) - len(existing),
+        "replaced": len(existing),
+        "documents": len(index),
+    }
+    codebook = getattr(index, "last_add", None)  # PLAID: what the add did to its codebook
+    if codebook is not None:
+        report["codebook"] = codebook.to_dict()
     if as_json:
         echo_json({**report, "seconds": {k: round(v, 3) for k, v in timings.items()}})
         return
@@ -135,3 +142,5 @@ def _add(
         f"added {report['added']}, replaced {report['replaced']} documents in {index_path} "
         f"(now {report['documents']}): " + ", ".join(f"{k} {v:.2f}s" for k, v in timings.items())
     )
+    if codebook is not None and (codebook.new_centroids or not codebook.codec_fits):
+        typer.echo(f"codebook: {codebook.summary()}")

@@ -161,3 +161,17 @@ def test_add_and_remove_are_refused_while_another_writer_holds_the_index(
             assert result.exit_code == 1, result.output
             assert "being written by another process" in result.output  # before any model loading
     assert "d1" in open_exact(cli_index) and "n1" not in open_exact(cli_index)
+
+
+def test_add_to_plaid_reports_what_the_codebook_did(
+    run, beir_dir: Path, tiny_model_path: Path, tmp_path: Path
+) -> None:
+    path = tmp_path / "plaid"
+    built = run("index", beir_dir, path, "--model", tiny_model_path)
+    assert built.exit_code == 0, built.output
+    docs = write_jsonl(tmp_path / "new.jsonl", [{"id": "n1", "text": "Comets have icy tails."}])
+    result = run("add", path, docs, "--json")
+    assert result.exit_code == 0, result.output
+    codebook = json.loads(result.stdout)["codebook"]
+    assert codebook["documents"] == 1 and not codebook["trained"]  # no re-training by an add
+    assert {"new_centroids", "outliers", "codec_fits", "n_centroids"} <= set(codebook)

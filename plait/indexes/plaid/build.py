@@ -19,6 +19,7 @@ from plait.indexes.plaid.centroids import (
     sample_documents_count,
 )
 from plait.indexes.plaid.codec import ResidualCodec
+from plait.indexes.plaid.growth import OUTLIER_QUANTILE
 from plait.indexes.plaid.ivf import MAX_SEGMENT_DOCS
 from plait.indexes.plaid.store import Segment
 
@@ -76,10 +77,13 @@ def train_codec(
     t1 = time.perf_counter()
     residuals = held - quantizer.centroids[quantizer.assign(held)]
     codec = ResidualCodec.train(residuals, nbits)
+    norms = np.linalg.norm(residuals, axis=1)
     stats = {
         "n_centroids": quantizer.n_centroids,
         "train_tokens": int(len(train)),
-        "train_residual_norm": float(np.linalg.norm(residuals, axis=1).mean()),
+        "train_residual_norm": float(norms.mean()),
+        # the outlier threshold of incremental adds (plait.indexes.plaid.growth)
+        "outlier_residual_norm": float(np.quantile(norms, OUTLIER_QUANTILE)),
         "kmeans_s": t1 - t0,
         "codec_s": time.perf_counter() - t1,
     }

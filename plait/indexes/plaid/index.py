@@ -5,13 +5,13 @@ Parts (faiss ``IndexIVF`` style): a :class:`~.centroids.CentroidQuantizer` (k-me
 crash-safe storage (:mod:`.store` on :class:`plait.indexes.storage.IndexFolder`). Search runs PLAID's
 stages (:mod:`.search`) with knobs from :class:`~.search.PLAIDSearchParams`.
 
-The first ``add_documents`` trains the codec on (a sample of) its batch; later adds assign new tokens
-to the existing centroids. While the index is small (at most ``auto_retrain_max_tokens`` tokens) an
-add re-trains the codec on the stored vectors plus the new batch when the batch does not fit (its
-mean residual norm exceeds the training one by ``codec_drift_threshold``) or the index has grown 4x
-since training, so building in small batches ends up as good as one big batch. Above that size an
-add never re-trains: a misfit is logged as a warning, :attr:`PLAID.stats` reports it
-(``codec_fits``) and :meth:`PLAID.retrain` re-trains from the stored (decoded) vectors.
+The first ``add_documents`` trains the codec on (a sample of) its batch. Later adds never re-train
+and never touch stored tokens: they assign new tokens to the existing centroids, add centroids for
+the tokens those fit badly (k-means on the new tokens' original vectors, :mod:`.growth`) and report
+what they did in :attr:`PLAID.last_add` (an :class:`~.growth.AddReport`; ``plait add`` prints it).
+A codec that no longer fits is reported there, logged and shown by :attr:`PLAID.stats`
+(``codec_fits``); re-training is an explicit call, :meth:`PLAID.retrain`, given the original
+embeddings (re-training on the decoded vectors is possible, on request, and compounds their error).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType
@@ -41,6 +42,7 @@ from plait.indexes.plaid.centroids import CentroidQuantizer
 from plait.indexes.plaid.codebook import Codebook
 from plait.indexes.plaid.codec import ResidualCodec, check_nbits
 from plait.indexes.plaid.config import TRAINING_KEYS, ConfiguredIndex, PLAIDConfig
+from plait.indexes.plaid.growth import AddReport, GrowthPolicy, grow, outlier_threshold
 from plait.indexes.plaid.search import PLAIDSearchParams, SegmentSource, decompress, run_search
 from plait.indexes.plaid.store import (
     FORMAT,
@@ -90,8 +92,10 @@ class PLAID(ConfiguredIndex, StoreBacked, PyLateCall):
     ``max_points_per_centroid`` (k-means sample cap), ``n_centroids`` (default: PLAID's rule),
     ``n_samples_kmeans`` (documents sampled for k-means; default PLAID's ``16 * sqrt(120 * n)``),
     ``seed``; search defaults ``ncells`` (alias ``n_ivf_probe``), ``centroid_score_threshold``,
-    ``ndocs`` and ``n_full_scores`` (``None`` = chosen from ``k``); ``codec_drift_threshold`` and
-    ``auto_retrain_max_tokens`` (0 disables automatic re-training, see the module docstring).
+    ``ndocs`` and ``n_full_scores`` (``None`` = chosen from ``k``); ``codec_drift_threshold`` (the
+    residual-norm ratio above which an add reports that the codec no longer fits), ``min_outliers``
+    and ``max_growth_rate`` (when an add grows the codebook, :mod:`.growth`;
+    ``auto_retrain_max_tokens`` is accepted, deprecated, and has no effect).
     ``codebook``: a trained :class:`~.codebook.Codebook` to use instead of training one (its nbits
     win; the index never re-trains it, and an existing index must already use the same one): how
     shards of one collection stay comparable. ``index_path`` is an alias of
@@ -119,7 +123,9 @@ class PLAID(ConfiguredIndex, StoreBacked, PyLateCall):
         ndocs: int | None = None,
         n_full_scores: int | None = None,
         codec_drift_threshold: float = 1.25,
-        auto_retrain_max_tokens: int = 1 << 18,
+        min_outliers: int = 64,
+        max_growth_rate: float = 0.25,
+        auto_retrain_max_tokens: int | None = None,
         index_path: str | os.PathLike[str] | None = None,
         codebook: Codebook | None = None,
         **pylate_kwargs: Any,
@@ -149,7 +155,15 @@ class PLAID(ConfiguredIndex, StoreBacked, PyLateCall):
             n_full_scores=n_full_scores,
         )
         self.codec_drift_threshold = float(codec_drift_threshold)
-        self.auto_retrain_max_tokens = int(auto_retrain_max_tokens)
+        self.growth = GrowthPolicy(min_outliers, max_growth_rate)
+        if auto_retrain_max_tokens is not None:
+            warnings.warn(
+                "PLAID(auto_retrain_max_tokens=...) has no effect: adds no longer re-train on "
+                "decoded vectors, they grow the codebook (see plait.indexes.plaid.growth)",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+        self.last_add: AddReport | None = None
         self._folder = IndexFolder(Path(os.fspath(folder)) / index_name)
         self.last_build_timings: dict[str, float] = {}
         self._quantizer: CentroidQuantizer | None = None
@@ -340,30 +354,63 @@ class PLAID(ConfiguredIndex, StoreBacked, PyLateCall):
                 raise DuplicateIdError(
                     f"document ids already in the index: {existing[:5]} (pass replace=True to overwrite)"
                 )
+            began = time.perf_counter()
             manifest = self._begin()
             self._store.merge_schema(manifest, rows, ids)
-            if self._quantizer is None:
+            trained = self._quantizer is None
+            outliers = new_centroids = 0
+            if trained:
                 self._train_into(manifest, docs)
-            elif self._should_retrain(docs):
-                kept = [i for i in self.documents_ids if i not in set(existing)]
-                new_texts: list[str | None] = (
-                    list(texts) if texts is not None else [None] * len(ids)
-                )
-                new_rows = rows if rows is not None else [{} for _ in ids]
-                manifest = self._rebuild(
-                    kept + ids,
-                    self.get_documents_embeddings(kept) + docs,
-                    self._store.texts(kept) + new_texts,
-                    self._store.metadata(kept) + new_rows,
-                    manifest["metadata_schema"],
-                )
-                self._store.commit(manifest)
-                return self
-            self._encode_into(manifest, ids, docs, texts, rows)
+            else:
+                outliers, new_centroids = self._grow_into(manifest, docs)
+            enc = self._encode_into(manifest, ids, docs, texts, rows)
             if existing:
                 self._store.remove(manifest, existing)
             self._store.commit(manifest)
+            stats = manifest["stats"]
+            assert self._quantizer is not None
+            self.last_add = AddReport(
+                documents=len(ids),
+                tokens=int(enc.doclens.sum()),
+                trained=trained,
+                outliers=outliers,
+                new_centroids=new_centroids,
+                n_centroids=self._quantizer.n_centroids,
+                residual_norm=float(enc.residual_norm),
+                codec_drift=float(stats["codec_drift"]),
+                codec_fits=bool(stats["codec_fits"]),
+                seconds=time.perf_counter() - began,
+            )
+            if new_centroids:
+                logger.info("%s: %s", self.path, self.last_add.summary())
         return self
+
+    def _grow_into(self, manifest: dict[str, Any], docs: list[np.ndarray]) -> tuple[int, int]:
+        """Add centroids for the new tokens the codebook fits badly (:mod:`.growth`).
+
+        Returns ``(outliers, new centroids)``. A shared codebook never grows.
+        """
+        assert self._quantizer is not None and self._codec is not None
+        stats = manifest["stats"]
+        if manifest["settings"].get("shared_codebook") or not any(len(d) for d in docs):
+            return 0, 0
+        trained_tokens = float(stats.get("trained_on_tokens") or 0)
+        per_centroid = trained_tokens / max(int(stats.get("n_centroids") or 1), 1)
+        quantizer, outliers, added = grow(
+            self._quantizer,
+            np.concatenate([d for d in docs if len(d)]),
+            outlier_threshold(stats),
+            per_centroid,
+            self.growth,
+            niters=self._config.kmeans_niters,
+            seed=self._config.seed + int(manifest.get("next_segment", 0)),
+        )
+        if added:
+            manifest["files"].update(write_codec(self._folder, quantizer, self._codec))
+            manifest["settings"]["n_centroids"] = quantizer.n_centroids
+            stats["grown_centroids"] = int(stats.get("grown_centroids", 0)) + added
+            self._quantizer = quantizer
+        return outliers, added
 
     def _train_into(self, manifest: dict[str, Any], docs: list[np.ndarray]) -> None:
         if not any(len(d) for d in docs):
@@ -394,7 +441,7 @@ class PLAID(ConfiguredIndex, StoreBacked, PyLateCall):
         docs: list[np.ndarray],
         texts: list[str | None] | None = None,
         rows: list[dict[str, Any]] | None = None,
-    ) -> None:
+    ) -> build.Encoded:
         assert self._quantizer is not None and self._codec is not None
         enc = build.encode_documents(docs, self._quantizer, self._codec)
         timings = {k: v for k, v in self.last_build_timings.items() if k in ("kmeans_s", "codec_s")}
@@ -417,10 +464,11 @@ class PLAID(ConfiguredIndex, StoreBacked, PyLateCall):
         if not fits:
             logger.warning(
                 "PLAID codec no longer fits the added documents (residual norm %.3f vs %.3f when "
-                "trained); call index.retrain() to re-train centroids and codec",
+                "trained); re-train with index.retrain(documents_embeddings=...)",
                 enc.residual_norm,
                 trained,
             )
+        return enc
 
     def _add_segment(
         self,
@@ -473,12 +521,27 @@ class PLAID(ConfiguredIndex, StoreBacked, PyLateCall):
                 )
             self._store.commit(manifest)
 
-    def retrain(self, **training: Any) -> None:
-        """Re-train centroids and codec on the stored (decompressed) vectors and re-encode everything.
+    def retrain(
+        self,
+        documents_embeddings: Mapping[str, ArrayLike] | None = None,
+        *,
+        from_compressed: bool = False,
+        **training: Any,
+    ) -> None:
+        """Re-train centroids and codec and re-encode every document.
 
-        Keyword arguments override the stored training settings for this re-training and are saved
-        with it (``nbits``, ``n_centroids``, ``kmeans_niters``, ``max_points_per_centroid``,
-        ``n_samples_kmeans``, ``seed``; ``niters`` is accepted for ``kmeans_niters``).
+        Parameters
+        ----------
+        documents_embeddings
+            The original embeddings of every document in the index, by id: the codec is trained
+            on them and every document is encoded from them, as a fresh build would.
+        from_compressed
+            Without the originals, train on the stored (decoded) vectors instead. They carry the
+            compression error, which re-encoding adds to: only on request, and logged.
+        **training
+            Training settings for this re-training, saved with it (``nbits``, ``n_centroids``,
+            ``kmeans_niters``, ``max_points_per_centroid``, ``n_samples_kmeans``, ``seed``;
+            ``niters`` is accepted for ``kmeans_niters``).
         """
         if "niters" in training:
             training["kmeans_niters"] = training.pop("niters")
@@ -493,9 +556,22 @@ class PLAID(ConfiguredIndex, StoreBacked, PyLateCall):
                 f"{self.path} uses a shared codebook: train a new Codebook and rebuild every index "
                 "that shares it instead of re-training one of them"
             )
+        if documents_embeddings is None and not from_compressed:
+            raise ValueError(
+                f"{self.path} keeps only compressed vectors: pass the original embeddings, "
+                "retrain(documents_embeddings={id: embeddings, ...}), or accept training on the "
+                "decoded ones (which adds their compression error) with "
+                "retrain(from_compressed=True)"
+            )
         with self._store.writing():
             ids = self.documents_ids
-            docs = self.get_documents_embeddings(ids)
+            if documents_embeddings is None:
+                logger.warning(
+                    "%s: re-training on decoded vectors (from_compressed=True)", self.path
+                )
+                docs = self.get_documents_embeddings(ids)
+            else:
+                docs = self._originals(ids, documents_embeddings)
             given = dict(self._given)
             self._config = new_config
             self._given.update(training)  # asked for now: they win over the constructor's values
@@ -524,32 +600,20 @@ class PLAID(ConfiguredIndex, StoreBacked, PyLateCall):
             self._encode_into(manifest, ids, docs, texts, rows)
         return manifest
 
-    def _should_retrain(self, docs: list[np.ndarray]) -> bool:
-        """Return whether adding ``docs`` should re-train the codec first.
-
-        Only while the index is small (``auto_retrain_max_tokens``) and its codebook is its own:
-        when the index has grown 4x since training, or the new documents' mean residual norm
-        exceeds ``codec_drift_threshold`` times the training one.
-        """
-        stats = self._store.manifest["stats"]
-        stored = sum(int(seg.doclens[~seg.deleted].sum()) for seg in self._store.segments)
-        total = stored + sum(len(d) for d in docs)
-        if total > self.auto_retrain_max_tokens or self._quantizer is None:
-            return False
-        if self._store.manifest["settings"].get("shared_codebook"):
-            return False
-        if total >= 4 * int(stats.get("trained_on_tokens", total)):
-            return True
-        rng = np.random.default_rng(0)
-        sample = np.concatenate(docs)
-        sample = sample[rng.choice(len(sample), min(len(sample), 4096), replace=False)]
-        residual = sample - self._quantizer.centroids[self._quantizer.assign(sample)]
-        trained = float(stats.get("train_residual_norm") or 0.0)
-        return (
-            trained > 0
-            and float(np.linalg.norm(residual, axis=1).mean())
-            > self.codec_drift_threshold * trained
-        )
+    def _originals(self, ids: list[str], given: Mapping[str, ArrayLike]) -> list[np.ndarray]:
+        """Return the original embeddings of ``ids`` from ``given`` (every id, checked)."""
+        if not isinstance(given, Mapping):
+            raise TypeError(
+                "documents_embeddings must map every document id to its embeddings, got "
+                f"{type(given).__name__}"
+            )
+        missing = [i for i in ids if i not in given]
+        if missing:
+            raise IndexInputError(
+                f"documents_embeddings lacks {len(missing)} of the index's documents, "
+                f"e.g. {missing[:5]}"
+            )
+        return check_embeddings(ids, [given[i] for i in ids], self.dim)
 
     # ------------------------------------------------------------------ reads
     def _embeddings(self, ids: list[str]) -> list[np.ndarray]:

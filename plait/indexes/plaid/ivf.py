@@ -58,8 +58,14 @@ class InvertedLists:
         return cls(offsets.astype(offset_dtype), docs)
 
     def probe(self, cells: np.ndarray) -> np.ndarray:
-        """Sorted unique local document indices listed under any of ``cells``."""
+        """Sorted unique local document indices listed under any of ``cells``.
+
+        A cell beyond these lists (a centroid added after the segment was opened, see
+        :mod:`plait.indexes.plaid.growth`) lists no document of it.
+        """
+        cells = np.asarray(cells)
+        cells = cells[cells < self.n_centroids]
         if len(cells) == 0:
             return np.zeros(0, dtype=np.int64)
-        parts = [self.docs[self.offsets[c] : self.offsets[c + 1]] for c in np.asarray(cells)]
+        parts = [self.docs[self.offsets[c] : self.offsets[c + 1]] for c in cells]
         return np.unique(np.concatenate(parts).astype(np.int64))

@@ -69,10 +69,11 @@ def test_split_indexes_merge_to_the_single_index(tmp_path, corpus, codebook):
 
 
 def test_shared_codebook_is_never_retrained(tmp_path, corpus, codebook):
-    index = PLAID(tmp_path, "p", codebook=codebook, auto_retrain_max_tokens=1 << 30)
+    index = PLAID(tmp_path, "p", codebook=codebook)
     index.add_documents(corpus.ids[:5], corpus.docs[:5])
     far = [unit(np.random.default_rng(0).normal(size=(20, codebook.dim))) for _ in range(200)]
     index.add_documents([f"far-{i}" for i in range(200)], far)  # 4x growth and a poor fit
+    assert index.last_add is not None and index.last_add.new_centroids == 0  # never grown
     assert codebook.same_as(Codebook(index.quantizer, index.codec))  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="shared codebook"):
         index.retrain()

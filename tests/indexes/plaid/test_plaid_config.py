@@ -57,13 +57,14 @@ def test_retrain_takes_pylate_names_and_saves_them(tmp_path: Path) -> None:
     ids, docs = _docs()
     index = PLAID(tmp_path, "idx", n_centroids=8, kmeans_niters=1)
     index.add_documents(ids, docs)
-    index.retrain(kmeans_niters=3, n_centroids=4)
+    originals = dict(zip(ids, docs, strict=True))
+    index.retrain(originals, kmeans_niters=3, n_centroids=4)
     assert index.config.kmeans_niters == 3 and index.stats["n_centroids"] == 4
     assert PLAID(tmp_path, "idx").config.n_centroids == 4
-    index.retrain(niters=2)  # the old name still works
+    index.retrain(originals, niters=2)  # the old name still works
     assert index.config.kmeans_niters == 2
     with pytest.raises(TypeError, match="kmeans_niters"):
-        index.retrain(bogus=1)
+        index.retrain(originals, bogus=1)
     assert len(index) == len(ids)
 
 

@@ -8,11 +8,12 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from plaid_data import clustered_corpus
+from plaid_data import clustered_corpus, unit
 
 from plait.indexes import Exact
-from plait.indexes.base import DuplicateIdError, UnknownIdError
+from plait.indexes.base import DuplicateIdError, IndexInputError, UnknownIdError
 from plait.indexes.plaid import PLAID, PLAIDSearchParams
+from plait.indexes.plaid.codebook import Codebook
 
 POOL = clustered_corpus(n_families=4, family_size=10, dim=16, n_queries=4, seed=3)
 
@@ -90,37 +91,73 @@ def test_errors_and_duplicate_handling(tmp_path, corpus):
         PLAID(tmp_path, "exact")
 
 
-def test_codec_drift_is_reported_and_retrain_fixes_it(tmp_path, caplog):
+def test_far_documents_grow_the_codebook_from_their_own_vectors(tmp_path, caplog):
     rng = np.random.default_rng(0)
     near = [(rng.normal(size=(20, 16)) * 0.1 + 1).astype(np.float32) for _ in range(30)]
-    far = [rng.normal(size=(20, 16)).astype(np.float32) * 3 for _ in range(60)]
-    auto = PLAID(tmp_path, "auto", nbits=2)
-    auto.add_documents([f"n{i}" for i in range(30)], near)
-    auto.add_documents([f"f{i}" for i in range(30)], far[:30])  # re-trained on old + new
-    assert auto.stats["codec_fits"] and auto.stats["trained_on_tokens"] == 1200
-    auto_error = np.abs(auto.get_documents_embeddings(["f0"])[0] - far[0]).mean()
+    centres = rng.normal(size=(8, 16)) * 3  # a new topic: clusters far from the first ones
+    far = [
+        (centres[rng.integers(0, 8, 20)] + rng.normal(size=(20, 16)) * 0.1).astype(np.float32)
+        for _ in range(30)
+    ]
+    grown = PLAID(tmp_path, "grown", nbits=2)
+    grown.add_documents([f"n{i}" for i in range(30)], near)
+    assert grown.last_add is not None and grown.last_add.trained
+    k = grown.stats["n_centroids"]
+    grown.add_documents([f"f{i}" for i in range(30)], far)  # far from every centroid
+    report = grown.last_add
+    assert report is not None and not report.trained and report.new_centroids > 0
+    assert report.n_centroids == k + report.new_centroids == grown.stats["n_centroids"]
+    assert report.new_centroids <= 0.25 * k and report.outliers >= 64
+    assert "new centroids" in report.summary()
+    assert grown.stats["trained_on_tokens"] == 600  # the codec was not re-trained
+    assert PLAID(tmp_path, "grown").stats["n_centroids"] == report.n_centroids  # committed
 
-    index = PLAID(tmp_path, "p", nbits=2, auto_retrain_max_tokens=0)
-    index.add_documents([f"n{i}" for i in range(30)], near)
-    assert index.stats["codec_fits"]
+    fixed = PLAID(tmp_path, "fixed", nbits=2, max_growth_rate=0)  # never grows
+    fixed.add_documents([f"n{i}" for i in range(30)], near)
     with caplog.at_level("WARNING"):
-        index.add_documents([f"f{i}" for i in range(30)], far[:30])
-    assert not index.stats["codec_fits"] and "retrain" in caplog.text
-    error_before = np.abs(index.get_documents_embeddings(["f0"])[0] - far[0]).mean()
-    assert auto_error < 0.5 * error_before
-    ids = index.documents_ids
-    stored = index.get_documents_embeddings(ids)
-    index.retrain()  # from the stored vectors: what was lost stays lost, new data fits again
-    assert index.documents_ids == ids
-    error = np.mean(
-        [
-            np.abs(a - b).mean()
-            for a, b in zip(stored, index.get_documents_embeddings(ids), strict=True)
-        ]
+        fixed.add_documents([f"f{i}" for i in range(30)], far)
+    assert fixed.last_add is not None and fixed.last_add.new_centroids == 0
+    assert not fixed.stats["codec_fits"] and "retrain" in caplog.text
+    assert "no longer fits" in fixed.last_add.summary()
+
+    def error(index: PLAID) -> float:
+        ids = [f"f{i}" for i in range(30)]
+        got = index.get_documents_embeddings(ids)
+        return float(np.mean([np.abs(a - b).mean() for a, b in zip(got, far, strict=True)]))
+
+    assert error(grown) < 0.5 * error(fixed)
+    # the near documents were stored once and never re-encoded: the same vectors in both
+    for doc in ("n0", "n29"):
+        np.testing.assert_array_equal(
+            grown.get_documents_embeddings([doc])[0], fixed.get_documents_embeddings([doc])[0]
+        )
+
+
+def test_retrain_needs_the_originals_or_an_explicit_choice(tmp_path, caplog):
+    rng = np.random.default_rng(1)
+    ids = [f"d{i}" for i in range(40)]
+    docs = [unit(rng.normal(size=(12, 16))) for _ in ids]
+    index = PLAID(tmp_path, "p", nbits=2, n_centroids=16)
+    index.add_documents(ids, docs)
+    before = index.get_documents_embeddings(ids)
+    with pytest.raises(ValueError, match="documents_embeddings"):
+        index.retrain()
+    np.testing.assert_array_equal(index.get_documents_embeddings(ids)[0], before[0])
+    with pytest.raises(IndexInputError, match="lacks 1"):
+        index.retrain(dict(zip(ids[1:], docs[1:], strict=True)))
+    with pytest.raises(TypeError, match="map every document id"):
+        index.retrain(docs)  # type: ignore[arg-type]
+
+    index.retrain(dict(zip(ids, docs, strict=True)), n_centroids=8)  # from the originals
+    fresh = PLAID(tmp_path, "fresh", nbits=2, n_centroids=8)
+    fresh.add_documents(ids, docs)
+    assert Codebook(index.quantizer, index.codec).same_as(Codebook(fresh.quantizer, fresh.codec))
+    np.testing.assert_array_equal(
+        index.get_documents_embeddings(ids)[3], fresh.get_documents_embeddings(ids)[3]
     )
-    assert error < 0.3
-    assert index.stats["codec_fits"]  # fits what it stores (clipped far vectors stay clipped)
-    assert PLAID(tmp_path, "p").stats["n_centroids"] == index.stats["n_centroids"]
+    with caplog.at_level("WARNING"):
+        index.retrain(from_compressed=True)  # asked for: logged
+    assert "decoded vectors" in caplog.text and index.documents_ids == ids
 
 
 def test_compaction_reclaims_space_and_keeps_vectors(tmp_path, corpus):
@@ -171,7 +208,7 @@ operation = st.one_of(
 def test_life_cycle_matches_exact_oracle(ops, seed):
     rng = np.random.default_rng(seed)
     with tempfile.TemporaryDirectory() as folder:
-        plaid = PLAID(folder, "p", nbits=2, auto_retrain_max_tokens=0)  # vectors never re-encoded
+        plaid = PLAID(folder, "p", nbits=2)  # stored vectors are never re-encoded by an add
         oracle = Exact(index_folder=None)
         for kind, picks in ops:
             ids = [f"d{p}" for p in picks]
@@ -192,7 +229,7 @@ def test_life_cycle_matches_exact_oracle(ops, seed):
             elif kind == "compact":
                 plaid.compact()
             elif kind == "reopen":
-                plaid = PLAID(folder, "p", auto_retrain_max_tokens=0)
+                plaid = PLAID(folder, "p")
             if len(oracle):
                 assert_same_results(plaid, oracle, POOL.queries)
             else:
