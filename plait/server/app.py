@@ -344,10 +344,12 @@ def _add_routes(router: APIRouter, served: ServedIndex, model: Any, models: Any)
             embeddings = encode(body.texts, is_query=False)
         else:
             embeddings = to_matrices(body.embeddings, "embeddings", served.dim)
-        added, replaced = served.add(
+        added, replaced, codebook = served.add(
             body.ids, embeddings, replace=replace, texts=body.texts, metadata=body.metadata
         )
-        return WriteResponse(added=added, replaced=replaced, documents=len(served))
+        return WriteResponse(
+            added=added, replaced=replaced, documents=len(served), codebook=codebook
+        )
 
     @router.get("/stats", response_model=StatsResponse, tags=["service"])
     def stats() -> dict[str, Any]:
@@ -390,6 +392,7 @@ def _add_routes(router: APIRouter, served: ServedIndex, model: Any, models: Any)
     @router.post(
         "/documents",
         response_model=WriteResponse,
+        response_model_exclude_none=True,  # codebook: PLAID indexes only
         tags=["documents"],
         responses=_errors(400, 403, 409),
     )
@@ -398,7 +401,11 @@ def _add_routes(router: APIRouter, served: ServedIndex, model: Any, models: Any)
         return write(body, replace=False)
 
     @router.put(
-        "/documents", response_model=WriteResponse, tags=["documents"], responses=_errors(400, 403)
+        "/documents",
+        response_model=WriteResponse,
+        response_model_exclude_none=True,
+        tags=["documents"],
+        responses=_errors(400, 403),
     )
     def upsert_documents(body: DocumentsRequest) -> WriteResponse:  # type: ignore[valid-type]
         """Add documents, replacing those whose ids exist (atomically: old or new, never neither)."""
@@ -437,6 +444,7 @@ def _add_routes(router: APIRouter, served: ServedIndex, model: Any, models: Any)
     @router.post(
         "/documents/delete",
         response_model=WriteResponse,
+        response_model_exclude_none=True,
         tags=["documents"],
         responses=_errors(403, 404),
     )

@@ -69,6 +69,11 @@ class WriteResponse(BaseModel):
     replaced: int = 0
     removed: int = 0
     documents: int = Field(description="Live documents in the index after the write.")
+    codebook: dict[str, Any] | None = Field(
+        default=None,
+        description="What an add did to a PLAID index's codebook: trained, outliers, "
+        "new_centroids, n_centroids, codec_drift, codec_fits (absent for other indexes).",
+    )
 
 
 class MetadataUpdateResponse(BaseModel):

@@ -207,19 +207,21 @@ class ServedIndex:
         replace: bool,
         texts: list[str] | None = None,
         metadata: list[dict[str, Any] | None] | None = None,
-    ) -> tuple[int, int]:
-        """Add (or upsert) documents; return the ``(added, replaced)`` counts.
+    ) -> tuple[int, int, dict[str, Any] | None]:
+        """Add (or upsert) documents; return the ``(added, replaced)`` counts and the codebook report.
 
         Their texts (unless ``store_texts`` is off) and metadata go in the same commit. The commit
         is the only step: an answer that reports success reports a write that is on disk, and a
-        failed write changed nothing.
+        failed write changed nothing. The report is a PLAID index's ``last_add``
+        (:class:`plait.indexes.plaid.growth.AddReport` as a dict; ``None`` for other indexes).
         """
         extra: dict[str, Any] = {} if metadata is None else {"metadata": metadata}
         with self.lock.write():
             replaced = sum(1 for doc_id in ids if doc_id in self.index) if replace else 0
             stored = texts if self.store_texts else None
             self.index.add_documents(ids, embeddings, replace=replace, texts=stored, **extra)
-            return len(ids) - replaced, replaced
+            report = getattr(self.index, "last_add", None)
+            return len(ids) - replaced, replaced, None if report is None else report.to_dict()
 
     def update_metadata(self, ids: list[str], metadata: list[dict[str, Any] | None]) -> int:
         """Replace the metadata of existing documents in one commit; return how many.

@@ -178,7 +178,12 @@ def test_add_with_metadata_then_read_back(served) -> None:
         "/documents",
         json={"ids": ["d0"], "embeddings": [[ROW]], "metadata": [{"year": 1990, "lang": "fr"}]},
     )
-    assert upsert.json() == {"added": 0, "replaced": 1, "removed": 0, "documents": 30}
+    answer = upsert.json()
+    codebook = answer.pop("codebook", None)  # a PLAID index says what the add did to it
+    assert answer == {"added": 0, "replaced": 1, "removed": 0, "documents": 30}
+    assert (codebook is not None) == hasattr(index, "last_add")
+    if codebook is not None:
+        assert codebook["documents"] == 1 and not codebook["trained"]
     assert index.get_documents(["d0"])[0]["metadata"] == {"year": 1990, "lang": "fr"}
     assert client.get("/stats").json()["metadata_schema"] == {
         "year": "int",
