@@ -3,6 +3,20 @@
 Reference loop implementations live in :mod:`plait.scores.reference`.
 """
 
-from plait.scores.colbert import colbert_kd_scores, colbert_scores, colbert_scores_pairwise, maxsim
+from plait.scores.colbert import (
+    ColBERTScores,
+    colbert_kd_scores,
+    colbert_scores,
+    colbert_scores_pairwise,
+    maxsim,
+)
+from plait.scores.similarity import SimilarityFunction
 
-__all__ = ["colbert_kd_scores", "colbert_scores", "colbert_scores_pairwise", "maxsim"]
+__all__ = [
+    "ColBERTScores",
+    "SimilarityFunction",
+    "colbert_kd_scores",
+    "colbert_scores",
+    "colbert_scores_pairwise",
+    "maxsim",
+]

@@ -62,6 +62,38 @@ def _batch(x: Any, mask: Any, name: str, ndim: int) -> tuple[torch.Tensor, torch
     return tensor, mask_t != 0
 
 
+_BACKENDS_ELSEWHERE = {
+    "flash": "requires CUDA and the flash-maxsim kernels",
+    "lik": "requires CUDA or MPS and the late-interaction-kernels package",
+}
+
+
+def check_backend(backend: str | None) -> None:
+    """Accept PyLate's ``backend=`` values: ``None``, ``"torch"`` and ``"auto"`` run plait's MaxSim.
+
+    Parameters
+    ----------
+    backend
+        PyLate 1.6's scoring backend name.
+
+    Raises
+    ------
+    RuntimeError
+        ``"flash"`` or ``"lik"``: PyLate's optional GPU kernels, which plait does not ship (PyLate
+        raises the same on CPU tensors; ``"auto"`` falls back to torch as PyLate's does).
+    ValueError
+        Any other value.
+    """
+    if backend is None or backend in ("torch", "auto"):
+        return
+    if backend in _BACKENDS_ELSEWHERE:
+        raise RuntimeError(
+            f"backend={backend!r} {_BACKENDS_ELSEWHERE[backend]}, which plait does not ship; "
+            "use backend='torch' or 'auto' (plait's MaxSim runs on any torch device)"
+        )
+    raise ValueError(f"backend={backend!r}: choose 'torch', 'auto', 'flash' or 'lik'")
+
+
 def _check_dims(q: torch.Tensor, d: torch.Tensor) -> None:
     if q.shape[-1] != d.shape[-1]:
         raise ValueError(
@@ -90,8 +122,11 @@ def colbert_scores(
     documents_embeddings: Any,
     queries_mask: Any = None,
     documents_mask: Any = None,
+    backend: str | None = None,
 ) -> torch.Tensor:
     """MaxSim of every query against every document: ``Q (nq, Lq, d)``, ``D (nd, Ld, d)`` -> ``(nq, nd)``.
+
+    ``backend`` takes PyLate's scoring backend names (see :func:`check_backend`).
 
     >>> q = torch.tensor([[[1.0], [-1.0]]])           # one query, two tokens
     >>> d = torch.tensor([[[-0.5], [0.0]]])           # one document, second token is padding
@@ -100,6 +135,7 @@ def colbert_scores(
     >>> colbert_scores(q, d)                          # unmasked, the 0 pad wins for token 1
     tensor([[0.5000]])
     """
+    check_backend(backend)
     q, q_mask = _batch(queries_embeddings, queries_mask, "queries_embeddings", 3)
     d, d_mask = _batch(documents_embeddings, documents_mask, "documents_embeddings", 3)
     _check_dims(q, d)
@@ -125,14 +161,18 @@ def colbert_scores_pairwise(
     documents_embeddings: Any,
     queries_mask: Any = None,
     documents_mask: Any = None,
+    backend: str | None = None,
 ) -> torch.Tensor:
     """MaxSim of query ``i`` against document ``i``: ``Q (n, Lq, d)``, ``D (n, Ld, d)`` -> ``(n,)``.
+
+    ``backend`` takes PyLate's scoring backend names (see :func:`check_backend`).
 
     >>> q = torch.tensor([[[1.0]], [[2.0]]])
     >>> d = torch.tensor([[[3.0], [1.0]], [[1.0], [5.0]]])
     >>> colbert_scores_pairwise(q, d)
     tensor([ 3., 10.])
     """
+    check_backend(backend)
     q, q_mask = _batch(queries_embeddings, queries_mask, "queries_embeddings", 3)
     d, d_mask = _batch(documents_embeddings, documents_mask, "documents_embeddings", 3)
     _check_dims(q, d)
@@ -151,10 +191,12 @@ def colbert_kd_scores(
     documents_embeddings: Any,
     queries_mask: Any = None,
     documents_mask: Any = None,
+    backend: str | None = None,
 ) -> torch.Tensor:
     """MaxSim of each query against its own candidates: ``Q (nq, Lq, d)``, ``D (nq, nd, Ld, d)`` -> ``(nq, nd)``.
 
     Used by the distillation loss (candidate ``j`` of query ``i`` is ``D[i, j]``).
+    ``backend`` takes PyLate's scoring backend names (see :func:`check_backend`).
 
     >>> q = torch.tensor([[[1.0]], [[2.0]]])
     >>> d = torch.tensor([[[[3.0]], [[1.0]]], [[[1.0]], [[5.0]]]])
@@ -162,6 +204,7 @@ def colbert_kd_scores(
     tensor([[ 3.,  1.],
             [ 2., 10.]])
     """
+    check_backend(backend)
     q, q_mask = _batch(queries_embeddings, queries_mask, "queries_embeddings", 3)
     d, d_mask = _batch(documents_embeddings, documents_mask, "documents_embeddings", 4)
     _check_dims(q, d)
@@ -174,6 +217,57 @@ def colbert_kd_scores(
     dm = None if d_mask is None else d_mask.to(q.device)[:, :, None, :]
     qm = None if q_mask is None else q_mask[:, None, :]
     return _reduce(sims, qm, dm)
+
+
+class ColBERTScores:
+    """In-batch contrastive scores: every query against every query's document group.
+
+    PyLate 1.6's ``scores.ColBERTScores``. Called with ``(Q, Lq, d)`` queries and ``(D, N, Ld, d)``
+    documents (``N`` documents per group, e.g. a positive and hard negatives), it returns the
+    ``(Q, D * N)`` MaxSim matrix in query-major order: column ``j * N + k`` is document ``k`` of
+    group ``j``, so with ``Q == D`` the positive of query ``i`` sits at column ``i * N``. Masks
+    are ``(Q, Lq)`` and ``(D, N, Ld)``; padding is masked as in :func:`colbert_scores`.
+
+    Examples
+    --------
+    >>> queries = torch.tensor([[[1.0, 0.0]], [[0.0, 1.0]]])
+    >>> documents = torch.tensor([[[[1.0, 0.0]], [[0.0, 0.5]]], [[[0.0, 1.0]], [[0.5, 0.0]]]])
+    >>> ColBERTScores()(queries, documents)
+    tensor([[1.0000, 0.0000, 0.0000, 0.5000],
+            [0.0000, 0.5000, 1.0000, 0.0000]])
+    """
+
+    def __call__(
+        self,
+        queries_embeddings: Any,
+        documents_embeddings: Any,
+        queries_mask: Any = None,
+        documents_mask: Any = None,
+        backend: str | None = None,
+    ) -> torch.Tensor:
+        """Return the ``(Q, D * N)`` scores (see the class docstring).
+
+        Parameters
+        ----------
+        queries_embeddings
+            ``(Q, Lq, d)`` query token embeddings.
+        documents_embeddings
+            ``(D, N, Ld, d)``: ``N`` documents for each of ``D`` groups.
+        queries_mask, documents_mask
+            Optional ``(Q, Lq)`` / ``(D, N, Ld)`` masks, nonzero for real tokens.
+        backend
+            PyLate's scoring backend name (see :func:`check_backend`).
+
+        Returns
+        -------
+        torch.Tensor
+            ``(Q, D * N)`` MaxSim scores, query-major.
+        """
+        documents, mask = _batch(documents_embeddings, documents_mask, "documents_embeddings", 4)
+        groups, per_group = documents.shape[:2]
+        flat = documents.reshape(groups * per_group, *documents.shape[2:])
+        flat_mask = None if mask is None else mask.reshape(groups * per_group, mask.shape[-1])
+        return colbert_scores(queries_embeddings, flat, queries_mask, flat_mask, backend=backend)
 
 
 def maxsim(query: Any, documents: Any) -> np.ndarray:
