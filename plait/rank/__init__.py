@@ -1,5 +1,5 @@
 """Rerank given candidates by exact MaxSim."""
 
-from plait.rank.rank import rerank
+from plait.rank.rank import RerankResult, rerank
 
-__all__ = ["rerank"]
+__all__ = ["RerankResult", "rerank"]

@@ -3,11 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 
 from plait.utils.tensor import as_matrices, is_array
+
+
+class RerankResult(TypedDict):
+    """One ranked document, as :func:`rerank` and the indexes' call shape return it (PyLate's).
+
+    Parameters
+    ----------
+    id
+        The document id.
+    score
+        Its MaxSim score.
+    """
+
+    id: Any
+    score: float
 
 
 def _is_flat_ids(ids: Any) -> bool:
@@ -37,7 +52,7 @@ def rerank(
     queries_embeddings: Any,
     documents_embeddings: Sequence[Sequence[Any]],
     device: str | None = None,
-) -> list[list[dict[str, Any]]]:
+) -> list[list[RerankResult]]:
     """Rerank each query's candidates by exact MaxSim (PyLate's ``rank.rerank``).
 
     ``documents_ids[i]`` and ``documents_embeddings[i]`` are query ``i``'s candidates (ragged
@@ -68,7 +83,7 @@ def rerank(
             f"rerank needs one candidate list per query: {len(queries)} queries, "
             f"{len(documents_ids)} documents_ids lists, {len(documents_embeddings)} documents_embeddings lists"
         )
-    results: list[list[dict[str, Any]]] = []
+    results: list[list[RerankResult]] = []
     for i, (query, ids, embeddings) in enumerate(
         zip(queries, documents_ids, documents_embeddings, strict=True)
     ):
@@ -89,5 +104,5 @@ def rerank(
             continue
         scores = _score(query, docs, device)
         order = np.argsort(-scores, kind="stable")
-        results.append([{"id": ids[j], "score": float(scores[j])} for j in order.tolist()])
+        results.append([RerankResult(id=ids[j], score=float(scores[j])) for j in order.tolist()])
     return results

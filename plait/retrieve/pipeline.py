@@ -18,11 +18,14 @@ stage returns fewer, e.g. BM25 finds no shared term).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from plait.baselines.inputs import check_queries, resolve_k
+
+if TYPE_CHECKING:
+    from plait.rank import RerankResult
 
 __all__ = ["RerankPipeline"]
 
@@ -153,7 +156,7 @@ class RerankPipeline:
         *,
         top_k: int | None = None,
         batch_size: int = 32,
-    ) -> list[list[dict[str, Any]]]:
+    ) -> list[list[RerankResult]]:
         """Per query, up to ``min(k, candidates)`` hits ``{"id", "score"}`` by MaxSim, best first."""
         from plait.rank import rerank
 

@@ -73,3 +73,13 @@ def test_rerank_padded_batch_ignores_zero_rows():
     padded[1] = -0.5
     result = rerank([["a", "b"]], [query], [padded])[0]
     assert result == [{"id": "b", "score": -0.5 * DIM}, {"id": "a", "score": -1.0 * DIM}]
+
+
+def test_rerank_result_is_pylates_typed_dict():
+    from typing import get_type_hints
+
+    from plait.rank import RerankResult
+
+    assert set(get_type_hints(RerankResult)) == {"id", "score"}
+    result = rerank([["a"]], [np.ones((1, 2), np.float32)], [[np.ones((1, 2), np.float32)]])
+    assert result == [[RerankResult(id="a", score=2.0)]]
