@@ -59,8 +59,10 @@ from plait.indexes.validation import (
     check_id_list,
     check_ids,
     check_k,
+    check_missing,
     check_queries,
     check_texts,
+    known_only,
     normalize_subset,
     raise_unknown,
 )
@@ -367,13 +369,15 @@ class ShardedPLAID(ConfiguredIndex, PyLateCall):
         partition_keys: Sequence[str] | None = None,
         texts: Sequence[str | None] | None = None,
         metadata: Sequence[Mapping[str, Any] | None] | None = None,
+        batch_size: int | None = None,
     ) -> ShardedPLAID:
         """Add documents to their owning shards.
 
         ``partition_keys`` (one per id) are required exactly when the index was created with
         ``partition="key"``. An existing id raises :class:`DuplicateIdError` unless ``replace``.
         ``texts`` and ``metadata`` (one per id) are committed with each shard's vectors. The first
-        add trains the shared codebook.
+        add trains the shared codebook. As in PyLate, one id may be a bare string and one document
+        a single 2-D matrix; ``batch_size`` is accepted and ignored.
         """
         ids = check_ids(documents_ids)
         all_texts = check_texts(ids, texts)
@@ -470,16 +474,23 @@ class ShardedPLAID(ConfiguredIndex, PyLateCall):
         self._counts = self._each("reload")
         return (state_key(self._manifest), self._counts) != before
 
-    def remove_documents(self, documents_ids: Sequence[str]) -> ShardedPLAID:
+    def remove_documents(
+        self, documents_ids: Sequence[str], *, missing: str = "ignore"
+    ) -> ShardedPLAID:
         """Remove documents from their shards.
 
-        Unknown ids raise :class:`UnknownIdError` and nothing is removed.
+        Unknown ids are skipped, as in PyLate; with ``missing="raise"`` they raise
+        :class:`UnknownIdError` and nothing is removed.
         """
         ids = check_id_list(documents_ids)
+        check_missing(missing)
         if not ids:
             return self
         with self._folder.writer_lock():
             self.refresh()
+            ids = known_only(ids, self._owners(ids), missing)
+            if not ids:
+                return self
             groups = self._known_by_owner(ids)
             self._write("remove", {s: ([ids[p] for p in g],) for s, g in groups.items()})
         return self

@@ -109,7 +109,7 @@ class ShardWorker:
 
     def remove(self, ids: list[str]) -> int:
         """Remove ``ids`` from the shard in one commit; return its new document count."""
-        self.index.remove_documents(ids)
+        self.index.remove_documents(ids, missing="raise")  # the coordinator found them all here
         return len(self.index)
 
     def embeddings(self, ids: list[str]) -> list[np.ndarray]:

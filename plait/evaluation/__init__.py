@@ -10,6 +10,12 @@ from plait.evaluation.beir import (
     load_qrels,
 )
 from plait.evaluation.metrics import DEFAULT_METRICS, evaluate
+from plait.evaluation.negation import (
+    NegationResult,
+    NegationTriple,
+    evaluate_negation,
+    load_negation_triples,
+)
 from plait.evaluation.runner import EvaluationResult, evaluate_beir, evaluate_retriever
 
 if TYPE_CHECKING:  # the classes themselves for type checkers; at run time __getattr__ loads them
@@ -32,12 +38,16 @@ __all__ = [
     "DEFAULT_METRICS",
     "BeirFormatError",
     "EvaluationResult",
+    "NegationResult",
+    "NegationTriple",
     "available_splits",
     "evaluate",
     "evaluate_beir",
+    "evaluate_negation",
     "evaluate_retriever",
     "load_beir",
     "load_corpus",
+    "load_negation_triples",
     "load_qrels",
 ]
 

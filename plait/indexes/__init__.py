@@ -14,9 +14,10 @@ from plait.indexes.base import (
     SearchResult,
     UnknownIdError,
 )
-from plait.indexes.exact import Exact, Voyager
+from plait.indexes.exact import Exact
 from plait.indexes.plaid import PLAID, Codebook, PLAIDSearchParams
 from plait.indexes.registry import open_index
+from plait.indexes.voyager import Voyager
 
 __all__ = [
     "Codebook",

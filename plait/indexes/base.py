@@ -90,6 +90,18 @@ class PyLateCall:
     def close(self) -> None:
         """Release what the index holds between calls (nothing for a single-folder index)."""
 
+    def update_documents(
+        self, documents_ids: Sequence[str] | str, documents_embeddings: Any, **kwargs: Any
+    ) -> Any:
+        """Replace the embeddings of the given documents, adding the ids not yet indexed.
+
+        PyLate's ``update_documents``: ``add_documents(..., replace=True)``, so old and new
+        versions are swapped in one commit (ids are kept; a reader never sees a document missing).
+        ``kwargs`` (``texts``, ``metadata``, ...) go to ``add_documents``; returns the index.
+        """
+        index: Any = self
+        return index.add_documents(documents_ids, documents_embeddings, replace=True, **kwargs)
+
     def get_documents_embeddings(self, documents_ids: Sequence[Any]) -> list[Any]:
         """Return the stored float32 ``(n_tokens, dim)`` embeddings of the given ids.
 
@@ -210,18 +222,21 @@ class Index(Protocol):
         replace: bool = False,
         texts: Sequence[str | None] | None = None,
         metadata: Sequence[Any] | None = None,
+        batch_size: int | None = None,
     ) -> Index:
         """Add documents; an existing id raises :class:`DuplicateIdError` unless ``replace``.
 
         ``texts`` and ``metadata`` (one per id) are stored in the same commit as the vectors.
+        ``batch_size`` is PyLate's and is ignored (the whole call is one commit).
 
         Returns the index itself, so PyLate's ``index = index.add_documents(...)`` works.
         """
 
-    def remove_documents(self, documents_ids: Sequence[str]) -> Index:
-        """Remove documents; unknown ids raise :class:`UnknownIdError` (nothing is removed).
+    def remove_documents(self, documents_ids: Sequence[str], *, missing: str = "ignore") -> Index:
+        """Remove documents in one commit; returns the index itself.
 
-        Returns the index itself.
+        Unknown ids are skipped, as in PyLate (``missing="ignore"``); with ``missing="raise"`` any
+        unknown id raises :class:`UnknownIdError` and nothing is removed.
         """
 
     def search(

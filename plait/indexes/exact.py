@@ -32,9 +32,11 @@ from plait.indexes.validation import (
     check_id_list,
     check_ids,
     check_k,
+    check_missing,
     check_queries,
     check_storable,
     check_texts,
+    known_only,
     normalize_subset,
     raise_unknown,
     unknown_ids,
@@ -413,13 +415,16 @@ class Exact(StoreBacked, PyLateCall):
         replace: bool = False,
         texts: Sequence[str | None] | None = None,
         metadata: Sequence[Mapping[str, Any] | None] | None = None,
+        batch_size: int | None = None,
     ) -> Exact:
         """Add documents (one ``(n_tokens, dim)`` matrix each); returns the index for chaining.
 
         An id already in the index raises :class:`DuplicateIdError` unless ``replace=True``
         (upsert). ``texts`` (one per id) and ``metadata`` (one flat dict per id, see
         :mod:`plait.indexes.metadata`) are stored in the same commit as the vectors and read back
-        by :meth:`get_documents`. Nothing is written when any check fails.
+        by :meth:`get_documents`. Nothing is written when any check fails. As in PyLate, one id
+        may be a bare string and one document a single 2-D matrix; ``batch_size`` is accepted and
+        ignored (the call is one commit).
         """
         ids = check_ids(documents_ids)
         texts = check_texts(ids, texts)
@@ -445,13 +450,19 @@ class Exact(StoreBacked, PyLateCall):
             self._commit(manifest)
         return self
 
-    def remove_documents(self, documents_ids: Sequence[str]) -> Exact:
-        """Remove documents. Any unknown id raises :class:`UnknownIdError` and nothing is removed."""
+    def remove_documents(self, documents_ids: Sequence[str], *, missing: str = "ignore") -> Exact:
+        """Remove documents in one commit; unknown ids are skipped, as in PyLate.
+
+        ``missing="raise"``: any unknown id raises :class:`UnknownIdError` and nothing is removed.
+        """
         ids = check_id_list(documents_ids)
+        check_missing(missing)
         if not ids:
             return self
         with self._store.writing():
-            raise_unknown(unknown_ids(ids, self._store.where))
+            ids = known_only(ids, self._store.where, missing)
+            if not ids:
+                return self
             manifest = self._begin()
             self._store.remove(manifest, ids)
             self._commit(manifest)
@@ -557,32 +568,3 @@ class Exact(StoreBacked, PyLateCall):
         if self._store.folder is not None:
             self._store.folder.verify(self._store.manifest)
 
-
-class Voyager(Exact):
-    """The exact index under PyLate's ``indexes.Voyager`` name.
-
-    PyLate's is an HNSW over tokens plus exact reranking; this one is the exact index (same
-    results, no approximation). HNSW knobs are accepted and ignored.
-    """
-
-    def __init__(
-        self,
-        index_folder: str | os.PathLike[str] | None = "indexes",
-        index_name: str = "voyager",
-        override: bool = False,
-        embedding_size: int | None = None,
-        M: int | None = None,
-        ef_construction: int | None = None,
-        ef_search: int | None = None,
-        dtype: str | None = None,
-        *,
-        index_path: str | os.PathLike[str] | None = None,
-        device: str | None = None,
-    ) -> None:
-        super().__init__(
-            index_folder, index_name, override, dtype, index_path=index_path, device=device
-        )
-        if embedding_size is not None and self.dim is not None and embedding_size != self.dim:
-            raise ValueError(
-                f"embedding_size={embedding_size} but the index holds {self.dim}-dimensional embeddings"
-            )

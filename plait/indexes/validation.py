@@ -28,7 +28,12 @@ def _out_of_range(matrix: np.ndarray) -> bool:
 
 
 def check_ids(documents_ids: Any, what: str = "documents_ids") -> list[str]:
-    """Return a list of string ids; duplicates raise :class:`DuplicateIdError`."""
+    """Return a list of string ids; duplicates raise :class:`DuplicateIdError`.
+
+    A bare string is one id (PyLate's ``add_documents("a", matrix)``), never split into characters.
+    """
+    if isinstance(documents_ids, str):
+        documents_ids = [documents_ids]
     ids = check_id_list(documents_ids, what, dedupe=False)
     if len(set(ids)) != len(ids):
         dupes = sorted(i for i, count in Counter(ids).items() if count > 1)
@@ -92,19 +97,22 @@ def check_embeddings(
     """One finite float32 ``(n_tokens >= 1, dim)`` matrix per id, all of the same dimension.
 
     A 3-D array/tensor is read as a zero-padded batch (``encode(..., padding=True)``): its all-zero
-    rows are dropped, so padding can never win a max.
+    rows are dropped, so padding can never win a max. A single 2-D array/tensor is one document's
+    ``(n_tokens, dim)`` matrix, as in PyLate (``add_documents(["a"], encode("text"))``).
     """
-    if is_array(documents_embeddings) and np.ndim(documents_embeddings) != 3:
+    single = is_array(documents_embeddings) and np.ndim(documents_embeddings) == 2
+    if is_array(documents_embeddings) and np.ndim(documents_embeddings) not in (2, 3):
         raise ValueError(
-            "documents_embeddings must be a list of (n_tokens, dim) matrices or a 3-D array, "
-            f"got shape {tuple(np.shape(documents_embeddings))}"
+            "documents_embeddings must be a list of (n_tokens, dim) matrices, one such matrix or "
+            f"a 3-D array, got shape {tuple(np.shape(documents_embeddings))}"
         )
     matrices = as_matrices(documents_embeddings, "documents_embeddings")
-    if is_array(documents_embeddings):  # a padded batch: all-zero rows are padding, never tokens
+    if is_array(documents_embeddings) and not single:  # a padded batch: all-zero rows are padding
         matrices = [m[np.any(m != 0, axis=1)] for m in matrices]
     if len(matrices) != len(documents_ids):
+        what = " (one 2-D matrix is one document)" if single else ""
         raise IndexInputError(
-            f"got {len(documents_ids)} documents_ids but {len(matrices)} documents_embeddings"
+            f"got {len(documents_ids)} documents_ids but {len(matrices)} documents_embeddings{what}"
         )
     for doc_id, matrix in zip(documents_ids, matrices, strict=True):
         if matrix.shape[0] == 0:
@@ -180,6 +188,27 @@ def unknown_ids(ids: Iterable[str], known: Any) -> list[str]:
     return [i for i in ids if i not in known]
 
 
+MISSING_CHOICES = ("ignore", "raise")
+
+
+def check_missing(missing: Any) -> str:
+    """Return ``missing`` (``"ignore"`` or ``"raise"``, what removals do with unknown ids)."""
+    if missing not in MISSING_CHOICES:
+        raise ValueError(f"missing must be 'ignore' or 'raise', got {missing!r}")
+    return str(missing)
+
+
+def known_only(ids: list[str], known: Any, missing: str) -> list[str]:
+    """Return the ids to remove: unknown ones dropped (``"ignore"``, PyLate's behaviour) or refused.
+
+    With ``missing="raise"`` any unknown id raises :class:`UnknownIdError` naming them.
+    """
+    if check_missing(missing) == "raise":
+        raise_unknown(unknown_ids(ids, known))
+        return ids
+    return [i for i in ids if i in known]
+
+
 def raise_unknown(missing: list[str]) -> None:
     """Raise :class:`UnknownIdError` naming (the first ten of) ``missing``, if there are any."""
     if missing:
@@ -191,13 +220,16 @@ def raise_unknown(missing: list[str]) -> None:
 
 __all__ = [
     "MAX_ABS_VALUE",
+    "MISSING_CHOICES",
     "check_embeddings",
     "check_id_list",
     "check_ids",
     "check_k",
+    "check_missing",
     "check_queries",
     "check_storable",
     "check_texts",
+    "known_only",
     "normalize_subset",
     "raise_unknown",
     "to_numpy",

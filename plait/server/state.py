@@ -233,7 +233,10 @@ class ServedIndex:
             return len(ids)
 
     def remove(self, ids: list[str]) -> int:
-        """Remove documents in one commit; return how many distinct ids were removed."""
+        """Remove documents in one commit; return how many distinct ids were removed.
+
+        Unknown ids raise :class:`~plait.indexes.UnknownIdError` (a 404) and nothing is removed.
+        """
         with self.lock.write():
-            self.index.remove_documents(ids)
+            self.index.remove_documents(ids, missing="raise")
             return len(dict.fromkeys(ids))

@@ -48,9 +48,11 @@ itself less often but changes several places at once; one minimal change is the 
 model has to learn, and it keeps the twin an unambiguous negative *for the query it is made for*:
 given a ``query``, the change is the one whose scope (the predicate after a negated verb, the
 noun phrase after ``no``/``without``) shares most words with the query, in the sentence that
-shares most words with it; the seed breaks ties (and picks freely without a query). Every twin
-passes :func:`is_polarity_twin`: it differs from its source in one span, and that span carries a
-negation cue or an antonym pair. When no documented pattern applies, there is no twin (``None``).
+shares most words with it; the seed breaks ties (and picks freely without a query). With a
+query, a change in a sentence that shares no content word with it is not made: that twin would
+still answer the query. Every twin passes :func:`is_polarity_twin`: it differs from its source in
+one span, and that span carries a negation cue or an antonym pair. When no documented pattern
+applies, there is no twin (``None``).
 
 A twin of a long document is a weaker negative than a twin of a sentence: the other sentences
 still say what they said. Mining uses twins beside ordinary hard negatives, never instead of all
@@ -183,6 +185,8 @@ def _candidates(text: str, query: str | None, rng: random.Random) -> list[Negate
             after = sentence[: edit.start] + edit.text + sentence[edit.end :]
             if not is_polarity_twin(sentence, after):
                 continue
+            if wanted and not in_sentence:
+                continue  # a change elsewhere leaves the text an answer to the query
             in_scope = len(wanted & stems(lows[edit.scope[0] : edit.scope[1]]))
             twin = NegatedTwin(
                 text[:start] + after + text[end:], edit.pattern, index, sentence, after

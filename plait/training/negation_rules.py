@@ -263,13 +263,28 @@ class _Sentence:
             return
         if low in words.THIRD_PERSON:
             base = words.THIRD_PERSON[low]
-            if base == "have" or (low in words.NOUN_LIKE and prev not in _SINGULAR_PRONOUNS):
+            if base == "have" or not nxt:
                 return
-            if nxt in ("of", "and", "or") or not nxt:
+            if low in words.NOUN_LIKE and (
+                nxt in ("of", "and", "or") or not self._singular_subject(i, prev)
+            ):
                 return
             self.add(i, i, f"does not {base}", "do-support")
         elif nxt in words.OBJECT_STARTS and words.PAST[low] != "have":
             self.add(i, i, f"did not {words.PAST[low]}", "do-support")
+
+    def _singular_subject(self, i: int, prev: str) -> bool:
+        """Whether the ``-s`` verb at ``i`` follows ``it``, a name or ``the [word] <noun>``."""
+        if prev in _SINGULAR_PRONOUNS or self.tokens[i - 1].text[:1].isupper():
+            return True
+        if _plural(prev) or not self.tokens[i - 1].is_word:
+            return False
+        for j in range(i - 2, max(i - 5, -1), -1):  # "the [Tala translation] app works"
+            if self.low(j) in _NOUN_MARKERS:
+                return True
+            if not self.tokens[j].is_word or self.low(j) in _AUXILIARIES:
+                return False
+        return False
 
     def _plural_subject(self, i: int, prev: str) -> bool:
         """Whether the base verb at ``i`` follows a plural subject (``they``, ``the tablets``)."""

@@ -46,6 +46,7 @@ VERBS: dict[str, tuple[str, str]] = {
     "carry": ("carries", "carried"),
     "cause": ("causes", "caused"),
     "charge": ("charges", "charged"),
+    "complain": ("complains", "complained"),
     "come": ("comes", "came"),
     "contain": ("contains", "contained"),
     "cover": ("covers", "covered"),
@@ -72,6 +73,7 @@ VERBS: dict[str, tuple[str, str]] = {
     "lower": ("lowers", "lowered"),
     "make": ("makes", "made"),
     "mention": ("mentions", "mentioned"),
+    "name": ("names", "named"),
     "need": ("needs", "needed"),
     "offer": ("offers", "offered"),
     "open": ("opens", "opened"),
@@ -109,7 +111,19 @@ VERBS: dict[str, tuple[str, str]] = {
 }
 #: Third-person forms that are too often plural nouns to be read as verbs.
 NOUN_LIKE: frozenset[str] = frozenset(
-    {"causes", "needs", "uses", "increases", "reports", "leaves", "charges", "works", "shows"}
+    {
+        "causes",
+        "needs",
+        "uses",
+        "increases",
+        "reports",
+        "leaves",
+        "charges",
+        "works",
+        "shows",
+        "names",
+        "complains",
+    }
 )
 THIRD_PERSON: dict[str, str] = {forms[0]: base for base, forms in VERBS.items()}
 PAST: dict[str, str] = {forms[1]: base for base, forms in VERBS.items()}
@@ -146,6 +160,7 @@ OBJECT_STARTS: frozenset[str] = frozenset(
 #: Words after which ``a``/``an``/``some``/``any`` becomes ``no`` (``has a history`` -> ``has no``).
 ARTICLE_VERBS: frozenset[str] = frozenset(
     {"has", "have", "had", "contains", "contained", "shows", "showed", "revealed", "reveals",
+     "reports", "reported",
      "offers", "offered", "found", "finds", "includes", "included", "with"}
 )  # fmt: skip
 

@@ -62,8 +62,10 @@ from plait.indexes.validation import (
     check_id_list,
     check_ids,
     check_k,
+    check_missing,
     check_queries,
     check_texts,
+    known_only,
     normalize_subset,
     raise_unknown,
     unknown_ids,
@@ -332,13 +334,16 @@ class PLAID(ConfiguredIndex, StoreBacked, PyLateCall):
         replace: bool = False,
         texts: Sequence[str | None] | None = None,
         metadata: Sequence[Mapping[str, Any] | None] | None = None,
+        batch_size: int | None = None,
     ) -> PLAID:
         """Encode and add documents (one committed segment per 65,536 documents).
 
         An id already present raises :class:`DuplicateIdError` unless ``replace=True`` (the old version
         is removed in the same commit). ``texts`` (one per id) and ``metadata`` (one flat dict per id,
         see :mod:`plait.indexes.metadata`) are stored in the same commit and read back by
-        :meth:`get_documents`. The first add on an empty index trains the codec.
+        :meth:`get_documents`. The first add on an empty index trains the codec. As in PyLate, one
+        id may be a bare string and one document a single 2-D matrix; ``batch_size`` is accepted
+        and ignored.
         """
         ids = check_ids(documents_ids)
         texts = check_texts(ids, texts)
@@ -490,17 +495,20 @@ class PLAID(ConfiguredIndex, StoreBacked, PyLateCall):
             rows,
         )
 
-    def remove_documents(self, documents_ids: Sequence[str]) -> PLAID:
+    def remove_documents(self, documents_ids: Sequence[str], *, missing: str = "ignore") -> PLAID:
         """Remove documents (a tombstone file; immediately invisible).
 
-        Unknown ids raise :class:`UnknownIdError` and nothing is removed. Space is reclaimed by
-        :meth:`compact`.
+        Unknown ids are skipped, as in PyLate; with ``missing="raise"`` they raise
+        :class:`UnknownIdError` and nothing is removed. Space is reclaimed by :meth:`compact`.
         """
         ids = check_id_list(documents_ids)
+        check_missing(missing)
         if not ids:
             return self
         with self._store.writing():
-            raise_unknown(unknown_ids(ids, self._store.where))
+            ids = known_only(ids, self._store.where, missing)
+            if not ids:
+                return self
             manifest = self._begin()
             self._store.remove(manifest, ids)
             self._store.commit(manifest)
