@@ -168,7 +168,10 @@ def _negation(
     if not triples:
         raise CliError(f"{path}: no triples")
     with tempfile.TemporaryDirectory(prefix="plait-evaluate-") as workdir:
-        system = make_retriever(retriever, model, index, workdir, device)
+        if retriever == "colbert" and index == "exact":  # exact MaxSim, no index needed
+            system = load_model(model, device)
+        else:
+            system = make_retriever(retriever, model, index, workdir, device)
         result = evaluate_negation(system, triples, batch_size=batch_size)
     label = retriever if retriever != "colbert" else f"colbert ({index})"
     if as_json:

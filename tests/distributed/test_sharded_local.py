@@ -119,7 +119,7 @@ def test_add_remove_replace_route_to_the_owner(tmp_path):
     with pytest.raises(DuplicateIdError):
         index.add_documents(ids[:2], docs[:2])
     with pytest.raises(UnknownIdError):
-        index.remove_documents(["doc-1", "missing"])
+        index.remove_documents(["doc-1", "missing"], missing="raise")
     assert len(index) == 120 and "doc-1" in index  # nothing removed
     index.remove_documents(["doc-1", "doc-2"])
     assert "doc-1" not in index and len(index) == 118

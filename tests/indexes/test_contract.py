@@ -96,10 +96,38 @@ def test_remove(built):
     for result in index.search([query_for(docs[3]), query_for(docs[5])], k=30):
         assert "doc3" not in result.ids and "doc5" not in result.ids and len(result) == 28
     with pytest.raises(UnknownIdError, match="nope"):
-        index.remove_documents(["doc1", "nope"])
+        index.remove_documents(["doc1", "nope"], missing="raise")
     assert "doc1" in index and len(index) == 28  # nothing removed
     with pytest.raises(UnknownIdError):
-        index.remove_documents(["doc3"])  # already gone
+        index.remove_documents(["doc3"], missing="raise")  # already gone
+    with pytest.raises(ValueError, match="missing"):
+        index.remove_documents(["doc1"], missing="skip")
+    assert "doc1" in index
+
+
+def test_remove_skips_unknown_ids_as_pylate_does(built):
+    index, ids, docs = built
+    index.remove_documents(["doc1", "nope"])  # PyLate ignores the unknown id
+    assert "doc1" not in index and len(index) == 29
+    index.remove_documents(["nope", "doc1"])  # both unknown now: nothing to do
+    assert len(index) == 29
+
+
+def test_pylate_add_shapes_and_update_documents(built):
+    """PyLate's add_documents spellings: one bare id, one 2-D matrix, batch_size; update_documents."""
+    index, ids, docs = built
+    new_ids, new_docs = make_docs(3, seed=7, prefix="new")
+    index.add_documents("new0", new_docs[0], batch_size=2)
+    index.add_documents(["new1"], new_docs[1])
+    assert index.search([query_for(new_docs[0])], k=1)[0].ids == ["new0"]
+    assert index.search([query_for(new_docs[1])], k=1)[0].ids == ["new1"]
+    with pytest.raises(IndexInputError, match="one 2-D matrix is one document"):
+        index.add_documents(["a", "b"], new_docs[2])
+    # update_documents replaces doc4's vectors (the same id) and adds an id not yet indexed
+    assert index.update_documents(["doc4", "new2"], [new_docs[2], docs[4]]) is index
+    assert len(index) == 33
+    assert index.search([query_for(new_docs[2])], k=1)[0].ids == ["doc4"]
+    assert index.search([query_for(docs[4])], k=1)[0].ids == ["new2"]
 
 
 def test_duplicate_ids_are_rejected_and_nothing_changes(built):

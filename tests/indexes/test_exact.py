@@ -252,8 +252,8 @@ operation = st.one_of(
         st.just("add"), st.lists(st.sampled_from(IDS), min_size=1, max_size=3), st.booleans()
     ),
     st.tuples(
-        st.just("remove"), st.lists(st.sampled_from(IDS), min_size=1, max_size=3), st.just(False)
-    ),
+        st.just("remove"), st.lists(st.sampled_from(IDS), min_size=1, max_size=3), st.booleans()
+    ),  # for a removal the flag is missing="raise" (else unknown ids are skipped)
     st.tuples(st.just("compact"), st.just([]), st.just(False)),
     st.tuples(st.just("reopen"), st.just([]), st.just(False)),
 )
@@ -297,9 +297,9 @@ def test_random_life_cycles(tmp_path_factory, operations, seed):
             except DuplicateIdError:
                 assert should_fail
         elif kind == "remove":
-            should_fail = any(i not in model for i in ids)
+            should_fail = replace and any(i not in model for i in ids)
             try:
-                index.remove_documents(ids)
+                index.remove_documents(ids, missing="raise" if replace else "ignore")
                 assert not should_fail
                 for i in ids:
                     model.pop(i, None)

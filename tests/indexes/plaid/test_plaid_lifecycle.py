@@ -74,7 +74,7 @@ def test_errors_and_duplicate_handling(tmp_path, corpus):
     with pytest.raises(DuplicateIdError):
         index.add_documents(["x", "x"], [corpus.docs[0], corpus.docs[1]])
     with pytest.raises(UnknownIdError):
-        index.remove_documents([corpus.ids[1], "missing"])
+        index.remove_documents([corpus.ids[1], "missing"], missing="raise")
     assert corpus.ids[1] in index  # nothing removed
     with pytest.raises(ValueError, match="dimension"):
         index.add_documents(["y"], [np.zeros((2, 8), np.float32)])
