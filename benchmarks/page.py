@@ -66,6 +66,19 @@ SECTIONS: tuple[Section, ...] = (
         ),
     ),
     Section(
+        "negation",
+        "Negation: the default ColBERT vs the bi-encoder vs BM25 on plait's negation dev set",
+        (
+            "plait/evaluation/negation.py",
+            "plait/evaluation/evaluators.py",
+            "plait/data/negation_dev.jsonl",
+            "plait/models",
+            "plait/baselines",
+            "plait/scores",
+            "plait/cli/evaluate.py",
+        ),
+    ),
+    Section(
         "engines",
         "Search engines on SciFact: plait vs fast-plaid vs xtr-warp-rs, with and without filters",
         ("plait/indexes", "plait/kernels"),
