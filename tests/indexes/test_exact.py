@@ -189,7 +189,7 @@ def test_pylate_call_shapes_and_voyager_alias(tmp_path):
     index = Voyager(index_folder=tmp_path, index_name="v", override=True, embedding_size=DIM)
     assert isinstance(index, Exact) and index.path.name == "v"
     index = index.add_documents(documents_ids=ids, documents_embeddings=embs)  # chaining
-    results = index(embs[:2], k=2)
+    results = Exact(None).add_documents(ids, embs)(embs[:2], k=2)  # PyLate's PLAID call shape
     assert len(results) == 2 and set(results[0][0]) == {"id", "score"}
     assert results[0][0]["id"] == index.search([embs[0]], k=1)[0].ids[0]
     nested = index.get_documents_embeddings([["d0", "d1"], ["d4"]])
@@ -311,3 +311,33 @@ def test_random_life_cycles(tmp_path_factory, operations, seed):
             index = Exact(folder, "x")
         check_against_model(index, model, query)
     check_against_model(Exact(folder, "x"), model, query)
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 4096])
+def test_voyager_call_returns_pylates_token_candidates(tmp_path, monkeypatch, chunk):
+    """``Voyager(q, k)``: per query token, the k nearest stored tokens' documents and distances."""
+    from plait.indexes import voyager
+
+    monkeypatch.setattr(voyager, "_CHUNK_DOCUMENTS", chunk)  # the running top-k across chunks
+    ids, embs = docs(5, seed=3)
+    index = Voyager(index_folder=tmp_path, index_name="v").add_documents(ids, embs)
+    tokens = np.concatenate(embs)
+    tokens = tokens / np.linalg.norm(tokens, axis=1, keepdims=True)
+    owners = [i for i, e in zip(ids, embs, strict=True) for _ in range(len(e))]
+    queries = [embs[1][:2] * 3.0, embs[3][:1]]
+    found = index(queries, k=4)
+    assert set(found) == {"documents_ids", "distances"} and len(found["documents_ids"]) == 2
+    for query, got_ids, got_distances in zip(
+        queries, found["documents_ids"], found["distances"], strict=True
+    ):
+        assert len(got_ids) == len(query) == len(got_distances)
+        for row, row_ids, row_distances in zip(query, got_ids, got_distances, strict=True):
+            cosines = tokens @ (row / np.linalg.norm(row))
+            best = np.argsort(-cosines, kind="stable")[:4]
+            assert row_ids == [owners[t] for t in best]
+            np.testing.assert_allclose(row_distances, 1 - cosines[best], atol=1e-5)
+    assert found["documents_ids"][1][0][0] == "d3"  # a document's own token is its nearest
+    everything = index(queries[1], k=10_000)  # k is cut to the number of stored tokens
+    assert len(everything["documents_ids"][0][0]) == len(tokens)
+    with pytest.raises(ValueError, match="empty"):
+        Voyager(None)(queries[0], k=2)
