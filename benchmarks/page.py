@@ -61,6 +61,7 @@ SECTIONS: tuple[Section, ...] = (
             "plait/evaluation",
             "plait/baselines",
             "plait/indexes/exact.py",
+            "plait/indexes/plaid",
             "plait/kernels",
             "plait/retrieve",
         ),
@@ -82,6 +83,11 @@ SECTIONS: tuple[Section, ...] = (
         "engines",
         "Search engines on SciFact: plait vs fast-plaid vs xtr-warp-rs, with and without filters",
         ("plait/indexes", "plait/kernels"),
+    ),
+    Section(
+        "maintenance",
+        "PLAID maintenance: adds, codebook growth and add/remove cycles",
+        ("plait/indexes/plaid", "plait/indexes/segments.py", "plait/indexes/storage.py"),
     ),
     Section(
         "first-hour",

@@ -62,12 +62,28 @@ def train_codec(
     picked = np.sort(rng.choice(len(docs), n_sample, replace=False))
     sample = np.concatenate([docs[i] for i in picked if len(docs[i])])
     # hold out 5% of the sample (ColBERTv2; up to 25% of small samples) to learn the codec on
-    # unbiased residuals: residuals of k-means training points are smaller than new data's
-    order = rng.permutation(len(sample))
+    # unbiased residuals: residuals of k-means training points are smaller than new data's.
+    # Whole documents are held out when there are enough: tokens of one document repeat each
+    # other, so held-out tokens of documents k-means saw would still fit better than a new
+    # document's, and the residual norms recorded here are what later adds are measured against.
     n_held = min(CODEC_SAMPLE_TOKENS, max(len(sample) // 20, min(len(sample) // 4, 4096)))
     n_held = n_held if len(sample) >= 40 else 0
-    held = sample[order[:n_held]] if n_held else sample
-    train = sample[np.sort(order[n_held:])] if n_held else sample
+    nonempty = [i for i in picked if len(docs[i])]
+    if n_held and len(nonempty) >= 20:
+        held_docs: list[int] = []
+        size = 0
+        for i in rng.permutation(nonempty):
+            if size >= n_held or len(held_docs) >= len(nonempty) // 4:
+                break
+            held_docs.append(int(i))
+            size += len(docs[i])
+        chosen = set(held_docs)
+        held = np.concatenate([docs[i] for i in sorted(chosen)])[:CODEC_SAMPLE_TOKENS]
+        train = np.concatenate([docs[i] for i in nonempty if i not in chosen])
+    else:
+        order = rng.permutation(len(sample))
+        held = sample[order[:n_held]] if n_held else sample
+        train = sample[np.sort(order[n_held:])] if n_held else sample
     total_tokens = sum(len(d) for d in docs)
     if quantizer is None:
         k = int(min(n_centroids or default_n_centroids(total_tokens), len(train)))

@@ -45,6 +45,7 @@ from plait.indexes.plaid.config import TRAINING_KEYS, ConfiguredIndex, PLAIDConf
 from plait.indexes.plaid.growth import AddReport, GrowthPolicy, grow, outlier_threshold
 from plait.indexes.plaid.search import PLAIDSearchParams, SegmentSource, decompress, run_search
 from plait.indexes.plaid.store import (
+    CODEC_ROLES,
     FORMAT,
     PAYLOAD_ROLES,
     READ_VERSIONS,
@@ -170,6 +171,9 @@ class PLAID(ConfiguredIndex, StoreBacked, PyLateCall):
         self.last_build_timings: dict[str, float] = {}
         self._quantizer: CentroidQuantizer | None = None
         self._codec: ResidualCodec | None = None
+        # the manifest entries the codec was read from: a commit that keeps them keeps the objects
+        # (and the nearest-centroid structure the quantizer builds on first use)
+        self._codec_files: dict[str, Any] = {}
         self._store = SegmentStore(
             self._folder,
             PAYLOAD_ROLES,
@@ -224,15 +228,18 @@ class PLAID(ConfiguredIndex, StoreBacked, PyLateCall):
             raise CorruptIndexError(str(error)) from None
         quantizer: CentroidQuantizer | None = None
         codec: ResidualCodec | None = None
-        if "centroids" in files:
+        codec_files = {role: files[role] for role in CODEC_ROLES if role in files}
+        if "centroids" in files and codec_files == self._codec_files:
+            quantizer, codec = self._quantizer, self._codec  # the same files: keep what is built
+        elif "centroids" in files:
             quantizer, codec = read_codec(self._folder, files, nbits, settings=settings)
         elif manifest.get("segments"):
             raise CorruptIndexError(f"{where}: segments are listed but no codec ('centroids')")
-        self._pending = (config, quantizer, codec)
+        self._pending = (config, quantizer, codec, codec_files)
         return manifest
 
     def _adopt_codec(self) -> None:
-        self._config, self._quantizer, self._codec = self._pending
+        self._config, self._quantizer, self._codec, self._codec_files = self._pending
 
     def refresh(self) -> bool:
         """Adopt the state another writer committed since this object last read the folder.
@@ -415,6 +422,7 @@ class PLAID(ConfiguredIndex, StoreBacked, PyLateCall):
             manifest["settings"]["n_centroids"] = quantizer.n_centroids
             stats["grown_centroids"] = int(stats.get("grown_centroids", 0)) + added
             self._quantizer = quantizer
+            self._codec_files = {}  # not committed yet: the next load reads the files again
         return outliers, added
 
     def _train_into(self, manifest: dict[str, Any], docs: list[np.ndarray]) -> None:
@@ -437,6 +445,7 @@ class PLAID(ConfiguredIndex, StoreBacked, PyLateCall):
         manifest["settings"].update(dim=dim, nbits=nbits, n_centroids=quantizer.n_centroids)
         manifest["stats"].update(stats, trained_on_tokens=int(sum(len(d) for d in docs)))
         self._quantizer, self._codec = quantizer, codec
+        self._codec_files = {}  # not committed yet: the next load reads the files again
         self.last_build_timings = {"kmeans_s": stats["kmeans_s"], "codec_s": stats["codec_s"]}
 
     def _encode_into(
@@ -603,6 +612,7 @@ class PLAID(ConfiguredIndex, StoreBacked, PyLateCall):
         manifest["next_segment"] = self._store.manifest["next_segment"]
         manifest["metadata_schema"] = schema
         self._quantizer = self._codec = None
+        self._codec_files = {}
         if ids:
             self._train_into(manifest, docs)
             self._encode_into(manifest, ids, docs, texts, rows)

@@ -38,6 +38,7 @@ FORMAT = "plait-plaid"
 VERSION = 2  # written (adds ``<seg>.metadata`` and ``settings.config``); READ_VERSIONS are read
 READ_VERSIONS = (1, 2)
 PAYLOAD_ROLES = ("codes", "residuals", "doclens")
+CODEC_ROLES = ("centroids", "centroid_scales", "bucket_cutoffs", "bucket_weights")
 
 
 class LazyNorms:

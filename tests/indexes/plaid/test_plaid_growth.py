@@ -103,3 +103,26 @@ def test_add_remove_cycles_change_nothing_of_what_stays(tmp_path):
         truth = np.argsort(-exact_scores(query, stored), kind="stable")[:10]
         overlap.append(len({corpus.ids[i] for i in truth} & set(hit.ids)) / 10)
     assert np.mean(overlap) >= 0.9
+
+
+def test_a_failed_growth_commit_leaves_the_committed_codebook(tmp_path, monkeypatch):
+    corpus = clustered_corpus(seed=6)
+    index = PLAID(tmp_path, "p", nbits=2)
+    index.add_documents(corpus.ids, corpus.docs)
+    k = index.quantizer.n_centroids
+    kept = index.quantizer
+    index.add_documents(["same-0"], [corpus.docs[0]])  # no growth: the codec files are kept ...
+    assert index.last_add is not None and index.last_add.new_centroids == 0
+    assert index.quantizer is kept  # ... and so is the quantizer, with what it built
+
+    def broken(manifest, **kwargs):  # type: ignore[no-untyped-def]
+        raise OSError("disk full")
+
+    monkeypatch.setattr(index._store, "commit", broken)
+    with pytest.raises(OSError, match="disk full"):
+        index.add_documents([f"new-{i}" for i in range(20)], _topic(7, 20))
+    monkeypatch.undo()
+    assert index.quantizer.n_centroids == k  # the grown centroids were never committed
+    assert "new-0" not in index and PLAID(tmp_path, "p").quantizer.n_centroids == k
+    index.add_documents([f"new-{i}" for i in range(20)], _topic(7, 20))
+    assert index.quantizer.n_centroids > k
