@@ -1,7 +1,8 @@
 """Filtered search on SciFact with synthetic metadata: plait vs fast-plaid 1.7 vs xtr-warp-rs 2.1.
 
     .venv/bin/python benchmarks/filter_bench.py [--engines plait,fast-plaid,xtr-warp-rs]
-        [--repeats 3] [--seed 0] [--nbits 2] [--threads 2] [--reuse-indexes] [--no-page]
+        [--repeats 3] [--seed 0] [--nbits 2] [--threads 2] [--reuse-indexes [--rebuild-plait]]
+        [--no-page]
 
 Every SciFact document gets deterministic synthetic metadata (``--seed``): ``year`` uniform over
 1995-2024, ``category`` uniform over 10 values (``c0``..``c9``), a boolean ``flag``. Four filter
@@ -191,6 +192,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="open the indexes an earlier run built (same embeddings, metadata seed "
         "and nbits) instead of building them; the build table then says so",
     )
+    parser.add_argument(
+        "--rebuild-plait",
+        action="store_true",
+        help="with --reuse-indexes: build plait's indexes again (after a change to plait) and "
+        "reopen only the peers'",
+    )
     parser.add_argument("--no-page", action="store_true", help="leave docs/benchmarks.md alone")
     args = parser.parse_args(argv)
     args.engines = [e.strip() for e in args.engines.split(",") if e.strip()]
@@ -345,7 +352,7 @@ def run(args: argparse.Namespace, facts: dict[str, str]) -> list[Table]:
             threads=args.threads,
         )
         plait_api = "search(filter=..., filter_params=...) (DuckDB over the segments' metadata)"
-        if args.reuse_indexes:
+        if args.reuse_indexes and not args.rebuild_plait:
             plait.call(
                 "open", timeout=args.timeout, index_folder=str(FILTER_WORK / "indexes" / "plait")
             )
