@@ -103,6 +103,15 @@ def command(
     ] = None,
     device: Annotated[str | None, typer.Option(help="torch device, e.g. cpu or cuda.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    negation_probes: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            help="Negation probe: for up to N judged queries, a negated twin of a relevant "
+            "document (one claim's polarity flipped) is added to a copy of the corpus, and the "
+            "report says how often each system ranks it above the original. 0 = off.",
+        ),
+    ] = 200,
 ) -> None:
     """Compare BM25, a bi-encoder, ColBERT (exact, PLAID 1/2/4-bit, pooling) and re-rankers.
 
@@ -148,6 +157,7 @@ def command(
         stat_test=stat_test,
         device=device,
         cache=str(cache) if cache is not None else None,
+        negation_probes=negation_probes,
     )
     started = time.perf_counter()
     dataset = load_compare_data(data, split=split, max_queries=max_queries)

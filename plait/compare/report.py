@@ -196,6 +196,64 @@ def cost_table(result: CompareResult) -> Table:
     return Table("Costs", header, rows, note)
 
 
+def _rank(value: float) -> str:
+    return "n/a" if math.isnan(value) else f"{value:.1f}"
+
+
+def negation_table(result: CompareResult) -> Table | None:
+    """Tabulate the negation probe per system (``None`` when the probe did not run)."""
+    probe = result.negation
+    if probe is None:
+        return None
+    header = ["System", "twin above the original", "ties", "original's mean rank",
+              "twin's mean rank"]  # fmt: skip
+    rows = [
+        [s["label"], f"{100 * s['twin_above']:.0f}%", str(s["ties"]), _rank(s["original_rank"]),
+         _rank(s["twin_rank"])]
+        for s in probe.systems.values()
+    ]  # fmt: skip
+    note = (
+        f"For {probe.n_pairs} judged queries, one judged-relevant document each got a negated "
+        "twin (plait.training.negation: the polarity of one claim flipped, in the sentence that "
+        "matches the query), added to a copy of the corpus "
+        f"({probe.n_documents} documents) used for this probe only. Twin above: how often a "
+        "system scores the twin above the original (a tie counts one half; lower is better). "
+        "Ranks are in the corpus copy (1 = first); the cross-encoder re-ranks only its first "
+        "stage's candidates, so it has none here."
+    )
+    if probe.n_without_twin:
+        queries = "1 query" if probe.n_without_twin == 1 else f"{probe.n_without_twin} queries"
+        note += (
+            f" {queries} had no relevant document with a negation pattern in a sentence matching "
+            "the query, and were not probed."
+        )
+    return Table("Negation probe", header, rows, note)
+
+
+def negation_examples(result: CompareResult) -> list[dict]:
+    """List a few probe pairs: the changed sentence and each system's scores and ranks."""
+    probe = result.negation
+    if probe is None:
+        return []
+    blocks = []
+    for example in probe.examples:
+        lines = []
+        for name, s in example["systems"].items():
+            label = probe.systems[name]["label"]
+            verdict = {1.0: "twin above", 0.5: "tie"}.get(s["twin_above"], "original above")
+            ranks = (
+                ""
+                if math.isnan(s["original_rank"])
+                else f" (ranks {s['original_rank']:g} and {s['twin_rank']:g})"
+            )
+            lines.append(
+                f"{label}: original {s['original_score']:.3f}, twin {s['twin_score']:.3f}"
+                f"{ranks}: {verdict}"
+            )
+        blocks.append({**example, "lines": lines})
+    return blocks
+
+
 def _disagreement_ids(result: CompareResult) -> list[tuple[str, str]]:
     """``(query id, reason)`` for the queries where ColBERT and the baseline disagree most."""
     colbert, base = result.get(result.reference), result.get(result.baseline)
@@ -272,6 +330,8 @@ def build_blocks(result: CompareResult) -> dict:
         "verdict": verdict(result),
         "tables": tables,
         "disagreements": disagreement_blocks(result),
+        "negation": negation_table(result),
+        "negation_examples": negation_examples(result),
         "skipped": dict(result.skipped),
         "environment": environment_lines(result),
     }
@@ -399,6 +459,21 @@ def _html_disagreements(blocks: list[dict]) -> str:
     return "\n".join(parts)
 
 
+def _html_negation_examples(blocks: list[dict]) -> str:
+    parts = []
+    for block in blocks:
+        lines = "".join(f"<li>{html.escape(line)}</li>" for line in block["lines"])
+        parts.append(
+            f'<div class="query"><p><b>Query {html.escape(block["query_id"])}:</b> '
+            f"{html.escape(block['query'])} "
+            f'<span class="note">(document {html.escape(block["document_id"])}, '
+            f"{html.escape(block['pattern'])})</span></p>"
+            f'<p class="note">original: {html.escape(block["before"])}<br>'
+            f"twin: {html.escape(block['after'])}</p><ul>{lines}</ul></div>"
+        )
+    return "\n".join(parts)
+
+
 def render_html(result: CompareResult, images: dict[str, bytes]) -> str:
     """Return the self-contained HTML report (figures inlined as base64 PNG)."""
     blocks = build_blocks(result)
@@ -411,6 +486,9 @@ def render_html(result: CompareResult, images: dict[str, bytes]) -> str:
         + "</ul></div>",
     ]
     parts += [_html_table(t) for t in blocks["tables"]]
+    if blocks["negation"] is not None:
+        parts.append(_html_table(blocks["negation"]))
+        parts.append(_html_negation_examples(blocks["negation_examples"]))
     parts.append("<h2>Plots</h2>")
     for stem, png in images.items():
         data = base64.b64encode(png).decode("ascii")
@@ -467,6 +545,18 @@ def render_markdown(result: CompareResult, image_files: dict[str, str]) -> str:
         + [""]
     )
     lines += [_md_table(t) for t in blocks["tables"]]
+    if blocks["negation"] is not None:
+        lines.append(_md_table(blocks["negation"]))
+        for block in blocks["negation_examples"]:
+            lines += [
+                f"**Query {block['query_id']}:** {block['query']} (document "
+                f"`{block['document_id']}`, {block['pattern']})",
+                "",
+                f"- original: {block['before']}",
+                f"- twin: {block['after']}",
+                *(f"- {line}" for line in block["lines"]),
+                "",
+            ]
     lines += (
         ["## Plots", ""]
         + [f"![{CAPTIONS.get(stem, stem)}]({name})" for stem, name in image_files.items()]

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from plait.compare.negation import NegationProbe
 
 __all__ = [
     "PRIMARY_METRIC",
@@ -113,7 +116,11 @@ class SystemResult:
 
 @dataclass
 class CompareResult:
-    """Every configuration run on one data set, plus what could not run and why."""
+    """Every configuration run on one data set, plus what could not run and why.
+
+    ``negation`` is the negation probe (:mod:`plait.compare.negation`): ``None`` without
+    judgements, when no relevant document had a negated twin, or when it was turned off.
+    """
 
     data_name: str
     n_documents: int
@@ -131,6 +138,7 @@ class CompareResult:
     total_s: float = 0.0
     pairwise: dict[str, dict[str, SignificanceTest]] = field(default_factory=dict)
     environment: dict[str, Any] = field(default_factory=dict)
+    negation: NegationProbe | None = None
 
     def get(self, name: str) -> SystemResult | None:
         """Return the system called ``name``, or ``None``."""
@@ -184,6 +192,7 @@ class CompareResult:
                 }
             },
             "total_s": self.total_s,
+            "negation": None if self.negation is None else self.negation.to_dict(),
         }
 
 

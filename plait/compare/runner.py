@@ -31,6 +31,7 @@ from plait.compare.cache import DocumentMemo, EncodingCache, encoder_fingerprint
 from plait.compare.data import CompareData
 from plait.compare.environment import describe_machine, load_average
 from plait.compare.latency import BUDGET_S, LatencyPlan, time_interleaved
+from plait.compare.negation import NegationProbe, negation_probe
 from plait.compare.results import PRIMARY_METRIC, CompareResult, SignificanceTest, SystemResult
 from plait.compare.stats import (
     RANDOMISATION_RESAMPLES,
@@ -74,6 +75,7 @@ class CompareSettings:
     stat_test: str = "student"
     device: str | None = None
     cache: str | None = None
+    negation_probes: int = 200
 
     def check(self) -> None:
         """Reject unknown system names and non-positive sizes."""
@@ -87,6 +89,8 @@ class CompareSettings:
             raise ValueError("latency query counts must be >= 0")
         if self.latency_budget_s < 0:
             raise ValueError(f"latency_budget_s must be >= 0, got {self.latency_budget_s}")
+        if self.negation_probes < 0:
+            raise ValueError(f"negation_probes must be >= 0, got {self.negation_probes}")
 
 
 class _Session:
@@ -112,6 +116,7 @@ class _Session:
         self.latency_plans: dict[str, LatencyPlan] = {}
         self.pair_tests: dict[tuple[str, str], SignificanceTest] = {}
         self.baseline_tests: dict[tuple[str, str], dict[str, SignificanceTest]] = {}
+        self.negation: NegationProbe | None = None
         self.started = time.perf_counter()
         self.environment: dict[str, Any] = {
             "load_average_start": load_average(),
@@ -576,6 +581,7 @@ def _finish(session: _Session, total_s: float) -> CompareResult:
             "bi_encoder_name": bi_encoder_name(s.bi_encoder),
             "cross_encoder": s.cross_encoder,
             "cached_encodings": list(session.cached),
+            "negation_probes": s.negation_probes,
             **session.timings,
         },
         queries={q["id"]: q["text"] for q in data.queries},
@@ -584,7 +590,16 @@ def _finish(session: _Session, total_s: float) -> CompareResult:
         total_s=total_s,
         pairwise=pairwise,
         environment=environment,
+        negation=session.negation,
     )
+
+
+def _run_negation_probe(session: _Session) -> None:
+    """Negated twins of judged-relevant documents (:mod:`plait.compare.negation`)."""
+    try:
+        session.negation = negation_probe(session, session.settings.negation_probes)
+    except Exception as error:  # report it and keep the comparison
+        session.skipped["negation probe"] = f"{type(error).__name__}: {error}"
 
 
 def _run_first_stage_rerank(session: _Session, name: str) -> None:
@@ -637,5 +652,6 @@ def run_compare(
                 _RUNNERS[name](session, name)
         if not any(session.wanted(name) for name in session.systems):
             raise ValueError("no configuration ran: choose at least one system")
+        _run_negation_probe(session)
         session.time_latency()
         return _finish(session, time.perf_counter() - start)

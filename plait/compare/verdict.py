@@ -11,6 +11,9 @@ What it may say is bound by the numbers:
   overlap (the spread covers the gap) the sentence says the run does not order them;
 - the first sentence names the two models compared: it is about them, not about late interaction
   in general;
+- the negation probe (:mod:`plait.compare.negation`) gets a sentence only when exact ColBERT
+  and the baseline put the negated twin above the original at rates at least
+  :data:`NEGATION_GAP` apart, with the paired test of their per-pair outcomes;
 - the last sentence counts the paired tests the verdict cites and says which of its significant
   differences would not survive a Holm correction for that many tests.
 """
@@ -40,6 +43,9 @@ COMPRESSED = (
 )
 RERANKS = ("bm25+colbert", "biencoder+colbert")
 N_LISTED = 4  # systems named in "no significant difference from ..." before "and N more"
+NEGATION_GAP = (
+    0.10  # the negation probe is in the verdict when the twin-above rates differ this much
+)
 
 
 def _score(system: SystemResult) -> float:
@@ -301,6 +307,36 @@ class _Verdict:
             "measured on a loaded machine."
         )
 
+    def negation(self) -> str:
+        """ColBERT against the baseline on the negation probe, when they differ by a lot."""
+        r = self.result
+        probe = r.negation
+        base = r.baseline
+        if probe is None or base == "colbert" or not {"colbert", base} <= set(probe.systems):
+            return ""
+        ours, theirs = probe.systems["colbert"]["twin_above"], probe.systems[base]["twin_above"]
+        if abs(ours - theirs) < NEGATION_GAP:
+            return ""
+        test = probe.test("colbert", base, r.settings.get("stat_test", "student"))
+        if test is None:
+            return ""
+        self.cited[("negation:colbert", f"negation:{base}")] = test
+        base_text = "the bi-encoder" if base == "biencoder" else probe.systems[base]["label"]
+        p = format_p(test.p_value, MAX_P)
+        if test.significant:
+            side = "more" if test.delta > 0 else "less"
+            finding = (
+                f"exact ColBERT is fooled significantly {side} often ({self.test_label}, p = {p})"
+            )
+        else:
+            finding = f"the difference is not significant ({self.test_label}, p = {p})"
+        return (
+            f"Negation probe: with a negated twin of one judged-relevant document per query "
+            f"added to the corpus ({probe.n_pairs} queries), exact ColBERT ranks the twin above "
+            f"the original for {100 * ours:.0f}% of them and {base_text} for "
+            f"{100 * theirs:.0f}%; {finding}."
+        )
+
     def multiple_comparisons(self) -> str:
         tests = list(self.cited.values())
         significant = [t for t in tests if t.significant]
@@ -404,6 +440,7 @@ def verdict(result: CompareResult) -> list[str]:
     else:
         sentences = _quality_sentences(v)
         sentences.append(v.best())
+        sentences.append(v.negation())
     if base is not None and colbert is not None and colbert is not base:
         sentences.append(v.latency(colbert, base))
     sentences.append(v.load())

@@ -17,6 +17,7 @@ SECTIONS = (
     "Verdict",
     "Quality",
     "Costs",
+    "Negation probe",
     "Plots",
     "Where ColBERT and the baseline disagree most",
     "Machine and versions",
@@ -171,7 +172,7 @@ def test_html_is_self_contained_with_sections_tables_and_images(report):
     page = report["html"]
     for section in SECTIONS:
         assert f"<h2>{section}</h2>" in page
-    assert page.count("<table>") == 2
+    assert page.count("<table>") == 3  # quality, costs, negation probe
     images = re.findall(r'<img [^>]*src="([^"]+)"', page)
     assert len(images) == 3 and all(src.startswith("data:image/png;base64,") for src in images)
     assert not re.search(r'(src|href)\s*=\s*"(https?:)?//', page)
