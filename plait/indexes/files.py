@@ -197,13 +197,20 @@ class LazyTexts:
         except FileNotFoundError:
             raise MissingIndexFileError(f"index file {path} is missing") from None
         self._value: list[str | None] | None = None
+        self._error: CorruptIndexError | None = None  # the file is read once: a failure stays
         self._lock = threading.Lock()
 
     def get(self) -> list[str | None]:
         """Return the texts (one per document, ``None`` where none was stored), parsed once."""
         with self._lock:
             if self._value is None:
-                self._value = self._parse()
+                if self._error is not None:
+                    raise self._error
+                try:
+                    self._value = self._parse()
+                except CorruptIndexError as error:
+                    self._error = error
+                    raise
             return self._value
 
     def _parse(self) -> list[str | None]:

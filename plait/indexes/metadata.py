@@ -218,6 +218,7 @@ class LazyMetadata:
         self.path, self._handle, self._entry, self._count = path, handle, dict(entry), count
         self._rows: Rows | None = None
         self._table: Any = None
+        self._error: CorruptIndexError | None = None  # the file is read once: a failure stays
         self._lock = threading.Lock()
 
     def rows(self) -> Rows:
@@ -237,7 +238,13 @@ class LazyMetadata:
 
     def _parsed(self) -> Any:
         if self._table is None:
-            self._table = self._parse()
+            if self._error is not None:
+                raise self._error
+            try:
+                self._table = self._parse()
+            except CorruptIndexError as error:
+                self._error = error
+                raise
         return self._table
 
     def _parse(self) -> Any:

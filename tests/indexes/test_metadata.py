@@ -83,6 +83,26 @@ def test_a_damaged_metadata_file_is_named(tmp_path) -> None:
         Exact(tmp_path, "idx").get_documents(["a"])
 
 
+@pytest.mark.parametrize("role", [".metadata", ".texts"])
+def test_a_damaged_file_stays_named_on_every_read(tmp_path, role) -> None:
+    """The lazy file is read once; a second look gives the same error, not a closed-file one."""
+    from plait.indexes import CorruptIndexError
+
+    Exact(tmp_path, "idx").add_documents(
+        ["a"], _docs(1), texts=["some text"], metadata=[{"year": 2020}]
+    )
+    index = Exact(tmp_path, "idx")  # opens the files, reads them on first use
+    (name,) = [e["name"] for r, e in index.manifest["files"].items() if r.endswith(role)]
+    path = tmp_path / "idx" / name
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    with open(path, "r+b") as handle:  # in place: the same file the index holds open
+        handle.write(bytes(data))
+    for _ in range(2):
+        with pytest.raises(CorruptIndexError, match=name):
+            index.get_documents(["a"])
+
+
 def test_without_pyarrow_metadata_needs_the_extra_and_the_rest_works(tmp_path, monkeypatch) -> None:
     index = Exact(tmp_path, "idx")
     index.add_documents(["a"], _docs(1), texts=["plain"])
