@@ -21,6 +21,7 @@ from plait.models import loading
 from plait.models.dense import PYLATE_DENSE_REF, Dense
 from plait.models.pooling import pool_many
 from plait.models.settings import ColBERTSettings
+from plait.models.token_details import check_output_value, details_output, token_details
 from plait.models.tokenization import (
     check_texts,
     collate,
@@ -30,6 +31,7 @@ from plait.models.tokenization import (
     tokenize_ids,
 )
 from plait.models.trainer_inputs import tokenize_for_trainer
+from plait.scores.similarity import SimilarityFunction
 
 logger = logging.getLogger(__name__)
 
@@ -144,6 +146,21 @@ class ColBERT(SentenceTransformer):
         self._warned_truncation = False
         if is_default:
             default_model.apply_delta(self, explicit_embedding_size=embedding_size)
+
+    @property  # type: ignore[override]
+    def similarity_fn_name(self) -> str:
+        """``"MaxSim"``, the only score of a late-interaction model (PyLate's value).
+
+        Setting it (or passing ``similarity_fn_name=`` to the constructor) accepts ``"MaxSim"`` or
+        :attr:`plait.scores.SimilarityFunction.MAXSIM`; any other name raises ``ValueError``.
+        """
+        return SimilarityFunction.MAXSIM.value
+
+    @similarity_fn_name.setter
+    def similarity_fn_name(self, value: Any) -> None:
+        if value is not None:
+            SimilarityFunction.parse(value)
+        self._similarity_fn_name = SimilarityFunction.MAXSIM.value  # type: ignore[assignment]
 
     @staticmethod
     def load(input_path: str) -> ColBERT:  # type: ignore[override]
@@ -334,6 +351,7 @@ class ColBERT(SentenceTransformer):
         device: str | None = None,
         normalize_embeddings: bool = True,
         compute_dtype: str = "float32",
+        output_value: str | None = "token_embeddings",
     ) -> Any:
         """Encode texts into one float32 ``(n_tokens, dim)`` matrix per text, in input order.
 
@@ -377,6 +395,13 @@ class ColBERT(SentenceTransformer):
             the encoder under ``torch.autocast`` in bfloat16 (outputs stay float32, normalised in
             float32). On SciFact with the default model it changes token vectors by up to ~0.004 in
             cosine; see docs/compare.md for speed and nDCG.
+        output_value
+            ``"token_embeddings"`` (default): the matrices above. ``None`` (PyLate's): a dict of
+            per-text lists, ``token_embeddings`` with a row for every token of the text
+            (skiplisted ones included), its ``input_ids``, ``attention_mask`` and ``masks``
+            (``True`` for the rows the default keeps); ``emb[mask]`` is the default output.
+            ``padding=True`` pads each entry to the longest text as one ``(1, length, ...)`` slice
+            per text, as PyLate does; a single string gives a dict of single items.
 
         Raises
         ------
@@ -384,8 +409,9 @@ class ColBERT(SentenceTransformer):
             ``sentences`` is not a string or list of strings (the message names the position of the
             first bad item).
         ValueError
-            A non-positive ``batch_size`` / ``pool_factor``, another ``precision``, or an unknown
-            ``compute_dtype``.
+            A non-positive ``batch_size`` / ``pool_factor``, another ``precision``, an unknown
+            ``compute_dtype`` or ``output_value``, or ``output_value=None`` with ``pool_factor > 1``
+            (pooling merges tokens, so rows no longer match token ids).
         """
         if _is_nested(sentences):
             options = {k: v for k, v in locals().items() if k not in ("self", "sentences")}
@@ -399,14 +425,26 @@ class ColBERT(SentenceTransformer):
             raise ValueError(
                 f"compute_dtype={compute_dtype!r}: choose one of {', '.join(_COMPUTE_DTYPES)}"
             )
+        check_output_value(output_value, pool_factor)
         if device is not None:
             self.to(device)
         resolved_prompt = self._resolve_prompt(prompt, prompt_name)
         if resolved_prompt:
             texts = [resolved_prompt + text for text in texts]
+        details = output_value is None
         outputs = self._encode_texts(
-            texts, is_query, batch_size, show_progress_bar, normalize_embeddings, compute_dtype
+            texts,
+            is_query,
+            batch_size,
+            show_progress_bar,
+            normalize_embeddings,
+            compute_dtype,
+            details,
         )
+        if details:
+            pad_id = self.tokenizer.pad_token_id or 0
+            as_tensor = convert_to_tensor or not convert_to_numpy
+            return details_output(outputs, single, padding, as_tensor, pad_id)
         if pool_factor > 1 and not is_query:
             pooled = pool_many([o.numpy() for o in outputs], pool_factor, protected_tokens)
             outputs = [torch.from_numpy(p) for p in pooled]
@@ -425,10 +463,12 @@ class ColBERT(SentenceTransformer):
         show_progress_bar: bool | None,
         normalize: bool = True,
         compute_dtype: str = "float32",
-    ) -> list[Tensor]:
+        details: bool = False,
+    ) -> list[Any]:
+        """One matrix per text (``details``: one dict of every token's rows, ids and masks)."""
         ids = self._token_ids(texts, is_query)
         order = sorted(range(len(ids)), key=lambda i: -len(ids[i]))
-        outputs: list[Tensor] = [torch.empty(0)] * len(ids)
+        outputs: list[Any] = [torch.empty(0)] * len(ids)
         if show_progress_bar is None:
             show_progress_bar = logger.getEffectiveLevel() <= logging.INFO
         starts = range(0, len(order), batch_size)
@@ -440,7 +480,7 @@ class ColBERT(SentenceTransformer):
                 for start in tqdm(starts, desc=f"Encoding {kind}", disable=not show_progress_bar):
                     batch = order[start : start + batch_size]
                     matrices = self._encode_batch(
-                        [ids[i] for i in batch], is_query, normalize, compute_dtype
+                        [ids[i] for i in batch], is_query, normalize, compute_dtype, details
                     )
                     for index, matrix in zip(batch, matrices, strict=True):
                         outputs[index] = matrix
@@ -450,8 +490,13 @@ class ColBERT(SentenceTransformer):
         return outputs
 
     def _encode_batch(
-        self, ids: list[list[int]], is_query: bool, normalize: bool, compute_dtype: str = "float32"
-    ) -> list[Tensor]:
+        self,
+        ids: list[list[int]],
+        is_query: bool,
+        normalize: bool,
+        compute_dtype: str = "float32",
+        details: bool = False,
+    ) -> list[Any]:
         features = self._collate(ids, is_query)
         features = {key: value.to(self.device) for key, value in features.items()}
         if compute_dtype == "float32":
@@ -464,11 +509,16 @@ class ColBERT(SentenceTransformer):
             if normalize:
                 embeddings = F.normalize(embeddings, p=2, dim=-1)
             embeddings = embeddings.cpu()
-        if is_query and self.do_query_expansion:
-            return list(embeddings.unbind(0))
+        expanded = is_query and self.do_query_expansion
         keep = features["attention_mask"].bool().cpu()
-        if not is_query:
+        if expanded:
+            keep = torch.ones_like(keep)  # every expansion row is kept
+        elif not is_query:
             keep &= self.skiplist_mask(features["input_ids"].cpu())
+        if details:
+            return token_details(embeddings, features, keep, ids, expanded)
+        if expanded:
+            return list(embeddings.unbind(0))
         # one gather for the whole batch, then views per text (per-row boolean indexing cost ~6%
         # of a document batch's time on 2 busy cores)
         return list(torch.split(embeddings[keep], keep.sum(dim=1).tolist()))
