@@ -202,6 +202,7 @@ def test_demo_runs_offline_and_matches_brute_force(run, tiny_model, tiny_model_p
     assert list(report["results"]) == list(DEMO_QUERIES)
     assert {"load model", "encode documents", "build index", "search"} <= set(report["timings_s"])
     assert report["negation"].startswith("negation check")
+    assert report["negation"] == report["negation_checks"][0]["line"]
     first = DEMO_QUERIES[0]
     expected = maxsim_ranking(
         tiny_model, [first], [d["text"] for d in documents], [d["id"] for d in documents], 2
@@ -254,14 +255,30 @@ def test_plaid_index_search_and_evaluate(
 
 
 def test_demo_negation_line_says_plainly_whether_the_check_passed() -> None:
-    from plait.cli.demo import NEGATION_PAIR, NEGATION_QUERY, _negation_line
+    from plait.cli.demo import _negation_line
 
-    affirmed, negated = NEGATION_PAIR
-    hit = lambda doc: {"id": doc, "score": 1.0}  # noqa: E731
-    passed = _negation_line({NEGATION_QUERY: [hit(affirmed), hit(negated)]})
-    failed = _negation_line({NEGATION_QUERY: [hit(negated), hit(affirmed)]})
-    missing = _negation_line({NEGATION_QUERY: [hit(negated)]})
-    assert passed and "PASSED" in passed and "FAILED" not in passed
-    assert failed and "FAILED: this model ranks the negated record above" in failed
-    assert missing and "FAILED: the affirmed record is not in the top k" in missing
-    assert _negation_line({"another query": []}) is None
+    answer, other = ("med-02", "has cardiac disease"), ("med-01", "has NO cardiac disease")
+    passed = _negation_line("q", (*answer, 2.0), (*other, 1.0))
+    failed = _negation_line("q", (*answer, 1.0), (*other, 2.0))
+    tied = _negation_line("q", (*answer, 1.0), (*other, 1.0))
+    assert "PASSED: the record that has cardiac disease scores above" in passed
+    assert "FAILED" not in passed and "scores 2.00, med-01 (has NO cardiac disease) 1.00" in passed
+    assert "FAILED: this model scores the record that has NO cardiac disease above" in failed
+    assert "FAILED: this model scores the two records the same" in tied
+
+
+def test_demo_negation_checks_are_exact_maxsim_through_the_evaluator(tiny_model) -> None:
+    from plait.cli.demo import NEGATION_CHECKS, negation_checks
+    from plait.scores import colbert_scores
+
+    texts = {d["id"]: d["text"] for d in load_demo_corpus()}
+    checks = negation_checks(tiny_model, texts, list(DEMO_QUERIES))
+    assert [c["query"] for c in checks] == [c[0] for c in NEGATION_CHECKS]
+    for check in checks:
+        q = tiny_model.encode([check["query"]], is_query=True)
+        d = tiny_model.encode([texts[check["answer"]], texts[check["other"]]], is_query=False)
+        expected = [float(colbert_scores(q, [doc])[0, 0]) for doc in d]
+        assert [check["answer_score"], check["other_score"]] == pytest.approx(expected, abs=1e-4)
+        assert check["passed"] == (expected[0] > expected[1])
+        assert ("PASSED" in check["line"]) == check["passed"]
+    assert negation_checks(tiny_model, texts, ["another query"]) == []
