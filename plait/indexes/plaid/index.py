@@ -82,6 +82,7 @@ _IGNORED_PYLATE_ARGS = (  # PyLate 1.6 PLAID arguments with no meaning here (bac
     "batch_size",
     "embedding_size",
     "use_triton",
+    "low_memory",
     "nranks",
     "index_bsize",
     "search_batch_size",
@@ -103,9 +104,11 @@ class PLAID(ConfiguredIndex, StoreBacked, PyLateCall):
     win; the index never re-trains it, and an existing index must already use the same one): how
     shards of one collection stay comparable. ``index_path`` is an alias of
     ``index_folder``. An existing index is opened (its stored settings win) unless ``override``.
-    PyLate arguments without a meaning here (``use_fast``, ``device``, ``show_progress``,
-    ``batch_size``, ``embedding_size``, ``use_triton``, ``nranks``, ``index_bsize``,
-    ``search_batch_size``) are accepted and ignored. ``index(queries_embeddings, k, subset)``
+    ``num_threads`` (PyLate's): at most that many threads search queries in parallel (default:
+    :func:`plait.kernels.threads.get_num_threads`). PyLate arguments without a meaning here
+    (``use_fast``, ``device``, ``show_progress``, ``batch_size``, ``embedding_size``,
+    ``use_triton``, ``low_memory``, ``nranks``, ``index_bsize``, ``search_batch_size``) are
+    accepted and ignored. ``index(queries_embeddings, k, subset)``
     answers in PyLate's shape (see :class:`~plait.indexes.base.PyLateCall`).
     """
 
@@ -131,11 +134,17 @@ class PLAID(ConfiguredIndex, StoreBacked, PyLateCall):
         auto_retrain_max_tokens: int | None = None,
         index_path: str | os.PathLike[str] | None = None,
         codebook: Codebook | None = None,
+        num_threads: int | None = None,
         **pylate_kwargs: Any,
     ) -> None:
         unknown = sorted(set(pylate_kwargs) - set(_IGNORED_PYLATE_ARGS))
         if unknown:
             raise TypeError(f"PLAID() got unexpected keyword arguments {unknown}")
+        if num_threads is not None and (
+            isinstance(num_threads, bool) or not isinstance(num_threads, int) or num_threads < 1
+        ):
+            raise ValueError(f"num_threads must be a positive integer or None, got {num_threads!r}")
+        self.num_threads = num_threads
         folder = index_path if index_path is not None else index_folder
         if folder is None:
             raise ValueError("PLAID needs a folder: pass index_folder= (or index_path=)")
@@ -679,7 +688,7 @@ class PLAID(ConfiguredIndex, StoreBacked, PyLateCall):
             subset = None if subsets is None else [subsets[qi]]
             return run_search(source, [queries[qi]], int(k), resolved, subset)[0]
 
-        workers = min(get_num_threads(), len(queries))
+        workers = min(self.num_threads or get_num_threads(), len(queries))
         if workers <= 1:
             return [one(qi) for qi in range(len(queries))]
         # queries are independent; the stages are numba (nogil) and torch, so threads run in parallel

@@ -106,3 +106,24 @@ def test_a_damaged_config_names_the_manifest(tmp_path: Path) -> None:
         folder.commit(manifest, base=dict(index.manifest))
     with pytest.raises(CorruptIndexError, match="settings.config"):
         PLAID(tmp_path, "idx")
+
+
+def test_pylate_thread_and_memory_arguments(tmp_path: Path, monkeypatch) -> None:
+    """PyLate's ``num_threads`` caps the search threads; ``low_memory`` (GPU VRAM) is accepted."""
+    from plait.indexes.plaid import index as plaid_index
+
+    ids, docs = _docs()
+    index = PLAID(tmp_path, "idx", n_centroids=8, kmeans_niters=1, num_threads=1, low_memory=True)
+    index.add_documents(ids, docs)
+    pools = []
+    original = plaid_index.worker_pool
+    monkeypatch.setattr(
+        plaid_index, "worker_pool", lambda name, n: pools.append(n) or original(name, n)
+    )
+    one_thread = index.search(docs[:4], k=3)
+    assert pools == []  # one thread: no pool
+    default = PLAID(tmp_path, "idx").search(docs[:4], k=3)
+    assert [r.ids for r in one_thread] == [r.ids for r in default]
+    for bad in (0, -1, 1.5, True):
+        with pytest.raises(ValueError, match="num_threads"):
+            PLAID(tmp_path, "idx", num_threads=bad)
