@@ -175,7 +175,7 @@ def prepare_run(
     shutil.rmtree(run_dir, ignore_errors=True)
     (run_dir / "tests").mkdir(parents=True)
     for path in files:
-        text = rewrite.rewrite_source(path.read_text(encoding="utf-8"), target, names)
+        text = rewrite.rewrite_source(path.read_text(encoding="utf-8"), target, names, path.name)
         (run_dir / "tests" / path.name).write_text(text, encoding="utf-8")
     (run_dir / "conftest.py").write_text(RECORDER, encoding="utf-8")
     (run_dir / "pytest.ini").write_text(PYTEST_INI, encoding="utf-8")

@@ -82,6 +82,11 @@ def test_adaptations_apply_to_their_target_only() -> None:
     assert 'pytest.importorskip("voyager")' in pylate
     for adaptation in rewrite.ADAPTATIONS:
         assert adaptation.target in ("plait", "pylate", "both") and adaptation.reason
+    parity = 'import pytest\npytest.importorskip("xtr_warp")\n'
+    assert "importorskip" in rewrite.rewrite_source(parity, "plait", {}, "test_warp.py")
+    assert "importorskip" not in rewrite.rewrite_source(
+        parity, "plait", {}, "test_delete_parity.py"
+    )
 
 
 def test_every_hub_name_has_a_distinct_link(tmp_path: Path, monkeypatch) -> None:
