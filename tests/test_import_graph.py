@@ -14,6 +14,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import plait
 
 ROOT = Path(plait.__file__).resolve().parent
@@ -104,6 +106,7 @@ def test_subpackages_import_each_other_without_cycles() -> None:
         raise AssertionError("import cycle between plait's subpackages:\n  " + "\n  ".join(steps))
 
 
+@pytest.mark.slow  # a child process; the import graph above is checked without one
 def test_low_level_packages_load_without_the_trainer_or_torch() -> None:
     code = (
         "import sys\n"

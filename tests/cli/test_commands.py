@@ -210,6 +210,7 @@ def test_demo_runs_offline_and_matches_brute_force(run, tiny_model, tiny_model_p
     assert [hit["id"] for hit in report["results"][first]] == [doc_id for doc_id, _ in expected]
 
 
+@pytest.mark.slow  # test_demo_runs_offline_and_matches_brute_force stays in the inner loop
 def test_demo_text_output_and_own_query(run, tiny_model_path: Path, tmp_path: Path) -> None:
     result = run(
         "demo",

@@ -74,7 +74,7 @@ def test_console_script_entry_point() -> None:
     assert result.returncode == 0 and "plait" in result.stdout
 
 
-@pytest.mark.parametrize("kind", ["exact", "plaid"])
+@pytest.mark.parametrize("kind", ["exact", pytest.param("plaid", marks=pytest.mark.slow)])
 def test_info_reads_an_index_without_torch(tmp_path, kind: str) -> None:
     """`plait info` opens the index and reads its stats; neither needs torch or a model."""
     import numpy as np

@@ -240,6 +240,7 @@ def low_descriptor_limit() -> None:
     resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256))
 
 
+@pytest.mark.slow  # waits for the server's timeouts
 def test_idle_and_slow_clients_cannot_exhaust_the_server(bare_index: Exact) -> None:
     """D7 end to end: under a 256-descriptor limit, 300 idle connections and a slow client. The
     server refuses what does not fit, closes the idle and slow ones by its timeouts, keeps
@@ -293,6 +294,7 @@ def test_idle_and_slow_clients_cannot_exhaust_the_server(bare_index: Exact) -> N
     assert "Too many open files" not in log and len(log) < 20_000, log[-2000:]
 
 
+@pytest.mark.slow  # two plait processes; test_a_read_only_server_follows_an_override stays fast
 def test_read_only_server_sees_another_writer(bare_index: Exact) -> None:
     server, url = start_serve(
         bare_index.path, "--read-only", "--refresh-interval", "0.2", "--log-level", "warning"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from plait.compare import CompareSettings, load_compare_data, run_compare
 from plait.compare.cache import EncodingCache, encoder_fingerprint
@@ -29,6 +30,7 @@ def test_fingerprint_follows_the_encoder():
     assert first != encoder_fingerprint(lambda texts: [np.ones((2, 3))], "another name")
 
 
+@pytest.mark.slow  # two compare runs
 def test_second_run_reads_the_cache_and_matches(
     tmp_path, tiny_beir, tiny_model_path, tiny_biencoder_path
 ):

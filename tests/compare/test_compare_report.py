@@ -40,7 +40,11 @@ def _invoke(*args: object):
 def report(
     tmp_path_factory, beir_writer, tiny_model_path, tiny_biencoder_path, tiny_cross_encoder_path
 ):
-    """``plait compare`` with every configuration (cross-encoder included) on the tiny folder."""
+    """``plait compare`` with every configuration (cross-encoder included) on the tiny folder.
+
+    It takes seconds, so the tests reading it are slow; the inner loop runs ``plait compare``
+    end to end on a folder without qrels (``test_corpus_without_qrels_reports_costs_and_agreement``).
+    """
     root = tmp_path_factory.mktemp("compare")
     data = beir_writer(root / "tiny-beir")
     out = root / "report"
@@ -73,6 +77,7 @@ def report(
     }
 
 
+@pytest.mark.slow
 def test_every_configuration_runs(report):
     names = [system["name"] for system in report["summary"]["systems"]]
     assert names == [
@@ -102,6 +107,7 @@ def test_every_configuration_runs(report):
             assert 0.0 <= system["versus_baseline"]["ndcg@10"]["p_value"] <= 1.0
 
 
+@pytest.mark.slow
 def test_costs_are_consistent(report):
     systems = {s["name"]: s for s in report["summary"]["systems"]}
     exact = systems["colbert"]["bytes_per_document"]
@@ -116,6 +122,7 @@ def test_costs_are_consistent(report):
         assert projected["1000000"] == pytest.approx(1e6 * system["bytes_per_document"])
 
 
+@pytest.mark.slow
 def test_every_pair_is_tested_and_the_tests_match_the_per_query_scores(report):
     """The pairwise table the verdict reads: both directions, consistent with the baseline tests."""
     pairwise = report["summary"]["pairwise"]["ndcg@10"]
@@ -139,6 +146,7 @@ def test_every_pair_is_tested_and_the_tests_match_the_per_query_scores(report):
             )
 
 
+@pytest.mark.slow
 def test_report_records_machine_load_and_versions(report):
     import os
 
@@ -156,6 +164,7 @@ def test_report_records_machine_load_and_versions(report):
         assert f"numpy {environment['versions']['numpy']}" in page
 
 
+@pytest.mark.slow
 def test_report_states_its_test_and_names_the_models(report):
     text = report["markdown"]
     assert "ranx" not in text
@@ -168,6 +177,7 @@ def test_report_states_its_test_and_names_the_models(report):
     assert not re.search(r"\b0\.0+ nDCG@10 points", " ".join(report["summary"]["verdict"]))
 
 
+@pytest.mark.slow
 def test_html_is_self_contained_with_sections_tables_and_images(report):
     page = report["html"]
     for section in SECTIONS:
@@ -181,6 +191,7 @@ def test_html_is_self_contained_with_sections_tables_and_images(report):
     assert verdict and all(sentence in html.unescape(page) for sentence in verdict)
 
 
+@pytest.mark.slow
 def test_markdown_has_the_same_tables_and_linked_plots(report):
     text = report["markdown"]
     for section in SECTIONS:
@@ -192,6 +203,7 @@ def test_markdown_has_the_same_tables_and_linked_plots(report):
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+@pytest.mark.slow
 def test_numbers_match_the_evaluation_path(report, tiny_model_path, tiny_biencoder_path, tmp_path):
     """BM25, the bi-encoder, exact ColBERT and PLAID (each index built alone, training its own
     centroids, where compare shares one k-means) give the same metrics as evaluate_retriever."""
@@ -246,6 +258,7 @@ def test_corpus_without_qrels_reports_costs_and_agreement(
     assert "<h2>Where ColBERT and the baseline disagree most</h2>" in page
 
 
+@pytest.mark.slow
 def test_unjudged_folder_through_the_cli(
     tmp_path, tiny_unjudged, tiny_model_path, tiny_biencoder_path
 ):
@@ -304,6 +317,7 @@ def test_missing_folder_and_bad_options_fail_clearly(tmp_path, tiny_beir):
     assert result.exit_code == 2 and "--cross-encoder: folder not found" in result.output
 
 
+@pytest.mark.slow
 def test_plaid_rows_state_the_shared_kmeans_in_their_build_time(report):
     kmeans_s = report["summary"]["settings"]["plaid_kmeans_s"]
     encode_s = report["summary"]["settings"]["colbert_encode_s"]
@@ -314,6 +328,7 @@ def test_plaid_rows_state_the_shared_kmeans_in_their_build_time(report):
     assert "PLAID rows share one k-means" in report["markdown"]
 
 
+@pytest.mark.slow  # the test itself: tests/compare/test_stats.py
 def test_randomisation_test_end_to_end_and_kept_across_partial_results(
     tiny_beir, tiny_model_path, tiny_biencoder_path
 ):

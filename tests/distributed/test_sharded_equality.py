@@ -111,6 +111,7 @@ def subset_for(kind: str, drawn: list[str]) -> list[str] | None:
     }[kind]
 
 
+@pytest.mark.slow  # 100 random searches; the batch test below stays in the inner loop
 @settings(
     max_examples=100,
     deadline=None,

@@ -62,8 +62,10 @@ def same(a, b) -> None:
         (5, PLAIDSearchParams(ncells=1, ndocs=16, n_full_scores=8)),  # every cut bites
         (10, PLAIDSearchParams(centroid_score_threshold=float("-inf"), ndocs=32, n_full_scores=12)),
         (10, PLAIDSearchParams(centroid_score_threshold=5.0, ndocs=24)),  # nothing kept: no pruning
-        (40, PLAIDSearchParams(ncells=1, ndocs=40, n_full_scores=40)),  # ncells doubling
-        (600, None),  # k above the collection size
+        pytest.param(  # ncells doubling (also in test_search_driver.py)
+            40, PLAIDSearchParams(ncells=1, ndocs=40, n_full_scores=40), marks=pytest.mark.slow
+        ),
+        pytest.param(600, None, marks=pytest.mark.slow),  # k above the collection size
     ],
 )
 def test_equals_one_index_with_the_same_codebook(pair, k, params):

@@ -71,3 +71,18 @@ INDEX_FACTORIES: list[IndexFactory] = [
 @pytest.fixture(params=INDEX_FACTORIES, ids=lambda f: f.name)
 def index_factory(request) -> IndexFactory:
     return request.param
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m deselects by the marks
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """``@pytest.mark.slow_kinds("plaid", ...)``: those kinds of an ``index_factory`` test are slow.
+
+    The inner loop (``pytest -m "not slow"``) then runs the test on the other kinds only.
+    """
+    for item in items:
+        marker = item.get_closest_marker("slow_kinds")
+        callspec = getattr(item, "callspec", None)
+        if marker is None or callspec is None or "index_factory" not in callspec.params:
+            continue
+        if callspec.params["index_factory"].name in marker.args:
+            item.add_marker(pytest.mark.slow)

@@ -169,6 +169,7 @@ def test_subset(built):
     assert index.search([query], k=5, subset=["doc2", "doc9"])[0].ids == ["doc9"]
 
 
+@pytest.mark.slow_kinds("sharded-plaid")
 def test_reopen_gives_the_same_state(index_factory, tmp_path):
     ids, docs = make_docs(20)
     index = index_factory.create(tmp_path)
@@ -291,6 +292,7 @@ def test_pylate_call_shape(built):
     )
 
 
+@pytest.mark.slow_kinds("sharded-plaid")
 def test_open_index_reads_the_format_from_the_manifest(built, index_factory, tmp_path):
     """``indexes.open_index(path)`` opens every kind by its manifest, with the same answers."""
     from pathlib import Path
@@ -419,6 +421,8 @@ def _filtered_corpus(index_factory, tmp_path, n=40):
         ("year = ?", [1999], lambda m: False),
     ],
 )
+# sharded: slow (three shards to train per case); test_update_metadata_is_a_commit filters it fast
+@pytest.mark.slow_kinds("sharded-plaid")
 def test_filter_equals_exact_search_over_the_matching_documents(
     index_factory, tmp_path, where, params, keep
 ):
@@ -464,6 +468,7 @@ def test_filter_equals_exact_search_over_the_matching_documents(
         ("", [], "non-empty"),
     ],
 )
+@pytest.mark.slow_kinds("sharded-plaid")  # one shared check: filtering.check_filter
 def test_bad_filters_are_refused_with_a_clear_error(
     index_factory, tmp_path, where, params, message
 ):

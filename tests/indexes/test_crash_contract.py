@@ -190,6 +190,7 @@ def check(factory: Any, folder: Path, states: list[crash_child.State], last: int
     return "next" if held_by_all else "mixed"
 
 
+@pytest.mark.slow_kinds("exact-float16", "plaid", "sharded-plaid")  # seconds each: child processes
 def test_kill_9_leaves_the_last_committed_state(index_factory, tmp_path):
     seed = zlib.crc32(index_factory.name.encode())
     ops, states = crash_child.plan(seed, crash_child.can_compact(index_factory.name))

@@ -114,6 +114,7 @@ def docs():
     return [_unit(rng.standard_normal((int(rng.integers(3, 7)), DIM))) for _ in range(N)]
 
 
+@pytest.mark.slow  # 25 indexes per kind; test_contract.py filters every kind in the inner loop
 @settings(
     max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )

@@ -202,6 +202,7 @@ RACE_WRITER = textwrap.dedent(
 )
 
 
+@pytest.mark.slow  # a writer process racing the readers; test_crash_contract.py keeps one kill -9
 @pytest.mark.parametrize("kind", ["exact", "plaid"])
 def test_readers_opening_during_commits_never_see_false_corruption(tmp_path, kind):
     ids, embs = docs(40)
@@ -305,7 +306,7 @@ def flip(path: Path, bit: int) -> bytes:
     return data
 
 
-@pytest.mark.parametrize("kind", ["exact", "plaid"])
+@pytest.mark.parametrize("kind", ["exact", pytest.param("plaid", marks=pytest.mark.slow)])
 def test_bit_flips_in_the_manifest_and_small_files_are_named_never_silent(tmp_path, kind):
     path, cls = small_indexes(tmp_path)[kind]
     query = docs(1, seed=9)[1][0]

@@ -49,6 +49,7 @@ def _metadata_versions(path) -> list[set]:
     return [groups[s] for s in sorted(groups)]
 
 
+@pytest.mark.slow  # child processes; test_crash_contract.py keeps a kill -9 test in the inner loop
 def test_kill_9_during_update_metadata(index_factory, tmp_path):
     rng = np.random.default_rng(0)
     docs = [rng.standard_normal((4, 16)).astype(np.float32) for _ in range(24)]

@@ -132,7 +132,7 @@ def expected_distillation(model, feats, teacher, normalize=True):
     return total / n
 
 
-@pytest.mark.parametrize("normalize", [True, False])
+@pytest.mark.parametrize("normalize", [True, pytest.param(False, marks=pytest.mark.slow)])
 def test_distillation_matches_hand_computed(model, normalize):
     documents = [
         POSITIVES[0],
@@ -167,7 +167,10 @@ def _grads(model):
     }
 
 
-@pytest.mark.parametrize("mini_batch_size", [1, 2, 8])
+@pytest.mark.parametrize(
+    "mini_batch_size",
+    [pytest.param(1, marks=pytest.mark.slow), 2, pytest.param(8, marks=pytest.mark.slow)],
+)
 def test_cached_contrastive_gives_contrastive_loss_and_gradients(model, mini_batch_size):
     feats = features(model, QUERIES, POSITIVES, NEGATIVES)
     model.zero_grad()
@@ -185,6 +188,7 @@ def test_cached_contrastive_gives_contrastive_loss_and_gradients(model, mini_bat
         torch.testing.assert_close(got[name], expected[name], rtol=1e-4, atol=1e-6, msg=name)
 
 
+@pytest.mark.slow
 def test_cached_contrastive_replays_dropout(model):
     """In train mode (dropout on) the cached second pass replays the first pass's random state."""
     model.train()
@@ -265,7 +269,14 @@ def expected_teacher_contrastive(
     return total / n
 
 
-@pytest.mark.parametrize(("weight", "temperature"), [(0.0, 1.0), (1.0, 1.0), (0.5, 0.2)])
+@pytest.mark.parametrize(
+    ("weight", "temperature"),
+    [
+        pytest.param(0.0, 1.0, marks=pytest.mark.slow),
+        pytest.param(1.0, 1.0, marks=pytest.mark.slow),
+        (0.5, 0.2),
+    ],
+)
 def test_teacher_contrastive_matches_hand_computed(model, weight, temperature):
     feats = features(model, QUERIES, POSITIVES, NEGATIVES)
     query_vectors, document_vectors = teacher_vectors(5, 2)
@@ -301,7 +312,10 @@ def lexical_scores(rows, columns, n_queries=3, n_documents=6, seed=1):
     return LexicalScores(scores, queries, documents)
 
 
-@pytest.mark.parametrize("lexical_weight", [0.0, 0.5, 1.0])
+@pytest.mark.parametrize(
+    "lexical_weight",
+    [pytest.param(0.0, marks=pytest.mark.slow), 0.5, pytest.param(1.0, marks=pytest.mark.slow)],
+)
 def test_teacher_contrastive_with_lexical_scores_matches_hand_computed(model, lexical_weight):
     feats = features(model, QUERIES, POSITIVES, NEGATIVES)
     query_vectors, document_vectors = teacher_vectors(5, 2)
@@ -354,7 +368,15 @@ def test_teacher_contrastive_rejects_bad_input(model):
         losses.TeacherContrastive(model, query_vectors, document_vectors, weight=-1.0)
 
 
-@pytest.mark.parametrize("name", ["contrastive", "cached", "distillation", "teacher"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "contrastive",
+        pytest.param("cached", marks=pytest.mark.slow),
+        pytest.param("distillation", marks=pytest.mark.slow),
+        pytest.param("teacher", marks=pytest.mark.slow),
+    ],
+)
 def test_a_few_steps_lower_the_loss(model, name):
     torch.manual_seed(0)
     if name == "distillation":

@@ -79,6 +79,7 @@ def test_delta_round_trip(tmp_path: Path, tiny_model_path: Path) -> None:
     assert not default_model.apply_delta(target, explicit_embedding_size=99, folder=tmp_path)
 
 
+@pytest.mark.slow  # a child process importing torch and transformers
 def test_fresh_model_is_identical_in_another_process(tiny_encoder_path: Path) -> None:
     script = (
         "import sys, hashlib, numpy as np; from plait.models import ColBERT; "

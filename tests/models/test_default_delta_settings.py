@@ -22,6 +22,7 @@ def test_delta_settings_read_from_config(tmp_path: Path) -> None:
     assert default_model.delta_settings(folder=tmp_path / "absent") == {}
 
 
+@pytest.mark.slow  # loads the default model; reading the settings is tested above
 def test_default_model_uses_delta_settings_unless_overridden(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -93,6 +93,7 @@ def test_headers_sent_a_byte_at_a_time_get_408_and_the_connection_closed(port: i
     )
 
 
+@pytest.mark.slow  # the same dripping-client check as the headers' test above
 def test_body_sent_a_byte_at_a_time_gets_408_and_the_connection_closed(port: int) -> None:
     head = b"POST /search HTTP/1.1\r\nHost: x\r\nX-API-Key: k\r\ncontent-type: application/json\r\n"
     assert_dripping_client_gets_408(
@@ -135,6 +136,7 @@ def test_answer_without_a_key_comes_before_the_body_is_sent(port: int) -> None:
     assert answer.startswith(b"HTTP/1.1 401 ") and b"missing or wrong API key" in answer
 
 
+@pytest.mark.slow  # waits for the keep-alive timeout
 def test_keep_alive_connection_is_closed_when_idle(port: int) -> None:
     with connect(port) as sock:
         sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
@@ -219,6 +221,7 @@ async def big_answer(scope, receive, send) -> None:
     await send({"type": "http.response.body", "body": b"x" * BIG})
 
 
+@pytest.mark.slow  # waits for the send timeout
 def test_client_that_never_reads_its_answer_is_dropped() -> None:
     with live_server(big_answer, LIMITS) as port, connect(port) as sock:
         sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")

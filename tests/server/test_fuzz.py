@@ -46,6 +46,7 @@ def _operations(schema) -> list:
     return [result.ok() for result in schema.get_all_operations()]
 
 
+@pytest.mark.slow  # schemathesis over the whole API; tests/server/test_errors.py stays fast
 @pytest.mark.parametrize("mode", ["positive", "negative"])
 def test_api_never_fails_on_generated_requests(fuzzed_schema, mode: str) -> None:
     """Every operation, schema-valid (positive) and schema-violating (negative) requests."""

@@ -11,6 +11,7 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+import pytest
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -112,4 +113,4 @@ class ServerLifeCycle(RuleBasedStateMachine):
 ServerLifeCycle.TestCase.settings = settings(
     max_examples=20, stateful_step_count=15, deadline=None, suppress_health_check=list(HealthCheck)
 )
-test_server_life_cycle = ServerLifeCycle.TestCase
+test_server_life_cycle = pytest.mark.slow(ServerLifeCycle.TestCase)  # 20 random life cycles

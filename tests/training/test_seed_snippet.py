@@ -56,6 +56,7 @@ def test_seed_finetuning_snippet(tiny_model_path, triplets_file, tmp_path, monke
     assert reloaded.encode(["a query"], is_query=True)[0].shape == (reloaded.query_length, 16)
 
 
+@pytest.mark.slow
 def test_trainer_batches_tokenise_queries_as_queries(tiny_model_path, triplets_file, tmp_path):
     """What reaches the loss inside the stock trainer: query markers on column 0, doc markers after."""
     from datasets import load_dataset

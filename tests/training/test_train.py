@@ -68,6 +68,7 @@ def test_train_on_triplets_saves_a_loadable_model_and_evaluates(
     assert json.loads((out / "train_result.json").read_text())["result"]["steps"] == 3
 
 
+@pytest.mark.slow  # mining itself: tests/training/test_mining.py
 @pytest.mark.parametrize(
     ("loss", "mining_format", "rows"),
     [("contrastive", "triplet", 16), ("cached-contrastive", "n-tuple", 8)],
@@ -95,6 +96,7 @@ def test_train_on_a_beir_folder_mines_negatives(
     assert (out / "modules.json").is_file()
 
 
+@pytest.mark.slow  # the loss itself: tests/losses (hand-computed)
 def test_train_distillation_rows(tiny_model_path, tmp_path):
     path = tmp_path / "kd.jsonl"
     with open(path, "w") as f:
@@ -169,6 +171,7 @@ def test_attach_teacher_with_lexical_scores_matches_bm25():
     assert batch[1, 1].item() > 0 and batch[1, 0].item() == 0  # heart attack: itself, not statins
 
 
+@pytest.mark.slow  # the loss itself: tests/losses (hand-computed)
 def test_train_with_a_teacher(tiny_model_path, triplets, tmp_path):
     out = tmp_path / "model"
     config = TrainConfig(
@@ -253,6 +256,7 @@ def test_train_rejects_bad_input(tmp_path, triplets):
         train(TrainConfig(data=str(bad), output=str(tmp_path / "o")))
 
 
+@pytest.mark.slow  # the library path it wraps is tested above
 def test_cli_mine_and_train(tiny_model_path, beir, tmp_path):
     from plait.cli.main import app
 

@@ -79,6 +79,7 @@ def test_an_add_leaves_stored_segments_and_readers_working(tmp_path):
     assert hits.ids == ["new-0"]
 
 
+@pytest.mark.slow  # test_an_add_leaves_stored_segments_and_readers_working stays fast
 def test_add_remove_cycles_change_nothing_of_what_stays(tmp_path):
     corpus = clustered_corpus(seed=4)
     index = PLAID(tmp_path, "p", nbits=2)
