@@ -28,7 +28,8 @@ What it does (every step is a plait library call):
    ``plait.models.ColBERT()`` applies it on top of the packaged base weights at load time;
 4. reload the default model from the delta, check it reproduces the blended model, and evaluate it
    (nDCG@10, MRR@10, Recall@100, exact search) on SciFact test, Cranfield and CISI, with BM25 and
-   the MiniLM bi-encoder beside it (``--baselines``); ``--sweep-alphas`` evaluates several alphas
+   the MiniLM bi-encoder beside it (``--baselines``), and its pair accuracy on plait's negation dev
+   set (``plait evaluate --negation``; with ``--baselines`` the bi-encoder's too); ``--sweep-alphas`` evaluates several alphas
    from one training run. The report is printed and written to ``<work-dir>/report.json``.
 
 ``--negation-negatives N`` (default 0) also adds up to N negated twins of each positive as hard
@@ -311,7 +312,34 @@ def evaluate(
         if recipe.baselines and with_baselines:
             report.update(baselines(folder, recipe.eval_max_queries))
         logger.info("%s: %s", name, report[f"{name}/colbert"])
+    report.update(negation(model, recipe, recipe.baselines and with_baselines))
     return report
+
+
+def negation(model: Any, recipe: Recipe, with_baselines: bool) -> dict[str, dict[str, float]]:
+    """Pair accuracy and rank on plait's negation dev set (``plait evaluate --negation``)."""
+    from plait.data import load_negation_dev
+    from plait.evaluation import evaluate_negation
+
+    triples = load_negation_dev()
+    if recipe.eval_max_documents:  # smoke runs: a slice with both sides
+        triples = triples[::16]
+    systems: dict[str, Any] = {"colbert": model}
+    if with_baselines:
+        from plait.baselines import BiEncoder
+
+        systems["biencoder"] = BiEncoder(device="cpu")
+    out = {}
+    for label, system in systems.items():
+        result = evaluate_negation(system, triples)
+        out[f"negation/{label}"] = {
+            "pair_accuracy": result.pair_accuracy,
+            "document_side": result.groups["side:document"]["pair_accuracy"],
+            "query_side": result.groups["side:query"]["pair_accuracy"],
+            "mean_rank": result.mean_rank,
+        }
+        logger.info("negation/%s: %s", label, out[f"negation/{label}"])
+    return out
 
 
 def baselines(folder: str, max_queries: int | None) -> dict[str, dict[str, float]]:
