@@ -86,8 +86,15 @@ def check_target(path: Path, override: bool) -> dict[str, Any] | None:
 
         shown = ", ".join(found[:5]) + (" ..." if len(found) > 5 else "")
         engine = foreign.describe(found)
-        what = f"holds {engine}" if engine else "is not empty and is not a plait index folder"
-        raise CliError(f"{path} {what} (found: {shown}); choose a new or empty folder")
+        if engine:
+            raise CliError(
+                f"{path} holds {engine} (found: {shown}); choose a new or empty folder, or "
+                f"{foreign.remedy(engine, path)}"
+            )
+        raise CliError(
+            f"{path} is not empty and is not a plait index folder (found: {shown}); choose a new "
+            "or empty folder"
+        )
     return None
 
 

@@ -24,6 +24,7 @@ COMMANDS: dict[str, str] = {
     "evaluate": "plait.cli.evaluate",
     "index": "plait.cli.index",
     "info": "plait.cli.info",
+    "migrate-index": "plait.cli.migrate",
     "mine": "plait.cli.mine",
     "remove": "plait.cli.remove",
     "search": "plait.cli.search",

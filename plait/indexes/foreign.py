@@ -3,8 +3,9 @@
 A PyLate user who swaps the import and keeps ``index_folder=...`` points plait at a folder that
 holds a PyLate (Voyager, fast-plaid, Stanford PLAID), fast-plaid or Stanford ColBERT index. plait
 refuses to write there (:meth:`plait.indexes.storage.IndexFolder.check_creatable`); this module
-turns the file names into words for that error. Nothing here opens a file (PyLate's id maps are
-pickles, which plait never loads).
+turns the file names into words for that error, and :func:`remedy` says how to move to plait
+(``plait migrate-index`` converts fast-plaid based folders, :mod:`plait.indexes.migrate`). Nothing
+here opens a file.
 """
 
 from __future__ import annotations
@@ -31,3 +32,16 @@ def describe(names: Iterable[str]) -> str | None:
         if found.intersection(markers):
             return what
     return None
+
+
+_MIGRATABLE = ("a PyLate PLAID index (fast-plaid backend)", "a fast-plaid index")
+
+
+def remedy(engine: str, path: object) -> str:
+    """Return what to do with a folder that holds ``engine`` (a :func:`describe` answer)."""
+    if engine in _MIGRATABLE:
+        return (
+            f"convert it without re-encoding: plait migrate-index {path} NEW_FOLDER "
+            "(plait.indexes.migrate.migrate_index)"
+        )
+    return "index the documents again with plait into another folder"

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from plait.indexes.base import CorruptIndexError
-from plait.indexes.foreign import describe
+from plait.indexes.foreign import describe, remedy
 from plait.indexes.storage import IndexFolder
 
 __all__ = [
@@ -64,7 +64,7 @@ def index_format(path: str | os.PathLike[str]) -> str:
         foreign = (
             describe(child.name for child in Path(path).iterdir()) if Path(path).is_dir() else None
         )
-        what = f"; it holds {foreign}, which plait does not read" if foreign else ""
+        what = f"; it holds {foreign}: {remedy(foreign, path)}" if foreign else ""
         raise FileNotFoundError(f"no plait index at {path} (no manifest.json){what}")
     fmt = folder.read_manifest().get("format")
     if not isinstance(fmt, str):

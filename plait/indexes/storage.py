@@ -190,8 +190,7 @@ class IndexFolder:
         if engine is not None:
             raise ForeignFolderError(
                 f"{self.path} holds {engine} (found: {shown}), not a plait index; plait will not "
-                "write into it and cannot read it: index the documents again with plait into "
-                "another folder (plait index, or add_documents on a new index)"
+                f"write into it: {foreign.remedy(engine, self.path)}"
             )
         raise ForeignFolderError(
             f"{self.path} is not empty but holds no plait {MANIFEST} (found: {shown}); it is "

@@ -406,6 +406,39 @@ class PLAID(ConfiguredIndex, StoreBacked, PyLateCall):
                 logger.info("%s: %s", self.path, self.last_add.summary())
         return self
 
+    def _import_encoded(
+        self,
+        ids: list[str],
+        encoded: build.Encoded,
+        codebook: Codebook,
+        stats: dict[str, Any],
+    ) -> None:
+        """Fill an empty index with documents encoded elsewhere (:mod:`plait.indexes.migrate`).
+
+        ``encoded`` holds their codes and residuals packed for ``codebook``; ``stats`` go into the
+        manifest's statistics (the growth policy's reference norms among them). One commit.
+        """
+        ids = check_ids(ids)
+        with self._store.writing():
+            if len(self):
+                raise IndexInputError(f"{self.path} is not empty: import into a new index")
+            manifest = self._begin()
+            quantizer, codec = codebook.quantizer, codebook.codec
+            manifest["files"].update(write_codec(self._folder, quantizer, codec))
+            manifest["settings"].update(
+                dim=quantizer.dim, nbits=codec.nbits, n_centroids=quantizer.n_centroids
+            )
+            manifest["settings"]["config"] = self._config.updated(nbits=codec.nbits).to_manifest()
+            manifest["stats"].update(stats, n_centroids=quantizer.n_centroids)
+            self._quantizer, self._codec = quantizer, codec
+            self._codec_files = {}  # not committed yet: the next load reads the files again
+            for start, stop in build.split_for_segments(len(ids)):
+                self._add_segment(
+                    manifest, ids[start:stop], build.slice_encoded(encoded, start, stop)
+                )
+            manifest["stats"].update(codec_drift=1.0, codec_fits=True)
+            self._store.commit(manifest)
+
     def _grow_into(self, manifest: dict[str, Any], docs: list[np.ndarray]) -> tuple[int, int]:
         """Add centroids for the new tokens the codebook fits badly (:mod:`.growth`).
 
