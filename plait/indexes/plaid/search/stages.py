@@ -45,7 +45,7 @@ class PLAIDSearchParams:
     k <= 100 row gave 0.843 and 0.865 with the untrained-projection model (fast-plaid 1.4.6
     defaults: 0.839 and 0.850). With the trained default model, rescoring 256 instead of 512
     documents exactly at k <= 10 keeps recall@10 at 0.877 (fast-plaid 0.854) and raises batched
-    queries/s from 103 to 143 (benchmarks/ and docs/benchmarks.md, 2026-11-26).
+    queries/s from 103 to 143 (benchmarks/log/2026-11-26.md).
     """
 
     ncells: int | None = None
