@@ -48,7 +48,8 @@ itself less often but changes several places at once; one minimal change is the 
 model has to learn, and it keeps the twin an unambiguous negative *for the query it is made for*:
 given a ``query``, the change is the one whose scope (the predicate after a negated verb, the
 noun phrase after ``no``/``without``) shares most words with the query, in the sentence that
-shares most words with it; the seed breaks ties (and picks freely without a query). With a
+shares most words with it; then a negated verb before the other patterns, ``with``/``without``
+last; the seed breaks the remaining ties (and picks among equals without a query). With a
 query, a change in a sentence that shares no content word with it is not made: that twin would
 still answer the query. Every twin passes :func:`is_polarity_twin`: it differs from its source in
 one span, and that span carries a negation cue or an antonym pair. When no documented pattern
@@ -170,10 +171,17 @@ def _sentence_spans(text: str) -> list[tuple[int, int]]:
     return [(a, b) for a, b in spans if text[a:b].strip()]
 
 
+#: Tie-break between equally matching changes: a negated verb flips the whole predicate; a swapped
+#: "with" is the likeliest to land in a fixed phrase.
+_PRIORITY = {"auxiliary": 2, "do-support": 2, "remove-not": 2, "remove-never": 2, "without": 0,
+             "remove-without": 0}  # fmt: skip
+
+
 def _candidates(text: str, query: str | None, rng: random.Random) -> list[NegatedTwin]:
     """List every twin of ``text``, best first.
 
-    First the most query words in the change's scope, then in its sentence, then the seeded order.
+    First the most query words in the change's scope, then in its sentence, then negated verbs
+    before other patterns and ``with``/``without`` last, then the seeded order.
     """
     wanted = stems(word_tokens(query)) if query else set()
     ranked = []
@@ -191,7 +199,8 @@ def _candidates(text: str, query: str | None, rng: random.Random) -> list[Negate
             twin = NegatedTwin(
                 text[:start] + after + text[end:], edit.pattern, index, sentence, after
             )
-            ranked.append(((in_scope, in_sentence, rng.random()), twin))
+            priority = _PRIORITY.get(edit.pattern, 1)
+            ranked.append(((in_scope, in_sentence, priority, rng.random()), twin))
     ranked.sort(key=lambda pair: pair[0], reverse=True)
     return [twin for _, twin in ranked]
 

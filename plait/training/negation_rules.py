@@ -170,9 +170,12 @@ class _Sentence:
         self.edits.append(Edit(start, end, text, pattern, scope))
 
     def negated_before(self, i: int) -> bool:
-        """Whether the clause of token ``i`` is already negated before it (``None of ... were``)."""
+        """Whether the clause of token ``i`` is already negated before it (``None of ... were``).
+
+        Commas and brackets do not end the clause here (``No pets (cats, dogs) are``).
+        """
         j = i - 1
-        while j >= 0 and self.low(j) not in _CLAUSE_END:
+        while j >= 0 and self.low(j) not in _CLAUSE_END - {",", "(", ")"}:
             if self.low(j) in words.NEGATION_CUES or self.low(j).endswith("n't"):
                 return True
             j -= 1

@@ -178,7 +178,8 @@ WITH_EXCEPTIONS: frozenset[str] = frozenset(
      "spoke", "talk", "talked", "disagree", "disagrees", "disagreed", "problem", "problems",
      "interaction", "interactions", "complex", "complexes", "coexpressed", "correlation",
      "contrast", "combination", "association", "associations", "compare",
-     "forms", "formed", "bind", "binds", "binding", "bound", "co-localizes", "colocalizes"}
+     "forms", "formed", "bind", "binds", "binding", "bound", "co-localizes", "colocalizes",
+     "combining", "combine", "combines", "supplemented", "incubated", "transfected", "mixed"}
 )  # fmt: skip
 
 #: Uncountable nouns: ``no evidence`` -> ``evidence`` (not ``an evidence``). Words ending in
