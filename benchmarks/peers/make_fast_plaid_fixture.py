@@ -20,11 +20,10 @@ import os
 import shutil
 from pathlib import Path
 
+import fast_plaid
 import numpy as np
 import torch
 from fast_plaid import search
-
-import fast_plaid
 
 OUT = Path("tests/fixtures/fast_plaid")
 
@@ -64,7 +63,9 @@ def main() -> None:
             show_progress=False,
         )
         emb = index.get_embeddings([0, 79])
-        np.savez(folder / "embeddings.npz", doc0=emb[0].float().numpy(), doc79=emb[1].float().numpy())
+        np.savez(
+            folder / "embeddings.npz", doc0=emb[0].float().numpy(), doc79=emb[1].float().numpy()
+        )
         np.save(folder / "queries.npy", queries)
         expected = {
             "fast_plaid": fast_plaid.__version__ if hasattr(fast_plaid, "__version__") else "1.7",
