@@ -567,4 +567,3 @@ class Exact(StoreBacked, PyLateCall):
         """Check every file's size and CRC-32 (raises :class:`CorruptIndexError`)."""
         if self._store.folder is not None:
             self._store.folder.verify(self._store.manifest)
-
