@@ -259,9 +259,8 @@ class PLAID(ConfiguredIndex, StoreBacked, PyLateCall):
         return self._store.refresh()
 
     def _begin(self) -> dict[str, Any]:
-        manifest = self._store.next_manifest(
-            VERSION
-        )  # a version-1 index is upgraded by its first write
+        # a version-1 index is upgraded by its first write
+        manifest = self._store.next_manifest(VERSION)
         manifest["settings"]["config"] = self._config.to_manifest()
         return manifest
 
