@@ -33,7 +33,7 @@ from common import ROOT, WORK
 
 PLAIT = ROOT / ".venv" / "bin" / "plait"
 SCIFACT = ROOT.parent / "shared" / "data" / "scifact"
-EXTRAS = ("bm25", "metadata", "train", "server", "compare", "ray")
+EXTRAS = ("bm25", "metadata", "train", "server", "compare", "ray", "docs")
 
 
 def startup_rows(repeat: int, work: Path) -> list[tuple[str, float, float]]:
