@@ -615,6 +615,37 @@ def case_table(
     return table
 
 
+SCALE_KEYS = {"opens", "commits", "flips", "bulk_flips", "runs", "killed_write"}
+
+
+def summary_table(cases: list[tuple[Table, list[tuple[str, str, Target]]]]) -> Table:
+    """One row per case for the page: how much was tried, failures summed over every ``== 0``
+    target, and whether every target held (the full tables go to the dated log)."""
+    table = Table.new("Summary", ["case", "kinds", "tried (per kind)", "failures", "targets met"])
+    for case, rows in cases:
+        by_label = {row[0]: row[1:-2] for row in case.rows}
+        tried = [
+            f"{label}: " + " / ".join(f"{v:,}" for v in by_label[label])
+            for label, key, _ in rows
+            if key in SCALE_KEYS
+        ]
+        failures = sum(
+            sum(by_label[label])
+            for label, _, target in rows
+            if target is not None and target[0] == "=="
+        )
+        met_all = all(row[-1] != "NO" for row in case.rows)
+        kinds = ", ".join(case.header[1:-2])
+        table.add(
+            case.title.split(": ", 1)[-1],
+            kinds,
+            "; ".join(tried),
+            failures,
+            "yes" if met_all else "NO",
+        )
+    return table
+
+
 def flip_columns(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
     columns = {}
     for label, parts in report.items():
@@ -722,10 +753,12 @@ def parse_args() -> argparse.Namespace:
 
 def run_cases(
     args: argparse.Namespace, work: Path
-) -> tuple[dict[str, Any], list[Table], list[dict]]:
+) -> tuple[dict[str, Any], list[Table], list[dict], Table]:
+    """Run the chosen cases: the report, every table, the missed targets and the summary."""
     report: dict[str, Any] = {}
     tables: list[Table] = []
     missed: list[dict[str, Any]] = []
+    cases: list[tuple[Table, list[tuple[str, str, Target]]]] = []
     if "readers" in args.cases:
         report["readers"] = {}
         for kind in ("exact", "plaid"):
@@ -740,12 +773,14 @@ def run_cases(
         tables.append(
             case_table("Case 1: readers opening during commits", rows, report["readers"], missed)
         )
+        cases.append((tables[-1], rows))
         example_notes(tables[-1], report["readers"])
     if "flips" in args.cases:
         report["flips"] = run_flips(work / "flips", args.max_bits, args.bulk_bits, args.seed)
         tables.append(
             case_table("Case 2: single-bit flips", FLIP_ROWS, flip_columns(report["flips"]), missed)
         )
+        cases.append((tables[-1], FLIP_ROWS))
         example_notes(tables[-1], report["flips"])
         tables.append(role_table(report["flips"]))
     if "cli" in args.cases:
@@ -758,8 +793,9 @@ def run_cases(
                 missed,
             )
         )
+        cases.append((tables[-1], CLI_ROWS))
         example_notes(tables[-1], report["cli"])
-    return report, tables, missed
+    return report, tables, missed, summary_table(cases)
 
 
 def main() -> int:
@@ -771,11 +807,11 @@ def main() -> int:
     try:
         for case in ("flips", "cli"):
             (work / case).mkdir()
-        report, tables, missed = run_cases(args, work)
+        report, tables, missed, summary = run_cases(args, work)
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
-    for table in tables:
+    for table in [*tables, summary]:
         print("\n" + table.markdown())
     seconds = time.perf_counter() - started
     verdict = "all targets met" if not missed else f"{len(missed)} target(s) missed"
@@ -799,16 +835,21 @@ def main() -> int:
         args.json.write_text(json.dumps(payload, indent=1, default=str) + "\n")
     full = not args.quick and set(args.cases) == {"readers", "flips", "cli"}
     if full and not args.no_page:
-        per_role = [t for t in tables if t.title.startswith("Bit flips by file role")]
-        shown = [t for t in tables if t not in per_role]
-        body = "\n\n".join([*(t.markdown() for t in shown), f"**{verdict}.**"])
+        body = "\n\n".join(
+            [
+                summary.markdown(),
+                f"**{verdict}.** Failures: every count whose target is zero (crash, hang, silent "
+                "wrong answer, error not naming the file, lost or out-of-step data, ...); the "
+                "full table of each case is in the dated log.",
+            ]
+        )
         page.publish(
             "data-safety",
             command=" ".join(["python benchmarks/fault_injection.py", *sys.argv[1:]]),
             body=body,
             started=began,
             machine_line=machine,
-            log_only="\n\n".join(t.markdown() for t in per_role),
+            log_only="\n\n".join(t.markdown() for t in tables),
         )
     return 1 if missed else 0
 
