@@ -1,10 +1,11 @@
 """``ShardedPLAID``: one collection split into N PLAID shards that share one codebook.
 
-Layout of ``<index_folder>/<index_name>`` (format ``"plait-sharded-plaid"``, version 1)::
+Layout of ``<index_folder>/<index_name>`` (format ``"plait-sharded-plaid"``, version 2)::
 
     manifest.json        the commit point (same atomic-switch rules as every plait index)
     writer.lock
-    centroids.*.npy, centroid_scales.*.npy, bucket_cutoffs.*.npy, bucket_weights.*.npy
+    centroids.*.npy, centroid_scales.*.npy, pq_rotation.*.npy, pq_codewords.*.npy
+                         (bucket_cutoffs / bucket_weights in version 1)
                          the shared codebook, written once (trained on a sample of the first add,
                          or given as ``codebook=``)
     shards/shard-000/ ... shards/shard-<N-1>/
@@ -68,7 +69,8 @@ from plait.indexes.validation import (
 )
 
 FORMAT = SHARDED_FORMAT
-VERSION = 1
+VERSION = 2  # 2: the codebook's codec files are the product codec's (plait.indexes.plaid.store)
+READ_VERSIONS = (1, 2)
 SHARDS_DIR = "shards"
 BACKENDS = ("local", "ray")
 
@@ -162,7 +164,7 @@ class ShardedPLAID(ConfiguredIndex, PyLateCall):
         self._folder.create_unless_present(
             override, lambda: self._create(n_shards, partition, codebook)
         )
-        self._folder.load_latest(self._load, expect=(FORMAT, VERSION))
+        self._folder.load_latest(self._load, expect=(FORMAT, READ_VERSIONS))
         if (
             codebook is not None
             and self.codebook is not None
@@ -466,9 +468,9 @@ class ShardedPLAID(ConfiguredIndex, PyLateCall):
         top-level manifest changed.
         """
         before = (state_key(self._manifest), dict(self._counts))
-        current = self._folder.read_manifest(expect=(FORMAT, VERSION))
+        current = self._folder.read_manifest(expect=(FORMAT, READ_VERSIONS))
         if state_key(current) != state_key(self._manifest):
-            self._folder.load_latest(self._load, expect=(FORMAT, VERSION))
+            self._folder.load_latest(self._load, expect=(FORMAT, READ_VERSIONS))
             if self.codebook is not None:
                 self._call("use_codebook", {s: (self.codebook,) for s in range(self.n_shards)})
         self._counts = self._each("reload")

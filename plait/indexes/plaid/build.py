@@ -18,7 +18,7 @@ from plait.indexes.plaid.centroids import (
     default_n_centroids,
     sample_documents_count,
 )
-from plait.indexes.plaid.codec import ResidualCodec
+from plait.indexes.plaid.codec import Codec, train_residual_codec
 from plait.indexes.plaid.growth import OUTLIER_QUANTILE
 from plait.indexes.plaid.ivf import MAX_SEGMENT_DOCS
 from plait.indexes.plaid.store import Segment
@@ -50,7 +50,7 @@ def train_codec(
     n_sample_docs: int | None,
     seed: int,
     quantizer: CentroidQuantizer | None = None,
-) -> tuple[CentroidQuantizer, ResidualCodec, dict[str, float]]:
+) -> tuple[CentroidQuantizer, Codec, dict[str, float]]:
     """Train centroids on a document sample (PLAID's size rule), then the residual codec.
 
     With ``quantizer`` given, its centroids are kept and only the codec is trained. Returns the
@@ -92,7 +92,7 @@ def train_codec(
         )
     t1 = time.perf_counter()
     residuals = held - quantizer.centroids[quantizer.assign(held)]
-    codec = ResidualCodec.train(residuals, nbits)
+    codec = train_residual_codec(residuals, nbits, seed=seed)
     norms = np.linalg.norm(residuals, axis=1)
     stats = {
         "n_centroids": quantizer.n_centroids,
@@ -124,9 +124,9 @@ def _token_chunks(docs: Sequence[np.ndarray]) -> Iterator[np.ndarray]:
 
 
 def encode_documents(
-    docs: Sequence[np.ndarray], quantizer: CentroidQuantizer, codec: ResidualCodec
+    docs: Sequence[np.ndarray], quantizer: CentroidQuantizer, codec: Codec
 ) -> Encoded:
-    """Assign every token to its centroid and pack its residual."""
+    """Assign every token to its centroid and encode its residual."""
     doclens = np.array([len(d) for d in docs], dtype=np.int64)
     n_tokens = int(doclens.sum())
     codes = np.empty(n_tokens, dtype=np.int32)

@@ -5,7 +5,7 @@ A codebook is trained once and can then be handed to any number of :class:`~.ind
 from one codebook compress the same vector to the same bytes, so their scores are comparable: this
 is what a sharded index needs (every shard uses the coordinator's codebook), and what lets
 ``plait compare`` train k-means once for nbits 1, 2 and 4 (``Codebook.train(..., quantizer=...)``
-re-uses the centroids and only learns new residual buckets).
+re-uses the centroids and only learns a new residual codec).
 
 On disk a codebook is one ``.npz`` file, written to a temporary name and renamed into place.
 """
@@ -23,18 +23,19 @@ import numpy as np
 from plait.indexes.files import atomic_write
 from plait.indexes.plaid import build
 from plait.indexes.plaid.centroids import CentroidQuantizer, from_int8_rows
-from plait.indexes.plaid.codec import ResidualCodec, check_nbits
+from plait.indexes.plaid.codec import TABLE_ROLES, Codec, check_nbits, codec_from_arrays
 
 FORMAT = "plait.plaid.codebook"
-VERSION = 1
+VERSION = 2  # 2: the residual codec's tables by role (the product codec's or the buckets)
+READ_VERSIONS = (1, 2)
 
 
 @dataclass(frozen=True)
 class Codebook:
-    """Centroids (:class:`CentroidQuantizer`) and residual buckets (:class:`ResidualCodec`)."""
+    """Centroids (:class:`CentroidQuantizer`) and the residual codec (:mod:`.codec`)."""
 
     quantizer: CentroidQuantizer
-    codec: ResidualCodec
+    codec: Codec
     stats: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
@@ -100,12 +101,13 @@ class Codebook:
         return cls(q, codec, stats)
 
     def same_as(self, other: Codebook) -> bool:
-        """Return whether both compress every vector identically (same centroids and buckets)."""
+        """Return whether both compress every vector identically (same centroids and codec)."""
+        mine, theirs = self.codec.arrays(), other.codec.arrays()
         return (
             self.nbits == other.nbits
             and np.array_equal(self.quantizer.centroids, other.quantizer.centroids)
-            and np.array_equal(self.codec.cutoffs, other.codec.cutoffs)
-            and np.array_equal(self.codec.weights, other.codec.weights)
+            and mine.keys() == theirs.keys()
+            and all(np.array_equal(mine[role], theirs[role]) for role in mine)
         )
 
     def save(self, path: str | os.PathLike[str]) -> Path:
@@ -116,8 +118,7 @@ class Codebook:
             "format": np.array(FORMAT),
             "version": np.array(VERSION),
             "nbits": np.array(self.nbits),
-            "bucket_cutoffs": self.codec.cutoffs,
-            "bucket_weights": self.codec.weights,
+            **self.codec.arrays(),
         }
         if self.quantizer.int8 is not None:
             arrays["centroids"], arrays["centroid_scales"] = self.quantizer.int8
@@ -131,8 +132,8 @@ class Codebook:
         """Read a codebook written by :meth:`save`."""
         try:
             with np.load(path, allow_pickle=False) as data:
-                if str(data["format"]) != FORMAT or int(data["version"]) != VERSION:
-                    raise ValueError(f"{path} is not a plait codebook (version {VERSION})")
+                if str(data["format"]) != FORMAT or int(data["version"]) not in READ_VERSIONS:
+                    raise ValueError(f"not a plait codebook (versions {READ_VERSIONS})")
                 stored = data["centroids"]
                 if "centroid_scales" in data:
                     scale = data["centroid_scales"]
@@ -141,9 +142,8 @@ class Codebook:
                     )
                 else:
                     quantizer = CentroidQuantizer(stored)
-                codec = ResidualCodec(
-                    int(data["nbits"]), data["bucket_cutoffs"], data["bucket_weights"]
-                )
-        except (KeyError, OSError, EOFError) as e:
+                tables = {role: data[role] for role in TABLE_ROLES if role in data}
+                codec = codec_from_arrays(int(data["nbits"]), tables)
+        except (KeyError, OSError, EOFError, ValueError) as e:
             raise ValueError(f"cannot read the codebook {path}: {e}") from None
         return cls(quantizer, codec)

@@ -1,7 +1,7 @@
 """``plait.indexes.PLAID``: a compressed, persistent, incremental late-interaction index.
 
 Parts (faiss ``IndexIVF`` style): a :class:`~.centroids.CentroidQuantizer` (k-means), a
-:class:`~.codec.ResidualCodec` (bit-packed residuals), per-segment :class:`~.ivf.InvertedLists`, and
+:mod:`~.codec` (the encoded residuals), per-segment :class:`~.ivf.InvertedLists`, and
 crash-safe storage (:mod:`.store` on :class:`plait.indexes.storage.IndexFolder`). Search runs PLAID's
 stages (:mod:`.search`) with knobs from :class:`~.search.PLAIDSearchParams`.
 
@@ -40,7 +40,7 @@ from plait.indexes.metadata import check_metadata
 from plait.indexes.plaid import build
 from plait.indexes.plaid.centroids import CentroidQuantizer
 from plait.indexes.plaid.codebook import Codebook
-from plait.indexes.plaid.codec import ResidualCodec, check_nbits
+from plait.indexes.plaid.codec import Codec, check_nbits
 from plait.indexes.plaid.config import TRAINING_KEYS, ConfiguredIndex, PLAIDConfig
 from plait.indexes.plaid.growth import AddReport, GrowthPolicy, grow, outlier_threshold
 from plait.indexes.plaid.search import PLAIDSearchParams, SegmentSource, decompress, run_search
@@ -179,7 +179,7 @@ class PLAID(ConfiguredIndex, StoreBacked, PyLateCall):
         self._folder = IndexFolder(Path(os.fspath(folder)) / index_name)
         self.last_build_timings: dict[str, float] = {}
         self._quantizer: CentroidQuantizer | None = None
-        self._codec: ResidualCodec | None = None
+        self._codec: Codec | None = None
         # the manifest entries the codec was read from: a commit that keeps them keeps the objects
         # (and the nearest-centroid structure the quantizer builds on first use)
         self._codec_files: dict[str, Any] = {}
@@ -236,7 +236,7 @@ class PLAID(ConfiguredIndex, StoreBacked, PyLateCall):
         except ValueError as error:
             raise CorruptIndexError(str(error)) from None
         quantizer: CentroidQuantizer | None = None
-        codec: ResidualCodec | None = None
+        codec: Codec | None = None
         codec_files = {role: files[role] for role in CODEC_ROLES if role in files}
         if "centroids" in files and codec_files == self._codec_files:
             quantizer, codec = self._quantizer, self._codec  # the same files: keep what is built
@@ -306,7 +306,7 @@ class PLAID(ConfiguredIndex, StoreBacked, PyLateCall):
         return self._quantizer
 
     @property
-    def codec(self) -> ResidualCodec | None:
+    def codec(self) -> Codec | None:
         """The residual codec, or ``None`` until it is trained (the first add)."""
         return self._codec
 

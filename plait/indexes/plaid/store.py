@@ -4,11 +4,14 @@ The segment store keeps ids, texts, metadata and tombstones; PLAID adds, per man
 role:
 
 * ``centroids`` (int8 ``(n_centroids, dim)``) with ``centroid_scales`` (float32, one per centroid;
-  centroid = int8 row * scale), or float32 centroids without scales; ``bucket_cutoffs`` and
-  ``bucket_weights`` (float32, see :mod:`.codec`): the trained codec, written once per (re)training.
+  centroid = int8 row * scale), or float32 centroids without scales, and the trained residual
+  codec, written once per (re)training (see :mod:`.codec`): ``pq_rotation`` and ``pq_codewords``
+  (float32; the product codec, format version 3 on) or ``bucket_cutoffs`` and ``bucket_weights``
+  (float32; the per-dimension buckets of versions 1-2 and of migrated indexes).
 * per segment ``<seg>`` (at most 65,536 documents each): ``<seg>.codes`` (uint16 below 65,536
   centroids, else int32, one per token, document-major), ``<seg>.residuals`` (uint8
-  ``(n_tokens, dim * nbits / 8)``, bit-packed) and ``<seg>.doclens`` (int32).
+  ``(n_tokens, dim * nbits / 8)``: codeword indices, or bit-packed buckets) and ``<seg>.doclens``
+  (int32).
 
 The inverted lists (centroid -> documents, :class:`.ivf.InvertedLists`) are derived from the codes
 when a segment is opened (one sort, about 0.1 s per million tokens) and kept in memory (2 bytes per
@@ -28,17 +31,19 @@ import numpy as np
 
 from plait.indexes.base import CorruptIndexError
 from plait.indexes.plaid.centroids import CentroidQuantizer, from_int8_rows
-from plait.indexes.plaid.codec import ResidualCodec
+from plait.indexes.plaid.codec import TABLE_ROLES, Codec, codec_from_arrays
 from plait.indexes.plaid.ivf import InvertedLists
 from plait.indexes.segments import Segment as StoreSegment
 from plait.indexes.storage import IndexFolder
 from plait.kernels.plaid_decompress import token_inverse_norms
 
 FORMAT = "plait-plaid"
-VERSION = 2  # written (adds ``<seg>.metadata`` and ``settings.config``); READ_VERSIONS are read
-READ_VERSIONS = (1, 2)
+# written; READ_VERSIONS are read (2 added ``<seg>.metadata`` and ``settings.config``, 3 the
+# product codec: a version-2 reader would not know its files)
+VERSION = 3
+READ_VERSIONS = (1, 2, 3)
 PAYLOAD_ROLES = ("codes", "residuals", "doclens")
-CODEC_ROLES = ("centroids", "centroid_scales", "bucket_cutoffs", "bucket_weights")
+CODEC_ROLES = ("centroids", "centroid_scales", *TABLE_ROLES)
 
 
 class LazyNorms:
@@ -66,7 +71,7 @@ class Segment(StoreSegment):
         np.cumsum(self.doclens, out=offsets[1:])
         object.__setattr__(self, "offsets", offsets)
 
-    def inverse_norms(self, quantizer: CentroidQuantizer, codec: ResidualCodec) -> np.ndarray:
+    def inverse_norms(self, quantizer: CentroidQuantizer, codec: Codec) -> np.ndarray:
         """Return ``1 / |decoded token|`` of every token row, computed on first use and kept.
 
         They take 4 bytes per token in memory, nothing on disk (see
@@ -76,7 +81,11 @@ class Segment(StoreSegment):
         with self.norms.lock:  # the threads of a batched search would otherwise each compute them
             if self.norms.value is None:
                 self.norms.value = token_inverse_norms(
-                    quantizer.centroids, self.codes, self.residuals, codec.lut, quantizer.sq_norms
+                    codec.to_codec_space(quantizer.centroids),
+                    self.codes,
+                    self.residuals,
+                    codec.lut,
+                    quantizer.sq_norms,
                 )
             return self.norms.value
 
@@ -88,18 +97,13 @@ class Segment(StoreSegment):
         return np.repeat(shift, lens) + np.arange(int(lens.sum()))
 
 
-def write_codec(
-    folder: IndexFolder, quantizer: CentroidQuantizer, codec: ResidualCodec
-) -> dict[str, Any]:
+def write_codec(folder: IndexFolder, quantizer: CentroidQuantizer, codec: Codec) -> dict[str, Any]:
     """Write the codec's files; return their manifest entries keyed by role.
 
-    The bucket cutoffs and weights, and the centroids: int8 with their scales when the quantizer
-    has them, else float32.
+    The residual codec's tables (:meth:`~.codec.ProductCodec.arrays`), and the centroids: int8 with
+    their scales when the quantizer has them, else float32.
     """
-    files = {
-        "bucket_cutoffs": folder.write_array("bucket_cutoffs", codec.cutoffs),
-        "bucket_weights": folder.write_array("bucket_weights", codec.weights),
-    }
+    files = {role: folder.write_array(role, table) for role, table in codec.arrays().items()}
     if quantizer.int8 is not None:
         files["centroids"] = folder.write_array("centroids", quantizer.int8[0])
         files["centroid_scales"] = folder.write_array("centroid_scales", quantizer.int8[1])
@@ -114,7 +118,7 @@ def read_codec(
     nbits: int,
     *,
     settings: dict[str, Any] | None = None,
-) -> tuple[CentroidQuantizer, ResidualCodec]:
+) -> tuple[CentroidQuantizer, Codec]:
     """Read the trained codec, CRC-checked (small files every search depends on).
 
     ``settings`` (the manifest's), when given, must agree with it on ``dim`` and ``n_centroids``.
@@ -126,8 +130,8 @@ def read_codec(
         return folder.read_array(files[role], mmap=False, verify_crc=True, dtypes=dtypes, ndim=ndim)
 
     stored = arr("centroids", ("int8", "float32"), 2)
-    cutoffs = arr("bucket_cutoffs", ("float32",), None)  # per dimension or shared by all
-    weights = arr("bucket_weights", ("float32",), None)
+    # bucket tables: per dimension or shared by all; product codec tables: 2-d and 3-d
+    tables = {role: arr(role, ("float32",), None) for role in TABLE_ROLES if role in files}
     try:
         if settings is not None and (
             stored.shape[0] != settings.get("n_centroids") or stored.shape[1] != settings.get("dim")
@@ -143,7 +147,7 @@ def read_codec(
             quantizer = CentroidQuantizer(from_int8_rows(stored, scale), int8=(stored, scale))
         else:
             quantizer = CentroidQuantizer(stored.astype(np.float32))
-        return quantizer, ResidualCodec(nbits, cutoffs, weights)
+        return quantizer, codec_from_arrays(nbits, tables)
     except ValueError as e:
         raise CorruptIndexError(f"codec files in {folder.path} are inconsistent: {e}") from None
 

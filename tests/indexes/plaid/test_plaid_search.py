@@ -138,7 +138,7 @@ def test_fewer_documents_than_k_and_empty_index(tmp_path, corpus):
 
 
 def test_params_resolution_and_validation():
-    assert PLAIDSearchParams().resolve(10) == PLAIDSearchParams(2, 0.5, 512, 256)
+    assert PLAIDSearchParams().resolve(10) == PLAIDSearchParams(2, 0.5, 512, 128)
     assert PLAIDSearchParams().resolve(100) == PLAIDSearchParams(4, 0.45, 2048, 1024)
     assert PLAIDSearchParams().resolve(2000) == PLAIDSearchParams(4, 0.4, 8000, 2000)
     defaults = PLAIDSearchParams(ncells=8, n_full_scores=100)

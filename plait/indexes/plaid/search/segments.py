@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from plait.indexes.plaid.centroids import CentroidQuantizer
-from plait.indexes.plaid.codec import ResidualCodec
+from plait.indexes.plaid.codec import Codec
 from plait.indexes.plaid.search.driver import (
     CandidateAsk,
     Cuts,
@@ -63,7 +63,7 @@ class SegmentSource:
         self,
         segments: list[Segment],
         quantizer: CentroidQuantizer,
-        codec: ResidualCodec,
+        codec: Codec,
         allowed: Callable[[Any], list[np.ndarray]],
         *,
         whole: bool = True,
@@ -137,7 +137,7 @@ def search_one(
     query: np.ndarray,
     segments: list[Segment],
     quantizer: CentroidQuantizer,
-    codec: ResidualCodec,
+    codec: Codec,
     params: PLAIDSearchParams,
     k: int,
     allowed: list[np.ndarray] | None,

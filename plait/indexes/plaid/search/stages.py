@@ -22,8 +22,9 @@ from functools import cached_property
 import numpy as np
 
 from plait.indexes.plaid.centroids import CentroidQuantizer
-from plait.indexes.plaid.codec import ResidualCodec
+from plait.indexes.plaid.codec import Codec
 from plait.indexes.plaid.store import Segment
+from plait.kernels.kmeans import top_columns
 from plait.kernels.plaid_decompress import NORM_FLOOR, compressed_maxsim
 from plait.kernels.plaid_interaction import centroid_interaction
 
@@ -37,15 +38,14 @@ class PLAIDSearchParams:
     ``ndocs``: documents kept after pruned centroid scoring.
     ``n_full_scores``: documents decompressed and scored exactly (default ``max(k, ndocs // f)``).
 
-    Defaults ``(ncells, threshold, ndocs, f)``: ``k <= 10``: (2, 0.5, 512, 2); ``k <= 100``:
-    (4, 0.45, 2048, 2); else (4, 0.4, max(4k, 4096), 4). Chosen on SciFact (MiniLM ColBERT, 8,192
-    centroids, nbits=2, recall against exact MaxSim over 300 queries): the earlier (1, 0.5, 256, 4)
-    gave recall@10 0.819 and (2, 0.45, 1024, 4) recall@100 0.799, limited by candidate generation
-    and the centroid-only ranking that picks the exactly-scored documents; (2, 0.5, 512, 1) and the
-    k <= 100 row gave 0.843 and 0.865 with the untrained-projection model (fast-plaid 1.4.6
-    defaults: 0.839 and 0.850). With the trained default model, rescoring 256 instead of 512
-    documents exactly at k <= 10 keeps recall@10 at 0.877 (fast-plaid 0.854) and raises batched
-    queries/s from 103 to 143 (benchmarks/log/2026-11-26.md).
+    Defaults ``(ncells, threshold, ndocs, f)``: ``k <= 10``: (2, 0.5, 512, 4); ``k <= 100``:
+    (4, 0.45, 2048, 2); else (4, 0.4, max(4k, 4096), 4). Chosen on SciFact train queries (809;
+    MiniLM ColBERT, 8,192 centroids, nbits=2 with the product codec, recall against exact MaxSim,
+    2 threads): at k <= 10, rescoring 128 instead of 256 documents exactly keeps recall@10 at 0.922
+    (0.924) and raises batched queries/s from 191 to 285; 96 loses more (0.917) for nothing
+    (286), and ndocs 256 loses 0.008. At k <= 100, 1,024 rescored documents give recall@100 0.916
+    at 70 queries/s, 512 give 0.909 at 113 (kept at 1,024). History of earlier choices:
+    benchmarks/log/2026-11-26.md and 2026-12-04.md.
     """
 
     ncells: int | None = None
@@ -69,7 +69,7 @@ class PLAIDSearchParams:
     def resolve(self, k: int, defaults: PLAIDSearchParams | None = None) -> PLAIDSearchParams:
         """Fill every ``None`` from ``defaults`` (the index's constructor settings), then from ``k``."""
         if k <= 10:
-            auto = (2, 0.5, 512, 2)
+            auto = (2, 0.5, 512, 4)
         elif k <= 100:
             auto = (4, 0.45, 2048, 2)
         else:
@@ -104,7 +104,7 @@ def top_n(scores: np.ndarray, n: int) -> np.ndarray:
 
 
 def decompress(
-    segment: Segment, local: np.ndarray, quantizer: CentroidQuantizer, codec: ResidualCodec
+    segment: Segment, local: np.ndarray, quantizer: CentroidQuantizer, codec: Codec
 ) -> tuple[np.ndarray, np.ndarray]:
     """Return the decoded token vectors of documents ``local`` of ``segment`` and their doclens."""
     lens = segment.doclens[local]
@@ -196,7 +196,8 @@ def probe_cells(scores: np.ndarray, n_cells: int) -> np.ndarray:
     n_centroids = scores.shape[1]
     if n_cells >= n_centroids:
         return np.arange(n_centroids)
-    return np.unique(np.argpartition(-scores, n_cells - 1, axis=1)[:, :n_cells])
+    # one pass per query token keeping its best n_cells (np.argpartition took 20% of a search)
+    return np.unique(top_columns(scores, n_cells)).astype(np.int64)
 
 
 def eligible_masks(segments: list[Segment], allowed: list[np.ndarray] | None) -> list[np.ndarray]:
@@ -242,24 +243,29 @@ def exact_candidate_scores(
     segments: list[Segment],
     query: np.ndarray,
     quantizer: CentroidQuantizer,
-    codec: ResidualCodec,
+    codec: Codec,
     scores_t: np.ndarray | None = None,
 ) -> Candidates:
     """Stage 5: exact MaxSim of ``query`` against the compressed ``cand``.
 
     They are scored without decoding them
     (:func:`~plait.kernels.plaid_decompress.compressed_maxsim`: centroid score plus per-byte
-    residual tables; :func:`decompress` + :func:`exact_scores` is the numpy equivalent).
+    residual tables over the query in the codec's coordinates; :func:`decompress` +
+    :func:`exact_scores` is the numpy equivalent).
     ``scores_t``: the query's ``(K, Lq)`` centroid scores when already computed (stage 1).
     """
     if scores_t is None and len(cand.seg):
         scores_t = np.ascontiguousarray(centroid_scores(query, quantizer).T)
     final = np.zeros(len(cand.seg), dtype=np.float32)
+    if not len(cand.seg):
+        return Candidates(cand.seg, cand.local, final)
+    # the residual tables are in the codec's coordinates (a rotation: dot products are unchanged)
+    rotated = codec.to_codec_space(query)
     for s in np.unique(cand.seg):
         where = np.flatnonzero(cand.seg == s)
         seg = segments[s]
         final[where] = compressed_maxsim(
-            query,
+            rotated,
             quantizer.centroids,
             seg.codes,
             seg.residuals,
