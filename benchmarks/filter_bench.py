@@ -49,6 +49,7 @@ from common import (  # noqa: E402
     Table,
     Worker,
     WorkerError,
+    fmt,
     machine_facts,
     recall_at,
 )
@@ -588,7 +589,7 @@ def page_body(args: argparse.Namespace, facts: dict[str, str], tables: list[Tabl
             else " (the peers' indexes reused from an earlier run of the script)"
         )
     )
-    short = Table(search.title, search.header, search.rows, [])
+    short = compact(search)
     return "\n".join(
         [
             f"{facts.get('embeddings', '')}; {build}. {facts.get('plait side', '')}; peers: "
@@ -596,13 +597,43 @@ def page_body(args: argparse.Namespace, facts: dict[str, str], tables: list[Tabl
             "1995-2024, category c0..c9, a boolean flag.",
             "",
             short.markdown(),
-            "q/s: all queries in one call, the filter included, median of "
+            "Each cell: queries/s, all queries in one call, the filter included, median of "
             f"{args.repeats} after a warm-up (an engine slower than {args.slow_seconds:.0f} s is "
-            "timed once); recall@10 against plait Exact with the same filter (exact MaxSim over "
-            "every matching document); last column: queries given fewer than min(10, matching) "
-            "results. Build times and per-run details: the dated log.",
+            "timed once: *); recall@10 against plait Exact with the same filter (exact MaxSim "
+            "over every matching document; Exact's own cell shows its queries/s); and, when not "
+            "zero, how many queries got fewer than min(10, matching) results. Build times, every "
+            "run and the long notes: the dated log.",
         ]
     )
+
+
+def compact(search: Table) -> Table:
+    """The search table with one row per condition and one column per engine (for the page)."""
+    engines = list(dict.fromkeys(row[3] for row in search.rows))
+    table = Table.new(
+        search.title,
+        [
+            "selectivity",
+            "condition",
+            "matching",
+            *(f"{e}: q/s" + ("" if e == "plait Exact" else ", recall") for e in engines),
+        ],
+    )
+    cells: dict[tuple[Any, ...], dict[str, str]] = {}
+    for label, shown, matching, engine, qps, _runs, _ms, recall, short in search.rows:
+        if qps is None:
+            text = str(short)
+        else:
+            text = f"{fmt(qps)}{'*' if 'one run' in str(short) else ''}"
+            if engine != "plait Exact":
+                text += f", {fmt(recall)}"
+            few = str(short).split(" ", 1)[0]
+            if few not in ("0", ""):
+                text += f", {few} short"
+        cells.setdefault((label.split(" (")[0], shown, matching), {})[engine] = text
+    for (label, shown, matching), got in cells.items():
+        table.add(label, shown, matching, *(got.get(e, "") for e in engines))
+    return table
 
 
 def _terminate(signum: int, _frame: object) -> None:
