@@ -205,10 +205,8 @@ def _byte_lut(weights: np.ndarray, nbits: int) -> np.ndarray:
 # ---------------------------------------------------------------------------- product quantiser
 PQ_CODES = 256  # codewords per sub-vector: one byte each
 PQ_KMEANS_ITERS = 16
-PQ_SAMPLE = 1 << 15
-PQ_MIN_SAMPLES = (
-    4 * PQ_CODES
-)  # fewer sample residuals: the per-dimension codec  # residuals the codewords are learnt on, at most
+PQ_SAMPLE = 1 << 15  # residuals the codewords are learnt on, at most
+PQ_MIN_SAMPLES = 4 * PQ_CODES  # fewer sample residuals: the per-dimension codec
 
 
 @dataclass(frozen=True)
