@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from plait.indexes.base import CorruptIndexError
+from plait.indexes.plaid import PLAID, Codebook
 from plait.indexes.plaid.codec import (
     PQ_MIN_SAMPLES,
     ProductCodec,
@@ -140,3 +142,55 @@ def test_training_is_deterministic(samples):
     a, b = ProductCodec.train(samples, 2, seed=5), ProductCodec.train(samples, 2, seed=5)
     np.testing.assert_array_equal(a.codewords, b.codewords)
     np.testing.assert_array_equal(a.rotation, b.rotation)
+
+
+# ------------------------------------------------------------------ in an index, on disk
+def _answer(path, query) -> tuple:
+    index = PLAID(path.parent, path.name)
+    hit = index.search([query], k=5)[0]
+    return tuple(hit.ids), tuple(np.round(hit.scores, 5))
+
+
+def test_an_index_stores_reopens_and_shares_the_product_codec(tmp_path, corpus):
+    index = PLAID(tmp_path, "pq", nbits=2)
+    index.add_documents(corpus.ids, corpus.docs)
+    assert isinstance(index.codec, ProductCodec)
+    files = index.manifest["files"]
+    assert {"pq_rotation", "pq_codewords"} <= set(files) and "bucket_weights" not in files
+    assert index.manifest["version"] == 3
+    before = [r.ids for r in index.search(corpus.queries, k=5)]
+    assert [r.ids for r in PLAID(tmp_path, "pq").search(corpus.queries, k=5)] == before
+    codebook = Codebook(index._quantizer, index.codec)  # noqa: SLF001 (the trained parts)
+    loaded = Codebook.load(codebook.save(tmp_path / "cb.npz"))
+    assert isinstance(loaded.codec, ProductCodec) and loaded.same_as(codebook)
+    shared = PLAID(tmp_path, "shared", codebook=loaded)
+    shared.add_documents(corpus.ids, corpus.docs)
+    assert [r.ids for r in shared.search(corpus.queries, k=5)] == before
+
+
+def test_bit_flips_in_the_product_codec_files_are_named_never_silent(tmp_path, corpus):
+    index = PLAID(tmp_path, "pq", nbits=2)
+    index.add_documents(corpus.ids, corpus.docs)
+    path, query = tmp_path / "pq", corpus.queries[0]
+    clean = _answer(path, query)
+    rng = np.random.default_rng(0)
+    checked = 0
+    for role in ("pq_rotation", "pq_codewords"):
+        file = path / index.manifest["files"][role]["name"]
+        data = file.read_bytes()
+        for bit in rng.choice(len(data) * 8, size=40, replace=False).tolist():
+            damaged = bytearray(data)
+            damaged[bit // 8] ^= 1 << (bit % 8)
+            file.write_bytes(bytes(damaged))
+            try:
+                result = _answer(path, query)
+            except (CorruptIndexError, ValueError) as error:
+                assert file.name in str(error), (file.name, bit, str(error))
+            else:
+                assert result == clean, (
+                    f"silent wrong answer after flipping bit {bit} of {file.name}"
+                )
+            finally:
+                file.write_bytes(data)
+            checked += 1
+    assert checked == 80 and _answer(path, query) == clean
